@@ -1,0 +1,88 @@
+r"""Random crops as a deterministic, step-indexed stream.
+
+Batch :math:`t` depends only on ``(seed, t)``, so a run resumed at step :math:`t`
+sees exactly the batches an uninterrupted run would, whatever the number of
+loader workers.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+
+def _augment(crop: Tensor, g: torch.Generator) -> Tensor:
+    """Random horizontal flip and rotation by a multiple of 90 degrees (the dihedral group)."""
+    if torch.randint(2, (1,), generator=g).item():
+        crop = crop.flip(-1)
+    k = int(torch.randint(4, (1,), generator=g).item())
+    return torch.rot90(crop, k, dims=(-2, -1)) if k else crop
+
+
+def _check_images(images: Sequence[Tensor], size: int) -> list[Tensor]:
+    if not images:
+        raise ValueError("no images given")
+    if size < 1:
+        raise ValueError(f"invalid crop size={size!r}: expected a positive integer")
+    small = [tuple(im.shape[-2:]) for im in images if min(im.shape[-2:]) < size]
+    if small:
+        raise ValueError(f"crop size {size} is larger than image(s) of size {small}")
+    return list(images)
+
+
+class CropStream(Dataset):
+    r"""Item ``t`` is batch ``t``: ``batch_size`` random ``size``×``size`` crops.
+
+    Images are drawn with probability proportional to their area, then a uniform
+    crop position and (with ``augment``) a random flip and 90° rotation.
+    """
+
+    def __init__(self, images: Sequence[Tensor], size: int, batch_size: int, augment: bool = True, seed: int = 0, length: int = 2**62):
+        self.images = _check_images(images, size)
+        if batch_size < 1:
+            raise ValueError(f"invalid batch_size={batch_size!r}: expected a positive integer")
+        self.size, self.batch_size, self.augment, self.seed, self.length = size, batch_size, augment, seed, length
+        self.weights = torch.tensor([float(im.shape[-1] * im.shape[-2]) for im in self.images])
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, step: int) -> Tensor:
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + int(step)) % (2**63))
+        idx = torch.multinomial(self.weights, self.batch_size, replacement=True, generator=g)
+        out = []
+        for i in idx.tolist():
+            im = self.images[i]
+            h, w = im.shape[-2:]
+            top = int(torch.randint(h - self.size + 1, (1,), generator=g))
+            left = int(torch.randint(w - self.size + 1, (1,), generator=g))
+            crop = im[:, top : top + self.size, left : left + self.size]
+            out.append(_augment(crop, g) if self.augment else crop)
+        return torch.stack(out).contiguous()
+
+    def loader(self, start: int = 0, stop: int | None = None, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
+        """A loader over batches ``start, start+1, ..., stop-1``."""
+        stop = self.length if stop is None else stop
+        return DataLoader(
+            self, batch_size=None, sampler=range(start, stop), num_workers=num_workers,
+            pin_memory=pin_memory, persistent_workers=False,
+        )
+
+
+def fixed_crops(images: Sequence[Tensor], size: int, n: int, seed: int = 1234) -> Tensor:
+    """``n`` crops drawn once from ``seed`` (no augmentation): a fixed evaluation set.
+
+    Crops are spread evenly over the images so that every held-out image counts."""
+    images = _check_images(images, size)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for j in range(n):
+        im = images[j % len(images)]
+        h, w = im.shape[-2:]
+        top = int(torch.randint(h - size + 1, (1,), generator=g))
+        left = int(torch.randint(w - size + 1, (1,), generator=g))
+        out.append(im[:, top : top + size, left : left + size])
+    return torch.stack(out).contiguous()

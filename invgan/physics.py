@@ -1,0 +1,284 @@
+r"""Forward operators :math:`y = \mathcal{N}(A x)` built on :mod:`deepinv.physics`.
+
+invgan never re-implements an operator: :func:`make_physics` validates the
+parameters and returns a :class:`deepinv.physics.Physics`, so any deepinv
+operator can be used wherever invgan takes one.  Operators that are drawn at
+random for every sample (fresh inpainting masks, random blur kernels) are
+described by a :class:`MeasurementModel`, which pairs the physics with a deepinv
+:class:`~deepinv.physics.generator.PhysicsGenerator`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import deepinv.physics as dphys
+from deepinv.physics.blur import gaussian_blur
+from deepinv.physics.generator import (
+    BernoulliSplittingMaskGenerator,
+    MotionBlurGenerator,
+    PhysicsGenerator,
+)
+
+PHYSICS_NAMES = ("blur", "inpainting", "downsampling", "cs", "denoising")
+NOISE_NAMES = ("gaussian", "poisson", "none")
+BLUR_KERNELS = ("gaussian", "motion")
+DOWNSAMPLING_FILTERS = ("bicubic", "bilinear", "gaussian", "sinc")
+LIFTS = ("adjoint", "pinv", "tikhonov")
+
+ImgSize = tuple[int, int, int]
+
+
+def _fail(name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"invalid {name}={value!r}: expected {allowed}")
+
+
+def _check_img_size(img_size: ImgSize) -> ImgSize:
+    if len(img_size) != 3 or any(int(s) <= 0 for s in img_size):
+        _fail("img_size", img_size, "(channels, height, width) with positive entries")
+    return tuple(int(s) for s in img_size)  # type: ignore[return-value]
+
+
+def make_noise(
+    noise: str = "gaussian",
+    sigma: float = 0.01,
+    gain: float = 0.01,
+    rng: torch.Generator | None = None,
+) -> dphys.NoiseModel | None:
+    r"""Noise model :math:`\mathcal{N}`: Gaussian :math:`y = z + \sigma\epsilon`, Poisson
+    :math:`y = \gamma\,\mathcal{P}(z/\gamma)`, or ``"none"``."""
+    if noise not in NOISE_NAMES:
+        _fail("noise", noise, f"one of {NOISE_NAMES}")
+    if noise == "gaussian":
+        if not sigma >= 0:
+            _fail("noise_sigma", sigma, "a value >= 0")
+        return dphys.GaussianNoise(sigma=float(sigma), rng=rng)
+    if noise == "poisson":
+        if not gain > 0:
+            _fail("poisson_gain", gain, "a value > 0")
+        return dphys.PoissonNoise(gain=float(gain), rng=rng)
+    return None
+
+
+def blur_kernel(
+    kind: str | Tensor = "gaussian",
+    sigma: float = 2.0,
+    size: int | None = None,
+    channels: int = 1,
+    seed: int = 0,
+) -> Tensor:
+    r"""A normalised blur kernel of shape ``(1, 1, k, k)``.
+
+    ``"gaussian"``: isotropic :math:`h(u) \propto e^{-\|u\|^2 / 2\sigma^2}`;
+    ``"motion"``: a random camera-shake trajectory (deepinv's
+    :class:`~deepinv.physics.generator.MotionBlurGenerator`) drawn from ``seed``;
+    a tensor: the user's kernel of shape ``(k, k)``, ``(1, 1, k, k)`` or
+    ``(1, C, k, k)``, normalised to sum to one.
+    """
+    if isinstance(kind, Tensor):
+        k = kind.detach().float()
+        if k.dim() == 2:
+            k = k[None, None]
+        if k.dim() != 4 or k.shape[0] != 1 or k.shape[1] not in (1, channels) or k.shape[-1] != k.shape[-2]:
+            _fail("kernel shape", tuple(kind.shape), f"(k, k), (1, 1, k, k) or (1, {channels}, k, k)")
+        if k.shape[-1] % 2 == 0:
+            _fail("kernel size", k.shape[-1], "an odd number")
+        total = k.sum()
+        if not total > 0:
+            _fail("kernel sum", float(total), "a positive sum")
+        return k / total
+    if kind not in BLUR_KERNELS:
+        _fail("kernel", kind, f"one of {BLUR_KERNELS} or a tensor")
+    if kind == "gaussian":
+        if not sigma > 0:
+            _fail("sigma", sigma, "a value > 0")
+        k = gaussian_blur(sigma=(float(sigma), float(sigma)))
+        if size is not None:
+            k = _center_crop_kernel(k, size)
+        return k / k.sum()
+    size = size or 15
+    if size < 3 or size % 2 == 0:
+        _fail("kernel_size", size, "an odd number >= 3")
+    gen = MotionBlurGenerator((size, size), rng=torch.Generator().manual_seed(seed))
+    k = gen.step(1, seed=seed)["filter"][:1, :1]
+    return k / k.sum()
+
+
+def _center_crop_kernel(k: Tensor, size: int) -> Tensor:
+    if size < 1 or size % 2 == 0:
+        _fail("kernel_size", size, "an odd number >= 1")
+    n = k.shape[-1]
+    if size >= n:
+        pad = (size - n) // 2
+        return torch.nn.functional.pad(k, (pad, pad, pad, pad))
+    s = (n - size) // 2
+    return k[..., s : s + size, s : s + size]
+
+
+@dataclass
+class MeasurementModel:
+    r"""A physics operator with an optional generator of random operator draws.
+
+    :meth:`measure` returns :math:`y = \mathcal{N}(A_\theta x)`, with a fresh
+    :math:`\theta` per sample when a generator is set (the physics is updated in
+    place, so later calls of ``physics.A`` use the same draw as ``y``).
+    """
+
+    physics: dphys.Physics
+    generator: PhysicsGenerator | None = None
+    name: str = "custom"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def measure(self, x: Tensor) -> Tensor:
+        if self.generator is not None:
+            draw = self.generator.step(batch_size=x.shape[0])
+            return self.physics(x, **draw)
+        return self.physics(x)
+
+    def to(self, device: torch.device | str) -> "MeasurementModel":
+        self.physics = self.physics.to(device)
+        if self.generator is not None:
+            self.generator = self.generator.to(device)
+        return self
+
+    # RNG state of the operator draws and of the noise, for exact resume.
+    def rng_state(self) -> dict[str, Tensor]:
+        state: dict[str, Tensor] = {}
+        if self.generator is not None and getattr(self.generator, "rng", None) is not None:
+            state["generator"] = self.generator.rng.get_state()
+        rng = getattr(getattr(self.physics, "noise_model", None), "rng", None)
+        if rng is not None:
+            state["noise"] = rng.get_state()
+        return state
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if "generator" in state:
+            self.generator.rng.set_state(state["generator"])
+        if "noise" in state:
+            self.physics.noise_model.rng.set_state(state["noise"])
+
+
+def make_physics(
+    name: str,
+    img_size: ImgSize,
+    *,
+    noise: str = "gaussian",
+    noise_sigma: float = 0.01,
+    poisson_gain: float = 0.01,
+    sigma: float = 2.0,
+    kernel: str | Tensor = "gaussian",
+    kernel_size: int | None = None,
+    padding: str = "circular",
+    keep: float = 0.5,
+    mask: Tensor | None = None,
+    factor: int = 2,
+    filter: str = "bicubic",
+    m: int = 100,
+    fresh_per_sample: bool = False,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> MeasurementModel:
+    r"""Build a validated forward operator on top of :mod:`deepinv.physics`.
+
+    =================  ===========================================================
+    ``name``           operator :math:`A`
+    =================  ===========================================================
+    ``"blur"``         :math:`Ax = h * x`; ``kernel`` gaussian (``sigma``), motion,
+                       or a user tensor; ``padding="circular"`` uses the FFT
+                       operator (closed-form :math:`A^\dagger` and prox)
+    ``"inpainting"``   :math:`Ax = m \odot x`, a fraction ``keep`` of pixels kept;
+                       random (``seed``) or given ``mask``; ``fresh_per_sample``
+                       draws a new mask for every sample
+    ``"downsampling"`` :math:`Ax = S(h * x)`, ``factor`` 2 or 4, ``filter``
+    ``"cs"``           :math:`Ax = \Phi x`, :math:`\Phi\in\mathbb{R}^{m\times n}`
+                       with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries
+    ``"denoising"``    :math:`A = I`
+    =================  ===========================================================
+
+    Bad parameters raise :class:`ValueError` naming the parameter, the value and
+    the allowed range.
+    """
+    if name not in PHYSICS_NAMES:
+        _fail("physics", name, f"one of {PHYSICS_NAMES}")
+    img_size = _check_img_size(img_size)
+    c, h, w = img_size
+    n = c * h * w
+    noise_model = make_noise(noise, noise_sigma, poisson_gain, rng=torch.Generator(device).manual_seed(seed + 1))
+    generator: PhysicsGenerator | None = None
+    params: dict[str, Any] = {"noise": noise, "noise_sigma": noise_sigma}
+
+    if name == "blur":
+        k = blur_kernel(kernel, sigma=sigma, size=kernel_size, channels=c, seed=seed)
+        if max(k.shape[-2:]) > min(h, w):
+            _fail("kernel_size", k.shape[-1], f"at most the image size {min(h, w)}")
+        if padding == "circular":
+            physics = dphys.BlurFFT(img_size=img_size, filter=k, device=device)
+        elif padding in ("valid", "reflect", "replicate", "constant"):
+            physics = dphys.Blur(filter=k, padding=padding, device=device)
+        else:
+            _fail("padding", padding, "one of ('circular', 'valid', 'reflect', 'replicate', 'constant')")
+        params.update(kernel=kernel if isinstance(kernel, str) else "custom", sigma=sigma, padding=padding)
+    elif name == "inpainting":
+        if mask is not None:
+            mask = torch.as_tensor(mask, dtype=torch.float32)
+            if tuple(mask.shape[-2:]) != (h, w):
+                _fail("mask shape", tuple(mask.shape), f"(..., {h}, {w}) matching the image")
+            physics = dphys.Inpainting(img_size=img_size, mask=mask.to(device), device=device)
+        else:
+            if not (0 < keep <= 1):
+                _fail("keep", keep, "a fraction in (0, 1]")
+            rng = torch.Generator(device).manual_seed(seed)
+            physics = dphys.Inpainting(img_size=img_size, mask=float(keep), device=device, rng=rng)
+            if fresh_per_sample:
+                generator = BernoulliSplittingMaskGenerator(
+                    img_size=img_size, split_ratio=float(keep), device=device,
+                    rng=torch.Generator(device).manual_seed(seed + 2),
+                )
+        params.update(keep=keep, fresh_per_sample=fresh_per_sample)
+    elif name == "downsampling":
+        if factor not in (2, 4):
+            _fail("factor", factor, "2 or 4")
+        if h % factor or w % factor:
+            _fail("factor", factor, f"a divisor of the image size {h}x{w}")
+        if filter not in DOWNSAMPLING_FILTERS:
+            _fail("filter", filter, f"one of {DOWNSAMPLING_FILTERS}")
+        physics = dphys.Downsampling(img_size=img_size, filter=filter, factor=factor, device=device, padding="circular")
+        params.update(factor=factor, filter=filter)
+    elif name == "cs":
+        if not (isinstance(m, int) and 1 <= m <= n):
+            _fail("m", m, f"an integer in [1, {n}] (n = C*H*W)")
+        physics = dphys.CompressedSensing(m=m, img_size=img_size, device=device, rng=torch.Generator(device).manual_seed(seed))
+        params.update(m=m)
+    else:
+        physics = dphys.Denoising(device=device)
+
+    if noise_model is not None:
+        physics.noise_model = noise_model
+    else:
+        physics.noise_model = dphys.ZeroNoise()
+    return MeasurementModel(physics=physics, generator=generator, name=name, params=params)
+
+
+def lift(physics: dphys.Physics, y: Tensor, mode: str = "adjoint", gamma: float = 0.05) -> Tensor:
+    r"""Map measurements back to image space.
+
+    ``"adjoint"``: :math:`A^\top y`; ``"pinv"``: :math:`A^\dagger y`;
+    ``"tikhonov"``: :math:`\arg\min_x \tfrac12\|Ax-y\|^2 + \tfrac{\gamma}{2}\|x\|^2`,
+    computed through the operator's ``prox_l2`` (closed form for FFT blur,
+    inpainting and circular downsampling).
+    """
+    if mode == "adjoint":
+        return physics.A_adjoint(y)
+    if mode == "pinv":
+        return physics.A_dagger(y)
+    if mode == "tikhonov":
+        # prox_l2(z, y, g) = argmin_x 1/2||Ax-y||^2 + 1/(2g)||x-z||^2, with z = 0
+        z = torch.zeros_like(physics.A_adjoint(y))
+        return physics.prox_l2(z, y, 1.0 / gamma)
+    _fail("lift", mode, f"one of {LIFTS}")
+    raise AssertionError  # unreachable
+
