@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 Logs = dict[str, Tensor]
-LossFn = Callable[[dict[str, Any]], tuple[Tensor, Logs]]
+LossFn = Callable[[Any], tuple[Tensor, Logs]]
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Recipe(nn.Module):
         super().__init__()
         self.networks = nn.ModuleDict()
 
-    def forward(self, batch: Tensor, step: int) -> dict[str, Any]:  # pragma: no cover - interface
+    def forward(self, batch: Tensor, step: int) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
     def phases(self) -> list[Phase]:  # pragma: no cover - interface
