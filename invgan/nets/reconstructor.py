@@ -1,0 +1,117 @@
+r"""Conditional reconstructor :math:`\hat x = R(y, A, z) = x_0 + U([x_0, z])`, :math:`x_0 = L_A(y)`.
+
+:math:`L_A` lifts the measurement to image space (:math:`A^\top y`, :math:`A^\dagger y`
+or a Tikhonov solution); a U-Net :math:`U` predicts the residual. Optional latent
+channels :math:`z\sim\mathcal{N}(0, I)` let several draws give several plausible
+reconstructions. The call follows deepinv's ``model(y, physics)`` convention.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..physics import LIFTS, lift
+
+
+def _act() -> nn.Module:
+    return nn.LeakyReLU(0.2, inplace=True)
+
+
+def _norm(kind: str, channels: int) -> nn.Module:
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "group":
+        return nn.GroupNorm(min(8, channels), channels)
+    if kind == "none":
+        return nn.Identity()
+    raise ValueError(f"invalid norm={kind!r}: expected 'batch', 'instance', 'group' or 'none'")
+
+
+class ConvBlock(nn.Sequential):
+    """Two 3×3 convolutions, each followed by a norm and a LeakyReLU."""
+
+    def __init__(self, cin: int, cout: int, norm: str = "none"):
+        super().__init__(
+            nn.Conv2d(cin, cout, 3, padding=1), _norm(norm, cout), _act(),
+            nn.Conv2d(cout, cout, 3, padding=1), _norm(norm, cout), _act(),
+        )
+
+
+class UNet(nn.Module):
+    r"""A U-Net of ``depth`` scales; widths ``width·2^k`` (capped at ``8·width``).
+    Any input size: the input is reflect-padded to a multiple of :math:`2^{\text{depth}-1}` and
+    the output cropped back."""
+
+    def __init__(self, in_channels: int, out_channels: int, width: int = 32, depth: int = 3, norm: str = "none"):
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"invalid depth={depth!r}: expected >= 1")
+        if width < 1:
+            raise ValueError(f"invalid width={width!r}: expected >= 1")
+        widths = [width * min(2**k, 8) for k in range(depth)]
+        self.depth = depth
+        self.inc = ConvBlock(in_channels, widths[0], norm)
+        self.down = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(widths[k], widths[k], 3, stride=2, padding=1), _act(), ConvBlock(widths[k], widths[k + 1], norm))
+            for k in range(depth - 1)
+        )
+        self.up = nn.ModuleList(nn.Conv2d(widths[k + 1], widths[k], 3, padding=1) for k in reversed(range(depth - 1)))
+        self.dec = nn.ModuleList(ConvBlock(2 * widths[k], widths[k], norm) for k in reversed(range(depth - 1)))
+        self.out = nn.Conv2d(widths[0], out_channels, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h, w = x.shape[-2:]
+        mult = 2 ** (self.depth - 1)
+        ph, pw = (-h) % mult, (-w) % mult
+        if ph or pw:
+            x = F.pad(x, (0, pw, 0, ph), mode="reflect" if min(h, w) > max(ph, pw) else "replicate")
+        skips = [self.inc(x)]
+        for down in self.down:
+            skips.append(down(skips[-1]))
+        u = skips.pop()
+        for up, dec in zip(self.up, self.dec):
+            skip = skips.pop()
+            u = F.interpolate(u, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+            u = dec(torch.cat([up(u), skip], dim=1))
+        return self.out(u)[..., :h, :w]
+
+
+class ConditionalReconstructor(nn.Module):
+    r"""The cGAN generator :math:`R(y, A, z) = L_A(y) + U([L_A(y), z])`.
+
+    :param channels: image channels.
+    :param lift: ``"adjoint"`` (:math:`A^\top y`), ``"pinv"`` (:math:`A^\dagger y`) or
+        ``"tikhonov"`` (:math:`(A^\top A+\gamma I)^{-1}A^\top y`).
+    :param gamma: Tikhonov weight for ``lift="tikhonov"``.
+    :param latent_channels: number of noise channels :math:`z` (0: deterministic).
+    """
+
+    def __init__(
+        self, channels: int = 1, width: int = 32, depth: int = 3, lift: str = "adjoint", gamma: float = 0.05,
+        latent_channels: int = 0, norm: str = "none",
+    ):
+        super().__init__()
+        if lift not in LIFTS:
+            raise ValueError(f"invalid lift={lift!r}: expected one of {LIFTS}")
+        if latent_channels < 0:
+            raise ValueError(f"invalid latent_channels={latent_channels!r}: expected >= 0")
+        self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
+        self.unet = UNet(channels + latent_channels, channels, width=width, depth=depth, norm=norm)
+
+    def lift(self, y: Tensor, physics: nn.Module) -> Tensor:
+        return lift(physics, y, self.lift_mode, self.gamma)
+
+    def forward(self, y: Tensor, physics: nn.Module, z: Tensor | None = None) -> Tensor:
+        x0 = self.lift(y, physics)
+        if x0.shape[1] != self.channels:
+            raise ValueError(f"the operator gives {x0.shape[1]}-channel images, the reconstructor expects {self.channels}")
+        inp = x0
+        if self.latent_channels:
+            if z is None:
+                z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)
+            inp = torch.cat([x0, z.to(x0)], dim=1)
+        return x0 + self.unet(inp)
