@@ -1,0 +1,159 @@
+"""Train-step speed, measured side by side in one run.
+
+Three runners do the same math on the same batches with identically initialised networks
+(the demo's reconstructor and discriminator, LSGAN objective, supervised MSE + adversarial):
+
+* ``invgan``: :class:`invgan.training.Trainer` running the conditional-GAN recipe;
+* ``raw``: a hand-written PyTorch loop (one G forward, D step on the detached fake, G step with D frozen);
+* ``deepinv``: ``deepinv.training.AdversarialTrainer`` with the same networks and the equivalent losses.
+
+Rounds are interleaved (raw, invgan, deepinv, raw, ...) and the median per-step time is reported,
+so machine load affects all three alike. Usage::
+
+    python benchmarks/train_step.py [--steps 30] [--rounds 3] [--batch-size 8] [--device auto]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from invgan.data import CropStream, load_builtin
+from invgan.losses import ReconstructionLoss, SupervisedAdversarialLoss
+from invgan.losses.objectives import d_lsgan, g_lsgan
+from invgan.training import ConditionalGANRecipe, Trainer, resolve_config, select_device
+from invgan.training.conditional import build_measurement, build_reconstructor
+from invgan.nets import make_discriminator
+
+LAMBDA = 0.01  # adversarial weight
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def make_parts(cfg, device):
+    torch.manual_seed(0)
+    G = build_reconstructor(cfg).to(device)
+    D = make_discriminator(cfg.model.discriminator, cfg.data.channels, cfg.data.crop, width=cfg.model.d_width,
+                           spectral_norm=cfg.model.spectral_norm, n_layers=cfg.model.d_layers).to(device)
+    return G, D
+
+
+def adam(params, lr):
+    return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
+
+
+def run_raw(G, D, op, batches, device) -> float:
+    opt_g, opt_d = adam(G.parameters(), 1e-3), adam(D.parameters(), 2e-4)
+    physics = op.physics
+    sync(device)
+    t0 = time.perf_counter()
+    for x in batches:
+        y = physics(x)
+        x_hat = G(y, physics)
+        for p in D.parameters():
+            p.requires_grad_(True)
+        d_loss = d_lsgan(D(x), D(x_hat.detach()))
+        d_loss.backward()
+        opt_d.step()
+        opt_d.zero_grad(set_to_none=True)
+        for p in D.parameters():
+            p.requires_grad_(False)
+        g_loss = F.mse_loss(x_hat, x) + LAMBDA * g_lsgan(D(x_hat))
+        g_loss.backward()
+        opt_g.step()
+        opt_g.zero_grad(set_to_none=True)
+    sync(device)
+    return (time.perf_counter() - t0) / len(batches)
+
+
+def run_invgan(G, D, op, batches, device) -> float:
+    recipe = ConditionalGANRecipe(G, op, discriminator=D, adversarial=SupervisedAdversarialLoss("lsgan"), adv_weight=LAMBDA,
+                                  reconstruction=ReconstructionLoss("mse"))
+    opts = {"G": adam(G.parameters(), 1e-3), "D": adam(D.parameters(), 2e-4)}
+    trainer = Trainer(recipe, opts, steps=len(batches), device=device, progress=False, log_every=25)
+    sync(device)
+    t0 = time.perf_counter()
+    trainer.fit(batches)
+    sync(device)
+    return (time.perf_counter() - t0) / len(batches)
+
+
+def run_deepinv(G, D, op, batches, device) -> float:
+    """deepinv's AdversarialTrainer, fairest settings: no train metrics, no checkpoints, no plots.
+
+    deepinv's LSGAN losses are MSE(D(.), 1 or 0) times ``weight_adv`` for both networks, so
+    ``weight_adv = 0.5`` for D and ``LAMBDA / 2`` for G give exactly the math of the other two runners.
+    The per-step time is (time of N steps - time of 1 step) / (N - 1), which removes the set-up."""
+    import deepinv as dinv
+    from deepinv.loss.adversarial import SupAdversarialDiscriminatorLoss, SupAdversarialGeneratorLoss
+    from deepinv.training import AdversarialOptimizer, AdversarialTrainer
+
+    images = torch.cat(batches)
+    bs = batches[0].shape[0]
+
+    def timed(n_batches: int) -> float:
+        g, d = copy.deepcopy(G), copy.deepcopy(D)
+        loader = torch.utils.data.DataLoader(images[: n_batches * bs], batch_size=bs, shuffle=False)
+        trainer = AdversarialTrainer(
+            model=g, D=d, physics=op.physics, train_dataloader=loader, epochs=1, online_measurements=True,
+            losses=[dinv.loss.SupLoss(), SupAdversarialGeneratorLoss(weight_adv=LAMBDA / 2, device=device)],
+            losses_d=SupAdversarialDiscriminatorLoss(weight_adv=0.5, device=device),
+            optimizer=AdversarialOptimizer(adam(g.parameters(), 1e-3), adam(d.parameters(), 2e-4)),
+            device=device, save_path=None, verbose=False, show_progress_bar=False, compute_train_metrics=False,
+            plot_images=False, optimizer_step_multi_dataset=False,
+        )
+        sync(device)
+        t0 = time.perf_counter()
+        trainer.train()
+        sync(device)
+        return time.perf_counter() - t0
+
+    n = len(batches)
+    return (timed(n) - timed(1)) / (n - 1)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch-size", type=int, default=None)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--skip-deepinv", action="store_true")
+    args = ap.parse_args()
+    warnings.filterwarnings("ignore")
+    device = select_device(args.device)
+    overrides = [f"train.device='{device}'"] + ([f"data.batch_size={args.batch_size}"] if args.batch_size else [])
+    cfg = resolve_config(preset="demo", overrides=overrides)
+    op = build_measurement(cfg, device)
+    stream = CropStream(load_builtin("train", cfg.data.channels), cfg.data.crop, cfg.data.batch_size, seed=0)
+    batches = [stream[t].to(device) for t in range(args.steps)]
+    G0, D0 = make_parts(cfg, device)
+    runners = {"raw": run_raw, "invgan": run_invgan} | ({} if args.skip_deepinv else {"deepinv": run_deepinv})
+    # warm-up (allocator, kernels)
+    for run in runners.values():
+        run(copy.deepcopy(G0), copy.deepcopy(D0), op, batches[:3], device)
+    times: dict[str, list[float]] = {k: [] for k in runners}
+    for _ in range(args.rounds):
+        for name, run in runners.items():
+            times[name].append(run(copy.deepcopy(G0), copy.deepcopy(D0), op, batches, device))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"device: {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else f'{torch.get_num_threads()} CPU threads'}); "
+          f"batch {cfg.data.batch_size}x{cfg.data.channels}x{cfg.data.crop}x{cfg.data.crop}; {args.steps} steps x {args.rounds} rounds")
+    for k, v in med.items():
+        print(f"  {k:<8} {1000 * v:8.1f} ms/step   (rounds: {', '.join(f'{1000 * t:.1f}' for t in times[k])})")
+    print(f"invgan / raw loop      : {med['invgan'] / med['raw']:.3f}  (target <= 1.05)")
+    if "deepinv" in med:
+        print(f"deepinv / invgan       : {med['deepinv'] / med['invgan']:.3f}  (target >= 1.25: invgan faster)")
+
+
+if __name__ == "__main__":
+    main()
