@@ -105,7 +105,7 @@ class TrainConfig:
     checkpoint_every: int = 500
     device: str = "auto"
     precision: str = "fp32"
-    channels_last: bool = False
+    channels_last: bool = True
     seed: int = 0
     out_dir: str = "runs/cgan"
     progress: bool = True
