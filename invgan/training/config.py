@@ -75,9 +75,9 @@ class ModelConfig:
 class LossConfig:
     r""":math:`\mathcal{L}_G = w_\text{rec}\mathcal{L}_\text{rec} + w_\text{mc}\|A\hat x-y\|^2 + \lambda\mathcal{L}_\text{adv}`."""
 
-    objective: str = "ns"
+    objective: str = "lsgan"
     adversarial: str = "supervised"
-    adv_weight: float = 0.002
+    adv_weight: float = 0.01
     reconstruction: str = "mse"
     rec_weight: float = 1.0
     mc_weight: float = 0.0
@@ -93,7 +93,7 @@ class OptimConfig:
     weight_decay: float = 0.0
     scheduler: str = "cosine"
     n_critic: int = 1
-    grad_clip: float | None = 0.5
+    grad_clip: float | None = None
     ema: float = 0.0
 
 

@@ -175,7 +175,7 @@ class Trainer:
             stream.loader(start=self.step, stop=self.steps) if hasattr(stream, "loader") else (stream[t] for t in range(self.step, self.steps))
         )
         last_eval: dict[str, float] = {}
-        bar = tqdm(total=self.steps, initial=self.step, disable=not self.progress, desc="train", dynamic_ncols=True)
+        bar = tqdm(total=self.steps, initial=self.step, disable=not self.progress, desc="train", dynamic_ncols=True, mininterval=0.5)
         t0 = time.perf_counter()
         try:
             for batch in batches:
