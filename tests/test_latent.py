@@ -1,6 +1,7 @@
 import copy
 
 import deepinv.physics as dphys
+import numpy as np
 import pytest
 import torch
 
@@ -106,3 +107,31 @@ def test_bad_inputs_get_clear_errors():
         latent_search(G, y, phys, optimizer="sgd")
     with pytest.raises(ValueError, match="latent_dim"):
         latent_search(torch.nn.Identity(), y, phys)
+
+
+def _checkpoint(tmp_path):
+    G = make_generator("mlp", 6, (1, 8, 8), output="sigmoid", hidden=(16,))
+    path = tmp_path / "g.pt"
+    torch.save({"config": {"generator": G.config, "data": {"dataset": "digits8"}}, "networks": {"G": G.state_dict()}, "ema": None}, path)
+    return G, path
+
+
+def test_cli_sample_and_invert(tmp_path):
+    import json
+
+    from PIL import Image
+
+    from invgan.cli import main
+
+    G, ckpt = _checkpoint(tmp_path)
+    assert main(["sample", str(ckpt), "-n", "4", "--out", str(tmp_path / "grid.png")]) == 0
+    assert Image.open(tmp_path / "grid.png").size == (2 * 8 + 3 * 2, 2 * 8 + 3 * 2)
+    out = tmp_path / "inv"
+    args = ["invert", "--generator", str(ckpt), "--physics", "cs", "--m", "20", "-n", "3", "--steps", "5", "--no-progress", "--out", str(out)]
+    assert main(args + ["--json"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert len(res["images"]) == 3 and {"objective", "psnr", "mse"} <= set(res["images"][0])
+    assert Image.open(out / "digits8_000.png").size == (3 * 8 + 4 * 2, 8 + 2 * 2)  # truth | back-projection | reconstruction
+    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "small.png")
+    assert main(["invert", "--generator", str(ckpt), str(tmp_path / "small.png"), "--out", str(out)]) == 2  # wrong size
+    assert main(["invert", "--generator", str(ckpt), "--m", "100", "--out", str(out)]) == 2  # m > n = 64
