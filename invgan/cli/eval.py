@@ -1,0 +1,35 @@
+"""``invgan eval RUN_DIR``: evaluate a trained run on its held-out set."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import results_table
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="evaluate a run folder on its held-out images")
+    p.add_argument("run_dir", help="run folder written by `invgan train` or `invgan demo`")
+    p.add_argument("--checkpoint", default="best", help="'best', 'last' or a path (default: best)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON on the last line")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..training import build_conditional, config_from_dict
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "config.json").exists():
+        raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
+    ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
+    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
+    r = build_conditional(cfg, out_dir=None, progress=False)
+    r.trainer.resume(ckpt)
+    metrics = r.trainer.evaluate()
+    print(f"{ckpt} (step {r.trainer.step})")
+    print(results_table(metrics))
+    if args.json:
+        print(json.dumps(metrics))
+    return 0

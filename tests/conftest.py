@@ -1,0 +1,49 @@
+"""Shared fixtures: tiny image folders and tiny run configs (CPU, few steps, fixed seeds)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+
+def _smooth_image(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random smooth picture: a few Gaussian blobs and a gradient, uint8."""
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    img = 0.3 * xx + 0.2 * yy
+    for _ in range(5):
+        cx, cy, s, a = rng.uniform(0, 1), rng.uniform(0, 1), rng.uniform(0.05, 0.2), rng.uniform(-0.5, 0.8)
+        img = img + a * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * s * s))
+    img = (img - img.min()) / (img.max() - img.min() + 1e-8)
+    return (255 * img).astype(np.uint8)
+
+
+@pytest.fixture(scope="session")
+def image_root(tmp_path_factory) -> Path:
+    """``root/train`` (4 images) and ``root/test`` (2 images), 48x48 grayscale PNGs."""
+    root = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    for split, n in (("train", 4), ("test", 2)):
+        (root / split).mkdir()
+        for i in range(n):
+            Image.fromarray(_smooth_image(rng, 48)).save(root / split / f"img{i}.png")
+    return root
+
+
+@pytest.fixture
+def tiny_overrides(image_root, tmp_path) -> list[str]:
+    """A run small enough for a unit test: 16x16 crops, 2-image batches, 4-channel nets."""
+    return [
+        f"data.source='{image_root}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=4",
+        "model.width=4", "model.depth=2", "model.d_width=4", "model.d_layers=1",
+        "train.steps=4", "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=1",
+        "train.progress=false", "train.tensorboard=false", "train.device='cpu'", f"train.out_dir='{tmp_path / 'run'}'",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)

@@ -1,0 +1,42 @@
+"""Explicit configs: defaults that work, unknown keys rejected with the valid ones, overrides."""
+
+import pytest
+
+from invgan.training import PRESETS, RunConfig, config_from_dict, resolve_config
+
+
+def test_defaults_round_trip():
+    cfg = RunConfig()
+    assert config_from_dict(cfg.to_dict()) == cfg
+
+
+def test_unknown_key_lists_valid_keys():
+    with pytest.raises(ValueError, match=r"'train.stpes'.*train.steps"):
+        config_from_dict({"train": {"stpes": 3}})
+    with pytest.raises(ValueError, match=r"'optimizer'.*physics, data"):
+        config_from_dict({"optimizer": {}})
+
+
+def test_wrong_type_is_rejected():
+    with pytest.raises(ValueError, match=r"train.steps='many'"):
+        config_from_dict({"train": {"steps": "many"}})
+
+
+def test_toml_yaml_and_overrides(tmp_path):
+    (tmp_path / "a.toml").write_text('[physics]\nname = "inpainting"\nkeep = 0.3\n[train]\nsteps = 7\n')
+    (tmp_path / "b.yaml").write_text("physics:\n  name: inpainting\n  keep: 0.3\ntrain:\n  steps: 7\n")
+    for f in ("a.toml", "b.yaml"):
+        cfg = resolve_config(tmp_path / f, overrides=["train.steps=9", "loss.objective=hinge", "optim.grad_clip=1"])
+        assert (cfg.physics.name, cfg.physics.keep, cfg.train.steps, cfg.loss.objective, cfg.optim.grad_clip) == ("inpainting", 0.3, 9, "hinge", 1.0)
+
+
+def test_presets_are_valid():
+    for name in PRESETS:
+        resolve_config(preset=name)
+    with pytest.raises(ValueError, match="unknown preset"):
+        resolve_config(preset="nope")
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.toml"):
+        resolve_config(tmp_path / "nope.toml")

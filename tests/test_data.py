@@ -1,0 +1,78 @@
+"""Built-in photos split by image, user folders with clear errors, deterministic crops, measurements."""
+
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from invgan.data import BUILTIN_TEST, BUILTIN_TRAIN, CropStream, fixed_crops, fixed_measurements, load_builtin, load_folder, read_image
+from invgan.physics import make_physics
+
+
+def test_builtin_split_is_by_image():
+    assert not set(BUILTIN_TRAIN) & set(BUILTIN_TEST)
+    test = load_builtin("test", channels=1)
+    assert len(test) == len(BUILTIN_TEST) and all(t.shape[0] == 1 for t in test)
+    assert all(0 <= float(t.min()) and float(t.max()) <= 1 for t in test)
+
+
+def test_builtin_rgb():
+    (img,) = load_builtin(names=["coffee"], channels=3)
+    assert img.shape[0] == 3
+
+
+def test_crop_stream_is_a_function_of_the_step():
+    images = [torch.rand(1, 40, 50), torch.rand(1, 30, 30)]
+    s = CropStream(images, 16, batch_size=4, seed=3)
+    assert s[7].shape == (4, 1, 16, 16)
+    assert torch.equal(s[7], CropStream(images, 16, batch_size=4, seed=3)[7])
+    assert not torch.equal(s[7], s[8])
+    loaded = list(s.loader(start=5, stop=8))
+    assert len(loaded) == 3 and torch.equal(loaded[2], s[7])
+
+
+def test_crop_size_larger_than_an_image_is_an_error():
+    with pytest.raises(ValueError, match="crop size 64"):
+        CropStream([torch.rand(1, 32, 32)], 64, batch_size=2)
+
+
+def test_fixed_crops_cover_every_image():
+    a, b = torch.zeros(1, 20, 20), torch.ones(1, 20, 20)
+    crops = fixed_crops([a, b], 8, n=4)
+    assert crops[:, 0, 0, 0].tolist() == [0.0, 1.0, 0.0, 1.0]
+
+
+def test_folder_recursive_and_unreadable_file_skipped_with_warning(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    Image.fromarray(np.full((20, 20, 3), 128, np.uint8)).save(tmp_path / "a" / "b" / "x.jpg")
+    Image.fromarray(np.full((20, 20), 10, np.uint8)).save(tmp_path / "y.png")
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    with pytest.warns(UserWarning, match="broken.png"):
+        images = load_folder(tmp_path, channels=1)
+    assert len(images) == 2 and all(im.shape == (1, 20, 20) for im in images)
+
+
+def test_folder_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing"):
+        load_folder(tmp_path / "missing")
+    with pytest.raises(ValueError, match=str(tmp_path)):
+        load_folder(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nope.png"):
+        read_image(tmp_path / "nope.png")
+    (tmp_path / "t.png").write_text("text")
+    with pytest.raises(ValueError, match="not a readable image"):
+        read_image(tmp_path / "t.png")
+
+
+def test_fixed_measurements_are_seeded_and_leave_the_online_stream_alone():
+    mm = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True)
+    x = torch.rand(3, 1, 16, 16)
+    before = mm.rng_state()
+    a, b = fixed_measurements(mm, x, seed=1), fixed_measurements(mm, x, seed=1)
+    assert torch.equal(a.y, b.y) and torch.equal(a.operator_params["mask"], b.operator_params["mask"])
+    after = mm.rng_state()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    # online measurements: fresh noise and masks at every call
+    assert not torch.equal(mm.measure(x), mm.measure(x))

@@ -1,0 +1,80 @@
+"""The operator factory: deepinv operators, and a clear ValueError for every bad parameter."""
+
+import pytest
+import torch
+import deepinv as dinv
+
+from invgan.physics import blur_kernel, lift, make_physics
+
+SIZE = (1, 16, 16)
+
+
+@pytest.mark.parametrize("name,kwargs,y_shape", [
+    ("blur", {"sigma": 1.0}, (2, 1, 16, 16)),
+    ("blur", {"kernel": "motion", "kernel_size": 7}, (2, 1, 16, 16)),
+    ("blur", {"padding": "reflect"}, (2, 1, 16, 16)),
+    ("inpainting", {"keep": 0.3}, (2, 1, 16, 16)),
+    ("downsampling", {"factor": 4}, (2, 1, 4, 4)),
+    ("cs", {"m": 50}, (2, 50)),
+    ("denoising", {}, (2, 1, 16, 16)),
+])
+def test_factory_returns_deepinv_physics(name, kwargs, y_shape):
+    mm = make_physics(name, SIZE, **kwargs)
+    assert isinstance(mm.physics, dinv.physics.Physics)
+    y = mm.measure(torch.rand(2, *SIZE))
+    assert tuple(y.shape) == y_shape
+    assert lift(mm.physics, y, "adjoint").shape == (2, *SIZE)
+
+
+def test_inpainting_keeps_the_requested_fraction_and_fresh_masks_differ():
+    mm = make_physics("inpainting", (1, 64, 64), keep=0.25, fresh_per_sample=True, noise="none")
+    y = mm.measure(torch.ones(2, 1, 64, 64))
+    kept = (y != 0).float().mean(dim=(1, 2, 3))
+    assert torch.allclose(kept, torch.full((2,), 0.25), atol=0.05)
+    assert not torch.equal(y[0], y[1])
+
+
+def test_noise_levels():
+    x = torch.full((1, 1, 64, 64), 0.5)
+    y = make_physics("denoising", (1, 64, 64), noise_sigma=0.1).measure(x)
+    assert (y - x).std().item() == pytest.approx(0.1, rel=0.1)
+    y = make_physics("denoising", (1, 64, 64), noise="none").measure(x)
+    assert torch.equal(y, x)
+
+
+def test_tikhonov_lift_beats_adjoint_on_piecewise_constant_images():
+    x = torch.rand(2, 1, 8, 8).repeat_interleave(8, -1).repeat_interleave(8, -2)  # 64x64 blocks
+    mm = make_physics("blur", (1, 64, 64), sigma=2.0, noise_sigma=0.01)
+    y = mm.measure(x)
+    err = lambda z: ((z - x) ** 2).mean().item()
+    assert err(lift(mm.physics, y, "tikhonov", 0.01)) < err(lift(mm.physics, y, "adjoint"))
+
+
+@pytest.mark.parametrize("name,kwargs,match", [
+    ("blur", {"sigma": -1.0}, r"sigma=-1.0.*> 0"),
+    ("blur", {"noise_sigma": -0.1}, r"noise_sigma=-0.1.*>= 0"),
+    ("blur", {"kernel": torch.ones(4, 4)}, r"kernel size=4.*odd"),
+    ("blur", {"kernel": torch.ones(2, 3, 3)}, r"kernel shape=\(2, 3, 3\)"),
+    ("blur", {"kernel": "box"}, r"kernel='box'"),
+    ("inpainting", {"keep": 0.0}, r"keep=0.0.*\(0, 1\]"),
+    ("inpainting", {"keep": 1.5}, r"keep=1.5.*\(0, 1\]"),
+    ("inpainting", {"mask": torch.ones(8, 8)}, r"mask shape=\(8, 8\)"),
+    ("downsampling", {"factor": 3}, r"factor=3.*2 or 4"),
+    ("cs", {"m": 300}, r"m=300.*\[1, 256\]"),
+    ("cs", {"m": 0}, r"m=0"),
+    ("radon", {}, r"physics='radon'"),
+    ("blur", {"noise": "speckle"}, r"noise='speckle'"),
+])
+def test_bad_parameters_name_the_parameter_value_and_range(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        make_physics(name, SIZE, **kwargs)
+
+
+def test_factor_must_divide_the_image_size():
+    with pytest.raises(ValueError, match=r"factor=4.*divisor of the image size 18x18"):
+        make_physics("downsampling", (1, 18, 18), factor=4)
+
+
+def test_user_kernel_is_normalised():
+    k = blur_kernel(torch.ones(3, 3))
+    assert k.shape == (1, 1, 3, 3) and k.sum().item() == pytest.approx(1.0)
