@@ -35,7 +35,7 @@ from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
 
 M_VALUES = (10, 25, 50, 100, 200, 300, 400, 500, 750)
-ALPHAS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+ALPHAS = tuple(float(a) for a in np.logspace(-6, -1, 11))
 
 
 def dct_basis(h: int, w: int) -> np.ndarray:
@@ -61,7 +61,7 @@ def main() -> None:
     ap.add_argument("--generator", default="runs/dcgan-mnist/best.pt")
     ap.add_argument("--out", default="docs/figures")
     ap.add_argument("--n-test", type=int, default=16)
-    ap.add_argument("--n-val", type=int, default=4)
+    ap.add_argument("--n-val", type=int, default=8)
     ap.add_argument("--m", type=int, nargs="*", default=list(M_VALUES))
     ap.add_argument("--noise", type=float, default=0.1)
     ap.add_argument("--restarts", type=int, default=4)
