@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from invgan.nets.generators import MLPGenerator
+from invgan.nets.generators import MLPGenerator, load_generator
 from invgan.physics import make_physics
 from invgan.training.trainer import Trainer
 from invgan.training.unconditional import (AmbientGANRecipe, UnconditionalGANRecipe, build_discriminator,
@@ -81,7 +81,13 @@ def test_ambientgan_discriminator_never_sees_a_clean_image():
 
 
 def test_build_unconditional_from_preset_runs(tmp_path):
-    cfg = resolve_unconditional("dcgan-digits8", overrides=["train.steps=3", "train.eval_every=0", "classifier_metrics=false", "data.batch_size=8"])
+    cfg = resolve_unconditional("dcgan-digits8", overrides=["train.steps=3", "train.eval_every=0", "train.checkpoint_every=3",
+                                                            "classifier_metrics=false", "data.batch_size=8", "optim.ema=0.5"])
     run = build_unconditional(cfg, out_dir=str(tmp_path), progress=False)
     run.fit()
     assert run.trainer.step == 3 and run.trainer.config["generator"]["out_shape"] == (1, 8, 8)
+    z = torch.randn(4, 64)
+    for use_ema, net in ((True, run.trainer.eval_model), (False, run.trainer.generator)):
+        G = load_generator(tmp_path / "last.pt", use_ema=use_ema)
+        with torch.no_grad():
+            assert torch.allclose(G(z), net.eval()(z))
