@@ -183,7 +183,7 @@ class UnconditionalConfig:
 
 
 UNCONDITIONAL_PRESETS: dict[str, dict[str, Any]] = {
-    "dcgan-mnist": {},
+    "dcgan-mnist": {"train": {"steps": 7000}},
     "ambientgan-mnist": {"ambient": True, "train": {"out_dir": "runs/ambientgan-mnist"}},
     "dcgan-digits8": {"data": {"dataset": "digits8"}, "model": {"generator": "mlp"}, "train": {"steps": 1000, "out_dir": "runs/dcgan-digits8"}},
 }
