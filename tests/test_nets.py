@@ -23,6 +23,8 @@ def test_latent_draws_give_different_reconstructions():
     mm = make_physics("inpainting", (1, 16, 16))
     R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2)
     y = mm.measure(torch.rand(1, 1, 16, 16))
+    assert torch.equal(R(y, mm.physics), R.lift(y, mm.physics))  # zero residual at initialisation
+    torch.nn.init.normal_(R.unet.out.weight)  # as after some training
     assert not torch.allclose(R(y, mm.physics), R(y, mm.physics))
     z = torch.randn(1, 2, 16, 16)
     assert torch.equal(R(y, mm.physics, z), R(y, mm.physics, z))

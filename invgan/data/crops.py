@@ -66,9 +66,11 @@ class CropStream(Dataset):
     def loader(self, start: int = 0, stop: int | None = None, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
         """A loader over batches ``start, start+1, ..., stop-1``."""
         stop = self.length if stop is None else stop
+        # The loader's own generator: creating it must not draw from the global random stream,
+        # or a resumed run would see other latents/noise than an uninterrupted one.
         return DataLoader(
             self, batch_size=None, sampler=range(start, stop), num_workers=num_workers,
-            pin_memory=pin_memory, persistent_workers=False,
+            pin_memory=pin_memory, persistent_workers=False, generator=torch.Generator().manual_seed(self.seed),
         )
 
 

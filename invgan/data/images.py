@@ -18,10 +18,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 
 # Split by image, never by patch.
 BUILTIN_TRAIN = (
-    "astronaut", "chelsea", "rocket", "coins", "moon", "brick", "grass",
+    "chelsea", "rocket", "coins", "moon", "brick", "grass", "gravel",
     "hubble_deep_field", "immunohistochemistry", "clock", "china", "flower",
 )
-BUILTIN_TEST = ("camera", "coffee", "gravel")
+#: classic test photos (textures such as brick, grass and gravel are training material)
+BUILTIN_TEST = ("camera", "astronaut", "coffee")
 BUILTIN_SPLITS = {"train": BUILTIN_TRAIN, "test": BUILTIN_TEST, "all": BUILTIN_TRAIN + BUILTIN_TEST}
 
 

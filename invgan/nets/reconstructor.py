@@ -101,6 +101,9 @@ class ConditionalReconstructor(nn.Module):
             raise ValueError(f"invalid latent_channels={latent_channels!r}: expected >= 0")
         self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
         self.unet = UNet(channels + latent_channels, channels, width=width, depth=depth, norm=norm)
+        # Zero residual at initialisation: training starts from the lifted estimate itself.
+        nn.init.zeros_(self.unet.out.weight)
+        nn.init.zeros_(self.unet.out.bias)
 
     def lift(self, y: Tensor, physics: nn.Module) -> Tensor:
         return lift(physics, y, self.lift_mode, self.gamma)

@@ -182,7 +182,11 @@ def build_conditional(cfg: RunConfig, out_dir: str | None = None, progress: bool
         optimizers["D"] = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=betas)
     schedulers = {}
     if o.scheduler == "cosine":
-        schedulers = {k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, cfg.train.steps), eta_min=0.01 * opt.param_groups[0]["lr"]) for k, opt in optimizers.items()}
+        updates = {"G": -(-cfg.train.steps // o.n_critic), "D": cfg.train.steps}  # optimiser steps per network
+        schedulers = {
+            k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates[k]), eta_min=0.01 * opt.param_groups[0]["lr"])
+            for k, opt in optimizers.items()
+        }
     elif o.scheduler != "none":
         raise ValueError(f"invalid optim.scheduler={o.scheduler!r}: expected 'cosine' or 'none'")
     t = cfg.train

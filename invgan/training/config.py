@@ -48,7 +48,7 @@ class DataConfig:
     eval_source: str | None = None
     channels: int = 1
     crop: int = 64
-    batch_size: int = 16
+    batch_size: int = 8
     augment: bool = True
     eval_crops: int = 48
     num_workers: int = 0
@@ -59,10 +59,10 @@ class DataConfig:
 class ModelConfig:
     """Reconstructor (U-Net on a lifted measurement) and discriminator."""
 
-    width: int = 32
+    width: int = 16
     depth: int = 3
     lift: str = "tikhonov"
-    gamma: float = 0.02
+    gamma: float = 0.01
     latent_channels: int = 0
     norm: str = "none"
     discriminator: str = "patchgan"
@@ -78,7 +78,7 @@ class LossConfig:
     objective: str = "ns"
     adversarial: str = "supervised"
     adv_weight: float = 0.002
-    reconstruction: str = "l1"
+    reconstruction: str = "mse"
     rec_weight: float = 1.0
     mc_weight: float = 0.0
     cycle_weight: float = 1.0
@@ -93,19 +93,19 @@ class OptimConfig:
     weight_decay: float = 0.0
     scheduler: str = "cosine"
     n_critic: int = 1
-    grad_clip: float | None = None
+    grad_clip: float | None = 0.5
     ema: float = 0.0
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000
+    steps: int = 1500
     eval_every: int = 500
     log_every: int = 25
     checkpoint_every: int = 500
     device: str = "auto"
     precision: str = "fp32"
-    channels_last: bool = False
+    channels_last: bool = True
     seed: int = 0
     out_dir: str = "runs/cgan"
     progress: bool = True

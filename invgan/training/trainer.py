@@ -48,7 +48,7 @@ class Trainer:
     :param recipe: networks, shared forward and phases.
     :param optimizers: one optimiser per network key that some phase trains.
     :param steps: total number of steps.
-    :param schedulers: optional learning-rate schedulers per network key (stepped once per step).
+    :param schedulers: optional learning-rate schedulers per network key (stepped with their optimiser).
     :param eval_data: whatever ``recipe.evaluate``/``recipe.preview`` take (held-out data).
     :param out_dir: run folder for ``log.jsonl``, PNG grids, TensorBoard and checkpoints (``None``: no files).
     :param ema: decay :math:`\beta` of the EMA copy :math:`\bar\theta \leftarrow \beta\bar\theta + (1-\beta)\theta`
@@ -161,8 +161,9 @@ class Trainer:
             logs.update({f"{phase.name}/{k}": v.detach() for k, v in extra.items()})
         if self.ema is not None and any(self.recipe.generator_key in p.networks for p in due):
             self.ema.update_parameters(self.generator)
-        for sched in self.schedulers.values():
-            sched.step()
+        for key in {k for p in due for k in p.networks}:
+            if key in self.schedulers:
+                self.schedulers[key].step()
         self.step = step + 1
         return logs
 
