@@ -44,7 +44,7 @@ def main() -> None:
     x = load_digits("mnist", "train", limit=32).x
     y = make_physics("inpainting", (1, 28, 28), keep=0.5, fresh_per_sample=True, noise="none", seed=5).measure(x)
     samples = G.sample(1000, seed=0)
-    fig = torch.cat([make_grid(y, nrow=4, pad_value=1), torch.ones(1, make_grid(y, nrow=4).shape[1], 8), make_grid(samples[:32], nrow=4, pad_value=1)], -1)
+    fig = torch.cat([make_grid(y, nrow=4, pad_value=1), torch.ones(3, make_grid(y, nrow=4).shape[1], 8), make_grid(samples[:32], nrow=4, pad_value=1)], -1)
     Path(args.fig).parent.mkdir(parents=True, exist_ok=True)
     save_image(fig, args.fig)
     m = generator_metrics(samples, load_digits("mnist", "heldout").x, load_classifier())

@@ -260,7 +260,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     config["generator"] = G.config
     trainer = Trainer(
         recipe, optimizers, t.steps, schedulers=schedulers, eval_data=held.x.to(device), out_dir=out_dir if out_dir is not None else t.out_dir,
-        ema=o.ema, grad_clip=o.grad_clip, precision=t.precision, device=device, log_every=t.log_every, eval_every=t.eval_every,
+        ema=o.ema, grad_clip=o.grad_clip, precision=t.precision, device=device, channels_last=t.channels_last, log_every=t.log_every, eval_every=t.eval_every,
         checkpoint_every=t.checkpoint_every, progress=t.progress if progress is None else progress, tensorboard=t.tensorboard,
         config=config, best_metric="neg_fd",
     )
