@@ -1,0 +1,36 @@
+"""``invgan sample CHECKPOINT -n 64 --out grid.png``: a grid of samples of a trained generator."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sample", help="draw a grid of samples from a trained unconditional generator")
+    p.add_argument("checkpoint", help="trainer checkpoint (last.pt / best.pt) of an unconditional or AmbientGAN run")
+    p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    p.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
+    p.add_argument("--nrow", type=int, default=None, help="images per row (default sqrt(n))")
+    p.add_argument("--no-ema", action="store_true", help="use the raw generator weights, not the EMA copy")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from torchvision.utils import save_image
+
+    from ..nets.generators import load_generator
+
+    if args.n < 1:
+        raise ValueError(f"invalid -n {args.n}: expected a positive number of samples")
+    G = load_generator(args.checkpoint, use_ema=not args.no_ema)
+    x = G.sample(args.n, seed=args.seed)
+    if G.output == "tanh":
+        x = (x + 1) / 2
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    save_image(x.clamp(0, 1), out, nrow=args.nrow or max(1, int(math.ceil(math.sqrt(args.n)))), padding=2, pad_value=1.0)
+    print(f"wrote {args.n} samples to {out}")
+    return 0

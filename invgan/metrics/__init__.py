@@ -1,0 +1,35 @@
+r"""Offline quality metrics for unconditional generators (no downloaded weights).
+
+:func:`generator_metrics` compares generated images with real ones through a small digit
+classifier trained once on the built-in digits (:func:`load_classifier`): Fréchet distance
+on its features, precision/recall, classifier score, and the Laplacian-pyramid sliced
+Wasserstein distance.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor
+
+from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
+from .distances import classifier_score, frechet_distance, precision_recall, sliced_wasserstein
+
+
+def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | None = None, *, k: int = 3, swd: bool = True) -> dict[str, float]:
+    """All metrics of ``fake`` against ``real`` images in [0, 1] (``(N, 1, H, W)``): keys
+    ``fd``, ``precision``, ``recall``, ``classifier_score`` (of ``fake``) and ``swd_*``."""
+    if fake.dim() != 4 or real.dim() != 4:
+        raise ValueError(f"expected image batches (N, C, H, W), got {tuple(fake.shape)} and {tuple(real.shape)}")
+    classifier = classifier or load_classifier()
+    f_fake, p_fake = classifier.embed(fake.float())
+    f_real, _ = classifier.embed(real.float())
+    precision, recall = precision_recall(f_real, f_fake, k=k)
+    out = {"fd": frechet_distance(f_real, f_fake), "precision": precision, "recall": recall, "classifier_score": classifier_score(p_fake)}
+    if swd:
+        out.update(sliced_wasserstein(real, fake) if min(real.shape[-2:]) >= 8 else {})
+    return out
+
+
+__all__ = [
+    "ClassifierConfig", "DigitClassifier", "cache_dir", "classifier_score", "frechet_distance", "generator_metrics",
+    "load_classifier", "precision_recall", "sliced_wasserstein", "train_classifier",
+]

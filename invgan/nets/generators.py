@@ -1,0 +1,171 @@
+r"""Unconditional generators :math:`G:\mathbb{R}^d\to\mathcal{X}`, :math:`z\sim\mathcal{N}(0, I_d)`.
+
+The output range is an explicit, required choice so that a generator never
+silently produces :math:`[-1, 1]` images for :math:`[0, 1]` data:
+
+* ``output="sigmoid"`` for data in :math:`[0, 1]` (invgan's convention),
+* ``output="tanh"`` for data in :math:`[-1, 1]`,
+* ``output="none"`` for unbounded data.
+
+Every generator exposes ``latent_dim``, ``out_shape = (C, H, W)`` and
+``output_range`` (``(lo, hi)``, ``None`` when unbounded), which the latent search
+and the metrics use to check inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "none": None}
+
+
+def _activation(output: str) -> nn.Module:
+    if output not in OUTPUTS:
+        raise ValueError(f"invalid output={output!r}: expected one of {tuple(OUTPUTS)} "
+                         "('sigmoid' for [0, 1] data, 'tanh' for [-1, 1] data)")
+    return {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "none": nn.Identity()}[output]
+
+
+class LatentGenerator(nn.Module):
+    """Common interface: ``G(z)`` with ``z`` of shape ``(B, latent_dim)``, and ``G.sample(n)``."""
+
+    latent_dim: int
+    out_shape: tuple[int, int, int]
+    output: str
+
+    @property
+    def output_range(self) -> tuple[float, float] | None:
+        return OUTPUTS[self.output]
+
+    def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
+        r""":math:`z\sim\mathcal{N}(0, I_d)`, shape ``(n, latent_dim)``."""
+        device = device if device is not None else next(self.parameters()).device
+        return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None) -> Tensor:
+        """``n`` images from a seeded (or the global) random stream, in eval mode."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        was_training = self.training
+        self.eval()
+        try:
+            return self(self.sample_latent(n, gen))
+        finally:
+            self.train(was_training)
+
+    def _check_latent(self, z: Tensor) -> Tensor:
+        if z.dim() == 4 and z.shape[-2:] == (1, 1):  # deepinv-style (B, d, 1, 1)
+            z = z.flatten(1)
+        if z.dim() != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"{type(self).__name__} expects latents of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
+        return z
+
+
+class DCGANGenerator(LatentGenerator):
+    r"""DCGAN generator (Radford et al. 2016): a linear projection of :math:`z` to a
+    ``width_at_start × s0 × s0`` map, then stride-2 transposed 4×4 convolutions with
+    batch norm and ReLU, each doubling the size, and a final 3×3 convolution with the chosen
+    output activation.
+
+    ``img_size`` is a power of two :math:`\ge 16` (:math:`s_0 = 4`) or 28 (MNIST, :math:`s_0 = 7`).
+    Channel widths halve at each upsampling from ``width * 2**(n_up - 1)`` down to ``width``.
+    """
+
+    def __init__(self, latent_dim: int = 100, out_channels: int = 1, img_size: int = 64, width: int = 64, *, output: str, max_width: int = 512):
+        super().__init__()
+        if img_size == 28:
+            start, n_up = 7, 2
+        elif img_size >= 16 and not img_size & (img_size - 1):
+            start, n_up = 4, int(math.log2(img_size)) - 2
+        else:
+            raise ValueError(f"invalid img_size={img_size!r}: expected 28 or a power of two >= 16")
+        if latent_dim < 1 or out_channels < 1 or width < 1:
+            raise ValueError(f"invalid latent_dim/out_channels/width = {latent_dim}/{out_channels}/{width}: expected positive integers")
+        self.latent_dim, self.out_shape, self.output = int(latent_dim), (int(out_channels), img_size, img_size), output
+        self.start = start
+        c0 = min(width * 2 ** (n_up - 1), max_width)
+        self.project = nn.Sequential(nn.Linear(latent_dim, c0 * start * start, bias=False), nn.Unflatten(1, (c0, start, start)), nn.BatchNorm2d(c0), nn.ReLU(True))
+        layers: list[nn.Module] = []
+        cin = c0
+        for k in range(n_up):
+            cout = min(width * 2 ** (n_up - 2 - k), max_width) if k < n_up - 1 else width
+            layers += [nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(True)]
+            cin = cout
+        layers += [nn.Conv2d(cin, out_channels, 3, 1, 1), _activation(output)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(self.project(self._check_latent(z)))
+
+
+class MLPGenerator(LatentGenerator):
+    r"""The vanilla GAN generator (Goodfellow et al. 2014): fully connected layers with
+    LeakyReLU, :math:`G(z) = \phi(W_L\,\sigma(\cdots\sigma(W_1 z)))` reshaped to ``out_shape``."""
+
+    def __init__(self, latent_dim: int = 64, out_shape: tuple[int, int, int] = (1, 28, 28), hidden: tuple[int, ...] = (256, 512), *, output: str):
+        super().__init__()
+        if len(out_shape) != 3 or min(out_shape) < 1:
+            raise ValueError(f"invalid out_shape={out_shape!r}: expected (C, H, W)")
+        self.latent_dim, self.out_shape, self.output = int(latent_dim), tuple(int(s) for s in out_shape), output
+        dims = (latent_dim, *hidden)
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Linear(dims[-1], math.prod(out_shape)), _activation(output), nn.Unflatten(1, self.out_shape)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(self._check_latent(z))
+
+
+GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
+
+
+def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64, **kwargs) -> LatentGenerator:
+    """A generator by name (``"dcgan"`` or ``"mlp"``) for images of shape ``out_shape``.
+
+    The arguments are kept in ``G.config`` so that ``make_generator(**G.config)`` rebuilds it
+    (checkpoints store this dict next to the weights)."""
+    out_shape = tuple(int(s) for s in out_shape)
+    if kind == "dcgan":
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"DCGANGenerator makes square images, got out_shape={out_shape!r}")
+        G: LatentGenerator = DCGANGenerator(latent_dim, c, h, width, output=output, **kwargs)
+    elif kind == "mlp":
+        G = MLPGenerator(latent_dim, out_shape, output=output, **kwargs)
+    else:
+        raise ValueError(f"unknown generator {kind!r}: expected one of {tuple(GENERATORS)}")
+    G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)
+    return G
+
+
+def load_generator(path, use_ema: bool = True, map_location: str = "cpu") -> LatentGenerator:
+    """Rebuild a generator from a trainer checkpoint (``config["generator"]`` and the EMA copy when
+    present and ``use_ema``, else ``networks["G"]``) or from ``{"config": ..., "state_dict": ...}``.
+    Loaded with ``weights_only=True``; returned in eval mode."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"generator checkpoint not found: {path}")
+    try:
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:
+        raise ValueError(f"not a readable checkpoint: {path} ({e})") from e
+    config = blob.get("config", {}) if isinstance(blob, dict) else {}
+    config = config.get("generator", config)
+    if not isinstance(config, dict) or "kind" not in config:
+        raise ValueError(f"{path} holds no generator config (expected a latent-generator run of invgan)")
+    G = make_generator(**config)
+    if "state_dict" in blob:
+        state = blob["state_dict"]
+    elif use_ema and blob.get("ema") is not None:
+        state = {k[len("module."):]: v for k, v in blob["ema"].items() if k.startswith("module.")}
+    else:
+        state = blob["networks"]["G"]
+    G.load_state_dict(state)
+    return G.eval()

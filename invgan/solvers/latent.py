@@ -1,0 +1,183 @@
+r"""Latent search: invert measurements through an unconditional generator (CSGM, Bora et al. 2017).
+
+For each measurement :math:`y_i` (a batch of :math:`N`) the solver computes
+
+.. math::
+
+    \hat z_i = \arg\min_z\; f_i(z) = \|A(G(z)) - y_i\|_2^2 + \lambda \|z\|_2^2,
+    \qquad \hat x_i = G(\hat z_i),
+
+from :math:`R` random starts :math:`z^{(0)}\sim\mathcal{N}(0, I)` per measurement (restart
+:math:`r` is drawn from ``seed + r``). All
+:math:`N R` searches run together as one batch (one generator forward per step); the
+objectives are independent, so the summed loss gives each latent its own gradient. Each
+search keeps its best iterate, stops on its own when its objective has not improved by a
+relative ``tol`` for ``patience`` steps, and the best restart per measurement (lowest final
+:math:`f_i`) is returned. The generator is used in eval mode with its weights frozen; they
+receive no gradient and are left exactly as they were.
+
+Operators drawn per sample (e.g. one inpainting mask per measurement, batch :math:`N`) work
+unchanged: :math:`A` is applied to the :math:`R` groups of :math:`N` candidates in turn.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+OPTIMIZERS = ("adam", "lbfgs")
+
+
+@dataclass
+class LatentSearchConfig:
+    """Options of :func:`latent_search` (defaults work for a 28×28 DCGAN on MNIST)."""
+
+    restarts: int = 4
+    steps: int = 500
+    optimizer: str = "adam"
+    lr: float = 0.05
+    prior_weight: float = 0.0
+    tol: float = 1e-4
+    patience: int = 25
+    seed: int = 0
+    progress: bool = False
+
+
+@dataclass
+class LatentSearchResult:
+    """``x_hat`` (N, C, H, W), ``z_hat`` (N, d), ``objective`` (N,) of the kept restart,
+    ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran."""
+
+    x_hat: Tensor
+    z_hat: Tensor
+    objective: Tensor
+    restart_objectives: Tensor
+    steps: Tensor
+
+
+def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:
+    """:math:`A` on ``R`` stacked groups of the ``N`` measurements' candidates (index ``r*N + i``)."""
+    return torch.cat([physics.A(chunk) for chunk in x.chunk(groups)], dim=0)
+
+
+def _check_inputs(generator: nn.Module, y: Tensor, physics) -> tuple[int, tuple[int, ...]]:
+    latent_dim = getattr(generator, "latent_dim", None)
+    if latent_dim is None:
+        raise ValueError("the generator needs a 'latent_dim' attribute (see invgan.nets.generators)")
+    if not isinstance(y, Tensor) or y.dim() < 2:
+        raise ValueError(f"y must be a batch of measurements of shape (N, ...), got {getattr(y, 'shape', type(y))}")
+    if not torch.isfinite(y).all():
+        raise ValueError("y contains NaN or infinite values")
+    with torch.no_grad():
+        x0 = generator(torch.zeros(1, latent_dim, device=y.device))
+    n = x0[0].numel()
+    img_size = getattr(physics, "img_size", None)
+    if img_size is not None and tuple(img_size) != tuple(x0.shape[1:]):
+        raise ValueError(f"generator output {tuple(x0.shape[1:])} does not match the operator's input {tuple(img_size)}")
+    try:
+        with torch.no_grad():
+            ax0 = physics.A(x0)
+    except Exception as e:  # the operator rejects the generator's images
+        raise ValueError(f"generator output {tuple(x0.shape[1:])} does not fit the operator {type(physics).__name__}: {e}") from e
+    m = y[0].numel()
+    if m > n:
+        raise ValueError(f"m = {m} measurements per sample exceed n = {n} unknowns (C*H*W of the generator's output)")
+    if tuple(ax0.shape[1:]) != tuple(y.shape[1:]):
+        raise ValueError(f"y has per-sample shape {tuple(y.shape[1:])} but A(G(z)) has {tuple(ax0.shape[1:])}")
+    return latent_dim, tuple(x0.shape[1:])
+
+
+def latent_search(generator: nn.Module, y: Tensor, physics, config: LatentSearchConfig | None = None, **overrides) -> LatentSearchResult:
+    r"""Solve :math:`\min_z \|A(G(z)) - y_i\|^2 + \lambda\|z\|^2` for every measurement :math:`y_i`.
+
+    :param generator: :math:`G`, with a ``latent_dim`` attribute (``z`` of shape ``(B, d)``).
+    :param y: measurements, shape ``(N, ...)``; ``N`` reconstructions are returned.
+    :param physics: a deepinv physics (only ``physics.A`` is used; its batch may be 1 or ``N``).
+    :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
+    """
+    cfg = replace(config or LatentSearchConfig(), **overrides)
+    if cfg.optimizer not in OPTIMIZERS:
+        raise ValueError(f"invalid optimizer={cfg.optimizer!r}: expected one of {OPTIMIZERS}")
+    if cfg.restarts < 1 or cfg.steps < 0 or cfg.prior_weight < 0 or cfg.tol < 0 or cfg.patience < 1:
+        raise ValueError(f"invalid config {cfg}: restarts >= 1, steps >= 0, prior_weight >= 0, tol >= 0, patience >= 1")
+    was_training = generator.training
+    flags = [p.requires_grad for p in generator.parameters()]
+    generator.eval()
+    for p in generator.parameters():
+        p.requires_grad_(False)
+    try:
+        latent_dim, _ = _check_inputs(generator, y, physics)
+        return _search(generator, y.detach(), physics, cfg, latent_dim)
+    finally:
+        for p, f in zip(generator.parameters(), flags):
+            p.requires_grad_(f)
+        generator.train(was_training)
+
+
+def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
+    N, R = y.shape[0], cfg.restarts
+    y_rep = y.repeat(R, *([1] * (y.dim() - 1)))  # index r*N + i
+    # restart r starts from seed + r: a run with R restarts contains the runs with 1 restart
+    starts = [torch.randn(N, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r)) for r in range(R)]
+    z = torch.cat(starts).to(y.device).requires_grad_(True)
+
+    def objectives(zz: Tensor) -> Tensor:
+        residual = _apply_operator(physics, generator(zz), R) - y_rep
+        return residual.flatten(1).pow(2).sum(1) + cfg.prior_weight * zz.pow(2).sum(1)
+
+    if cfg.optimizer == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam([z], lr=cfg.lr)
+    else:
+        opt = torch.optim.LBFGS([z], lr=cfg.lr if cfg.lr != LatentSearchConfig.lr else 1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+
+    active = torch.ones(R * N, dtype=torch.bool, device=y.device)
+    best_f = torch.full((R * N,), math.inf, device=y.device)
+    best_z = z.detach().clone()
+    stale = torch.zeros(R * N, dtype=torch.long, device=y.device)
+    steps = torch.zeros(R * N, dtype=torch.long, device=y.device)
+
+    record: list[Tensor] = []
+
+    def closure() -> Tensor:
+        opt.zero_grad(set_to_none=False)
+        f = objectives(z)
+        f.sum().backward()
+        z.grad[~active] = 0  # converged searches stay where they are (Adam and L-BFGS alike)
+        record.append(f.detach())
+        return f.sum()
+
+    bar = tqdm(range(cfg.steps), desc="latent search", disable=not cfg.progress, leave=False)
+    for _ in bar:
+        before = z.detach().clone()
+        record.clear()
+        opt.step(closure)
+        f = record[0]  # objectives at `before` (the first evaluation of the step)
+        with torch.no_grad():
+            z[~active] = before[~active]  # Adam's momentum must not move a stopped search
+        steps += active.long()
+        better = f < best_f
+        best_z[better] = before[better]
+        improved = f < best_f * (1 - cfg.tol)
+        best_f = torch.minimum(best_f, f)
+        stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
+        active &= stale < cfg.patience
+        bar.set_postfix(objective=f"{best_f.view(R, N).min(0).values.mean().item():.4g}", active=int(active.sum()))
+        if not active.any():
+            break
+    bar.close()
+
+    with torch.no_grad():
+        f = objectives(z.detach())
+        better = f < best_f
+        best_z[better] = z.detach()[better]
+        final = objectives(best_z)  # recomputed: the objective of exactly what is returned
+        per_restart = final.view(R, N)
+        pick = per_restart.argmin(0)  # (N,)
+        idx = pick * N + torch.arange(N, device=y.device)
+        z_hat = best_z[idx]
+        x_hat = generator(z_hat)
+    return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())

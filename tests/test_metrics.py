@@ -1,0 +1,71 @@
+import numpy as np
+import pytest
+import torch
+
+from invgan.data.digits import load_digits
+from invgan.metrics import (cache_dir, classifier_score, frechet_distance, generator_metrics, load_classifier,
+                            precision_recall, sliced_wasserstein)
+
+
+@pytest.fixture(scope="module")
+def classifier(tmp_path_factory):
+    mp = pytest.MonkeyPatch()
+    mp.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg")))
+    try:
+        clf = load_classifier(dataset="digits8", steps=300)
+        files = list(cache_dir().glob("digit_classifier_digits8_*.pt"))
+        again = load_classifier(dataset="digits8", steps=300)  # from the cache, not retrained
+        yield clf, files, again
+    finally:
+        mp.undo()
+
+
+def test_classifier_is_trained_once_and_cached_in_the_user_cache(classifier, tmp_path_factory):
+    clf, files, again = classifier
+    assert len(files) == 1 and "xdg" in str(files[0])
+    assert clf.heldout_accuracy > 0.85
+    assert all(torch.equal(a, b) for a, b in zip(clf.state_dict().values(), again.state_dict().values()))
+
+
+def test_metrics_separate_real_digits_from_noise_and_blur(classifier):
+    clf = classifier[0]
+    real = load_digits("digits8", "heldout").x
+    other = load_digits("digits8", "train").x[: len(real)]
+    blurred = torch.nn.functional.avg_pool2d(other, 3, 1, 1)
+    noise = torch.rand(other.shape, generator=torch.Generator().manual_seed(0))
+    m = {name: generator_metrics(x, real, clf) for name, x in (("real", other), ("blur", blurred), ("noise", noise))}
+    for bad in ("blur", "noise"):
+        assert m[bad]["fd"] > 10 * m["real"]["fd"]
+        assert m[bad]["recall"] < 0.5 * m["real"]["recall"]
+        assert m[bad]["precision"] < 0.6 * m["real"]["precision"]
+        assert m[bad]["classifier_score"] < 0.5 * m["real"]["classifier_score"]
+        assert m[bad]["swd_mean"] > 3 * m["real"]["swd_mean"]
+    assert m["real"]["precision"] > 0.8 and m["real"]["recall"] > 0.8
+
+
+def test_frechet_distance_matches_closed_form_for_gaussians():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0, 1, (20000, 3))
+    b = rng.normal(1, 2, (20000, 3))  # ||mu||^2 = 3, Tr(1 + 4 - 2*2) * 3 = 3
+    assert frechet_distance(a, b) == pytest.approx(6.0, rel=0.05)
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_precision_recall_and_score_extremes():
+    rng = np.random.default_rng(0)
+    real = rng.normal(0, 1, (400, 2))
+    collapsed = rng.normal(0, 0.05, (400, 2))  # mode collapse: precise, no recall
+    p, r = precision_recall(real, collapsed)
+    assert p > 0.95 and r < 0.3
+    onehot = torch.eye(10).repeat(5, 1)
+    assert classifier_score(onehot) == pytest.approx(10.0, rel=1e-6)
+    assert classifier_score(torch.full((50, 10), 0.1)) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_sliced_wasserstein_levels_and_shape_check():
+    x = load_digits("digits8", "heldout").x
+    d = sliced_wasserstein(x, x)  # patches are sampled at random in each set: small, not zero
+    assert set(d) == {"swd_8", "swd_mean"}
+    assert d["swd_mean"] < sliced_wasserstein(x, x.flip(-1))["swd_mean"] / 3
+    with pytest.raises(ValueError, match="shapes differ"):
+        sliced_wasserstein(x, torch.rand(10, 1, 16, 16))

@@ -1,0 +1,93 @@
+import torch
+from torch import nn
+
+from invgan.nets.generators import MLPGenerator, load_generator
+from invgan.physics import make_physics
+from invgan.training.trainer import Trainer
+from invgan.training.unconditional import (AmbientGANRecipe, UnconditionalGANRecipe, build_discriminator,
+                                           build_unconditional, resolve_unconditional)
+
+
+class Spy(nn.Module):
+    """Records every batch the wrapped discriminator is shown."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.seen = inner, []
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return self.inner(x)
+
+
+def _nets(seed=0):
+    torch.manual_seed(seed)
+    return MLPGenerator(8, (1, 16, 16), (32,), output="sigmoid"), build_discriminator(1, 16, 8, False)
+
+
+def _train(recipe, batches, steps):
+    opt = {k: torch.optim.Adam(v.parameters(), 1e-3) for k, v in recipe.networks.items()}
+    trainer = Trainer(recipe, opt, steps, device="cpu", progress=False, ema=0.9)
+    trainer.fit(batches)
+    return trainer
+
+
+def test_unconditional_recipe_steps_update_both_networks_and_preview_is_fixed():
+    G, D = _nets()
+    recipe = UnconditionalGANRecipe(G, D, "ns")
+    before = {k: [p.detach().clone() for p in v.parameters()] for k, v in recipe.networks.items()}
+    data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(5)]
+    trainer = _train(recipe, data, 5)
+    for k, net in recipe.networks.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
+    grid = recipe.preview(trainer.eval_model, None)
+    assert grid.shape == (64, 1, 16, 16) and torch.equal(grid, recipe.preview(trainer.eval_model, None))
+
+
+def test_discriminator_phase_puts_no_gradient_into_the_generator():
+    G, D = _nets()
+    recipe = UnconditionalGANRecipe(G, D, "hinge")
+    step = recipe(torch.rand(4, 1, 16, 16), 0)
+    loss, logs = recipe.discriminator_loss(step)
+    loss.backward()
+    assert all(p.grad is None for p in G.parameters()) and any(p.grad is not None for p in D.parameters())
+    assert set(logs) == {"real_logit", "fake_logit"}
+
+
+def test_latent_stream_resumes_exactly():
+    G, D = _nets()
+    recipe = UnconditionalGANRecipe(G, D)
+    state = {k: v.clone() for k, v in recipe.rng_state().items()}
+    a = recipe.latents(3, torch.device("cpu"))
+    recipe.set_rng_state(state)
+    assert torch.equal(a, recipe.latents(3, torch.device("cpu")))
+
+
+def test_ambientgan_discriminator_never_sees_a_clean_image():
+    G, D = _nets()
+    spy = Spy(D)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True, noise="none")
+    recipe = AmbientGANRecipe(G, spy, model, "ns")
+    # clean images with no zero pixel: a masked image is recognisable by its ~50 % exact zeros
+    data = [0.1 + 0.9 * torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(4)]
+    _train(recipe, data, 4)
+    assert len(spy.seen) >= 8
+    for x in spy.seen:
+        zeros = (x == 0).flatten(1).float().mean(1)
+        assert ((zeros > 0.3) & (zeros < 0.7)).all()
+    # each sample got its own mask, real and fake alike
+    masks = [(x != 0).flatten(1) for x in spy.seen]
+    assert all((m[0] != m[1]).any() for m in masks)
+
+
+def test_build_unconditional_from_preset_runs(tmp_path):
+    cfg = resolve_unconditional("dcgan-digits8", overrides=["train.steps=3", "train.eval_every=0", "train.checkpoint_every=3",
+                                                            "classifier_metrics=false", "data.batch_size=8", "optim.ema=0.5"])
+    run = build_unconditional(cfg, out_dir=str(tmp_path), progress=False)
+    run.fit()
+    assert run.trainer.step == 3 and run.trainer.config["generator"]["out_shape"] == (1, 8, 8)
+    z = torch.randn(4, 64)
+    for use_ema, net in ((True, run.trainer.eval_model), (False, run.trainer.generator)):
+        G = load_generator(tmp_path / "last.pt", use_ema=use_ema)
+        with torch.no_grad():
+            assert torch.allclose(G(z), net.eval()(z))
