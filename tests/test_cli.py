@@ -72,3 +72,24 @@ def test_demo_json_last_line(tmp_path, capsys):
 def test_console_entry_point():
     res = subprocess.run([sys.executable, "-m", "invgan", "--help"], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0 and "demo" in res.stdout and "reconstruct" in res.stdout
+
+
+def test_train_and_eval_an_unconditional_preset(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    out = tmp_path / "gan"
+    sets = ["--set", "train.steps=2", "--set", "train.eval_every=2", "--set", "data.batch_size=8", "--set", "data.eval_samples=64",
+            "--set", "train.progress=false", "--set", "train.device='cpu'"]
+    assert main(["train", "--preset", "dcgan-digits8", *sets, "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["kind"] == "unconditional"
+    capsys.readouterr()
+    assert main(["eval", str(out), "--checkpoint", "last", "--json"]) == 0
+    metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert {"fd", "precision", "recall", "classifier_score"} <= set(metrics)
+    assert main(["sample", str(out / "last.pt"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
+    assert (tmp_path / "s.png").exists()
+
+
+def test_preset_kind_mismatch_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "c.toml").write_text('kind = "conditional"\n')
+    assert main(["train", "--config", str(tmp_path / "c.toml"), "--preset", "dcgan-mnist"]) == 2
+    assert "unconditional run" in capsys.readouterr().err

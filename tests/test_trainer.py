@@ -204,3 +204,15 @@ def test_self_supervised_modes_never_use_ground_truth(tiny_overrides, mode):
     d_loss, _ = recipe.discriminator_loss(batch)
     g_loss, terms = recipe.generator_loss(batch)
     assert torch.isfinite(d_loss) and torch.isfinite(g_loss) and {"adv", "mc"} <= set(terms)
+
+
+def test_ema_warms_up_and_handles_batchnorm_buffers(tiny_overrides):
+    run = build(tiny_overrides, "optim.ema=0.999", "model.norm='batch'", "train.steps=3")
+    run.fit()
+    G, ema = run.trainer.networks["G"], run.trainer.ema.module
+    # with warm-up the copy follows the early weights closely instead of staying at the initial ones
+    gap = max((a - b).abs().max().item() for a, b in zip(G.parameters(), ema.parameters()))
+    moved = max((a - b).abs().max().item() for a, b in zip(G.parameters(), params(build(tiny_overrides, "model.norm='batch'").trainer.networks["G"])))
+    assert gap < 0.5 * moved
+    bn = [m for m in ema.modules() if isinstance(m, torch.nn.BatchNorm2d)][0]
+    assert bn.num_batches_tracked.item() == 3

@@ -32,6 +32,15 @@ def results_table(metrics: dict[str, float]) -> str:
     return "\n".join(lines)
 
 
+def print_metrics(metrics: dict[str, float]) -> None:
+    """The baselines table for a reconstructor, one metric a line otherwise."""
+    if "baseline_psnr" in metrics:
+        print(results_table(metrics))
+    else:
+        for k, v in metrics.items():
+            print(f"{k:<16} {v:.4g}")
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2) + "\n")

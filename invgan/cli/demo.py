@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..training import build_conditional, resolve_config
+    from ..training.runs import config_record
     from .common import results_table, write_json
 
     overrides = [f"train.device={json.dumps(args.device)}", f"train.out_dir={json.dumps(args.out)}"]
@@ -31,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
         overrides.append(f"train.steps={args.steps}")
     cfg = resolve_config(preset="demo", overrides=overrides)
     out = Path(cfg.train.out_dir)
-    write_json(out / "config.json", cfg.to_dict())
+    write_json(out / "config.json", config_record(cfg))
     print(f"invgan demo: deblurring (Gaussian blur sigma={cfg.physics.sigma}, noise {cfg.physics.noise_sigma}), "
           f"{cfg.data.crop}x{cfg.data.crop} crops of the built-in photos, {cfg.train.steps} steps")
     t0 = time.perf_counter()

@@ -1,4 +1,5 @@
-"""``invgan eval RUN_DIR``: evaluate a trained run on its held-out set."""
+"""``invgan eval RUN_DIR``: evaluate a trained run on its held-out data (reconstruction metrics
+against the baselines, or generator metrics against held-out images)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import results_table
+from .common import print_metrics
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="evaluate a run folder on its held-out images")
+    p = sub.add_parser("eval", help="evaluate a run folder on its held-out data")
     p.add_argument("run_dir", help="run folder written by `invgan train` or `invgan demo`")
     p.add_argument("--checkpoint", default="best", help="'best', 'last' or a path (default: best)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON on the last line")
@@ -18,18 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import build_conditional, config_from_dict
+    from ..training.runs import build_any, resolve_any
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
     ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
-    cfg = config_from_dict(json.loads((run_dir / "config.json").read_text()))
-    r = build_conditional(cfg, out_dir=None, progress=False)
+    cfg = resolve_any(data=json.loads((run_dir / "config.json").read_text()))
+    r = build_any(cfg, out_dir=None, progress=False)
     r.trainer.resume(ckpt)
     metrics = r.trainer.evaluate()
     print(f"{ckpt} (step {r.trainer.step})")
-    print(results_table(metrics))
+    print_metrics(metrics)
     if args.json:
         print(json.dumps(metrics))
     return 0

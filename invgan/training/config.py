@@ -125,7 +125,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
 
-def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
+def dataclass_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
     if not isinstance(data, dict):
         raise ValueError(f"{where or 'config'}: expected a table of keys, got {type(data).__name__}")
     valid = {f.name: f for f in fields(cls)}
@@ -137,7 +137,7 @@ def _from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
     for key, value in data.items():
         hint = hints[key]
         if dataclasses.is_dataclass(hint):
-            kwargs[key] = _from_dict(hint, value, f"{where}{key}.")
+            kwargs[key] = dataclass_from_dict(hint, value, f"{where}{key}.")
         else:
             kwargs[key] = _coerce(value, hint, where + key)
     return cls(**kwargs)
@@ -161,7 +161,7 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
 
 def config_from_dict(data: dict[str, Any]) -> RunConfig:
     """Build a :class:`RunConfig`, rejecting unknown keys with the list of valid ones."""
-    return _from_dict(RunConfig, data, "")
+    return dataclass_from_dict(RunConfig, data, "")
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -227,12 +227,16 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
-def resolve_config(file: str | Path | None = None, preset: str | None = None, overrides: list[str] | None = None) -> RunConfig:
-    data: dict[str, Any] = {}
+def resolve_config(
+    file: str | Path | None = None, preset: str | None = None, overrides: list[str] | None = None, data: dict[str, Any] | None = None
+) -> RunConfig:
+    """Defaults, then the preset, then the file (or ``data``), then the ``section.key=value`` overrides."""
+    base: dict[str, Any] = {}
     if preset is not None:
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}: expected one of {sorted(PRESETS)}")
-        data = merge(data, PRESETS[preset])
+        base = merge(base, PRESETS[preset])
     if file is not None:
-        data = merge(data, load_config_file(file))
+        base = merge(base, load_config_file(file))
+    data = merge(base, data or {})
     return config_from_dict(apply_overrides(data, overrides or []))

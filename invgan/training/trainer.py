@@ -19,13 +19,31 @@ from typing import Any, Iterable
 import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
 from .recipe import Recipe, freeze_all_but
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+class EMAWithWarmup:
+    r"""EMA update :math:`\bar\theta \leftarrow \beta_n\bar\theta + (1-\beta_n)\theta` with the warm-up
+    :math:`\beta_n = \min(\beta, \tfrac{1+n}{10+n})` after :math:`n` updates, so early evaluations are
+    not dominated by the initial weights. (A multi-tensor ``multi_avg_fn`` of ``AveragedModel``.)"""
+
+    def __init__(self, decay: float):
+        self.decay = decay
+
+    @torch.no_grad()
+    def __call__(self, ema: list[Tensor], current: list[Tensor], num_averaged: Tensor | int) -> None:
+        if not ema[0].is_floating_point():  # integer buffers (BatchNorm's step counter) are copied
+            torch._foreach_copy_(ema, current)
+            return
+        n = int(num_averaged)  # AveragedModel itself already reads this counter on the host
+        beta = min(self.decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(ema, current, 1.0 - beta)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -105,9 +123,7 @@ class Trainer:
         self.log_every, self.eval_every, self.checkpoint_every = max(1, log_every), eval_every, checkpoint_every
         self.progress = progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.ema = (
-            AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema), use_buffers=True) if ema > 0 else None
-        )
+        self.ema = AveragedModel(self.generator, multi_avg_fn=EMAWithWarmup(ema), use_buffers=True) if ema > 0 else None
         self.best: float = -math.inf
         self.history: list[dict[str, Any]] = []
         self._nonfinite: list[tuple[int, str]] = []

@@ -35,7 +35,7 @@ from ..losses.objectives import GANObjective, get_objective
 from ..nets.discriminators import make_discriminator
 from ..nets.generators import LatentGenerator, make_generator
 from ..physics import MeasurementModel, make_physics
-from .config import OptimConfig, PhysicsConfig, TrainConfig, _from_dict, apply_overrides, merge
+from .config import OptimConfig, PhysicsConfig, TrainConfig, dataclass_from_dict, apply_overrides, merge
 from .recipe import Phase, Recipe
 from .trainer import Trainer, select_device
 
@@ -198,7 +198,7 @@ def resolve_unconditional(preset: str | None = None, data: dict[str, Any] | None
         base = merge(base, UNCONDITIONAL_PRESETS[preset])
     base = merge(base, data or {})
     defaults = UnconditionalConfig().to_dict()
-    return _from_dict(UnconditionalConfig, merge(defaults, apply_overrides(base, overrides or [])), "")
+    return dataclass_from_dict(UnconditionalConfig, merge(defaults, apply_overrides(base, overrides or [])), "")
 
 
 @dataclass
