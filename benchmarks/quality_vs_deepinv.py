@@ -23,7 +23,7 @@ from invgan.training import ConditionalGANRecipe, Trainer, resolve_config, selec
 from invgan.training.conditional import build_measurement
 from invgan.training.evaluation import baselines, evaluate_estimator
 
-from train_step import LAMBDA, adam, make_parts
+from train_step import LAMBDA, adam, deepinv_trainer, make_parts
 
 
 def main() -> None:
@@ -50,20 +50,8 @@ def main() -> None:
     ours = evaluate_estimator(G.eval(), test, op.physics)
 
     # deepinv
-    import deepinv as dinv
-    from deepinv.loss.adversarial import SupAdversarialDiscriminatorLoss, SupAdversarialGeneratorLoss
-    from deepinv.training import AdversarialOptimizer, AdversarialTrainer
-
     G, D = copy.deepcopy(G0), copy.deepcopy(D0)
-    loader = torch.utils.data.DataLoader(torch.cat(batches), batch_size=cfg.data.batch_size, shuffle=False)
-    trainer = AdversarialTrainer(
-        model=G, D=D, physics=op.physics, train_dataloader=loader, epochs=1, online_measurements=True,
-        losses=[dinv.loss.SupLoss(), SupAdversarialGeneratorLoss(weight_adv=LAMBDA / 2, device=device)],
-        losses_d=SupAdversarialDiscriminatorLoss(weight_adv=0.5, device=device),
-        optimizer=AdversarialOptimizer(adam(G.parameters(), 1e-3), adam(D.parameters(), 2e-4)),
-        device=device, save_path=None, verbose=False, show_progress_bar=False, compute_train_metrics=False,
-        plot_images=False, optimizer_step_multi_dataset=False,
-    )
+    trainer = deepinv_trainer(G, D, op, torch.cat(batches), cfg.data.batch_size, device, train_metrics=False)
     t0 = time.perf_counter()
     trainer.train()
     t_dinv = time.perf_counter() - t0

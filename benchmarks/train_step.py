@@ -92,31 +92,34 @@ def run_invgan(G, D, op, batches, device, channels_last: bool = True) -> float:
     return (time.perf_counter() - t0) / len(batches)
 
 
-def run_deepinv(G, D, op, batches, device, train_metrics: bool = True) -> float:
-    """deepinv's AdversarialTrainer with its defaults (``train_metrics``: PSNR of every training batch)
-    or lean (``train_metrics=False``); never checkpoints, plots or progress bars.
-
-    deepinv's LSGAN losses are MSE(D(.), 1 or 0) times ``weight_adv`` for both networks, so
-    ``weight_adv = 0.5`` for D and ``LAMBDA / 2`` for G give exactly the math of the other two runners.
-    The per-step time is (time of N steps - time of 1 step) / (N - 1), which removes the set-up."""
+def deepinv_trainer(G, D, op, images: torch.Tensor, batch_size: int, device, train_metrics: bool = True):
+    """deepinv's ``AdversarialTrainer`` on ``G``/``D`` for one epoch over ``images``, with the math of the
+    other runners: deepinv's LSGAN terms are MSE(D(.), 1 or 0) times ``weight_adv`` for both networks,
+    so ``weight_adv = 0.5`` for D and ``LAMBDA / 2`` for G. No checkpoints, plots or progress bars;
+    ``train_metrics`` is deepinv's default per-step training PSNR."""
     import deepinv as dinv
     from deepinv.loss.adversarial import SupAdversarialDiscriminatorLoss, SupAdversarialGeneratorLoss
     from deepinv.training import AdversarialOptimizer, AdversarialTrainer
 
+    loader = torch.utils.data.DataLoader(images, batch_size=batch_size, shuffle=False)
+    return AdversarialTrainer(
+        model=G, D=D, physics=op.physics, train_dataloader=loader, epochs=1, online_measurements=True,
+        losses=[dinv.loss.SupLoss(), SupAdversarialGeneratorLoss(weight_adv=LAMBDA / 2, device=device)],
+        losses_d=SupAdversarialDiscriminatorLoss(weight_adv=0.5, device=device),
+        optimizer=AdversarialOptimizer(adam(G.parameters(), 1e-3), adam(D.parameters(), 2e-4)),
+        device=device, save_path=None, verbose=False, show_progress_bar=False, compute_train_metrics=train_metrics,
+        plot_images=False, optimizer_step_multi_dataset=False,
+    )
+
+
+def run_deepinv(G, D, op, batches, device, train_metrics: bool = True) -> float:
+    """Per-step time of deepinv's trainer: (time of N steps - time of 1 step) / (N - 1), which
+    removes its set-up."""
     images = torch.cat(batches)
     bs = batches[0].shape[0]
 
     def timed(n_batches: int) -> float:
-        g, d = copy.deepcopy(G), copy.deepcopy(D)
-        loader = torch.utils.data.DataLoader(images[: n_batches * bs], batch_size=bs, shuffle=False)
-        trainer = AdversarialTrainer(
-            model=g, D=d, physics=op.physics, train_dataloader=loader, epochs=1, online_measurements=True,
-            losses=[dinv.loss.SupLoss(), SupAdversarialGeneratorLoss(weight_adv=LAMBDA / 2, device=device)],
-            losses_d=SupAdversarialDiscriminatorLoss(weight_adv=0.5, device=device),
-            optimizer=AdversarialOptimizer(adam(g.parameters(), 1e-3), adam(d.parameters(), 2e-4)),
-            device=device, save_path=None, verbose=False, show_progress_bar=False, compute_train_metrics=train_metrics,
-            plot_images=False, optimizer_step_multi_dataset=False,
-        )
+        trainer = deepinv_trainer(copy.deepcopy(G), copy.deepcopy(D), op, images[: n_batches * bs], bs, device, train_metrics)
         sync(device)
         t0 = time.perf_counter()
         trainer.train()

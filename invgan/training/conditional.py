@@ -20,7 +20,7 @@ from ..physics import MeasurementModel, lift, make_physics
 from .config import RunConfig
 from .evaluation import baselines, evaluate_estimator, set_operator
 from .recipe import Phase, Recipe
-from .trainer import Trainer, select_device
+from .trainer import Trainer, make_schedulers, select_device
 
 
 class ConditionalGANRecipe(Recipe):
@@ -180,15 +180,7 @@ def build_conditional(cfg: RunConfig, out_dir: str | None = None, progress: bool
     optimizers = {"G": torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=betas, weight_decay=o.weight_decay)}
     if D is not None:
         optimizers["D"] = torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=betas)
-    schedulers = {}
-    if o.scheduler == "cosine":
-        updates = {"G": -(-cfg.train.steps // o.n_critic), "D": cfg.train.steps}  # optimiser steps per network
-        schedulers = {
-            k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates[k]), eta_min=0.01 * opt.param_groups[0]["lr"])
-            for k, opt in optimizers.items()
-        }
-    elif o.scheduler != "none":
-        raise ValueError(f"invalid optim.scheduler={o.scheduler!r}: expected 'cosine' or 'none'")
+    schedulers = make_schedulers(optimizers, o.scheduler, {"G": -(-cfg.train.steps // o.n_critic), "D": cfg.train.steps})
     t = cfg.train
     trainer = Trainer(
         recipe, optimizers, t.steps, schedulers=schedulers, eval_data=eval_set, out_dir=out_dir if out_dir is not None else t.out_dir,

@@ -60,6 +60,19 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[str, int]) -> dict[str, Any]:
+    r"""Learning-rate schedulers by name: ``"none"``, or ``"cosine"`` from the initial rate down to 1 %
+    over each network's number of optimiser ``updates``."""
+    if name == "none":
+        return {}
+    if name != "cosine":
+        raise ValueError(f"invalid optim.scheduler={name!r}: expected 'cosine' or 'none'")
+    return {
+        k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates[k]), eta_min=0.01 * opt.param_groups[0]["lr"])
+        for k, opt in optimizers.items()
+    }
+
+
 class Trainer:
     r"""Runs a :class:`~invgan.training.recipe.Recipe`.
 

@@ -37,7 +37,7 @@ from ..nets.generators import LatentGenerator, make_generator
 from ..physics import MeasurementModel, make_physics
 from .config import OptimConfig, PhysicsConfig, TrainConfig, dataclass_from_dict, apply_overrides, merge
 from .recipe import Phase, Recipe
-from .trainer import Trainer, select_device
+from .trainer import Trainer, make_schedulers, select_device
 
 
 @dataclass
@@ -251,11 +251,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
         recipe = UnconditionalGANRecipe(G, D, cfg.objective, **kwargs)
     betas = (o.beta1, o.beta2)
     optimizers = {"G": torch.optim.Adam(G.parameters(), lr=o.lr_g, betas=betas), "D": torch.optim.Adam(D.parameters(), lr=o.lr_d, betas=betas)}
-    schedulers = {}
-    if o.scheduler == "cosine":
-        schedulers = {k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, t.steps), eta_min=0.01 * opt.param_groups[0]["lr"]) for k, opt in optimizers.items()}
-    elif o.scheduler != "none":
-        raise ValueError(f"invalid optim.scheduler={o.scheduler!r}: expected 'cosine' or 'none'")
+    schedulers = make_schedulers(optimizers, o.scheduler, {"G": -(-t.steps // o.n_critic), "D": t.steps})
     config = cfg.to_dict()
     config["generator"] = G.config
     trainer = Trainer(
