@@ -117,7 +117,7 @@ class ConvDecoder(nn.Module):
 
 def _conv_bn_act(c_in: int, c_out: int, k: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, padding_mode="reflect" if k > 1 else "zeros"),
+        nn.Conv2d(c_in, c_out, k, stride=stride, padding=k // 2, padding_mode="replicate" if k > 1 else "zeros"),
         nn.BatchNorm2d(c_out),
         nn.LeakyReLU(0.2, inplace=True),
     )
