@@ -133,6 +133,7 @@ class DIPResult:
         was given (``(steps, N)``), else ``None``.
     :param seconds: wall time of the run.
     :param backtracks: number of restores of earlier weights.
+    :param time_history: seconds elapsed at the end of every step, shape ``(steps,)``.
     """
 
     x: Tensor
@@ -142,6 +143,7 @@ class DIPResult:
     psnr_history: Tensor | None
     seconds: float
     backtracks: int = 0
+    time_history: Tensor | None = None
     config: DIPConfig = field(default_factory=DIPConfig)
 
 
@@ -239,6 +241,7 @@ def deep_image_prior(
     checkpoint_loss = torch.full((n_samples,), math.inf)
     loss_history: list[Tensor] = []
     psnr_history: list[Tensor] = []
+    time_history: list[float] = []
     window: deque = deque(maxlen=cfg.window)
     ema: Tensor | None = None
     best_var = torch.full((n_samples,), math.inf)
@@ -297,6 +300,7 @@ def deep_image_prior(
                 postfix["psnr"] = f"{float(p.mean()):.2f}"
             if progress:
                 bar.set_postfix(postfix, refresh=False)
+            time_history.append(time.perf_counter() - start)
             if cfg.stop == "wmv" and step >= cfg.min_steps and best_x is not None:
                 if all(step - best_step[i] >= cfg.patience for i in range(n_samples)):
                     break
@@ -317,6 +321,7 @@ def deep_image_prior(
         psnr_history=torch.stack(psnr_history) if psnr_history else None,
         seconds=time.perf_counter() - start,
         backtracks=backtracks,
+        time_history=torch.tensor(time_history),
         config=cfg,
     )
 
