@@ -19,7 +19,9 @@ by the windowed moving variance of the outputs (ES-WMV, Wang et al. 2021):
     \Big\| x_{t-w} - \frac{1}{W}\sum_{v=0}^{W-1} x_{t-v} \Big\|_2^2 / n,
 
 and returns the estimate at :math:`t^\star = \arg\min_t \mathrm{VAR}_t` once the
-variance has not improved for ``patience`` steps.  A batch of :math:`N`
+variance has not dropped by more than a relative ``tolerance`` below its running
+minimum for ``patience`` steps (it rises once the noise is being fitted, and
+plateaus on noiseless problems).  A batch of :math:`N`
 measurements is solved as :math:`N` independent problems (one network and one
 Adam state each) in one loop.
 """
@@ -57,7 +59,10 @@ class DIPConfig:
     :param ema: averaging weight :math:`\beta` of the returned estimate (0: no averaging).
     :param stop: ``"wmv"`` (windowed moving variance) or ``"none"`` (run ``max_steps``).
     :param window: window :math:`W` of the variance.
-    :param patience: steps without a new variance minimum before stopping.
+    :param patience: stop once the variance has not dropped below
+        :math:`(1 - \text{tolerance})` times its running minimum for this many steps.
+    :param tolerance: relative drop of the variance that counts as progress (0: any new minimum);
+        a small positive value also stops noiseless problems once the variance plateaus.
     :param min_steps: never stop before this step.
     :param backtrack_factor: restore the last good weights when the loss exceeds this factor
         times the loss at the last checkpoint (or is not finite); 0 disables backtracking.
@@ -79,6 +84,7 @@ class DIPConfig:
     stop: str = "wmv"
     window: int = 100
     patience: int = 300
+    tolerance: float = 0.05
     min_steps: int = 200
     backtrack_factor: float = 5.0
     checkpoint_every: int = 50
@@ -100,6 +106,7 @@ class DIPConfig:
             ("ema", 0 <= self.ema < 1, "a value in [0, 1)"),
             ("window", self.window >= 2, "an integer >= 2"),
             ("patience", self.patience >= 1, "an integer >= 1"),
+            ("tolerance", 0 <= self.tolerance < 1, "a value in [0, 1)"),
             ("min_steps", self.min_steps >= 0, "an integer >= 0"),
             ("backtrack_factor", self.backtrack_factor == 0 or self.backtrack_factor > 1, "0 (off) or a value > 1"),
             ("checkpoint_every", self.checkpoint_every >= 1, "an integer >= 1"),
@@ -133,6 +140,8 @@ class DIPResult:
         was given (``(steps, N)``), else ``None``.
     :param seconds: wall time of the run.
     :param backtracks: number of restores of earlier weights.
+    :param variance_history: windowed variance per step and sample (NaN until the window is full),
+        shape ``(steps, N)``; ``None`` when ``stop="none"``.
     :param time_history: seconds elapsed at the end of every step, shape ``(steps,)``.
     """
 
@@ -144,6 +153,7 @@ class DIPResult:
     seconds: float
     backtracks: int = 0
     time_history: Tensor | None = None
+    variance_history: Tensor | None = None
     config: DIPConfig = field(default_factory=DIPConfig)
 
 
@@ -246,6 +256,9 @@ def deep_image_prior(
     ema: Tensor | None = None
     best_var = torch.full((n_samples,), math.inf)
     best_step = [0] * n_samples
+    progress_var = torch.full((n_samples,), math.inf)
+    progress_step = [0] * n_samples
+    variance_history: list[Tensor] = []
     best_x: Tensor | None = None
     backtracks = 0
     start = time.perf_counter()
@@ -277,16 +290,23 @@ def deep_image_prior(
                     if step % cfg.checkpoint_every == 0:
                         checkpoints[i] = snapshot(i)
                         checkpoint_loss[i] = losses[i]
-            if bool(jumped.any()) and ema is not None:
-                x = ema  # the jumped output is not averaged in
             x = x.detach()
+            if bool(jumped.any()) and ema is not None:  # a jumped output is not averaged in
+                x = torch.where(jumped.view(-1, 1, 1, 1).to(x.device), ema, x)
             ema = x.clone() if ema is None or cfg.ema == 0 else cfg.ema * ema + (1 - cfg.ema) * x
             loss_history.append(losses)
 
             if cfg.stop == "wmv":
                 window.append(x)
-                if len(window) == cfg.window:
+                if len(window) < cfg.window:
+                    variance_history.append(torch.full((n_samples,), math.nan))
+                else:
                     var = _windowed_variance(window).cpu()
+                    variance_history.append(var)
+                    progressed = var < (1 - cfg.tolerance) * progress_var
+                    for i in torch.nonzero(progressed).flatten().tolist():
+                        progress_var[i] = var[i]
+                        progress_step[i] = step
                     improved = var < best_var
                     if bool(improved.any()):
                         best_x = ema.clone() if best_x is None else torch.where(improved.view(-1, 1, 1, 1).to(ema.device), ema, best_x)
@@ -302,7 +322,7 @@ def deep_image_prior(
                 bar.set_postfix(postfix, refresh=False)
             time_history.append(time.perf_counter() - start)
             if cfg.stop == "wmv" and step >= cfg.min_steps and best_x is not None:
-                if all(step - best_step[i] >= cfg.patience for i in range(n_samples)):
+                if all(step - progress_step[i] >= cfg.patience for i in range(n_samples)):
                     break
     finally:
         bar.close()
@@ -322,6 +342,7 @@ def deep_image_prior(
         seconds=time.perf_counter() - start,
         backtracks=backtracks,
         time_history=torch.tensor(time_history),
+        variance_history=torch.stack(variance_history) if variance_history else None,
         config=cfg,
     )
 
