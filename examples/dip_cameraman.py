@@ -40,7 +40,7 @@ def metrics(x: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
     return float(peak_signal_noise_ratio(a, b, data_range=1.0)), float(structural_similarity(a, b, data_range=1.0))
 
 
-def tv_baseline(y, physics, ref, lambdas=(0.002, 0.005, 0.01, 0.02, 0.05), iters=300):
+def tv_baseline(y, physics, ref, lambdas=(0.005, 0.01, 0.02), iters=300):
     """FISTA on :math:`\\tfrac12\\|Ax-y\\|^2 + \\lambda\\,\\mathrm{TV}(x)`; best :math:`\\lambda` by PSNR."""
     from deepinv.optim import FISTA
     from deepinv.optim.data_fidelity import L2
@@ -60,9 +60,9 @@ def tv_baseline(y, physics, ref, lambdas=(0.002, 0.005, 0.01, 0.02, 0.05), iters
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--tasks", nargs="+", default=[*TASKS, "tv"], choices=[*TASKS, "tv"],
+                        help="'tv' is the TV baseline of the inpainting problem")
     parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("--no-tv", action="store_true")
     parser.add_argument("--out", default="dip_cameraman_out")
     parser.add_argument("--config", default="{}", help="JSON DIPConfig overrides (default: none)")
     args = parser.parse_args()
@@ -74,26 +74,27 @@ def main() -> None:
     cfg = DIPConfig.from_dict(json.loads(args.config))
     rows = []
     for task in args.tasks:
-        name, kwargs = TASKS[task]
+        name, kwargs = TASKS["inpainting" if task == "tv" else task]
         sigma = default_noise_sigma(name)
         model = make_physics(name, (1, 256, 256), noise="gaussian" if sigma > 0 else "none", noise_sigma=sigma, seed=0, **kwargs)
         torch.manual_seed(0)
         y = model.measure(x)
+        if task == "tv":
+            (xt, pt, st, lam), sec = tv_baseline(y, model.physics, x)
+            rows.append(dict(task="inpainting", method=f"TV (FISTA 300 it., best of 3 lambda: {lam})", psnr=pt, ssim=st,
+                             steps=300, stopped_at=300, seconds=sec))
+            print(json.dumps(rows[-1]), flush=True)
+            save_png(xt[0], out / "inpainting_tv.png")
+            continue
         res = deep_image_prior(y, model.physics, config=cfg, reference=x, progress=False)
         p, s = metrics(res.x, x)
-        peak = float(res.psnr_history[:, 0].max())
         rows.append(dict(task=task, method="invgan DIP (auto stop)", psnr=p, ssim=s, steps=res.steps,
-                         stopped_at=res.stopped_at[0], seconds=res.seconds, peak=peak))
+                         stopped_at=res.stopped_at[0], seconds=res.seconds,
+                         peak_psnr_seen=float(res.psnr_history[:, 0].max())))
         print(json.dumps(rows[-1]), flush=True)
         save_png(res.x[0], out / f"{task}_dip.png")
-        save_png(y[0] if y.shape[-1] == 256 else model.physics.A_adjoint(y)[0], out / f"{task}_measurement.png")
+        save_png(y[0] if y.shape[-1] == 256 else torch.nn.functional.interpolate(y, size=(256, 256), mode='nearest')[0], out / f"{task}_measurement.png")
         plot_convergence(res.loss_history[:, 0].numpy(), res.psnr_history[:, 0].numpy(), res.stopped_at[0], out / f"{task}_convergence.png")
-        if task == "inpainting" and not args.no_tv:
-            (xt, pt, st, lam), sec = tv_baseline(y, model.physics, x)
-            rows.append(dict(task=task, method=f"TV (FISTA, best lambda={lam})", psnr=pt, ssim=st, steps=300,
-                             stopped_at=300, seconds=sec, peak=pt))
-            print(json.dumps(rows[-1]), flush=True)
-            save_png(xt[0], out / f"{task}_tv.png")
     print("\n| task | method | PSNR (dB) | SSIM | steps (stop) | wall time (s) |\n|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['task']} | {r['method']} | {r['psnr']:.2f} | {r['ssim']:.3f} | {r['steps']} ({r['stopped_at']}) | {r['seconds']:.0f} |")

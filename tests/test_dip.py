@@ -17,7 +17,7 @@ from invgan.solvers.dip import DIPConfig, deep_image_prior
 torch.set_num_threads(1)
 
 def tiny(**overrides) -> DIPConfig:
-    values = dict(channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
+    values = dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
     values.update(overrides)
     return DIPConfig.from_dict(values)
 
@@ -89,7 +89,7 @@ def test_stopping_rule_stops_near_psnr_peak():
     model = make_physics("denoising", (1, 32, 32), noise_sigma=0.2, seed=1)
     torch.manual_seed(1)
     y = model.measure(x)
-    common = dict(channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
+    common = dict(net="convdecoder", bf16=False, channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
     full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
     curve = full.psnr_history[:, 0]
     peak, noisy = float(curve.max()), psnr(y, x)
@@ -217,7 +217,7 @@ def test_cli_json_and_outputs(tmp_path, capsys):
     _write_png(img, synthetic(32)[0])
     out = tmp_path / "res" / "result.png"
     code = _cli([str(img), "--physics", "inpainting", "--keep", "0.5", "--out", str(out), "--json", "--no-progress",
-                 "--config", json.dumps(dict(channels=16, depth=3, in_size=4, max_steps=30, stop="none"))])
+                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, max_steps=30, stop="none"))])
     assert code == 0
     metrics = json.loads(capsys.readouterr().out)
     for key in ("psnr", "ssim", "steps", "stopped_at", "seconds"):

@@ -72,23 +72,23 @@ class DIPConfig:
     :param threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
     """
 
-    net: str = "convdecoder"
-    channels: int = 64
-    depth: int = 6
+    net: str = "skip"
+    channels: int = 32
+    depth: int = 5
     upsampling: str = "bilinear"
     in_size: int = 8
     lr: float = 0.01
-    max_steps: int = 3000
+    max_steps: int = 1500
     input_noise: float = 0.0
     ema: float = 0.99
     stop: str = "wmv"
     window: int = 100
-    patience: int = 300
+    patience: int = 200
     tolerance: float = 0.05
     min_steps: int = 200
     backtrack_factor: float = 5.0
     checkpoint_every: int = 50
-    bf16: bool = False
+    bf16: bool = True
     seed: int | None = 0
     threads: int | None = None
 
