@@ -20,9 +20,8 @@ import time
 import torch
 
 from invgan.cli.dip import load_cameraman
-from invgan.nets.dip import make_dip_net
 from invgan.physics import make_physics
-from invgan.solvers.dip import DIPConfig, deep_image_prior
+from invgan.solvers.dip import DIPConfig, build_net, deep_image_prior
 
 TARGET_DB = 22.5
 
@@ -44,8 +43,7 @@ def iterations_per_second(y, physics, steps: int) -> dict[str, float]:
     from deepinv.models import DeepImagePrior
 
     cfg = DIPConfig()
-    net = make_dip_net(cfg.net, (1, 256, 256), depth=cfg.depth, channels=cfg.channels, upsampling=cfg.upsampling,
-                       in_size=(cfg.in_size, cfg.in_size))
+    net = build_net(cfg, (1, 256, 256))
     rates = {}
     for label, n in (("deepinv DeepImagePrior", steps), ):
         dip = DeepImagePrior(net, img_size=net.input_shape(), iterations=2, learning_rate=cfg.lr)
@@ -104,7 +102,8 @@ def main() -> None:
     for label, r in rates.items():
         print(f"{label:28s} {r:6.2f} it/s   x{r / base:.2f}")
 
-    res = deep_image_prior(y, physics, config=DIPConfig(), reference=x, progress=False)
+    # invgan's defaults; the run is cut at 400 steps, which leaves the trajectory up to 22.5 dB unchanged
+    res = deep_image_prior(y, physics, config=DIPConfig(max_steps=400), reference=x, progress=False)
     reached = torch.nonzero(res.psnr_history[:, 0] >= TARGET_DB).flatten()
     ours = float(res.time_history[reached[0]]) if len(reached) else None
     ours_steps = int(reached[0]) + 1 if len(reached) else None
@@ -116,7 +115,7 @@ def main() -> None:
     if ours:
         ratio = (theirs if theirs else args.cap) / ours
         print(f"speed-up                      {'' if theirs else '>= '}x{ratio:.1f}")
-    print(f"(invgan run: final estimate {psnr(res.x, x):.2f} dB at stop {res.stopped_at[0]}, {res.steps} steps, {res.seconds:.0f} s)")
+    print(f"(invgan run cut at {res.steps} steps: {psnr(res.x, x):.2f} dB, {res.seconds:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -175,6 +175,12 @@ def _image_shape(y: Tensor, physics) -> tuple[int, int, int]:
     return tuple(x0.shape[1:])  # type: ignore[return-value]
 
 
+def build_net(cfg: DIPConfig, img_shape: tuple[int, int, int]) -> ConvDecoder | SkipNet:
+    """The network ``cfg`` describes, for images of shape ``(C, H, W)``."""
+    extra: dict[str, Any] = {"in_size": (min(cfg.in_size, img_shape[1]), min(cfg.in_size, img_shape[2]))} if cfg.net == "convdecoder" else {}
+    return make_dip_net(cfg.net, img_shape, depth=cfg.depth, channels=cfg.channels, upsampling=cfg.upsampling, **extra)
+
+
 def _windowed_variance(window: deque) -> Tensor:
     """Per-sample mean over pixels of the variance over the window, shape ``(N,)``."""
     stack = torch.stack(tuple(window))  # (W, N, C, H, W)
@@ -224,8 +230,7 @@ def deep_image_prior(
         torch.manual_seed(cfg.seed)
 
     if net is None:
-        extra: dict[str, Any] = {"in_size": (min(cfg.in_size, img_shape[1]), min(cfg.in_size, img_shape[2]))} if cfg.net == "convdecoder" else {}
-        template: nn.Module = make_dip_net(cfg.net, img_shape, depth=cfg.depth, channels=cfg.channels, upsampling=cfg.upsampling, **extra)
+        template: nn.Module = build_net(cfg, img_shape)
     else:
         template = net
         if not hasattr(template, "input_shape"):
@@ -347,4 +352,4 @@ def deep_image_prior(
     )
 
 
-__all__ = ["DIPConfig", "DIPResult", "deep_image_prior", "ConvDecoder", "SkipNet", "STOP_RULES"]
+__all__ = ["DIPConfig", "DIPResult", "deep_image_prior", "build_net", "ConvDecoder", "SkipNet", "STOP_RULES"]
