@@ -98,7 +98,7 @@ def main() -> None:
 
     rates = iterations_per_second(y, physics, args.steps)
     base = rates["deepinv DeepImagePrior"]
-    print("\n## iterations per second, same network (invgan default ConvDecoder), cameraman inpainting")
+    print("\n## iterations per second, same network (invgan default SkipNet), cameraman inpainting")
     for label, r in rates.items():
         print(f"{label:28s} {r:6.2f} it/s   x{r / base:.2f}")
 
