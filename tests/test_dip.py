@@ -247,3 +247,17 @@ def test_cli_bad_inputs_are_clear_errors(tmp_path):
         _cli([str(img), "--reference", str(ref), "--no-progress"])
     with pytest.raises(ValueError, match="unknown DIPConfig keys"):
         _cli([str(img), "--config", '{"iterations": 5}', "--no-progress"])
+
+
+def test_cli_measured_image_without_reference(tmp_path, capsys):
+    noisy = (synthetic(24)[0] + 0.1 * torch.randn(1, 24, 24, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    img = tmp_path / "noisy.png"
+    _write_png(img, noisy)
+    code = _cli([str(img), "--measured", "--physics", "denoising", "--out", str(tmp_path / "den.png"), "--json", "--no-progress",
+                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=8, depth=2, in_size=4, max_steps=10, stop="none"))])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert "psnr" not in metrics and -1 <= metrics["ssim_to_measurement"] <= 1
+    assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
+    with pytest.raises(ValueError, match="same-size operators"):
+        _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
