@@ -8,7 +8,7 @@ import importlib
 import sys
 
 #: sub-command modules, in the order ``invgan --help`` lists them
-COMMANDS = ("demo", "train", "eval", "reconstruct", "sample", "invert")
+COMMANDS = ("demo", "train", "eval", "reconstruct", "sample", "invert", "dip")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,263 @@
+"""Deep image prior: networks, solver and ``invgan dip`` on tiny images (fixed seeds)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from invgan.nets.dip import ConvDecoder, SkipNet, dip_input, make_dip_net
+from invgan.physics import make_physics
+from invgan.solvers.dip import DIPConfig, deep_image_prior
+
+torch.set_num_threads(1)
+
+def tiny(**overrides) -> DIPConfig:
+    values = dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
+    values.update(overrides)
+    return DIPConfig.from_dict(values)
+
+
+def synthetic(size: int = 32, channels: int = 1, seed: int = 0) -> torch.Tensor:
+    """Piecewise-smooth test image: a disc and a square on a gradient, shape (1, C, size, size)."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    cx, cy = (0.3 + 0.4 * torch.rand(2, generator=g)).tolist()
+    img = 0.2 + 0.3 * xx
+    img = torch.where((xx - cx) ** 2 + (yy - cy) ** 2 < 0.06, torch.full_like(img, 0.85), img)
+    img = torch.where((xx > 0.6) & (yy > 0.6), torch.full_like(img, 0.45), img)
+    out = torch.stack([img * (0.8 + 0.2 * c) for c in range(channels)])
+    return out[None].clamp(0, 1)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
+
+
+# ---------------------------------------------------------------- networks
+
+@pytest.mark.parametrize("img_size", [(1, 37, 50), (3, 31, 64), (1, 5, 7)])
+@pytest.mark.parametrize("name", ["convdecoder", "skip"])
+def test_nets_any_size_gray_and_rgb(name, img_size):
+    net = make_dip_net(name, img_size, depth=3, channels=8, **({"in_size": (2, 2)} if name == "convdecoder" else {"in_channels": 4}))
+    z = dip_input(net, batch=2)
+    with torch.no_grad():
+        x = net(z)
+    assert x.shape == (2, *img_size)
+    assert 0 <= float(x.min()) and float(x.max()) <= 1  # sigmoid output
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
+def test_nets_upsampling_modes(mode):
+    assert ConvDecoder((1, 20, 24), in_size=(3, 3), depth=2, channels=4, upsampling=mode)(torch.rand(1, 4, 3, 3)).shape == (1, 1, 20, 24)
+    assert SkipNet((1, 20, 24), in_channels=2, depth=2, channels=4, upsampling=mode)(torch.rand(1, 2, 20, 24)).shape == (1, 1, 20, 24)
+
+
+def test_nets_reject_bad_parameters():
+    with pytest.raises(ValueError, match="upsampling"):
+        ConvDecoder((1, 8, 8), upsampling="cubic")
+    with pytest.raises(ValueError, match="in_size"):
+        ConvDecoder((1, 8, 8), in_size=(16, 16))
+    with pytest.raises(ValueError, match="depth"):
+        SkipNet((1, 8, 8), depth=0)
+    with pytest.raises(ValueError, match="net"):
+        make_dip_net("unet", (1, 8, 8))
+
+
+# ---------------------------------------------------------------- config
+
+def test_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ValueError, match="unknown DIPConfig keys.*learning_rate"):
+        DIPConfig.from_dict({"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="ema"):
+        DIPConfig(ema=1.0)
+    with pytest.raises(ValueError, match="stop"):
+        DIPConfig(stop="oracle")
+    assert DIPConfig.from_dict(DIPConfig().to_dict()) == DIPConfig()
+
+
+# ---------------------------------------------------------------- solver
+
+def test_stopping_rule_stops_near_psnr_peak():
+    """Denoising a 32x32 image: the fit first improves then reproduces the noise; the
+    windowed-variance stop (no ground truth) returns an estimate close to the best one."""
+    x = synthetic(32)
+    model = make_physics("denoising", (1, 32, 32), noise_sigma=0.2, seed=1)
+    torch.manual_seed(1)
+    y = model.measure(x)
+    common = dict(net="convdecoder", bf16=False, channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
+    full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
+    curve = full.psnr_history[:, 0]
+    peak, noisy = float(curve.max()), psnr(y, x)
+    assert peak > noisy + 4, "the test case must have a PSNR peak well above the noisy input"
+    assert float(curve[-1]) < peak - 1, "the test case must overfit after the peak"
+    stopped = deep_image_prior(y, model.physics, config=DIPConfig(stop="wmv", **common), reference=x, progress=False)
+    assert stopped.steps < 200
+    assert psnr(stopped.x, x) > peak - 1.0
+    assert psnr(stopped.x, x) > float(curve[-1])
+
+
+def test_batch_gives_one_estimate_per_measurement_without_graph():
+    xs = torch.cat([synthetic(32, seed=s) for s in range(3)])
+    model = make_physics("inpainting", (1, 32, 32), keep=0.6, noise="none", seed=0)
+    y = model.measure(xs)
+    with torch.enable_grad():
+        res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=80), reference=xs, progress=False)
+    assert res.x.shape == xs.shape
+    assert not res.x.requires_grad and res.x.grad_fn is None
+    assert res.loss_history.shape == (80, 3) and res.psnr_history.shape == (80, 3)
+    assert len(res.stopped_at) == 3
+    # each estimate matches its own image better than any other one of the batch
+    errors = torch.stack([(res.x[i:i + 1] - xs).pow(2).flatten(1).mean(1) for i in range(3)])
+    assert torch.equal(errors.argmin(dim=1), torch.arange(3))
+
+
+def test_rgb_and_odd_size_with_skip_net():
+    x = synthetic(30, channels=3)[..., :27]
+    model = make_physics("inpainting", (3, 30, 27), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=tiny(net="skip", depth=2, max_steps=40, stop="none"), progress=False)
+    assert res.x.shape == (1, 3, 30, 27)
+    assert res.x.grad_fn is None
+    assert float(res.loss_history[-1, 0]) < float(res.loss_history[0, 0])
+
+
+def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.1, seed=0)
+    y = model.measure(x)
+    net = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8)
+    before = [p.detach().clone() for p in net.parameters()]
+    cfg = tiny(stop="none", max_steps=15)
+    first = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
+    second = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert torch.equal(first.x, second.x)  # same seed, fresh weights: same run, no warm start
+    assert torch.equal(first.loss_history, second.loss_history)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("inpainting", dict(keep=0.5)),
+    ("denoising", dict(noise_sigma=0.1)),
+    ("blur", dict(sigma=1.0)),
+    ("downsampling", dict(factor=2)),
+    ("cs", dict(m=128)),
+])
+def test_every_operator_of_the_factory(name, kwargs):
+    x = synthetic(16)
+    model = make_physics(name, (1, 16, 16), **kwargs)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=40), progress=False)
+    assert res.x.shape == x.shape and torch.isfinite(res.x).all()
+    assert float(res.loss_history[-5:].mean()) < float(res.loss_history[:5].mean())
+
+
+class _JumpOnce(nn.Module):
+    """ConvDecoder whose 12th forward pass is blown up, to trigger a backtrack."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8, sigmoid=False)
+        self.calls = 0
+
+    def input_shape(self):
+        return self.inner.input_shape()
+
+    def forward(self, z):
+        self.calls += 1
+        out = self.inner(z)
+        return out * 1e3 if self.calls == 12 else out
+
+
+def test_backtracks_when_the_loss_jumps():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, net=_JumpOnce(), config=tiny(stop="none", max_steps=30, checkpoint_every=5, ema=0.0), progress=False)
+    assert res.backtracks == 1
+    assert float(res.loss_history[10, 0]) > 100 * float(res.loss_history[9, 0])  # the jump was seen ...
+    assert float(res.loss_history[-1, 0]) < float(res.loss_history[9, 0])  # ... and undone
+    assert torch.isfinite(res.x).all()
+
+
+def test_measurement_that_does_not_fit_the_operator_is_a_clear_error():
+    model = make_physics("inpainting", (1, 32, 32), keep=0.5)
+    with pytest.raises(ValueError, match="does not fit the operator"):
+        deep_image_prior(torch.rand(1, 1, 24, 24), model.physics, config=tiny(), progress=False)
+    y = model.measure(synthetic(32))
+    with pytest.raises(ValueError, match="reference"):
+        deep_image_prior(y, model.physics, reference=torch.rand(1, 1, 16, 16), config=tiny(), progress=False)
+    with pytest.raises(ValueError, match="network outputs"):
+        deep_image_prior(y, model.physics, net=ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=4), config=tiny(), progress=False)
+
+
+# ---------------------------------------------------------------- command line
+
+def _cli(argv: list[str]) -> int:
+    from invgan.cli import dip
+
+    parser = argparse.ArgumentParser(prog="invgan")
+    dip.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["dip", *argv])
+    return args.func(args)
+
+
+def _write_png(path, x: torch.Tensor) -> None:
+    from invgan.cli.dip import save_png
+
+    save_png(x, path)
+
+
+def test_cli_json_and_outputs(tmp_path, capsys):
+    img = tmp_path / "img.png"
+    _write_png(img, synthetic(32)[0])
+    out = tmp_path / "res" / "result.png"
+    code = _cli([str(img), "--physics", "inpainting", "--keep", "0.5", "--out", str(out), "--json", "--no-progress",
+                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, max_steps=30, stop="none"))])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    for key in ("psnr", "ssim", "steps", "stopped_at", "seconds"):
+        assert key in metrics
+    assert metrics["steps"] == 30 and metrics["psnr"] > 10
+    for f in (out, tmp_path / "res" / "result_measurement.png", tmp_path / "res" / "result_convergence.png"):
+        assert f.is_file() and f.stat().st_size > 0
+    from invgan.data.images import read_image
+
+    assert read_image(out).shape == (1, 32, 32)
+
+
+def test_cli_bad_inputs_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="image not found"):
+        _cli([str(tmp_path / "missing.png"), "--no-progress"])
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    with pytest.raises(ValueError, match="not a readable image"):
+        _cli([str(text), "--no-progress"])
+    img = tmp_path / "img.png"
+    _write_png(img, synthetic(30)[0])
+    with pytest.raises(ValueError, match="factor"):  # 30 is not a multiple of 4
+        _cli([str(img), "--physics", "downsampling", "--factor", "4", "--no-progress"])
+    ref = tmp_path / "ref.png"
+    _write_png(ref, synthetic(32)[0])
+    with pytest.raises(ValueError, match="reference size"):
+        _cli([str(img), "--reference", str(ref), "--no-progress"])
+    with pytest.raises(ValueError, match="unknown DIPConfig keys"):
+        _cli([str(img), "--config", '{"iterations": 5}', "--no-progress"])
+
+
+def test_cli_measured_image_without_reference(tmp_path, capsys):
+    noisy = (synthetic(24)[0] + 0.1 * torch.randn(1, 24, 24, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    img = tmp_path / "noisy.png"
+    _write_png(img, noisy)
+    code = _cli([str(img), "--measured", "--physics", "denoising", "--out", str(tmp_path / "den.png"), "--json", "--no-progress",
+                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=8, depth=2, in_size=4, max_steps=10, stop="none"))])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert "psnr" not in metrics and -1 <= metrics["ssim_to_measurement"] <= 1
+    assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
+    with pytest.raises(ValueError, match="same-size operators"):
+        _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
