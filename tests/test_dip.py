@@ -261,3 +261,16 @@ def test_cli_measured_image_without_reference(tmp_path, capsys):
     assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
     with pytest.raises(ValueError, match="same-size operators"):
         _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
+
+
+def test_seeded_run_leaves_the_callers_random_stream_alone():
+    from invgan.physics import make_physics
+    from invgan.solvers.dip import DIPConfig, deep_image_prior
+
+    mm = make_physics("denoising", (1, 32, 32), noise_sigma=0.1)
+    y = mm.measure(torch.rand(1, 1, 32, 32))
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    deep_image_prior(y, mm.physics, config=DIPConfig(max_steps=3, min_steps=1, seed=0, depth=3, channels=8), progress=False)
+    assert torch.equal(torch.rand(3), expected)

@@ -226,6 +226,7 @@ def deep_image_prior(
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     gen = torch.Generator().manual_seed(cfg.seed) if cfg.seed is not None else None
+    saved_rng = torch.get_rng_state() if cfg.seed is not None else None  # restored at the end: the caller's stream is left alone
     if cfg.seed is not None:
         torch.manual_seed(cfg.seed)
 
@@ -333,6 +334,8 @@ def deep_image_prior(
         bar.close()
         if cfg.threads:
             torch.set_num_threads(old_threads)
+        if saved_rng is not None:
+            torch.set_rng_state(saved_rng)
 
     if cfg.stop == "wmv" and best_x is not None:
         x_hat, stopped_at = best_x, list(best_step)
