@@ -9,6 +9,10 @@ Three runners do the same math on the same batches with identically initialised 
   are faster on CPU with oneDNN and on CUDA tensor cores);
 * ``deepinv``: ``deepinv.training.AdversarialTrainer`` with the same networks and the equivalent losses.
 
+The one deliberate difference: invgan evaluates D's spectral-normalised weights once per phase
+(``torch.nn.utils.parametrize.cached``), so real and fake are judged by the same D and the
+normalisation is differentiated once; the raw loop and deepinv re-normalise at every call of D.
+
 Rounds are interleaved (raw, invgan, deepinv, raw, ...) and the median per-step time is reported,
 so machine load affects all three alike. Usage::
 

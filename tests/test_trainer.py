@@ -216,3 +216,15 @@ def test_ema_warms_up_and_handles_batchnorm_buffers(tiny_overrides):
     assert gap < 0.5 * moved
     bn = [m for m in ema.modules() if isinstance(m, torch.nn.BatchNorm2d)][0]
     assert bn.num_batches_tracked.item() == 3
+
+
+def test_spectral_norm_is_evaluated_once_per_discriminator_phase(tiny_overrides):
+    run = build(tiny_overrides, "model.spectral_norm=true")
+    D = run.trainer.networks["D"]
+    sn_calls = []
+    for m in D.modules():
+        if hasattr(m, "parametrizations"):
+            m.parametrizations.weight[0].register_forward_hook(lambda *a: sn_calls.append(1))
+    n_sn = len([m for m in D.modules() if hasattr(m, "parametrizations")])
+    run.trainer.train_step(run.stream[0])
+    assert n_sn > 0 and len(sn_calls) == 2 * n_sn  # once in the D phase (real and fake), once in the G phase

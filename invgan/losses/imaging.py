@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from .objectives import GANObjective, get_objective
 
@@ -66,12 +67,16 @@ class AdversarialLoss(nn.Module):
 
     def discriminator_loss(self, D: nn.Module, b: ReconstructionBatch) -> Tensor:
         real, fake = self.pair(b)
-        return self.objective.d(D(real), D(fake.detach()))
+        # One evaluation of D's parametrised weights (spectral norm) for both calls: real and fake
+        # are judged by the same D, and the normalisation is differentiated once, not twice.
+        with parametrize.cached():
+            return self.objective.d(D(real), D(fake.detach()))
 
     def forward(self, D: nn.Module, b: ReconstructionBatch) -> Tensor:
         real, fake = self.pair(b)
-        real_logits = D(real) if self.objective.needs_real_in_g else None
-        return self.objective.g(D(fake), real_logits)
+        with parametrize.cached():
+            real_logits = D(real) if self.objective.needs_real_in_g else None
+            return self.objective.g(D(fake), real_logits)
 
 
 class SupervisedAdversarialLoss(AdversarialLoss):
@@ -104,7 +109,8 @@ class UAIRLoss(MeasurementAdversarialLoss):
         if b.model is None:
             raise ValueError("the UAIR loss needs the reconstructor (batch.model)")
         y_hat = b.physics.A(b.x_hat)
-        adv = self.objective.g(D(y_hat), D(b.y) if self.objective.needs_real_in_g else None)
+        with parametrize.cached():
+            adv = self.objective.g(D(y_hat), D(b.y) if self.objective.needs_real_in_g else None)
         y_cycle = b.physics.A(b.model(y_hat, b.physics))
         return adv + self.cycle_weight * F.mse_loss(y_cycle, y_hat)
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import parametrize
 
 from ..data import CropStream
 from ..data.digits import load_digits
@@ -85,13 +86,15 @@ class UnconditionalGANRecipe(Recipe):
 
     def discriminator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
         D = self.networks["D"]
-        real, fake = D(s.real), D(s.fake.detach())
+        with parametrize.cached():  # one spectral normalisation of D's weights for both calls
+            real, fake = D(s.real), D(s.fake.detach())
         return self.objective.d(real, fake), {"real_logit": real.mean().detach(), "fake_logit": fake.mean().detach()}
 
     def generator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
         D = self.networks["D"]
-        real = D(s.real) if self.objective.needs_real_in_g else None  # D is frozen in this phase
-        return self.objective.g(D(s.fake), real), {}
+        with parametrize.cached():
+            real = D(s.real) if self.objective.needs_real_in_g else None  # D is frozen in this phase
+            return self.objective.g(D(s.fake), real), {}
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
