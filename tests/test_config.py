@@ -40,3 +40,17 @@ def test_presets_are_valid():
 def test_missing_config_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.toml"):
         resolve_config(tmp_path / "nope.toml")
+
+
+def test_physics_config_builds_the_operator_it_describes():
+    import deepinv as dinv
+
+    from invgan.training.config import PhysicsConfig
+
+    mm = PhysicsConfig(name="downsampling", factor=4, filter="bilinear", noise="poisson", poisson_gain=0.5).build((1, 16, 16))
+    assert mm.params["factor"] == 4 and mm.params["filter"] == "bilinear"
+    assert isinstance(mm.physics.noise_model, dinv.physics.PoissonNoise)
+    blur = PhysicsConfig(name="blur", padding="reflect").build((1, 16, 16))
+    assert isinstance(blur.physics, dinv.physics.Blur) and blur.params["padding"] == "reflect"
+    with pytest.raises(ValueError, match="keep=2.0"):
+        PhysicsConfig(name="inpainting", keep=2.0).build((1, 16, 16))

@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..data import read_image
-    from ..physics import make_physics, lift
+    from ..physics import lift
     from ..training import select_device
     from ..training.evaluation import image_metrics
     from .common import load_reconstructor
@@ -49,13 +49,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.mask:
                 raise ValueError("--measured inpainting data needs --mask (white = kept pixels)")
             mask = (read_image(args.mask, 1) > 0.5).float().to(device)
-        elif p.name == "inpainting":
-            mask = None
-        mm = make_physics(
-            p.name, (c, *size), noise=p.noise, noise_sigma=p.noise_sigma, poisson_gain=p.poisson_gain, sigma=p.sigma,
-            kernel=p.kernel, kernel_size=p.kernel_size, padding=p.padding, keep=p.keep, mask=mask, factor=p.factor,
-            filter=p.filter, m=p.m, seed=args.seed, device=device,
-        )
+        mm = p.build((c, *size), device, mask=mask, seed=args.seed, fresh_per_sample=False)
         torch.manual_seed(args.seed)
         with torch.no_grad():
             y = img if args.measured else mm.measure(img)

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 from ..data import CropStream, MeasuredSet, fixed_crops, fixed_measurements, load_images
 from ..losses import AdversarialLoss, MeasurementConsistencyLoss, ReconstructionBatch, ReconstructionLoss, make_adversarial_loss
 from ..nets import ConditionalReconstructor, make_discriminator
-from ..physics import MeasurementModel, lift, make_physics
+from ..physics import MeasurementModel, lift
 from .config import RunConfig
 from .evaluation import baselines, evaluate_estimator, set_operator
 from .recipe import Phase, Recipe
@@ -129,12 +129,7 @@ class ConditionalRun:
 
 
 def build_measurement(cfg: RunConfig, device: torch.device | str = "cpu") -> MeasurementModel:
-    p = cfg.physics
-    return make_physics(
-        p.name, (cfg.data.channels, cfg.data.crop, cfg.data.crop), noise=p.noise, noise_sigma=p.noise_sigma,
-        poisson_gain=p.poisson_gain, sigma=p.sigma, kernel=p.kernel, kernel_size=p.kernel_size, padding=p.padding,
-        keep=p.keep, factor=p.factor, filter=p.filter, m=p.m, fresh_per_sample=p.fresh_per_sample, seed=p.seed, device=device,
-    )
+    return cfg.physics.build((cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
 
 
 def build_reconstructor(cfg: RunConfig) -> ConditionalReconstructor:

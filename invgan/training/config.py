@@ -11,7 +11,10 @@ import json
 import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+if TYPE_CHECKING:
+    from ..physics import MeasurementModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,6 +40,14 @@ class PhysicsConfig:
     noise_sigma: float = 0.01
     poisson_gain: float = 0.01
     seed: int = 0
+
+    def build(self, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> "MeasurementModel":
+        """The operator these settings describe, for images of ``img_size`` (``overrides`` replace
+        entries, e.g. a user's ``mask`` or another ``seed``)."""
+        from ..physics import make_physics
+
+        params = {**dataclasses.asdict(self), **overrides}
+        return make_physics(params.pop("name"), img_size, device=device, **params)
 
 
 @dataclass

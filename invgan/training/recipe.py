@@ -17,7 +17,7 @@ A step of the trainer is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -36,9 +36,6 @@ class Phase:
     networks: tuple[str, ...]
     loss: LossFn
     every: int = 1
-    #: steps the phase's optimisers take per call when it is a lazy regulariser (R1 every k steps
-    #: is scaled by k inside the loss; nothing else here needs it)
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 class Recipe(nn.Module):

@@ -35,7 +35,7 @@ from ..data.digits import load_digits
 from ..losses.objectives import GANObjective, get_objective
 from ..nets.discriminators import make_discriminator
 from ..nets.generators import LatentGenerator, make_generator
-from ..physics import MeasurementModel, make_physics
+from ..physics import MeasurementModel
 from .config import OptimConfig, PhysicsConfig, TrainConfig, dataclass_from_dict, apply_overrides, merge
 from .recipe import Phase, Recipe
 from .trainer import Trainer, make_schedulers, select_device
@@ -245,8 +245,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     kwargs = dict(seed=t.seed, eval_samples=d.eval_samples, classifier=classifier, n_critic=o.n_critic)
     if cfg.ambient:
         p = cfg.physics
-        measurement = make_physics(p.name, shape, noise=p.noise, noise_sigma=p.noise_sigma, sigma=p.sigma, kernel=p.kernel,
-                                   keep=p.keep, m=p.m, fresh_per_sample=p.fresh_per_sample, seed=p.seed, device=device)
+        measurement = p.build(shape, device)
         if measurement.generator is None and p.name in ("inpainting",):
             raise ValueError("AmbientGAN needs a fresh operator per sample: set physics.fresh_per_sample = true")
         recipe: UnconditionalGANRecipe = AmbientGANRecipe(G, D, measurement, cfg.objective, **kwargs)
