@@ -19,7 +19,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from invgan.cli.dip import default_noise_sigma, load_cameraman, plot_convergence, save_png
@@ -34,10 +33,11 @@ TASKS = {
 
 
 def metrics(x: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    """PSNR and SSIM as every invgan command reports them (deepinv's metrics, range [0, 1])."""
+    from invgan.training.evaluation import image_metrics
 
-    a, b = ref[0, 0].numpy().astype(np.float64), x[0, 0].clamp(0, 1).numpy().astype(np.float64)
-    return float(peak_signal_noise_ratio(a, b, data_range=1.0)), float(structural_similarity(a, b, data_range=1.0))
+    m = image_metrics(x[:1], ref[:1])
+    return float(m["psnr"][0]), float(m["ssim"][0])
 
 
 def tv_baseline(y, physics, ref, lambdas=(0.005, 0.01, 0.02), iters=300):

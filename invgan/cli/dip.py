@@ -190,18 +190,16 @@ def run(args: argparse.Namespace) -> int:
     metrics: dict = {"physics": args.physics, "steps": result.steps, "stopped_at": result.stopped_at[0],
                      "seconds": round(result.seconds, 2), "backtracks": result.backtracks}
     if reference is not None:
-        from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+        from invgan.training.evaluation import image_metrics  # the PSNR/SSIM every invgan command reports
 
-        est = result.x[0].numpy().astype(np.float64)
-        ref = reference.numpy().astype(np.float64)
-        metrics["psnr"] = round(float(peak_signal_noise_ratio(ref, est, data_range=1.0)), 3)
-        metrics["ssim"] = round(float(structural_similarity(ref, est, data_range=1.0, channel_axis=0)), 4)
+        m = image_metrics(result.x, reference[None])
+        metrics["psnr"] = round(float(m["psnr"][0]), 3)
+        metrics["ssim"] = round(float(m["ssim"][0]), 4)
     elif y.shape == (1, *img_size):
-        from skimage.metrics import structural_similarity
+        from invgan.training.evaluation import image_metrics
 
         # no reference: SSIM against the measurement, as a consistency figure
-        metrics["ssim_to_measurement"] = round(float(structural_similarity(
-            y[0].numpy().astype(np.float64), result.x[0].numpy().astype(np.float64), data_range=1.0, channel_axis=0)), 4)
+        metrics["ssim_to_measurement"] = round(float(image_metrics(result.x, y)["ssim"][0]), 4)
     metrics.update(out=str(out), measurement=str(measurement_path), plot=str(plot_path), config=cfg.to_dict())
     if args.json:
         print(json.dumps(metrics))
