@@ -82,9 +82,13 @@ def test_train_and_eval_an_unconditional_preset(tmp_path, monkeypatch, capsys):
     assert main(["train", "--preset", "dcgan-digits8", *sets, "--out", str(out)]) == 0
     assert json.loads((out / "config.json").read_text())["kind"] == "unconditional"
     capsys.readouterr()
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert main(["eval", str(out), "--checkpoint", "last", "--json"]) == 0
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before  # eval writes nothing
     metrics = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert {"fd", "precision", "recall", "classifier_score"} <= set(metrics)
+    assert {"fd", "precision", "recall", "classifier_score", "swd_mean"} <= set(metrics)  # eval adds the slow SWD
+    logged = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert all("swd_mean" not in row["eval"] for row in logged if "eval" in row)  # training logs skip it
     assert main(["sample", str(out / "last.pt"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert (tmp_path / "s.png").exists()
 

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = resolve_any(data=json.loads((run_dir / "config.json").read_text()))
     r = build_any(cfg, out_dir=None, progress=False)
     r.trainer.resume(ckpt)
-    metrics = r.trainer.evaluate()
+    metrics = r.trainer.evaluate(full=True, record=False)  # the run folder is left as it is
     print(f"{ckpt} (step {r.trainer.step})")
     print_metrics(metrics)
     if args.json:

@@ -104,7 +104,8 @@ def sliced_wasserstein(real: Tensor, fake: Tensor, *, patch_size: int = 7, patch
         for _ in range(n_repeats):
             dirs = torch.randn(descs[0].shape[1], n_directions, generator=gen, dtype=torch.float64)
             dirs /= dirs.norm(dim=0, keepdim=True)
-            pa, pb = (torch.sort(d @ dirs, dim=0).values for d in descs)
+            # (directions, patches), sorted along the contiguous last dimension (~3x faster than dim 0)
+            pa, pb = (torch.sort(dirs.T @ d.T, dim=1).values for d in descs)
             dist += (pa - pb).abs().mean().item() / n_repeats
         out[f"swd_{level.shape[-1]}"] = dist * 1e3
     out["swd_mean"] = float(np.mean(list(out.values())))

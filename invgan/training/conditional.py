@@ -86,7 +86,7 @@ class ConditionalGANRecipe(Recipe):
         return sum(terms.values()), terms  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, generator: nn.Module, data: MeasuredSet | None) -> dict[str, float]:
+    def evaluate(self, generator: nn.Module, data: MeasuredSet | None, full: bool = False) -> dict[str, float]:
         if data is None:
             return {}
         physics = self.measurement.physics

@@ -59,8 +59,9 @@ class Recipe(nn.Module):
         raise NotImplementedError
 
     # --- evaluation hooks (optional) -------------------------------------------------
-    def evaluate(self, generator: nn.Module, data: Any) -> dict[str, float]:
-        """Held-out metrics for ``generator`` (the EMA copy when enabled); ``{}`` if none."""
+    def evaluate(self, generator: nn.Module, data: Any, full: bool = False) -> dict[str, float]:
+        """Held-out metrics for ``generator`` (the EMA copy when enabled); ``{}`` if none.
+        ``full=True`` (``invgan eval``) adds metrics too slow to log during training."""
         return {}
 
     def preview(self, generator: nn.Module, data: Any) -> Tensor | None:

@@ -254,9 +254,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def evaluate(self) -> dict[str, float]:
-        """Held-out metrics of :attr:`eval_model` with every network in eval mode (restored after);
-        writes the preview grid and keeps ``best.pt``."""
+    def evaluate(self, full: bool = False, record: bool = True) -> dict[str, float]:
+        """Held-out metrics of :attr:`eval_model` with every network in eval mode (restored after).
+        With ``record`` (during training) they are logged, the preview grid is written and
+        ``best.pt`` kept; ``record=False`` (``invgan eval``) leaves the run folder untouched.
+        ``full`` asks the recipe for its slow metrics as well (see :meth:`Recipe.evaluate`)."""
         if self._pending:
             self._flush_logs()
         modes = {name: m.training for name, m in self.recipe.named_modules()}
@@ -269,13 +271,15 @@ class Trainer:
         try:
             with torch.random.fork_rng(devices=devices), self.autocast():
                 torch.manual_seed(0)
-                metrics = {k: float(v) for k, v in self.recipe.evaluate(self.eval_model, self.eval_data).items()}
+                metrics = {k: float(v) for k, v in self.recipe.evaluate(self.eval_model, self.eval_data, full=full).items()}
                 grid = self.recipe.preview(self.eval_model, self.eval_data)
         finally:
             for name, m in self.recipe.named_modules():
                 m.training = modes[name]
             if self.ema is not None:
                 self.ema.train(ema_mode)
+        if not record:
+            return metrics
         self._log({"step": self.step, "eval": metrics})
         if grid is not None:
             self._save_grid(grid.float())

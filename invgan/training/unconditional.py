@@ -98,14 +98,16 @@ class UnconditionalGANRecipe(Recipe):
 
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
-    def evaluate(self, generator: nn.Module, data: Tensor | None) -> dict[str, float]:
+    def evaluate(self, generator: nn.Module, data: Tensor | None, full: bool = False) -> dict[str, float]:
+        """Classifier metrics of ``eval_samples`` samples against held-out images; with ``full``
+        also the sliced Wasserstein distances (about 20 s for 1,000 MNIST digits on one CPU core)."""
         if data is None or self.classifier is None:
             return {}
         from ..metrics import generator_metrics
 
         z = torch.randn(self.eval_samples, generator.latent_dim, generator=torch.Generator().manual_seed(1)).to(data.device)
         fake = torch.cat([generator(c) for c in z.split(250)])
-        m = generator_metrics(fake.cpu(), data.cpu(), self.classifier, swd=False)
+        m = generator_metrics(fake.cpu(), data.cpu(), self.classifier, swd=full)
         return {**m, "neg_fd": -m["fd"]}
 
     @torch.no_grad()
