@@ -4,7 +4,7 @@ The generator is trained from inpainting measurements only -- every training dig
 through its own random mask keeping half of the pixels, and D compares these with generated
 digits seen through fresh masks -- yet it learns to draw whole digits.
 
-    python examples/ambientgan_mnist.py --steps 4000 --out runs/ambientgan-mnist     # train, then plot
+    python examples/ambientgan_mnist.py --steps 8000 --out runs/ambientgan-mnist     # train (~20 min on one core), then plot
     python examples/ambientgan_mnist.py --checkpoint runs/ambientgan-mnist/last.pt   # plot only
 
 Writes ``FIG`` (default docs/figures/ambientgan_mnist.png): 32 measurements D saw (left) and
@@ -30,7 +30,7 @@ from invgan.training.unconditional import build_unconditional, resolve_unconditi
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", default=None, help="plot an existing run instead of training")
-    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--out", default="runs/ambientgan-mnist")
     ap.add_argument("--fig", default="docs/figures/ambientgan_mnist.png")
     ap.add_argument("--no-ema", action="store_true")
