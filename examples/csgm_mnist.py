@@ -12,7 +12,9 @@ Held-out MNIST digits :math:`x\in[0,1]^{784}` are measured as :math:`y = Ax + \e
 
 Every method gets the same tuning: Lasso's :math:`\alpha` and CSGM's :math:`\lambda` are chosen per
 :math:`m` on separate validation digits (best mean MSE on a grid), then applied to the test digits.
-Lasso's output is clipped to [0, 1] (the generator's output lies there already). Writes a Markdown table, a JSON file and a PNG plot of the
+Lasso's output is clipped to [0, 1] (the generator's output lies there already). Also draws the
+first test digits recovered by each method for a few m (``csgm_vs_lasso_examples.png``);
+``--reuse-choices`` redraws it (or any subset of m) with the parameters an earlier run picked. Writes a Markdown table, a JSON file and a PNG plot of the
 per-pixel MSE (mean ± standard error over the test digits) against :math:`m`.
 
     python examples/csgm_mnist.py --generator runs/dcgan-mnist/best.pt --out docs/figures
@@ -90,6 +92,10 @@ def main() -> None:
     ap.add_argument("--prior-weights", type=float, nargs="+", default=[0.01, 0.1, 1.0],
                     help="grid for CSGM's lambda, picked per m on the validation digits")
     ap.add_argument("--wavelet", default="db1", help="PyWavelets name of the Lasso wavelet basis")
+    ap.add_argument("--show", type=int, default=8, help="test digits drawn per method in the example figure")
+    ap.add_argument("--show-m", type=int, nargs="*", default=[10, 25, 50, 100], help="m values drawn in the example figure")
+    ap.add_argument("--reuse-choices", default=None, metavar="JSON",
+                    help="take lambda and alpha from an earlier run's csgm_vs_lasso.json instead of validating again")
     ap.add_argument("--threads", type=int, default=None)
     args = ap.parse_args()
     if args.threads:
@@ -107,6 +113,10 @@ def main() -> None:
         print("PyWavelets is not installed: no wavelet Lasso (pip install 'invgan[examples]')")
     results: dict[str, dict[int, list[float]]] = {"csgm": {}, **{k: {} for k in bases}}
     chosen: dict[str, dict[int, float]] = {k: {} for k in results}  # CSGM's lambda, Lasso's alpha
+    earlier: dict[str, dict[int, float]] = {}
+    if args.reuse_choices:
+        earlier = {k: {int(m): v for m, v in d.items()} for k, d in json.loads(Path(args.reuse_choices).read_text())["chosen"].items()}
+    shown: dict[int, list[torch.Tensor]] = {}  # m -> [truth, estimates of each method] for the figure
     for m in args.m:
         t0 = time.perf_counter()
         model = make_physics("cs", G.out_shape, m=m, noise_sigma=args.noise, seed=m)
@@ -117,15 +127,24 @@ def main() -> None:
             cfg = LatentSearchConfig(restarts=args.restarts, steps=args.steps, prior_weight=lam)
             return latent_search(G, y, phys, cfg).x_hat
 
-        val = {lam: float((csgm(y_val, lam) - x_val).pow(2).mean()) for lam in args.prior_weights}
-        lam = chosen["csgm"][m] = min(val, key=val.get)
-        results["csgm"][m] = (csgm(y_test, lam) - x_test).flatten(1).pow(2).mean(1).tolist()
+        if m in earlier.get("csgm", {}):
+            lam = chosen["csgm"][m] = earlier["csgm"][m]
+        else:
+            val = {lam: float((csgm(y_val, lam) - x_val).pow(2).mean()) for lam in args.prior_weights}
+            lam = chosen["csgm"][m] = min(val, key=val.get)
+        est_csgm = csgm(y_test, lam)
+        results["csgm"][m] = (est_csgm - x_test).flatten(1).pow(2).mean(1).tolist()
+        shown[m] = [x_test[: args.show], est_csgm[: args.show]]
         A = phys.A(torch.eye(n).reshape(n, *G.out_shape)).T.double().numpy()  # (m, n)
         for key, basis in bases.items():
-            val = {a: float(((lasso(A, y_val.double().numpy(), a, basis) - x_val.flatten(1).numpy()) ** 2).mean()) for a in ALPHAS}
-            alpha = chosen[key][m] = min(val, key=val.get)
+            if m in earlier.get(key, {}):
+                alpha = chosen[key][m] = earlier[key][m]
+            else:
+                val = {a: float(((lasso(A, y_val.double().numpy(), a, basis) - x_val.flatten(1).numpy()) ** 2).mean()) for a in ALPHAS}
+                alpha = chosen[key][m] = min(val, key=val.get)
             est = lasso(A, y_test.double().numpy(), alpha, basis)
             results[key][m] = ((est - x_test.flatten(1).numpy()) ** 2).mean(1).tolist()
+            shown[m].append(torch.from_numpy(est[: args.show]).float().view(-1, *x_test.shape[1:]))
         print(f"m={m:4d}  " + "  ".join(f"{k} {np.mean(v[m]):.4f}" for k, v in results.items()) + f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
 
     def stat(v: list[float]) -> tuple[float, float]:
@@ -164,6 +183,22 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(out / "csgm_vs_lasso.png", dpi=120)
     print(f"wrote {out}/csgm_vs_lasso.{{md,json,png}}")
+    rows_m = [m for m in args.show_m if m in shown]
+    if rows_m:
+        from torchvision.utils import make_grid
+
+        # one panel per m: rows truth, CSGM, then each Lasso; columns the first test digits
+        names = ["truth"] + [labels[k] for k in results]
+        fig, axes = plt.subplots(1, len(rows_m), figsize=(2.2 * len(rows_m) + 1.2, 0.45 * len(names) + 0.6), squeeze=False)
+        for ax, m in zip(axes[0], rows_m):
+            ax.imshow(make_grid(torch.cat(shown[m]), nrow=len(shown[m][0]), padding=1, pad_value=1.0)[0], cmap="gray", vmin=0, vmax=1)
+            size = shown[m][0].shape[-1] + 1
+            ax.set_yticks([1 + size * (i + 0.5) for i in range(len(names))], names if ax is axes[0][0] else [""] * len(names), fontsize=7)
+            ax.set_xticks([])
+            ax.set_title(f"m = {m}", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(out / "csgm_vs_lasso_examples.png", dpi=150)
+        print(f"wrote {out}/csgm_vs_lasso_examples.png (m = {rows_m})")
 
 
 if __name__ == "__main__":
