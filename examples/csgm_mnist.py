@@ -189,7 +189,7 @@ def main() -> None:
 
         # one panel per m: rows truth, CSGM, then each Lasso; columns the first test digits
         names = ["truth"] + [labels[k] for k in results]
-        fig, axes = plt.subplots(1, len(rows_m), figsize=(2.2 * len(rows_m) + 1.2, 0.45 * len(names) + 0.6), squeeze=False)
+        fig, axes = plt.subplots(1, len(rows_m), figsize=(0.34 * args.show * len(rows_m) + 1.2, 0.34 * len(names) + 0.5), squeeze=False)
         for ax, m in zip(axes[0], rows_m):
             ax.imshow(make_grid(torch.cat(shown[m]), nrow=len(shown[m][0]), padding=1, pad_value=1.0)[0], cmap="gray", vmin=0, vmax=1)
             size = shown[m][0].shape[-1] + 1
@@ -197,7 +197,7 @@ def main() -> None:
             ax.set_xticks([])
             ax.set_title(f"m = {m}", fontsize=9)
         fig.tight_layout()
-        fig.savefig(out / "csgm_vs_lasso_examples.png", dpi=150)
+        fig.savefig(out / "csgm_vs_lasso_examples.png", dpi=150, bbox_inches="tight")
         print(f"wrote {out}/csgm_vs_lasso_examples.png (m = {rows_m})")
 
 
