@@ -21,11 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=float, default=1.0, help="Gaussian blur width")
     p.add_argument("--noise-sigma", type=float, default=0.1, help="Gaussian noise std (default 0.1)")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    p.add_argument("--restarts", type=int, default=4)
+    p.add_argument("--restarts", type=int, default=10, help="random starts per image, the best kept (default 10)")
     p.add_argument("--steps", type=int, default=500)
     p.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"))
     p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--prior-weight", type=float, default=0.0, help="lambda of the ||z||^2 prior")
+    p.add_argument("--prior-weight", type=float, default=0.1,
+                   help="lambda of the ||z||^2 prior (default 0.1, a value the MNIST CS experiment of "
+                        "docs/latent_search.md picks on validation digits; 1 suits very few measurements)")
     p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="write results.json (objective, and PSNR/MSE when the truth is known)")
