@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -20,6 +22,7 @@ import deepinv.physics as dphys
 from deepinv.physics.blur import gaussian_blur
 from deepinv.physics.generator import (
     BernoulliSplittingMaskGenerator,
+    GaussianBlurGenerator,
     MotionBlurGenerator,
     PhysicsGenerator,
 )
@@ -29,6 +32,7 @@ NOISE_NAMES = ("gaussian", "poisson", "none")
 BLUR_KERNELS = ("gaussian", "motion")
 DOWNSAMPLING_FILTERS = ("bicubic", "bilinear", "gaussian", "sinc")
 LIFTS = ("adjoint", "pinv", "tikhonov")
+FRESH_PER_SAMPLE = ("inpainting", "blur", "cs")  # operators that can be drawn afresh for every sample
 
 ImgSize = tuple[int, int, int]
 
@@ -162,6 +166,45 @@ class MeasurementModel:
             self.physics.noise_model.rng.set_state(state["noise"])
 
 
+class PerSampleCompressedSensing(dphys.LinearPhysics):
+    r"""Compressed sensing with one Gaussian matrix per sample, :math:`y_i = \Phi_i x_i`,
+    :math:`(\Phi_i)_{jk}\sim\mathcal{N}(0, 1/m)`.
+
+    deepinv's :class:`~deepinv.physics.CompressedSensing` holds a single matrix for the whole
+    batch; AmbientGAN needs a fresh one for every sample. ``matrix`` has shape ``(B, m, n)``
+    (``B`` is 1 or the batch size) and is replaced, as any deepinv parameter, by
+    ``physics(x, matrix=...)`` or ``update_parameters(matrix=...)``; draws come from
+    :class:`GaussianMatrixGenerator`."""
+
+    def __init__(self, m: int, img_size: ImgSize, device: torch.device | str = "cpu", rng: torch.Generator | None = None):
+        super().__init__()
+        self.img_size, self.m = tuple(img_size), int(m)
+        n = self.img_size[0] * self.img_size[1] * self.img_size[2]
+        self.register_buffer("matrix", torch.randn(1, self.m, n, generator=rng, device=device) / self.m**0.5)
+
+    def A(self, x: Tensor, matrix: Tensor | None = None, **kwargs) -> Tensor:
+        self.update_parameters(matrix=matrix)
+        return (self.matrix @ x.flatten(1).unsqueeze(-1)).squeeze(-1)
+
+    def A_adjoint(self, y: Tensor, matrix: Tensor | None = None, **kwargs) -> Tensor:
+        self.update_parameters(matrix=matrix)
+        return (self.matrix.transpose(1, 2) @ y.unsqueeze(-1)).squeeze(-1).view(-1, *self.img_size)
+
+
+class GaussianMatrixGenerator(PhysicsGenerator):
+    r"""Draws ``{"matrix": (B, m, n)}`` with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries for
+    :class:`PerSampleCompressedSensing`, from its own seeded ``rng``."""
+
+    def __init__(self, m: int, n: int, device: torch.device | str = "cpu", rng: torch.Generator | None = None):
+        super().__init__(device=device, rng=rng)
+        self.m, self.n = int(m), int(n)
+
+    def step(self, batch_size: int = 1, seed: int | None = None, **kwargs) -> dict[str, Tensor]:
+        self.rng_manual_seed(seed)
+        z = torch.randn(batch_size, self.m, self.n, generator=self.rng, device=self.device)
+        return {"matrix": z / self.m**0.5}
+
+
 def make_physics(
     name: str,
     img_size: ImgSize,
@@ -189,13 +232,18 @@ def make_physics(
     =================  ===========================================================
     ``"blur"``         :math:`Ax = h * x`; ``kernel`` gaussian (``sigma``), motion,
                        or a user tensor; ``padding="circular"`` uses the FFT
-                       operator (closed-form :math:`A^\dagger` and prox)
+                       operator (closed-form :math:`A^\dagger` and prox);
+                       ``fresh_per_sample`` draws a kernel for every sample: a
+                       Gaussian with :math:`\sigma` uniform in :math:`[\sigma/2, 3\sigma/2]`,
+                       or a new motion trajectory
     ``"inpainting"``   :math:`Ax = m \odot x`, a fraction ``keep`` of pixels kept;
                        random (``seed``) or given ``mask``; ``fresh_per_sample``
                        draws a new mask for every sample
     ``"downsampling"`` :math:`Ax = S(h * x)`, ``factor`` 2 or 4, ``filter``
     ``"cs"``           :math:`Ax = \Phi x`, :math:`\Phi\in\mathbb{R}^{m\times n}`
-                       with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries
+                       with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries;
+                       ``fresh_per_sample``: a new :math:`\Phi` for every sample
+                       (:class:`PerSampleCompressedSensing`)
     ``"denoising"``    :math:`A = I`
     =================  ===========================================================
 
@@ -204,6 +252,8 @@ def make_physics(
     """
     if name not in PHYSICS_NAMES:
         _fail("physics", name, f"one of {PHYSICS_NAMES}")
+    if fresh_per_sample and name not in FRESH_PER_SAMPLE:
+        _fail("fresh_per_sample", fresh_per_sample, f"False for {name!r}: operators drawn per sample are {FRESH_PER_SAMPLE}")
     img_size = _check_img_size(img_size)
     c, h, w = img_size
     n = c * h * w
@@ -221,7 +271,9 @@ def make_physics(
             physics = dphys.Blur(filter=k, padding=padding, device=device)
         else:
             _fail("padding", padding, "one of ('circular', 'valid', 'reflect', 'replicate', 'constant')")
-        params.update(kernel=kernel if isinstance(kernel, str) else "custom", sigma=sigma, padding=padding)
+        if fresh_per_sample:
+            generator = _fresh_blur_generator(kernel, sigma, k.shape[-1], min(h, w), device, seed)
+        params.update(kernel=kernel if isinstance(kernel, str) else "custom", sigma=sigma, padding=padding, fresh_per_sample=fresh_per_sample)
     elif name == "inpainting":
         if mask is not None:
             mask = torch.as_tensor(mask, dtype=torch.float32)
@@ -251,8 +303,12 @@ def make_physics(
     elif name == "cs":
         if not (isinstance(m, int) and 1 <= m <= n):
             _fail("m", m, f"an integer in [1, {n}] (n = C*H*W)")
-        physics = dphys.CompressedSensing(m=m, img_size=img_size, device=device, rng=torch.Generator(device).manual_seed(seed))
-        params.update(m=m)
+        if fresh_per_sample:
+            physics = PerSampleCompressedSensing(m, img_size, device=device, rng=torch.Generator(device).manual_seed(seed))
+            generator = GaussianMatrixGenerator(m, n, device=device, rng=torch.Generator(device).manual_seed(seed + 2))
+        else:
+            physics = dphys.CompressedSensing(m=m, img_size=img_size, device=device, rng=torch.Generator(device).manual_seed(seed))
+        params.update(m=m, fresh_per_sample=fresh_per_sample)
     else:
         physics = dphys.Denoising(device=device)
 
@@ -261,6 +317,19 @@ def make_physics(
     else:
         physics.noise_model = dphys.ZeroNoise()
     return MeasurementModel(physics=physics, generator=generator, name=name, params=params)
+
+
+def _fresh_blur_generator(kernel: str | Tensor, sigma: float, size: int, max_size: int, device: torch.device | str, seed: int) -> PhysicsGenerator:
+    """deepinv's kernel generator for ``fresh_per_sample`` blur, seeded (``seed + 2``); kernels
+    at most ``max_size`` (the image) wide."""
+    rng = torch.Generator(device).manual_seed(seed + 2)
+    if isinstance(kernel, Tensor):
+        _fail("kernel", "a tensor", f"one of {BLUR_KERNELS} with fresh_per_sample=True (a given kernel cannot be redrawn)")
+    if kernel == "motion":
+        return MotionBlurGenerator((size, size), rng=rng, device=device)
+    size = max(size, 2 * math.ceil(4.5 * sigma) + 1)  # room for the widest draw, sigma * 3/2
+    size = min(size, max_size - 1 + max_size % 2)  # odd, within the image
+    return GaussianBlurGenerator((size, size), sigma_min=0.5 * sigma, sigma_max=1.5 * sigma, rng=rng, device=device)
 
 
 def lift(physics: dphys.Physics, y: Tensor, mode: str = "adjoint", gamma: float = 0.05) -> Tensor:

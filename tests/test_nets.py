@@ -63,3 +63,16 @@ def test_spectral_norm_bounds_the_weight():
     conv = D.net[0]
     sigma = torch.linalg.matrix_norm(conv.weight.flatten(1), ord=2)
     assert sigma.item() <= 1.05
+
+
+def test_mlp_discriminator_gives_one_raw_logit_per_sample_of_any_shape():
+    from invgan.nets import MLPDiscriminator
+
+    D = MLPDiscriminator(30, hidden=(16, 8), spectral_norm=True)
+    out = D(torch.randn(5, 30) * 100)
+    assert out.shape == (5,) and isinstance(D.net[-1], torch.nn.Linear)  # raw logits: the objective owns the link
+    assert MLPDiscriminator(48)(torch.randn(2, 3, 4, 4)).shape == (2,)  # any sample shape, flattened
+    with pytest.raises(ValueError, match="30 features"):
+        D(torch.randn(5, 31))
+    with pytest.raises(ValueError):
+        MLPDiscriminator(0)

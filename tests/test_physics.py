@@ -78,3 +78,35 @@ def test_factor_must_divide_the_image_size():
 def test_user_kernel_is_normalised():
     k = blur_kernel(torch.ones(3, 3))
     assert k.shape == (1, 1, 3, 3) and k.sum().item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name, kwargs", [("blur", {"sigma": 1.0}), ("blur", {"kernel": "motion", "kernel_size": 7}),
+                                          ("cs", {"m": 40}), ("inpainting", {"keep": 0.5})])
+def test_fresh_per_sample_operators_differ_per_sample_and_resume(name, kwargs):
+    model = make_physics(name, (1, 16, 16), fresh_per_sample=True, noise="none", **kwargs)
+    x = torch.rand(1, 1, 16, 16).repeat(3, 1, 1, 1)  # three copies of one image
+    y = model.measure(x)
+    assert all(not torch.allclose(y[0], y[i]) for i in (1, 2))  # each sample its own operator
+    assert torch.allclose(model.physics.A(x), y)  # the physics keeps the draw that made y
+    u = torch.randn_like(y)  # and its adjoint is the adjoint of that draw
+    assert (model.physics.A(x) * u).sum().item() == pytest.approx((x * model.physics.A_adjoint(u)).sum().item(), rel=1e-4, abs=1e-3)
+    state = model.rng_state()
+    first = model.measure(x)
+    model.set_rng_state(state)
+    assert torch.equal(model.measure(x), first)
+
+
+def test_per_sample_cs_draws_gaussian_matrices_of_variance_one_over_m():
+    model = make_physics("cs", (1, 16, 16), m=64, fresh_per_sample=True, noise="none")
+    model.measure(torch.zeros(8, 1, 16, 16))
+    matrix = model.physics.matrix
+    assert matrix.shape == (8, 64, 256)
+    assert matrix.mean().item() == pytest.approx(0.0, abs=5e-3)
+    assert matrix.var().item() == pytest.approx(1 / 64, rel=0.03)
+
+
+def test_fresh_per_sample_is_refused_where_it_cannot_be_drawn():
+    with pytest.raises(ValueError, match="fresh_per_sample"):
+        make_physics("downsampling", (1, 16, 16), fresh_per_sample=True)
+    with pytest.raises(ValueError, match="kernel"):
+        make_physics("blur", (1, 16, 16), kernel=torch.ones(3, 3), fresh_per_sample=True)

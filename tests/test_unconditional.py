@@ -1,3 +1,4 @@
+import pytest
 import torch
 from torch import nn
 
@@ -78,6 +79,47 @@ def test_ambientgan_discriminator_never_sees_a_clean_image():
     # each sample got its own mask, real and fake alike
     masks = [(x != 0).flatten(1) for x in spy.seen]
     assert all((m[0] != m[1]).any() for m in masks)
+
+
+@pytest.mark.parametrize("name, kwargs", [("blur", {"sigma": 1.0}), ("cs", {"m": 30}), ("inpainting", {"keep": 0.5})])
+def test_ambientgan_discriminator_sees_only_what_the_operator_measured(name, kwargs):
+    G, D = _nets()
+    model = make_physics(name, (1, 16, 16), fresh_per_sample=True, noise="gaussian", noise_sigma=0.05, **kwargs)
+    if name == "cs":
+        from invgan.nets import MLPDiscriminator
+
+        D = MLPDiscriminator(30, hidden=(16,))
+    measured, measure = [], model.measure
+
+    def recording_measure(x):
+        y = measure(x)
+        measured.append(y.detach().clone())
+        return y
+
+    model.measure = recording_measure
+    spy = Spy(D)
+    data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(3)]
+    _train(AmbientGANRecipe(G, spy, model, "ns"), data, 3)
+    assert spy.seen and all(any(torch.equal(x, y) for y in measured) for x in spy.seen)
+
+
+@pytest.mark.parametrize("physics", [["physics.name='cs'", "physics.m=40"], ["physics.name='blur'", "physics.sigma=0.7", "physics.kernel_size=5"]])
+def test_ambientgan_runs_from_blur_and_cs_measurements(tmp_path, physics):
+    cfg = resolve_unconditional("ambientgan-mnist", overrides=[*physics, "data.dataset='digits8'", "model.generator='mlp'",
+                                                               "train.steps=2", "train.eval_every=0", "train.checkpoint_every=0",
+                                                               "classifier_metrics=false", "data.batch_size=8"])
+    run = build_unconditional(cfg, out_dir=str(tmp_path), progress=False)
+    run.fit()
+    assert run.trainer.step == 2
+    assert run.trainer.recipe.measurement.generator is not None  # the preset draws a fresh operator per sample
+
+
+def test_ambientgan_refuses_one_fixed_mask_or_matrix():
+    for physics in (["physics.name='cs'", "physics.m=40"], ["physics.name='inpainting'"]):
+        cfg = resolve_unconditional("ambientgan-mnist", overrides=[*physics, "physics.fresh_per_sample=false", "data.dataset='digits8'",
+                                                                   "model.generator='mlp'", "classifier_metrics=false"])
+        with pytest.raises(ValueError, match="fresh operator per sample"):
+            build_unconditional(cfg, out_dir=None, progress=False)
 
 
 def test_build_unconditional_from_preset_runs(tmp_path):

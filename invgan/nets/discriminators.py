@@ -52,6 +52,30 @@ class DCGANDiscriminator(nn.Module):
         return self.net(x).flatten()
 
 
+class MLPDiscriminator(nn.Module):
+    r"""Fully connected critic (the vanilla GAN of Goodfellow et al. 2014) for inputs of any
+    shape with ``in_features`` entries, e.g. compressed-sensing measurements
+    :math:`y\in\mathbb{R}^m` in AmbientGAN: LeakyReLU hidden layers, one logit per sample."""
+
+    def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256), spectral_norm: bool = False):
+        super().__init__()
+        if in_features < 1 or not hidden or min(hidden) < 1:
+            raise ValueError(f"invalid MLPDiscriminator(in_features={in_features!r}, hidden={hidden!r}): expected positive sizes")
+        layers: list[nn.Module] = []
+        cin = in_features
+        for h in hidden:
+            layers += [_maybe_sn(nn.Linear(cin, h), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+            cin = h
+        layers.append(_maybe_sn(nn.Linear(cin, 1), spectral_norm))
+        self.in_features = in_features
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x[0].numel() != self.in_features:
+            raise ValueError(f"MLPDiscriminator built for {self.in_features} features per sample, got {tuple(x.shape[1:])}")
+        return self.net(x.flatten(1)).flatten()
+
+
 class PatchGANDiscriminator(nn.Module):
     r"""PatchGAN (Isola et al. 2017): a fully convolutional critic giving one logit per
     overlapping patch, shape ``(B, 1, h, w)``; its receptive field grows with ``n_layers``."""

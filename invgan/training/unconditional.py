@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 from ..data import CropStream
 from ..data.digits import load_digits
 from ..losses.objectives import GANObjective, get_objective
-from ..nets.discriminators import make_discriminator
+from ..nets.discriminators import MLPDiscriminator, make_discriminator
 from ..nets.generators import LatentGenerator, make_generator
 from ..physics import MeasurementModel
 from .config import OptimConfig, PhysicsConfig, TrainConfig, dataclass_from_dict, apply_overrides, merge
@@ -239,18 +239,25 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width)
     if m.output != "sigmoid":
         raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {m.output!r}")
+    measurement = cfg.physics.build(shape, device) if cfg.ambient else None
     D = build_discriminator(shape[0], shape[-1], m.d_width, m.spectral_norm)
+    if measurement is not None:
+        with torch.no_grad():
+            y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
+        if len(y_shape) == 1:  # vector measurements (compressed sensing): a fully connected critic
+            D = MLPDiscriminator(y_shape[0], hidden=(8 * m.d_width, 8 * m.d_width), spectral_norm=m.spectral_norm)
+        elif y_shape != shape:
+            raise ValueError(f"AmbientGAN needs measurements shaped like the images {shape} or vectors, got {y_shape} from {cfg.physics.name!r}")
     classifier = None
     if cfg.classifier_metrics and d.dataset in ("mnist", "digits8"):
         from ..metrics import load_classifier
 
         classifier = load_classifier(dataset=d.dataset)
     kwargs = dict(seed=t.seed, eval_samples=d.eval_samples, classifier=classifier, n_critic=o.n_critic)
-    if cfg.ambient:
-        p = cfg.physics
-        measurement = p.build(shape, device)
-        if measurement.generator is None and p.name in ("inpainting",):
-            raise ValueError("AmbientGAN needs a fresh operator per sample: set physics.fresh_per_sample = true")
+    if measurement is not None:
+        if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
+            raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
+                             "matrix never shows D the rest of the image): set physics.fresh_per_sample = true")
         recipe: UnconditionalGANRecipe = AmbientGANRecipe(G, D, measurement, cfg.objective, **kwargs)
     else:
         recipe = UnconditionalGANRecipe(G, D, cfg.objective, **kwargs)
