@@ -36,11 +36,12 @@ def test_n_measurements_give_n_reconstructions_each_fitting_its_own_y():
     assert (res.x_hat - x).pow(2).mean() < 1e-3
 
 
-def test_per_sample_operators_are_respected():
+@pytest.mark.parametrize("name, kwargs", [("inpainting", {"keep": 0.6}), ("cs", {"m": 40})])
+def test_per_sample_operators_are_respected(name, kwargs):
     G = _generator()
-    model = make_physics("inpainting", (1, 8, 8), keep=0.6, fresh_per_sample=True, noise="none")
+    model = make_physics(name, (1, 8, 8), fresh_per_sample=True, noise="none", **kwargs)
     x = _truth(G, 3)
-    y = model.measure(x)  # physics now holds 3 different masks
+    y = model.measure(x)  # physics now holds 3 different masks / matrices
     res = latent_search(G, y, model.physics, steps=200, restarts=2, lr=0.1)
     assert res.x_hat.shape == x.shape
     assert (res.objective < 1e-3 * y.pow(2).flatten(1).sum(1)).all()
