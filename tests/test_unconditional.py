@@ -85,22 +85,28 @@ def test_ambientgan_discriminator_never_sees_a_clean_image():
 def test_ambientgan_discriminator_sees_only_what_the_operator_measured(name, kwargs):
     G, D = _nets()
     model = make_physics(name, (1, 16, 16), fresh_per_sample=True, noise="gaussian", noise_sigma=0.05, **kwargs)
-    if name == "cs":
-        from invgan.nets import MLPDiscriminator
-
-        D = MLPDiscriminator(30, hidden=(16,))
+    view = "adjoint" if name == "cs" else "measurement"  # CS: D sees A^T y through each sample's matrix
     measured, measure = [], model.measure
 
     def recording_measure(x):
         y = measure(x)
-        measured.append(y.detach().clone())
+        measured.append(model.physics.A_adjoint(y).detach().clone() if view == "adjoint" else y.detach().clone())
         return y
 
     model.measure = recording_measure
     spy = Spy(D)
     data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(3)]
-    _train(AmbientGANRecipe(G, spy, model, "ns"), data, 3)
+    _train(AmbientGANRecipe(G, spy, model, "ns", view=view), data, 3)
     assert spy.seen and all(any(torch.equal(x, y) for y in measured) for x in spy.seen)
+
+
+def test_ambientgan_adjoint_view_is_checked():
+    G, D = _nets()
+    model = make_physics("cs", (1, 16, 16), m=30, fresh_per_sample=True)
+    with pytest.raises(ValueError, match="view"):
+        AmbientGANRecipe(G, D, model, view="clean")
+    with pytest.raises(ValueError, match="operator draw"):
+        AmbientGANRecipe(G, D, model, view="adjoint", data_are_measurements=True)
 
 
 @pytest.mark.parametrize("physics", [["physics.name='cs'", "physics.m=40"], ["physics.name='blur'", "physics.sigma=0.7", "physics.kernel_size=5"]])
@@ -112,6 +118,7 @@ def test_ambientgan_runs_from_blur_and_cs_measurements(tmp_path, physics):
     run.fit()
     assert run.trainer.step == 2
     assert run.trainer.recipe.measurement.generator is not None  # the preset draws a fresh operator per sample
+    assert run.trainer.recipe.view == ("adjoint" if "physics.name='cs'" in physics else "measurement")
 
 
 def test_ambientgan_refuses_one_fixed_mask_or_matrix():

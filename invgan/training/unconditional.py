@@ -33,7 +33,7 @@ from torch.nn.utils import parametrize
 from ..data import CropStream
 from ..data.digits import load_digits
 from ..losses.objectives import GANObjective, get_objective
-from ..nets.discriminators import MLPDiscriminator, make_discriminator
+from ..nets.discriminators import make_discriminator
 from ..nets.generators import LatentGenerator, make_generator
 from ..physics import MeasurementModel
 from .config import OptimConfig, PhysicsConfig, TrainConfig, dataclass_from_dict, apply_overrides, merge
@@ -127,17 +127,30 @@ class AmbientGANRecipe(UnconditionalGANRecipe):
     r"""AmbientGAN: D compares real measurements with measurements of :math:`G(z)`, each drawn
     with a fresh operator (``measurement.generator`` set, e.g. ``fresh_per_sample=True``
     inpainting). With ``data_are_measurements=True`` batches are measurements :math:`y`;
-    otherwise (simulation) clean batches are measured here and only :math:`y` reaches D."""
+    otherwise (simulation) clean batches are measured here and only :math:`y` reaches D.
+
+    ``view="adjoint"`` shows D the back-projection :math:`A_{\theta}^\top y` through each sample's
+    own draw instead of :math:`y`. Needed for compressed sensing with a fresh matrix per sample:
+    there :math:`y\,|\,x \sim \mathcal{N}(0, \|x\|^2 I/m)` carries nothing of :math:`x` but its
+    norm unless D also knows :math:`\Phi` (Bora et al. 2018 give D the projection too);
+    :math:`\Phi^\top\Phi x` does carry it, and is still computed from the measurement alone."""
+
+    views = ("measurement", "adjoint")
 
     def __init__(self, generator: LatentGenerator, discriminator: nn.Module, measurement: MeasurementModel,
-                 objective: str | GANObjective = "ns", *, data_are_measurements: bool = False, **kwargs):
+                 objective: str | GANObjective = "ns", *, data_are_measurements: bool = False, view: str = "measurement", **kwargs):
         super().__init__(generator, discriminator, objective, **kwargs)
-        self.measurement, self.data_are_measurements = measurement, data_are_measurements
+        if view not in self.views:
+            raise ValueError(f"invalid view={view!r}: expected one of {self.views}")
+        if view == "adjoint" and data_are_measurements:
+            raise ValueError("view='adjoint' needs each real sample's operator draw: simulate the measurements (data_are_measurements=False)")
+        self.measurement, self.data_are_measurements, self.view = measurement, data_are_measurements, view
 
     def to_discriminator(self, x: Tensor, real: bool) -> Tensor:
         if real and self.data_are_measurements:
             return x
-        return self.measurement.measure(x)  # fresh operator draw per sample, gradient flows to G
+        y = self.measurement.measure(x)  # fresh operator draw per sample, gradient flows to G
+        return self.measurement.physics.A_adjoint(y) if self.view == "adjoint" else y
 
     def rng_state(self) -> dict[str, Tensor]:
         return {**super().rng_state(), **{f"measurement/{k}": v for k, v in self.measurement.rng_state().items()}}
@@ -241,13 +254,12 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
         raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {m.output!r}")
     measurement = cfg.physics.build(shape, device) if cfg.ambient else None
     D = build_discriminator(shape[0], shape[-1], m.d_width, m.spectral_norm)
+    view = "measurement"
     if measurement is not None:
         with torch.no_grad():
             y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
-        if len(y_shape) == 1:  # vector measurements (compressed sensing): a fully connected critic
-            D = MLPDiscriminator(y_shape[0], hidden=(8 * m.d_width, 8 * m.d_width), spectral_norm=m.spectral_norm)
-        elif y_shape != shape:
-            raise ValueError(f"AmbientGAN needs measurements shaped like the images {shape} or vectors, got {y_shape} from {cfg.physics.name!r}")
+        if y_shape != shape:  # vector measurements (compressed sensing): D sees A^T y, see AmbientGANRecipe
+            view = "adjoint"
     classifier = None
     if cfg.classifier_metrics and d.dataset in ("mnist", "digits8"):
         from ..metrics import load_classifier
@@ -258,7 +270,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
             raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
                              "matrix never shows D the rest of the image): set physics.fresh_per_sample = true")
-        recipe: UnconditionalGANRecipe = AmbientGANRecipe(G, D, measurement, cfg.objective, **kwargs)
+        recipe: UnconditionalGANRecipe = AmbientGANRecipe(G, D, measurement, cfg.objective, view=view, **kwargs)
     else:
         recipe = UnconditionalGANRecipe(G, D, cfg.objective, **kwargs)
     betas = (o.beta1, o.beta2)
