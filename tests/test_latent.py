@@ -25,7 +25,7 @@ def test_n_measurements_give_n_reconstructions_each_fitting_its_own_y():
     phys = make_physics("cs", (1, 8, 8), m=24, noise="none").physics
     x = _truth(G, 5)
     y = phys.A(x)
-    res = latent_search(G, y, phys, steps=300, restarts=3, lr=0.1)
+    res = latent_search(G, y, phys, steps=300, restarts=3, lr=0.1, prior_weight=0.0)
     assert res.x_hat.shape == x.shape and res.z_hat.shape == (5, 6) and res.objective.shape == (5,)
     # residual of reconstruction i against every y_j: the diagonal is the smallest of each row
     r = (phys.A(res.x_hat)[:, None] - y[None]).flatten(2).pow(2).sum(-1)
@@ -42,7 +42,7 @@ def test_per_sample_operators_are_respected(name, kwargs):
     model = make_physics(name, (1, 8, 8), fresh_per_sample=True, noise="none", **kwargs)
     x = _truth(G, 3)
     y = model.measure(x)  # physics now holds 3 different masks / matrices
-    res = latent_search(G, y, model.physics, steps=200, restarts=2, lr=0.1)
+    res = latent_search(G, y, model.physics, steps=200, restarts=2, lr=0.1, prior_weight=0.0)
     assert res.x_hat.shape == x.shape
     assert (res.objective < 1e-3 * y.pow(2).flatten(1).sum(1)).all()
 
@@ -57,8 +57,9 @@ def test_best_restart_is_kept():
     assert torch.allclose(res.restart_objectives[:, 0], single.objective, rtol=1e-4)
     assert torch.equal(res.objective, res.restart_objectives.min(1).values)
     assert (res.restart_objectives.max(1).values > 1.5 * res.objective).any()  # restarts really differ
-    # the reported objective is that of the returned image and latent
-    recomputed = (phys.A(res.x_hat) - y).flatten(1).pow(2).sum(1)
+    # the reported objective is that of the returned image and latent, prior term included
+    assert cfg.prior_weight > 0
+    recomputed = (phys.A(res.x_hat) - y).flatten(1).pow(2).sum(1) + cfg.prior_weight * res.z_hat.pow(2).sum(1)
     assert torch.allclose(recomputed, res.objective, rtol=1e-4, atol=1e-7)
 
 
@@ -79,10 +80,10 @@ def test_prior_weight_lbfgs_and_early_stopping():
     G = _generator()
     phys = make_physics("cs", (1, 8, 8), m=20, noise="gaussian", noise_sigma=0.1).physics
     y = phys(_truth(G, 4))
-    free = latent_search(G, y, phys, steps=60, restarts=2, optimizer="lbfgs")
+    free = latent_search(G, y, phys, steps=60, restarts=2, optimizer="lbfgs", prior_weight=0.0)
     tied = latent_search(G, y, phys, steps=60, restarts=2, optimizer="lbfgs", prior_weight=1.0)
     assert tied.z_hat.norm(dim=1).mean() < free.z_hat.norm(dim=1).mean()
-    quick = latent_search(G, y, phys, steps=400, restarts=2, lr=0.1, tol=1e-2, patience=5)
+    quick = latent_search(G, y, phys, steps=400, restarts=2, lr=0.1, tol=1e-2, patience=5, prior_weight=0.0)
     assert (quick.steps < 400).all() and quick.steps.unique().numel() > 1  # each search stops on its own
 
 
