@@ -10,10 +10,9 @@ described by a :class:`MeasurementModel`, which pairs the physics with a deepinv
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
-
-import math
 
 import torch
 from torch import Tensor

@@ -21,13 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=float, default=1.0, help="Gaussian blur width")
     p.add_argument("--noise-sigma", type=float, default=0.1, help="Gaussian noise std (default 0.1)")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    p.add_argument("--restarts", type=int, default=10, help="random starts per image, the best kept (default 10)")
-    p.add_argument("--steps", type=int, default=500)
-    p.add_argument("--optimizer", default="adam", choices=("adam", "lbfgs"))
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--prior-weight", type=float, default=0.1,
-                   help="lambda of the ||z||^2 prior (default 0.1, a value the MNIST CS experiment of "
-                        "docs/latent_search.md picks on validation digits; 1 suits very few measurements)")
+    # search options left unset take invgan.solvers.LatentSearchConfig's defaults (10 restarts x 500 Adam steps, lambda 0.1)
+    p.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
+    p.add_argument("--steps", type=int, default=None, help="step limit per search")
+    p.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
+    p.add_argument("--lr", type=float, default=None)
+    p.add_argument("--prior-weight", type=float, default=None,
+                   help="lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
     p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="write results.json (objective, and PSNR/MSE when the truth is known)")
@@ -77,8 +77,8 @@ def run(args: argparse.Namespace) -> int:
                          fresh_per_sample=args.physics == "inpainting", seed=args.seed)
     data = fixed_measurements(model, x, seed=args.seed)
     physics = model.physics  # holds the operator draws that made data.y
-    cfg = LatentSearchConfig(restarts=args.restarts, steps=args.steps, optimizer=args.optimizer, lr=args.lr,
-                             prior_weight=args.prior_weight, seed=args.seed, progress=not args.no_progress)
+    given = {k: getattr(args, k) for k in ("restarts", "steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
+    cfg = LatentSearchConfig(**given, seed=args.seed, progress=not args.no_progress)
     res = latent_search(G, data.y, physics, cfg)
     lo, hi = G.output_range or (0.0, 1.0)
     to_unit = (lambda t: (t - lo) / (hi - lo))

@@ -54,8 +54,8 @@ class DCGANDiscriminator(nn.Module):
 
 class MLPDiscriminator(nn.Module):
     r"""Fully connected critic (the vanilla GAN of Goodfellow et al. 2014) for inputs of any
-    shape with ``in_features`` entries, e.g. compressed-sensing measurements
-    :math:`y\in\mathbb{R}^m` in AmbientGAN: LeakyReLU hidden layers, one logit per sample."""
+    shape with ``in_features`` entries (flattened images, or measurement vectors
+    :math:`y\in\mathbb{R}^m`): LeakyReLU hidden layers, one logit per sample."""
 
     def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256), spectral_norm: bool = False):
         super().__init__()
