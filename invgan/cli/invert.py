@@ -21,12 +21,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sigma", type=float, default=1.0, help="Gaussian blur width")
     p.add_argument("--noise-sigma", type=float, default=0.1, help="Gaussian noise std (default 0.1)")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    # search options left unset take invgan.solvers.LatentSearchConfig's defaults (10 restarts x 500 Adam steps, lambda 0.1)
-    p.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
-    p.add_argument("--steps", type=int, default=None, help="step limit per search")
-    p.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--prior-weight", type=float, default=None,
+    search = p.add_argument_group("latent search", "options left unset take the defaults of invgan.solvers.LatentSearchConfig "
+                                                    "(see docs/latent_search.md)")
+    search.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
+    search.add_argument("--steps", type=int, default=None, help="step limit per search")
+    search.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
+    search.add_argument("--lr", type=float, default=None)
+    search.add_argument("--prior-weight", type=float, default=None,
                    help="lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
     p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
     p.add_argument("--out", required=True, help="output folder")
