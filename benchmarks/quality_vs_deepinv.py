@@ -18,9 +18,9 @@ import warnings
 import torch
 
 from invgan.data import fixed_crops, fixed_measurements, load_builtin, CropStream
-from invgan.losses import ReconstructionLoss, SupervisedAdversarialLoss
-from invgan.training import ConditionalGANRecipe, Trainer, resolve_config, select_device
-from invgan.training.conditional import build_measurement
+from invgan.config import resolve
+from invgan.training import Trainer, conditional_gan, select_device
+from invgan.training.runs import build_measurement
 from invgan.training.evaluation import baselines, evaluate_estimator
 
 from train_step import LAMBDA, adam, deepinv_trainer, make_parts
@@ -33,7 +33,7 @@ def main() -> None:
     args = ap.parse_args()
     warnings.filterwarnings("ignore")
     device = select_device(args.device)
-    cfg = resolve_config(preset="demo", overrides=[f"train.device='{device}'"])
+    cfg = resolve("conditional", preset="demo", overrides=[f"train.device='{device}'"])
     op = build_measurement(cfg, device)
     stream = CropStream(load_builtin("train", cfg.data.channels), cfg.data.crop, cfg.data.batch_size, seed=0)
     batches = [stream[t].to(device) for t in range(args.steps)]
@@ -42,8 +42,7 @@ def main() -> None:
 
     # invgan
     G, D = copy.deepcopy(G0), copy.deepcopy(D0)
-    recipe = ConditionalGANRecipe(G, op, discriminator=D, adversarial=SupervisedAdversarialLoss("lsgan"), adv_weight=LAMBDA,
-                                  reconstruction=ReconstructionLoss("mse"))
+    recipe = conditional_gan(G, op, D, objective="lsgan", adv_weight=LAMBDA, reconstruction="mse")
     t0 = time.perf_counter()
     Trainer(recipe, {"G": adam(G.parameters(), 1e-3), "D": adam(D.parameters(), 2e-4)}, steps=args.steps, device=device, progress=False).fit(batches)
     t_ours = time.perf_counter() - t0

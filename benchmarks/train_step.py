@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 
 from invgan.data import CropStream, load_builtin
-from invgan.losses import ReconstructionLoss, SupervisedAdversarialLoss
 from invgan.losses.objectives import d_lsgan, g_lsgan
-from invgan.training import ConditionalGANRecipe, Trainer, resolve_config, select_device
-from invgan.training.conditional import build_measurement, build_reconstructor
+from invgan.config import resolve
+from invgan.training import Trainer, conditional_gan, select_device
+from invgan.training.runs import build_measurement, build_reconstructor
 from invgan.nets import make_discriminator
 
 LAMBDA = 0.01  # adversarial weight
@@ -85,8 +85,7 @@ def run_raw(G, D, op, batches, device, channels_last: bool = False) -> float:
 
 
 def run_invgan(G, D, op, batches, device, channels_last: bool = True) -> float:
-    recipe = ConditionalGANRecipe(G, op, discriminator=D, adversarial=SupervisedAdversarialLoss("lsgan"), adv_weight=LAMBDA,
-                                  reconstruction=ReconstructionLoss("mse"))
+    recipe = conditional_gan(G, op, D, objective="lsgan", adv_weight=LAMBDA, reconstruction="mse")
     opts = {"G": adam(G.parameters(), 1e-3), "D": adam(D.parameters(), 2e-4)}
     trainer = Trainer(recipe, opts, steps=len(batches), device=device, progress=False, log_every=25, channels_last=channels_last)
     sync(device)
@@ -145,12 +144,12 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     device = select_device(args.device)
     overrides = [f"train.device='{device}'"] + ([f"data.batch_size={args.batch_size}"] if args.batch_size else [])
-    cfg = resolve_config(preset="demo", overrides=overrides)
+    cfg = resolve("conditional", preset="demo", overrides=overrides)
     op = build_measurement(cfg, device)
     stream = CropStream(load_builtin("train", cfg.data.channels), cfg.data.crop, cfg.data.batch_size, seed=0)
     batches = [stream[t].to(device) for t in range(args.steps)]
     G0, D0 = make_parts(cfg, device)
-    cl = resolve_config().train.channels_last  # invgan's default memory format
+    cl = resolve("conditional").train.channels_last  # invgan's default memory format
     runners = {"raw": run_raw, "raw-same-layout": lambda *a: run_raw(*a, channels_last=cl), "invgan": lambda *a: run_invgan(*a, channels_last=cl)}
     if not args.skip_deepinv:
         runners["deepinv"] = run_deepinv

@@ -24,7 +24,8 @@ from invgan.data.digits import load_digits
 from invgan.metrics import generator_metrics, load_classifier
 from invgan.nets.generators import load_generator
 from invgan.physics import make_physics
-from invgan.training.unconditional import build_unconditional, resolve_unconditional
+from invgan.config import resolve
+from invgan.training import build_unconditional
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     args = ap.parse_args()
     ckpt = args.checkpoint
     if ckpt is None:
-        cfg = resolve_unconditional("ambientgan-mnist", overrides=[f"train.steps={args.steps}", f"train.out_dir='{args.out}'"])
+        cfg = resolve("unconditional", preset="ambientgan-mnist", overrides=[f"train.steps={args.steps}", f"train.out_dir='{args.out}'"])
         build_unconditional(cfg).fit()
         ckpt = str(Path(args.out) / "last.pt")
     G = load_generator(ckpt, use_ema=not args.no_ema)

@@ -7,16 +7,14 @@ import deepinv as dinv
 import torch
 
 from invgan.data import CropStream, fixed_crops, load_builtin
-from invgan.losses import ReconstructionLoss, SupervisedAdversarialLoss
 from invgan.nets import PatchGANDiscriminator
 from invgan.physics import make_physics
-from invgan.training import ConditionalGANRecipe, Trainer
+from invgan.training import Trainer, conditional_gan
 
 op = make_physics("blur", (1, 64, 64), sigma=2.0, noise_sigma=0.01)
 model = dinv.models.ArtifactRemoval(dinv.models.UNet(1, 1, scales=3, batch_norm=False), mode="adjoint")
 D = PatchGANDiscriminator(1, width=32, n_layers=2, spectral_norm=True)
-recipe = ConditionalGANRecipe(model, op, discriminator=D, adversarial=SupervisedAdversarialLoss("hinge"), adv_weight=1e-3,
-                              reconstruction=ReconstructionLoss("mse"))
+recipe = conditional_gan(model, op, D, objective="hinge", adv_weight=1e-3, reconstruction="mse")
 opts = {"G": torch.optim.Adam(model.parameters(), 1e-3), "D": torch.optim.Adam(D.parameters(), 2e-4)}
 Trainer(recipe, opts, steps=200, out_dir="runs/deepinv-unet").fit(CropStream(load_builtin("train"), 64, 8))
 

@@ -9,13 +9,14 @@ mask is drawn for every sample, so the reconstructor sees each pixel in some mea
 import argparse
 
 from invgan.cli.common import results_table
-from invgan.training import build_conditional, resolve_config
+from invgan.config import resolve
+from invgan.training import build_conditional
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--steps", type=int, default=1000)
 args = ap.parse_args()
 
-cfg = resolve_config(preset="inpainting-selfsupervised",
-                     overrides=[f"train.steps={args.steps}", "train.out_dir='runs/inpainting-ss'", "model.lift='adjoint'"])
+cfg = resolve("conditional", preset="inpainting-selfsupervised",
+              overrides=[f"train.steps={args.steps}", "train.out_dir='runs/inpainting-ss'", "model.lift='adjoint'"])
 run = build_conditional(cfg)
 print(results_table(run.fit()))

@@ -96,4 +96,4 @@ def test_train_and_eval_an_unconditional_preset(tmp_path, monkeypatch, capsys):
 def test_preset_kind_mismatch_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "c.toml").write_text('kind = "conditional"\n')
     assert main(["train", "--config", str(tmp_path / "c.toml"), "--preset", "dcgan-mnist"]) == 2
-    assert "unconditional run" in capsys.readouterr().err
+    assert "is for unconditional runs" in capsys.readouterr().err

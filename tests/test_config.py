@@ -2,12 +2,23 @@
 
 import pytest
 
-from invgan.training import PRESETS, RunConfig, config_from_dict, resolve_config
+import dataclasses
+
+from invgan.config import KINDS, PRESETS, ConditionalConfig, UnconditionalConfig, resolve
+
+
+def config_from_dict(data):
+    return resolve("conditional", data=data)
+
+
+def resolve_config(file=None, preset=None, overrides=None):
+    return resolve("conditional", file, preset, overrides)
 
 
 def test_defaults_round_trip():
-    cfg = RunConfig()
-    assert config_from_dict(cfg.to_dict()) == cfg
+    for kind, schema in KINDS.items():
+        cfg = schema()
+        assert resolve(kind, data=dataclasses.asdict(cfg)) == cfg
 
 
 def test_unknown_key_lists_valid_keys():
@@ -30,11 +41,28 @@ def test_toml_yaml_and_overrides(tmp_path):
         assert (cfg.physics.name, cfg.physics.keep, cfg.train.steps, cfg.loss.objective, cfg.optim.grad_clip) == ("inpainting", 0.3, 9, "hinge", 1.0)
 
 
-def test_presets_are_valid():
-    for name in PRESETS:
-        resolve_config(preset=name)
+def test_presets_are_valid_and_know_their_kind():
+    for name, preset in PRESETS.items():
+        assert isinstance(resolve(None, preset=name), KINDS[preset.kind])
+        assert preset.about
     with pytest.raises(ValueError, match="unknown preset"):
         resolve_config(preset="nope")
+    with pytest.raises(ValueError, match="is for unconditional runs, but a conditional run"):
+        resolve("conditional", preset="dcgan-mnist")
+
+
+def test_kind_comes_from_the_file_and_must_agree():
+    assert isinstance(resolve(data={"kind": "unconditional", "ambient": True}), UnconditionalConfig)
+    assert isinstance(resolve(data={}), ConditionalConfig)
+    with pytest.raises(ValueError, match="invalid kind='gan'"):
+        resolve(data={"kind": "gan"})
+    with pytest.raises(ValueError, match="kind='conditional'"):
+        resolve("unconditional", data={"kind": "conditional"})
+
+
+def test_no_unused_data_field():
+    with pytest.raises(ValueError, match="'data.num_workers'"):
+        config_from_dict({"data": {"num_workers": 2}})
 
 
 def test_missing_config_file(tmp_path):
@@ -45,7 +73,7 @@ def test_missing_config_file(tmp_path):
 def test_physics_config_builds_the_operator_it_describes():
     import deepinv as dinv
 
-    from invgan.training.config import PhysicsConfig
+    from invgan.config import PhysicsConfig
 
     mm = PhysicsConfig(name="downsampling", factor=4, filter="bilinear", noise="poisson", poisson_gain=0.5).build((1, 16, 16))
     assert mm.params["factor"] == 4 and mm.params["filter"] == "bilinear"

@@ -4,18 +4,16 @@ import deepinv as dinv
 import torch
 from torch.utils.data import DataLoader
 
-from invgan.losses import ReconstructionLoss, SupervisedAdversarialLoss
 from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
 from invgan.physics import make_physics
-from invgan.training import ConditionalGANRecipe, Trainer
+from invgan.training import Trainer, conditional_gan
 
 
 def test_deepinv_unet_trains_in_invgan_trainer():
     mm = make_physics("blur", (1, 16, 16), sigma=1.0)
     model = dinv.models.ArtifactRemoval(dinv.models.UNet(1, 1, scales=2, batch_norm=False), mode="adjoint")
     D = PatchGANDiscriminator(1, width=4, n_layers=1)
-    recipe = ConditionalGANRecipe(model, mm, discriminator=D, adversarial=SupervisedAdversarialLoss("lsgan"), adv_weight=0.01,
-                                  reconstruction=ReconstructionLoss("mse"))
+    recipe = conditional_gan(model, mm, D, objective="lsgan", adv_weight=0.01, reconstruction="mse")
     opts = {"G": torch.optim.Adam(model.parameters(), 1e-3), "D": torch.optim.Adam(D.parameters(), 1e-3)}
     trainer = Trainer(recipe, opts, steps=3, device="cpu", progress=False)
     before = [p.detach().clone() for p in model.parameters()]

@@ -2,11 +2,16 @@ import pytest
 import torch
 from torch import nn
 
+from invgan.nets import padded_dcgan_discriminator
 from invgan.nets.generators import MLPGenerator, load_generator
 from invgan.physics import make_physics
+from invgan.config import resolve
+from invgan.training import AmbientView, ambient_gan, build_unconditional, unconditional_gan
 from invgan.training.trainer import Trainer
-from invgan.training.unconditional import (AmbientGANRecipe, UnconditionalGANRecipe, build_discriminator,
-                                           build_unconditional, resolve_unconditional)
+
+
+def resolve_unconditional(preset, overrides):
+    return resolve("unconditional", preset=preset, overrides=overrides)
 
 
 class Spy(nn.Module):
@@ -23,7 +28,7 @@ class Spy(nn.Module):
 
 def _nets(seed=0):
     torch.manual_seed(seed)
-    return MLPGenerator(8, (1, 16, 16), (32,), output="sigmoid"), build_discriminator(1, 16, 8, False)
+    return MLPGenerator(8, (1, 16, 16), (32,), output="sigmoid"), padded_dcgan_discriminator(1, 16, 8, False)
 
 
 def _train(recipe, batches, steps):
@@ -35,19 +40,19 @@ def _train(recipe, batches, steps):
 
 def test_unconditional_recipe_steps_update_both_networks_and_preview_is_fixed():
     G, D = _nets()
-    recipe = UnconditionalGANRecipe(G, D, "ns")
+    recipe = unconditional_gan(G, D, "ns")
     before = {k: [p.detach().clone() for p in v.parameters()] for k, v in recipe.networks.items()}
     data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(5)]
     trainer = _train(recipe, data, 5)
     for k, net in recipe.networks.items():
         assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
-    grid = recipe.preview(trainer.eval_model, None)
-    assert grid.shape == (64, 1, 16, 16) and torch.equal(grid, recipe.preview(trainer.eval_model, None))
+    grid = recipe.preview(trainer.eval_networks(), None)
+    assert grid.shape == (64, 1, 16, 16) and torch.equal(grid, recipe.preview(trainer.eval_networks(), None))
 
 
 def test_discriminator_phase_puts_no_gradient_into_the_generator():
     G, D = _nets()
-    recipe = UnconditionalGANRecipe(G, D, "hinge")
+    recipe = unconditional_gan(G, D, "hinge")
     step = recipe(torch.rand(4, 1, 16, 16), 0)
     loss, logs = recipe.discriminator_loss(step)
     loss.backward()
@@ -57,18 +62,18 @@ def test_discriminator_phase_puts_no_gradient_into_the_generator():
 
 def test_latent_stream_resumes_exactly():
     G, D = _nets()
-    recipe = UnconditionalGANRecipe(G, D)
+    recipe = unconditional_gan(G, D)
     state = {k: v.clone() for k, v in recipe.rng_state().items()}
-    a = recipe.latents(3, torch.device("cpu"))
+    a = recipe.inputs.latents(3, torch.device("cpu"))
     recipe.set_rng_state(state)
-    assert torch.equal(a, recipe.latents(3, torch.device("cpu")))
+    assert torch.equal(a, recipe.inputs.latents(3, torch.device("cpu")))
 
 
 def test_ambientgan_discriminator_never_sees_a_clean_image():
     G, D = _nets()
     spy = Spy(D)
     model = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True, noise="none")
-    recipe = AmbientGANRecipe(G, spy, model, "ns")
+    recipe = ambient_gan(G, spy, model, "ns")
     # clean images with no zero pixel: a masked image is recognisable by its ~50 % exact zeros
     data = [0.1 + 0.9 * torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(4)]
     _train(recipe, data, 4)
@@ -96,17 +101,20 @@ def test_ambientgan_discriminator_sees_only_what_the_operator_measured(name, kwa
     model.measure = recording_measure
     spy = Spy(D)
     data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(3)]
-    _train(AmbientGANRecipe(G, spy, model, "ns", view=view), data, 3)
+    _train(ambient_gan(G, spy, model, "ns", adjoint=view == "adjoint"), data, 3)
     assert spy.seen and all(any(torch.equal(x, y) for y in measured) for x in spy.seen)
 
 
-def test_ambientgan_adjoint_view_is_checked():
+def test_ambientgan_trains_from_given_measurements_and_refuses_an_adjoint_view_of_them():
     G, D = _nets()
-    model = make_physics("cs", (1, 16, 16), m=30, fresh_per_sample=True)
-    with pytest.raises(ValueError, match="view"):
-        AmbientGANRecipe(G, D, model, view="clean")
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True, noise="none")
+    y = [{"y": model.measure(torch.rand(8, 1, 16, 16)).detach()} for _ in range(2)]
+    spy = Spy(D)
+    _train(ambient_gan(G, spy, model, "ns"), y, 2)
+    assert torch.equal(spy.seen[0], y[0]["y"])  # real measurements reach D as given
+    cs = make_physics("cs", (1, 16, 16), m=30, fresh_per_sample=True)
     with pytest.raises(ValueError, match="operator draw"):
-        AmbientGANRecipe(G, D, model, view="adjoint", data_are_measurements=True)
+        _train(ambient_gan(G, D, cs, adjoint=True), [{"y": torch.rand(8, 30)}], 1)
 
 
 @pytest.mark.parametrize("physics", [["physics.name='cs'", "physics.m=40"], ["physics.name='blur'", "physics.sigma=0.7", "physics.kernel_size=5"]])
@@ -117,8 +125,9 @@ def test_ambientgan_runs_from_blur_and_cs_measurements(tmp_path, physics):
     run = build_unconditional(cfg, out_dir=str(tmp_path), progress=False)
     run.fit()
     assert run.trainer.step == 2
-    assert run.trainer.recipe.measurement.generator is not None  # the preset draws a fresh operator per sample
-    assert run.trainer.recipe.view == ("adjoint" if "physics.name='cs'" in physics else "measurement")
+    view = run.trainer.recipe.view
+    assert isinstance(view, AmbientView) and view.measurement.generator is not None  # a fresh operator per sample
+    assert view.adjoint == ("physics.name='cs'" in physics)
 
 
 def test_ambientgan_refuses_one_fixed_mask_or_matrix():

@@ -48,16 +48,18 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn.Module, Any]:
     """The trained reconstructor of a checkpoint (its EMA copy when the run kept one) and the run config."""
+    from ..config import ConditionalConfig, resolve
     from ..training import checkpoint as ckpt
-    from ..training.conditional import build_reconstructor
-    from ..training.config import config_from_dict
+    from ..training.runs import build_reconstructor
 
     state = ckpt.load(checkpoint, map_location=device)
-    cfg = config_from_dict(state["config"])
+    cfg = resolve(data=state["config"])
+    if not isinstance(cfg, ConditionalConfig):
+        raise ValueError(f"{checkpoint} is a checkpoint of a generator run, not of a reconstructor")
     model = build_reconstructor(cfg).to(device)
-    if state.get("ema") is not None:
-        ema = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
-        model.load_state_dict(ema)
+    ema = ckpt.ema_states(state).get("G")
+    if ema is not None:
+        model.load_state_dict({k.removeprefix("module."): v for k, v in ema.items() if k.startswith("module.")})
     else:
         model.load_state_dict(state["networks"]["G"])
     return model.eval(), cfg

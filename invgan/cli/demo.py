@@ -23,21 +23,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training import build_conditional, resolve_config
-    from ..training.runs import config_record
+    from ..config import config_record, resolve
+    from ..training import build_conditional
     from .common import results_table, write_json
 
     overrides = [f"train.device={json.dumps(args.device)}", f"train.out_dir={json.dumps(args.out)}"]
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
-    cfg = resolve_config(preset="demo", overrides=overrides)
+    cfg = resolve("conditional", preset="demo", overrides=overrides)
     out = Path(cfg.train.out_dir)
     write_json(out / "config.json", config_record(cfg))
     print(f"invgan demo: deblurring (Gaussian blur sigma={cfg.physics.sigma}, noise {cfg.physics.noise_sigma}), "
           f"{cfg.data.crop}x{cfg.data.crop} crops of the built-in photos, {cfg.train.steps} steps")
     t0 = time.perf_counter()
     r = build_conditional(cfg, progress=not args.quiet)
-    print(f"device: {r.trainer.device}; train: {len(r.stream.images)} photos, test: {len(r.eval_set)} held-out crops")
+    print(f"device: {r.trainer.device}; train: {len(r.stream.images)} photos, test: {len(r.eval_data)} held-out crops")
     metrics = r.fit() or r.trainer.evaluate()
     r.trainer.save(out / "last.pt")
     seconds = time.perf_counter() - t0

@@ -19,14 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.runs import build_any, resolve_any
+    from ..config import resolve
+    from ..training import build_run
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
     ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
-    cfg = resolve_any(data=json.loads((run_dir / "config.json").read_text()))
-    r = build_any(cfg, out_dir=None, progress=False)
+    cfg = resolve(data=json.loads((run_dir / "config.json").read_text()))
+    r = build_run(cfg, out_dir=None, progress=False)
     r.trainer.resume(ckpt)
     metrics = r.trainer.evaluate(full=True, record=False)  # the run folder is left as it is
     print(f"{ckpt} (step {r.trainer.step})")

@@ -19,17 +19,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.runs import all_presets, build_any, config_record, resolve_any
+    from ..config import PRESETS, config_record, resolve
+    from ..training import build_run
 
     if args.list_presets:
-        print("\n".join(f"{name:<28} {kind}" for name, kind in sorted(all_presets().items())))
+        print("\n".join(f"{name:<26} {p.kind:<14} {p.about}" for name, p in sorted(PRESETS.items()) if p.kind in ("conditional", "unconditional")))
         return 0
-    cfg = resolve_any(args.config, args.preset, args.overrides)
+    cfg = resolve(None, args.config, args.preset, args.overrides)
     if args.out:
         cfg.train.out_dir = args.out
     out = Path(cfg.train.out_dir)
     write_json(out / "config.json", config_record(cfg))
-    r = build_any(cfg)
+    r = build_run(cfg)
     if args.resume:
         r.trainer.resume(args.resume)
         print(f"resumed from {args.resume} at step {r.trainer.step}")

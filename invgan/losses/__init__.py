@@ -1,13 +1,12 @@
-"""Losses: GAN objectives (pure functions of logits, by name) and imaging losses (small modules)."""
+"""Losses: GAN objectives (pure functions of logits, by name), the adversarial term and
+discriminator regularisers, and imaging losses (small modules of the step record)."""
 
-from .imaging import (
-    ADVERSARIAL_LOSSES, AdversarialLoss, MeasurementAdversarialLoss, MeasurementConsistencyLoss,
-    ReconstructionBatch, ReconstructionLoss, SupervisedAdversarialLoss, UAIRLoss, make_adversarial_loss,
-)
+from .adversarial import AdversarialLoss, r1_penalty
+from .imaging import MeasurementConsistencyLoss, MeasurementCycleLoss, ReconstructionLoss
 from .objectives import OBJECTIVES, GANObjective, get_objective, register_objective
+from .step import DOutput, GANStep, head, logit
 
 __all__ = [
-    "ADVERSARIAL_LOSSES", "OBJECTIVES", "AdversarialLoss", "GANObjective", "MeasurementAdversarialLoss",
-    "MeasurementConsistencyLoss", "ReconstructionBatch", "ReconstructionLoss", "SupervisedAdversarialLoss",
-    "UAIRLoss", "get_objective", "make_adversarial_loss", "register_objective",
+    "OBJECTIVES", "AdversarialLoss", "DOutput", "GANObjective", "GANStep", "MeasurementConsistencyLoss",
+    "MeasurementCycleLoss", "ReconstructionLoss", "get_objective", "head", "logit", "r1_penalty", "register_objective",
 ]

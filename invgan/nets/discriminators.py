@@ -143,3 +143,14 @@ def make_discriminator(kind: str, in_channels: int, img_size: int, width: int = 
     if kind == "patchgan":
         return PatchGANDiscriminator(in_channels, width=width, spectral_norm=spectral_norm, **kwargs)
     return DISCRIMINATORS[kind](in_channels, img_size=img_size, width=width, spectral_norm=spectral_norm, **kwargs)
+
+
+def padded_dcgan_discriminator(in_channels: int, size: int, width: int = 32, spectral_norm: bool = False) -> nn.Module:
+    """The DCGAN discriminator behind zero padding to the next power of two :math:`\ge 16`
+    (MNIST's 28×28 images and measurements are seen as 32×32)."""
+    target = max(16, 1 << (size - 1).bit_length())
+    D = make_discriminator("dcgan", in_channels, target, width=width, spectral_norm=spectral_norm)
+    if target == size:
+        return D
+    lo = (target - size) // 2
+    return nn.Sequential(nn.ZeroPad2d((lo, target - size - lo, lo, target - size - lo)), D)

@@ -157,14 +157,15 @@ def load_generator(path, use_ema: bool = True, map_location: str = "cpu") -> Lat
     except Exception as e:
         raise ValueError(f"not a readable checkpoint: {path} ({e})") from e
     config = blob.get("config", {}) if isinstance(blob, dict) else {}
-    config = config.get("generator", config)
-    if not isinstance(config, dict) or "kind" not in config:
+    config = config.get("generator", config) if isinstance(config, dict) else config
+    if not isinstance(config, dict) or config.get("kind") not in GENERATORS:
         raise ValueError(f"{path} holds no generator config (expected a latent-generator run of invgan)")
     G = make_generator(**config)
     if "state_dict" in blob:
         state = blob["state_dict"]
-    elif use_ema and blob.get("ema") is not None:
-        state = {k[len("module."):]: v for k, v in blob["ema"].items() if k.startswith("module.")}
+    elif use_ema and blob.get("ema"):
+        ema = blob["ema"] if "n_averaged" in blob["ema"] else blob["ema"].get("G", {})
+        state = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
     else:
         state = blob["networks"]["G"]
     G.load_state_dict(state)

@@ -1,11 +1,16 @@
-"""Training: one trainer that runs the phases of a recipe, configs, checkpoints and evaluation."""
+"""Training: the GAN core (:mod:`.gan`), the systems built on it (:mod:`.systems`), one trainer
+that runs any recipe's phases (:mod:`.trainer`), evaluators, checkpoints, and runs from configs."""
 
-from .conditional import ConditionalGANRecipe, ConditionalRun, build_conditional
-from .config import PRESETS, RunConfig, config_from_dict, resolve_config
+from .gan import (AmbientView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView,
+                  Regularizer, as_dict)
 from .recipe import Phase, Recipe, freeze_all_but
+from .runs import Run, build_conditional, build_run, build_unconditional
+from .systems import ambient_gan, conditional_gan, unconditional_gan
 from .trainer import NonFiniteLossError, Trainer, select_device
 
 __all__ = [
-    "PRESETS", "ConditionalGANRecipe", "ConditionalRun", "NonFiniteLossError", "Phase", "Recipe", "RunConfig",
-    "Trainer", "build_conditional", "config_from_dict", "freeze_all_but", "resolve_config", "select_device",
+    "AmbientView", "GANRecipe", "ImageView", "LatentInput", "LossTerm", "MeasurementInput", "MeasurementView",
+    "NonFiniteLossError", "PairView", "Phase", "Recipe", "Regularizer", "Run", "Trainer", "ambient_gan", "as_dict",
+    "build_conditional", "build_run", "build_unconditional", "conditional_gan", "freeze_all_but", "select_device",
+    "unconditional_gan",
 ]

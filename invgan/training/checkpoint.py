@@ -63,3 +63,14 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def ema_states(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The EMA copies a trainer checkpoint holds, by network key. Checkpoints written before EMA
+    copies could be kept for any network hold one copy, of ``"G"``, directly under ``"ema"``."""
+    ema = state.get("ema")
+    if not ema:
+        return {}
+    if "n_averaged" in ema:  # one AveragedModel state: the single-generator format
+        return {"G": ema}
+    return dict(ema)

@@ -9,16 +9,16 @@ A step of the trainer is
 
     ctx = recipe.forward(batch, step)        # e.g. y = A(x), x_hat = G(y)  (one G forward)
     for phase in recipe.phases():
-        if step % phase.every == 0:
+        if phase.due(step):
             only phase.networks require grad
             loss, logs = phase.loss(ctx)
-            backward, clip, optimiser step for each network of the phase
+            backward of phase.weight * phase.gain * loss, clip, optimiser step per network
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -29,46 +29,72 @@ LossFn = Callable[[Any], tuple[Tensor, Logs]]
 
 @dataclass
 class Phase:
-    """One optimisation phase: ``loss(ctx)`` is minimised over ``networks`` (keys of
-    ``recipe.networks``) on every ``every``-th step; all other networks are frozen."""
+    r"""One optimisation phase: ``weight * loss(ctx)`` is minimised over ``networks`` (keys of
+    ``recipe.networks``) at steps :math:`t \ge` ``start`` with :math:`(t - \text{start}) \bmod`
+    ``every`` :math:`= 0`; all other networks are frozen.
+
+    A ``lazy`` phase (StyleGAN2's lazy regularisation) runs every :math:`k` = ``every`` steps with
+    its loss multiplied by the gain :math:`k`, and the trainer corrects the optimisers of its
+    networks for the extra updates: with :math:`c = k/(k+1)`, :math:`\eta \leftarrow c\,\eta` and
+    :math:`\beta_i \leftarrow \beta_i^{\,c}`."""
 
     name: str
     networks: tuple[str, ...]
     loss: LossFn
     every: int = 1
+    start: int = 0
+    weight: float = 1.0
+    lazy: bool = False
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"phase {self.name!r}: invalid every={self.every!r}: expected >= 1")
+        if self.start < 0:
+            raise ValueError(f"phase {self.name!r}: invalid start={self.start!r}: expected >= 0")
+
+    def due(self, step: int) -> bool:
+        return step >= self.start and (step - self.start) % self.every == 0
+
+    @property
+    def gain(self) -> int:
+        return self.every if self.lazy else 1
 
 
 class Recipe(nn.Module):
     r"""Base class of training recipes.
 
     Subclasses set ``self.networks`` (an :class:`~torch.nn.ModuleDict`, e.g. ``{"G": R, "D": D}``)
-    and implement :meth:`forward` (the shared computations of a step, returned as a dict) and
-    :meth:`phases`. ``generator_key`` names the network whose EMA copy is kept and evaluated.
+    and implement :meth:`forward` (the shared computations of a step) and :meth:`phases`.
+    ``generator_key`` names the network that is evaluated and exported (and keeps an EMA copy
+    when the trainer's ``ema`` is a number); ``best_metric`` the key of :meth:`evaluate` whose
+    maximum is kept as ``best.pt``; ``preview_columns`` the width of the preview grid.
     """
 
     generator_key: str = "G"
+    best_metric: str | None = None
+    preview_columns: int = 8
 
     def __init__(self) -> None:
         super().__init__()
         self.networks = nn.ModuleDict()
 
-    def forward(self, batch: Tensor, step: int) -> Any:  # pragma: no cover - interface
+    def forward(self, batch: Any, step: int) -> Any:  # pragma: no cover - interface
         raise NotImplementedError
 
     def phases(self) -> list[Phase]:  # pragma: no cover - interface
         raise NotImplementedError
 
     # --- evaluation hooks (optional) -------------------------------------------------
-    def evaluate(self, generator: nn.Module, data: Any, full: bool = False) -> dict[str, float]:
-        """Held-out metrics for ``generator`` (the EMA copy when enabled); ``{}`` if none.
+    def evaluate(self, nets: Mapping[str, nn.Module], data: Any, full: bool = False) -> dict[str, float]:
+        """Held-out metrics of the networks ``nets`` (EMA copies where kept); ``{}`` if none.
         ``full=True`` (``invgan eval``) adds metrics too slow to log during training."""
         return {}
 
-    def preview(self, generator: nn.Module, data: Any) -> Tensor | None:
+    def preview(self, nets: Mapping[str, nn.Module], data: Any) -> Tensor | None:
         """A ``(N, C, H, W)`` image grid to log (e.g. measurement | reconstruction | truth)."""
         return None
 
-    # --- random streams the recipe owns (operator draws, noise) ----------------------
+    # --- random streams the recipe owns (latents, operator draws, noise) -------------
     def rng_state(self) -> dict[str, Tensor]:
         return {}
 

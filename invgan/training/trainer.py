@@ -1,20 +1,23 @@
 r"""One trainer for every recipe: it runs phases, logs, evaluates and checkpoints.
 
-For step :math:`t` the trainer draws batch :math:`t` of the stream, runs the recipe's
-shared forward once, then each phase due at :math:`t` (e.g. ``D`` then ``G``) with
-every network outside the phase frozen. Mixed precision (bf16, or fp16 with a
-gradient scaler that also works with clipping), gradient clipping, schedulers and an
-EMA copy of the generator are handled here; nothing here knows what a GAN is.
+For step :math:`t` the trainer draws batch :math:`t` of the stream (a tensor, or a dict,
+tuple or dataclass of tensors: images, measurements, labels, a second domain), moves it to
+the device, runs the recipe's shared forward once, then each phase due at :math:`t` (e.g.
+``D``, ``G``, a lazy ``R1``) with every network outside the phase frozen. Mixed precision
+(bf16, or fp16 with a gradient scaler that also works with clipping), gradient clipping,
+schedulers, lazy-regularisation corrections and EMA copies of any set of networks are handled
+here; nothing here knows what a GAN is.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Mapping
 
 import torch
 from torch import Tensor, nn
@@ -23,7 +26,7 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from . import checkpoint as ckpt
-from .recipe import Recipe, freeze_all_but
+from .recipe import Phase, Recipe, freeze_all_but
 
 PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -60,33 +63,76 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return torch.device(device)
 
 
+SCHEDULERS = ("none", "cosine")
+
+
+def updates_per_network(phases: list[Phase], steps: int) -> dict[str, int]:
+    """How many steps of ``range(steps)`` update each network (a step counts once per network,
+    however many of its phases are due)."""
+    counts: dict[str, int] = {}
+    for t in range(steps):
+        for key in {k for p in phases if p.due(t) for k in p.networks}:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[str, int]) -> dict[str, Any]:
     r"""Learning-rate schedulers by name: ``"none"``, or ``"cosine"`` from the initial rate down to 1 %
-    over each network's number of optimiser ``updates``."""
+    over each network's number of optimiser ``updates`` (stepped once per step that updates it)."""
+    if name not in SCHEDULERS:
+        raise ValueError(f"invalid scheduler={name!r}: expected one of {SCHEDULERS}")
     if name == "none":
         return {}
-    if name != "cosine":
-        raise ValueError(f"invalid optim.scheduler={name!r}: expected 'cosine' or 'none'")
     return {
-        k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates[k]), eta_min=0.01 * opt.param_groups[0]["lr"])
+        k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates.get(k, 0)), eta_min=0.01 * opt.param_groups[0]["lr"])
         for k, opt in optimizers.items()
     }
+
+
+def correct_for_lazy_phases(phases: list[Phase], optimizers: Mapping[str, Optimizer]) -> None:
+    r"""StyleGAN2's correction for lazy regularisation every :math:`k` steps: :math:`c = k/(k+1)`,
+    learning rate :math:`\eta \leftarrow c\,\eta` and Adam's :math:`\beta_i \leftarrow \beta_i^{\,c}`,
+    for each optimiser of a network a lazy phase trains."""
+    for phase in phases:
+        if not phase.lazy or phase.every == 1:
+            continue
+        c = phase.every / (phase.every + 1)
+        for key in phase.networks:
+            for group in optimizers[key].param_groups:
+                group["lr"] *= c
+                if "betas" in group:
+                    group["betas"] = tuple(b**c for b in group["betas"])
+
+
+def move_batch(batch: Any, device: torch.device, memory_format: torch.memory_format) -> Any:
+    """A batch on ``device``: tensors (image batches, 4-D floating, in ``memory_format``), and
+    dicts, lists, tuples and dataclasses of them; anything else is passed through."""
+    if isinstance(batch, Tensor):
+        fmt = memory_format if batch.dim() == 4 and batch.is_floating_point() else torch.preserve_format
+        return batch.to(device, non_blocking=True, memory_format=fmt)
+    if isinstance(batch, Mapping):
+        return {k: move_batch(v, device, memory_format) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_batch(v, device, memory_format) for v in batch)
+    if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
+        return dataclasses.replace(batch, **{f.name: move_batch(getattr(batch, f.name), device, memory_format) for f in dataclasses.fields(batch)})
+    return batch
 
 
 class Trainer:
     r"""Runs a :class:`~invgan.training.recipe.Recipe`.
 
     :param recipe: networks, shared forward and phases.
-    :param optimizers: one optimiser per network key that some phase trains.
+    :param optimizers: one optimiser per network key that some phase trains (lazy phases correct them).
     :param steps: total number of steps.
-    :param schedulers: optional learning-rate schedulers per network key (stepped with their optimiser).
+    :param scheduler: ``"none"`` or ``"cosine"``, per network over the steps that update it.
     :param eval_data: whatever ``recipe.evaluate``/``recipe.preview`` take (held-out data).
     :param out_dir: run folder for ``log.jsonl``, PNG grids, TensorBoard and checkpoints (``None``: no files).
-    :param ema: decay :math:`\beta` of the EMA copy :math:`\bar\theta \leftarrow \beta\bar\theta + (1-\beta)\theta`
-        of the generator (0: off); the copy is what gets evaluated.
+    :param ema: decay :math:`\beta` of EMA copies :math:`\bar\theta \leftarrow \beta\bar\theta + (1-\beta)\theta`:
+        a number for the recipe's ``generator_key``, or ``{key: decay}`` for any set of networks
+        (0: off); the copies are what gets evaluated and exported.
     :param grad_clip: max gradient norm per network (``None``: off).
     :param precision: ``"fp32"``, ``"bf16"`` (CUDA or CPU autocast) or ``"fp16"`` (CUDA, with a GradScaler).
-    :param best_metric: key of ``recipe.evaluate``'s result whose maximum is kept as ``best.pt``.
     """
 
     def __init__(
@@ -95,10 +141,10 @@ class Trainer:
         optimizers: dict[str, Optimizer],
         steps: int,
         *,
-        schedulers: dict[str, Any] | None = None,
+        scheduler: str = "none",
         eval_data: Any = None,
         out_dir: str | Path | None = None,
-        ema: float = 0.0,
+        ema: float | Mapping[str, float] = 0.0,
         grad_clip: float | None = None,
         precision: str = "fp32",
         device: str | torch.device = "auto",
@@ -109,7 +155,6 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = False,
         config: dict[str, Any] | None = None,
-        best_metric: str = "psnr",
     ):
         self.device = select_device(device)
         if precision not in PRECISIONS:
@@ -118,8 +163,12 @@ class Trainer:
             raise ValueError("precision='fp16' needs a CUDA device; use 'bf16' on CPU")
         if steps < 0:
             raise ValueError(f"invalid steps={steps!r}: expected >= 0")
-        if not 0.0 <= ema < 1.0:
-            raise ValueError(f"invalid ema={ema!r}: expected a decay in [0, 1)")
+        decays = dict(ema) if isinstance(ema, Mapping) else ({recipe.generator_key: ema} if ema > 0 else {})
+        for key, decay in decays.items():
+            if key not in recipe.networks:
+                raise ValueError(f"ema names network {key!r}, but the recipe has {sorted(recipe.networks)}")
+            if not 0.0 <= decay < 1.0:
+                raise ValueError(f"invalid ema={decay!r} for {key!r}: expected a decay in [0, 1)")
         self.recipe = recipe.to(self.device)
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         if channels_last:
@@ -128,19 +177,22 @@ class Trainer:
         missing = {k for p in self.phases for k in p.networks} - set(optimizers)
         if missing:
             raise ValueError(f"no optimiser given for network(s) {sorted(missing)} trained by the recipe's phases")
-        self.optimizers, self.schedulers = optimizers, schedulers or {}
+        self.optimizers = optimizers
+        correct_for_lazy_phases(self.phases, optimizers)
+        self.schedulers = make_schedulers(optimizers, scheduler, updates_per_network(self.phases, steps))
         self.steps, self.step = steps, 0
-        self.eval_data, self.grad_clip, self.config, self.best_metric = eval_data, grad_clip, config or {}, best_metric
+        self.eval_data, self.grad_clip, self.config = eval_data, grad_clip, config or {}
         self.amp_dtype = PRECISIONS[precision]
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
         self.log_every, self.eval_every, self.checkpoint_every = max(1, log_every), eval_every, checkpoint_every
         self.progress = progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
-        self.ema = AveragedModel(self.generator, multi_avg_fn=EMAWithWarmup(ema), use_buffers=True) if ema > 0 else None
+        self.emas = {
+            k: AveragedModel(self.networks[k], multi_avg_fn=EMAWithWarmup(d), use_buffers=True) for k, d in decays.items() if d > 0
+        }
         self.best: float = -math.inf
         self.history: list[dict[str, Any]] = []
-        self._nonfinite: list[tuple[int, str]] = []
-        self._pending: dict[str, Tensor] = {}
+        self._pending: dict[str, list[Tensor]] = {}
         self._writer = self._make_writer() if tensorboard and self.out_dir is not None else None
 
     # ------------------------------------------------------------------ networks
@@ -152,10 +204,14 @@ class Trainer:
     def generator(self) -> nn.Module:
         return self.recipe.networks[self.recipe.generator_key]
 
+    def eval_networks(self) -> dict[str, nn.Module]:
+        """Every network, its EMA copy in its place where one is kept."""
+        return {k: self.emas[k].module if k in self.emas else net for k, net in self.networks.items()}
+
     @property
     def eval_model(self) -> nn.Module:
-        """The network that is evaluated and exported: the EMA copy when enabled."""
-        return self.ema.module if self.ema is not None else self.generator
+        """The network that is evaluated and exported: the generator's EMA copy when kept."""
+        return self.eval_networks()[self.recipe.generator_key]
 
     def autocast(self):
         if self.amp_dtype is None:
@@ -163,13 +219,14 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     # ------------------------------------------------------------------ one step
-    def train_step(self, batch: Tensor) -> dict[str, Tensor]:
-        """Run step ``self.step`` on ``batch``; returns detached losses (no host sync)."""
+    def train_step(self, batch: Any) -> dict[str, Tensor]:
+        """Run step ``self.step`` on ``batch`` (already on the device); returns detached losses (no host sync)."""
         step = self.step
-        due = [p for p in self.phases if step % p.every == 0]
+        due = [p for p in self.phases if p.due(step)]
+        trained = tuple({k for p in due for k in p.networks})
         self.recipe.train()
         # Only networks some due phase trains build a graph in the shared forward.
-        freeze_all_but(self.networks, tuple({k for p in due for k in p.networks}))
+        freeze_all_but(self.networks, trained)
         with self.autocast():
             ctx = self.recipe(batch, step)
         logs: dict[str, Tensor] = {}
@@ -177,7 +234,8 @@ class Trainer:
             freeze_all_but(self.networks, phase.networks)
             with self.autocast():
                 loss, extra = phase.loss(ctx)
-            self.scaler.scale(loss).backward()
+            scale = phase.weight * phase.gain
+            self.scaler.scale(loss * scale if scale != 1 else loss).backward()
             for key in phase.networks:
                 opt = self.optimizers[key]
                 if self.grad_clip is not None:
@@ -188,9 +246,9 @@ class Trainer:
             self.scaler.update()
             logs[phase.name] = loss.detach()
             logs.update({f"{phase.name}/{k}": v.detach() for k, v in extra.items()})
-        if self.ema is not None and any(self.recipe.generator_key in p.networks for p in due):
-            self.ema.update_parameters(self.generator)
-        for key in {k for p in due for k in p.networks}:
+        for key in trained:
+            if key in self.emas:
+                self.emas[key].update_parameters(self.networks[key])
             if key in self.schedulers:
                 self.schedulers[key].step()
         self.step = step + 1
@@ -200,7 +258,7 @@ class Trainer:
     def fit(self, stream: Any) -> dict[str, float]:
         """Train from ``self.step`` to ``self.steps``; ``stream.loader(start, stop)`` (or a
         sequence indexed by step) gives batch ``t`` at step ``t``. Returns the last evaluation."""
-        batches: Iterable[Tensor] = (
+        batches: Iterable[Any] = (
             stream.loader(start=self.step, stop=self.steps) if hasattr(stream, "loader") else (stream[t] for t in range(self.step, self.steps))
         )
         last_eval: dict[str, float] = {}
@@ -208,8 +266,7 @@ class Trainer:
         t0 = time.perf_counter()
         try:
             for batch in batches:
-                batch = batch.to(self.device, non_blocking=True, memory_format=self.memory_format)
-                logs = self.train_step(batch)
+                logs = self.train_step(move_batch(batch, self.device, self.memory_format))
                 self._watch(logs)
                 bar.update(1)
                 if self.step % self.log_every == 0 or self.step == self.steps:
@@ -230,13 +287,13 @@ class Trainer:
 
     def _watch(self, logs: dict[str, Tensor]) -> None:
         for k, v in logs.items():
-            self._pending.setdefault(k, []).append(v)  # type: ignore[arg-type]
+            self._pending.setdefault(k, []).append(v)
 
     def _flush_logs(self) -> dict[str, float]:
         """Average the pending losses (one host sync per log interval) and stop on NaN/inf."""
         row: dict[str, Any] = {"step": self.step}
         for k, vals in self._pending.items():
-            t = torch.stack(vals).float()  # type: ignore[arg-type]
+            t = torch.stack(vals).float()
             if not torch.isfinite(t).all():
                 bad = int(torch.nonzero(~torch.isfinite(t))[0]) + self.step - len(vals) + 1
                 self._pending = {}
@@ -255,29 +312,29 @@ class Trainer:
     # ------------------------------------------------------------------ evaluation
     @torch.no_grad()
     def evaluate(self, full: bool = False, record: bool = True) -> dict[str, float]:
-        """Held-out metrics of :attr:`eval_model` with every network in eval mode (restored after).
+        """Held-out metrics of :meth:`eval_networks` with every network in eval mode (restored after).
         With ``record`` (during training) they are logged, the preview grid is written and
-        ``best.pt`` kept; ``record=False`` (``invgan eval``) leaves the run folder untouched.
-        ``full`` asks the recipe for its slow metrics as well (see :meth:`Recipe.evaluate`)."""
+        ``best.pt`` kept (the maximum of the recipe's ``best_metric``); ``record=False``
+        (``invgan eval``) leaves the run folder untouched. ``full`` asks the recipe for its slow
+        metrics as well (see :meth:`Recipe.evaluate`)."""
         if self._pending:
             self._flush_logs()
-        modes = {name: m.training for name, m in self.recipe.named_modules()}
-        ema_mode = self.ema.training if self.ema is not None else None
-        self.recipe.eval()
-        if self.ema is not None:
-            self.ema.eval()
+        modules = [self.recipe, *self.emas.values()]
+        modes = [{name: m.training for name, m in mod.named_modules()} for mod in modules]
+        for mod in modules:
+            mod.eval()
         devices = [torch.cuda.current_device()] if self.device.type == "cuda" else []
+        nets = self.eval_networks()
         # Evaluation draws (latents z) come from a fixed seed and never shift the training streams.
         try:
             with torch.random.fork_rng(devices=devices), self.autocast():
                 torch.manual_seed(0)
-                metrics = {k: float(v) for k, v in self.recipe.evaluate(self.eval_model, self.eval_data, full=full).items()}
-                grid = self.recipe.preview(self.eval_model, self.eval_data)
+                metrics = {k: float(v) for k, v in self.recipe.evaluate(nets, self.eval_data, full=full).items()}
+                grid = self.recipe.preview(nets, self.eval_data)
         finally:
-            for name, m in self.recipe.named_modules():
-                m.training = modes[name]
-            if self.ema is not None:
-                self.ema.train(ema_mode)
+            for mod, mode in zip(modules, modes):
+                for name, m in mod.named_modules():
+                    m.training = mode[name]
         if not record:
             return metrics
         self._log({"step": self.step, "eval": metrics})
@@ -286,7 +343,7 @@ class Trainer:
         if self._writer is not None:
             for k, v in metrics.items():
                 self._writer.add_scalar(f"eval/{k}", v, self.step)
-        score = metrics.get(self.best_metric)
+        score = metrics.get(self.recipe.best_metric) if self.recipe.best_metric else None
         if score is not None and score > self.best:
             self.best = score
             if self.out_dir is not None:
@@ -298,7 +355,7 @@ class Trainer:
         return {
             "step": self.step,
             "networks": {k: v.state_dict() for k, v in self.networks.items()},
-            "ema": self.ema.state_dict() if self.ema is not None else None,
+            "ema": {k: v.state_dict() for k, v in self.emas.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             "schedulers": {k: v.state_dict() for k, v in self.schedulers.items()},
             "scaler": self.scaler.state_dict(),
@@ -311,10 +368,11 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for k, net in self.networks.items():
             net.load_state_dict(state["networks"][k])
-        if self.ema is not None:
-            if state.get("ema") is None:
-                raise ValueError("the checkpoint has no EMA copy but this run keeps one")
-            self.ema.load_state_dict(state["ema"])
+        saved_emas = ckpt.ema_states(state)
+        for k, ema in self.emas.items():
+            if k not in saved_emas:
+                raise ValueError(f"the checkpoint has no EMA copy of {k!r} but this run keeps one")
+            ema.load_state_dict(saved_emas[k])
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
         for k, sched in self.schedulers.items():
@@ -347,16 +405,15 @@ class Trainer:
     def _save_grid(self, grid: Tensor) -> None:
         if self.out_dir is None:
             return
-        from torchvision.utils import save_image
+        from torchvision.utils import make_grid, save_image
 
         (self.out_dir / "samples").mkdir(parents=True, exist_ok=True)
-        nrow = getattr(self.recipe, "preview_columns", 8)
-        save_image(grid.clamp(0, 1).cpu(), self.out_dir / "samples" / f"step_{self.step:07d}.png", nrow=nrow, padding=2, pad_value=1.0)
-        save_image(grid.clamp(0, 1).cpu(), self.out_dir / "latest.png", nrow=nrow, padding=2, pad_value=1.0)
+        nrow = self.recipe.preview_columns
+        picture = grid.clamp(0, 1).cpu()
+        save_image(picture, self.out_dir / "samples" / f"step_{self.step:07d}.png", nrow=nrow, padding=2, pad_value=1.0)
+        save_image(picture, self.out_dir / "latest.png", nrow=nrow, padding=2, pad_value=1.0)
         if self._writer is not None:
-            from torchvision.utils import make_grid
-
-            self._writer.add_image("preview", make_grid(grid.clamp(0, 1).cpu(), nrow=nrow), self.step)
+            self._writer.add_image("preview", make_grid(picture, nrow=nrow), self.step)
 
     def _make_writer(self):
         try:

@@ -1,7 +1,14 @@
-"""Explicit run configuration: nested dataclasses that reject unknown keys, with defaults that work.
+"""One configuration module for every job: nested dataclasses that reject unknown keys, with
+defaults that work.
 
-A run is described by TOML or YAML with the sections below; ``--set section.key=value`` overrides
-one entry and ``--preset NAME`` starts from a named preset.
+A job is described by TOML, YAML or JSON; ``--set section.key=value`` overrides one entry and
+``--preset NAME`` starts from a named preset. Each kind of job has one schema:
+
+* ``conditional``: a conditional GAN reconstructor :math:`R(y, A)` (:class:`ConditionalConfig`),
+* ``unconditional``: a generator :math:`G(z)`, AmbientGAN when ``ambient`` (:class:`UnconditionalConfig`),
+
+and every kind shares one :class:`PhysicsConfig` section. This module sits at the bottom of the
+package (it imports nothing of invgan at import time), so every layer can read its options.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
 
 if TYPE_CHECKING:
-    from ..physics import MeasurementModel
+    from .physics import MeasurementModel
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,7 +51,7 @@ class PhysicsConfig:
     def build(self, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> "MeasurementModel":
         """The operator these settings describe, for images of ``img_size`` (``overrides`` replace
         entries, e.g. a user's ``mask`` or another ``seed``)."""
-        from ..physics import make_physics
+        from .physics import make_physics
 
         params = {**dataclasses.asdict(self), **overrides}
         return make_physics(params.pop("name"), img_size, device=device, **params)
@@ -62,7 +69,6 @@ class DataConfig:
     batch_size: int = 8
     augment: bool = True
     eval_crops: int = 48
-    num_workers: int = 0
     seed: int = 0
 
 
@@ -124,7 +130,9 @@ class TrainConfig:
 
 
 @dataclass
-class RunConfig:
+class ConditionalConfig:
+    """A conditional GAN reconstructor run (:func:`invgan.training.systems.conditional_gan`)."""
+
     physics: PhysicsConfig = field(default_factory=PhysicsConfig)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -168,11 +176,6 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
             return value
     names = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
     raise ValueError(f"invalid {name}={value!r}: expected {names}")
-
-
-def config_from_dict(data: dict[str, Any]) -> RunConfig:
-    """Build a :class:`RunConfig`, rejecting unknown keys with the list of valid ones."""
-    return dataclass_from_dict(RunConfig, data, "")
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
@@ -224,30 +227,108 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-#: Named starting points; each is a partial config merged over the defaults.
-PRESETS: dict[str, dict[str, Any]] = {
-    "demo": {"train": {"out_dir": "runs/demo"}},
-    "deblur-esrgan": {"model": {"discriminator": "esrgan"}},
-    "deblur-dcgan": {"model": {"discriminator": "dcgan", "d_width": 16}},
-    "inpainting": {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True}},
-    "sr4": {"physics": {"name": "downsampling", "factor": 4}},
-    "inpainting-selfsupervised": {
-        "physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
-        "loss": {"adversarial": "uair", "reconstruction": "none", "adv_weight": 1.0, "mc_weight": 1.0},
-    },
+@dataclass
+class SampleDataConfig:
+    """Built-in small image sets (``"mnist"``, ``"digits8"``, ``"lfw"``; see :mod:`invgan.data.digits`)."""
+
+    dataset: str = "mnist"
+    batch_size: int = 64
+    eval_samples: int = 1000
+    seed: int = 0
+
+
+@dataclass
+class LatentModelConfig:
+    """Generator :math:`G(z)` and its DCGAN discriminator."""
+
+    generator: str = "dcgan"
+    latent_dim: int = 64
+    width: int = 32
+    output: str = "sigmoid"
+    d_width: int = 32
+    spectral_norm: bool = False
+
+
+@dataclass
+class UnconditionalConfig:
+    """An unconditional GAN run, AmbientGAN when ``ambient`` (:mod:`invgan.training.systems`)."""
+
+    ambient: bool = False
+    objective: str = "ns"
+    classifier_metrics: bool = True
+    data: SampleDataConfig = field(default_factory=SampleDataConfig)
+    model: LatentModelConfig = field(default_factory=LatentModelConfig)
+    physics: PhysicsConfig = field(default_factory=lambda: PhysicsConfig(name="inpainting", keep=0.5, fresh_per_sample=True, noise="none"))
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr_g=2e-4, lr_d=2e-4, beta1=0.5, scheduler="none", ema=0.999))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, eval_every=1000, checkpoint_every=1000, out_dir="runs/dcgan-mnist", tensorboard=False))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+#: the schema of each kind of job
+KINDS: dict[str, type] = {"conditional": ConditionalConfig, "unconditional": UnconditionalConfig}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: a partial config of one ``kind``, merged over its defaults."""
+
+    kind: str
+    about: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+PRESETS: dict[str, Preset] = {
+    "demo": Preset("conditional", "deblurring (Gaussian blur, noise 0.01) on the built-in photos: the `invgan demo` run",
+                   {"train": {"out_dir": "runs/demo"}}),
+    "deblur-esrgan": Preset("conditional", "deblurring with ESRGAN's VGG-style discriminator", {"model": {"discriminator": "esrgan"}}),
+    "deblur-dcgan": Preset("conditional", "deblurring with a DCGAN discriminator", {"model": {"discriminator": "dcgan", "d_width": 16}}),
+    "inpainting": Preset("conditional", "inpainting, half the pixels kept, a fresh mask per sample",
+                         {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True}}),
+    "sr4": Preset("conditional", "x4 super-resolution (bicubic downsampling)", {"physics": {"name": "downsampling", "factor": 4}}),
+    "inpainting-selfsupervised": Preset(
+        "conditional", "inpainting from measurements only: D compares y with A x_hat, UAIR's cycle term (no ground truth)",
+        {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
+         "loss": {"adversarial": "uair", "reconstruction": "none", "adv_weight": 1.0, "mc_weight": 1.0}}),
+    # step counts of the runs reported in docs/latent_search.md (about 33 and 19 minutes on one CPU core)
+    "dcgan-mnist": Preset("unconditional", "DCGAN (Radford et al. 2016) on 5,000 MNIST digits", {"train": {"steps": 16000}}),
+    "ambientgan-mnist": Preset("unconditional", "AmbientGAN (Bora et al. 2018) from MNIST digits with half the pixels missing",
+                               {"ambient": True, "train": {"steps": 8000, "out_dir": "runs/ambientgan-mnist"}}),
+    "dcgan-digits8": Preset("unconditional", "a small MLP GAN on scikit-learn's 8x8 digits (a minute on CPU)",
+                            {"data": {"dataset": "digits8"}, "model": {"generator": "mlp"}, "train": {"steps": 1000, "out_dir": "runs/dcgan-digits8"}}),
 }
 
 
-def resolve_config(
-    file: str | Path | None = None, preset: str | None = None, overrides: list[str] | None = None, data: dict[str, Any] | None = None
-) -> RunConfig:
-    """Defaults, then the preset, then the file (or ``data``), then the ``section.key=value`` overrides."""
-    base: dict[str, Any] = {}
-    if preset is not None:
-        if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}: expected one of {sorted(PRESETS)}")
-        base = merge(base, PRESETS[preset])
-    if file is not None:
-        base = merge(base, load_config_file(file))
-    data = merge(base, data or {})
-    return config_from_dict(apply_overrides(data, overrides or []))
+def resolve(kind: str | None = None, file: str | Path | None = None, preset: str | None = None, overrides: list[str] | None = None,
+            data: dict[str, Any] | None = None) -> Any:
+    """A validated config: the kind's defaults, then the preset, then the file (or ``data``), then the
+    ``section.key=value`` overrides. The kind comes from the argument, the file's ``kind`` entry or
+    the preset (``"conditional"`` when none says)."""
+    values = dict(data if data is not None else (load_config_file(file) if file is not None else {}))
+    values.pop("generator", None)  # recorded architecture of a saved unconditional run, rebuilt from the rest
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: expected one of {sorted(PRESETS)}")
+    named = values.pop("kind", None)
+    kind = kind or named or (PRESETS[preset].kind if preset else "conditional")
+    if kind not in KINDS:
+        raise ValueError(f"invalid kind={kind!r}: expected one of {tuple(KINDS)}")
+    if named is not None and named != kind:
+        raise ValueError(f"the config says kind={named!r}, but a {kind} run was asked for")
+    if preset is not None and PRESETS[preset].kind != kind:
+        raise ValueError(f"preset {preset!r} is for {PRESETS[preset].kind} runs, but a {kind} run was asked for")
+    base = merge(PRESETS[preset].values, values) if preset is not None else values
+    schema = KINDS[kind]
+    return dataclass_from_dict(schema, merge(dataclasses.asdict(schema()), apply_overrides(base, overrides or [])), "")
+
+
+def kind_of(cfg: Any) -> str:
+    for kind, schema in KINDS.items():
+        if isinstance(cfg, schema):
+            return kind
+    raise ValueError(f"not an invgan job config: {type(cfg).__name__}")
+
+
+def config_record(cfg: Any) -> dict[str, Any]:
+    """What a run folder's ``config.json`` holds: the config with its kind."""
+    return {"kind": kind_of(cfg), **dataclasses.asdict(cfg)}

@@ -1,0 +1,59 @@
+r"""What one training step computes, shared by every loss term of every phase.
+
+A GAN step draws what the generator is given, runs :math:`G` once and decides what
+:math:`D` judges as real and as fake; the phases (``D``, ``G``, regularisers) then only
+read this record. Discriminator outputs are a logit tensor, or a dict with the logit
+under ``"logit"`` and named heads beside it (an auxiliary classifier, an InfoGAN code
+head); :func:`logit` and :func:`head` read either form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from torch import Tensor, nn
+
+DOutput = Union[Tensor, dict[str, Tensor]]
+
+
+@dataclass
+class GANStep:
+    """The shared computations of one step.
+
+    :param x_hat: the generator's output (a reconstruction :math:`\\hat x` or a sample :math:`G(z)`).
+    :param x: clean images of the batch, when the data have them.
+    :param y: measurements, and ``physics`` the operator (with its draws) that made them.
+    :param z: the latents given to the generator; ``label`` a class label or code ``c``.
+    :param model: the generator (for losses that call it again, e.g. a cycle term).
+    :param real, fake: what the discriminator judges, as tuples of its positional inputs.
+    :param d_real, d_fake: the discriminator's outputs on them, set by the adversarial loss
+        of the running phase so that head losses reuse them instead of calling ``D`` again.
+    """
+
+    x_hat: Tensor
+    x: Tensor | None = None
+    y: Tensor | None = None
+    physics: Any = None
+    z: Tensor | None = None
+    label: Tensor | None = None
+    model: nn.Module | None = None
+    batch: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    real: tuple[Tensor, ...] = ()
+    fake: tuple[Tensor, ...] = ()
+    d_real: DOutput | None = None
+    d_fake: DOutput | None = None
+
+
+def logit(out: DOutput) -> Tensor:
+    """The adversarial logit of a discriminator output."""
+    return out["logit"] if isinstance(out, dict) else out
+
+
+def head(out: DOutput | None, name: str) -> Tensor:
+    """A named head of a discriminator output, with a clear error when ``D`` has none."""
+    if not isinstance(out, dict) or name not in out:
+        have = sorted(out) if isinstance(out, dict) else ["logit"]
+        raise ValueError(f"the discriminator has no {name!r} head (its outputs: {have})")
+    return out[name]

@@ -1,0 +1,326 @@
+r"""The GAN core: every adversarial system of invgan is a configuration of :class:`GANRecipe`.
+
+A configuration says
+
+* what the generator is given (:class:`LatentInput`: :math:`G(z)` or :math:`G(z, c)`;
+  :class:`MeasurementInput`: :math:`R(y, A)` with :math:`y = \mathcal{N}(A x)`),
+* what the discriminator judges as real and as fake (:class:`ImageView`: :math:`x` vs
+  :math:`\hat x`; :class:`MeasurementView`: :math:`y` vs :math:`A\hat x`; :class:`AmbientView`:
+  fresh simulated measurements of both; :class:`PairView`: :math:`(\ell(y), x)` vs
+  :math:`(\ell(y), \hat x)` for a conditional D),
+* which objective (:mod:`invgan.losses.objectives`, by name),
+* which extra losses apply to each network (:class:`LossTerm`: reconstruction, measurement
+  consistency, a head loss of ``D``, ...), each with a weight and a start step,
+* which regularisation phases run on ``D`` (:class:`Regularizer`: R1, gradient penalty, ...,
+  lazily every :math:`k` steps or every step).
+
+One step draws the inputs, runs :math:`G` once and builds what ``D`` judges; the ``D`` phase
+minimises :math:`\ell_D + \sum_j w_j \mathcal{L}^D_j`, the ``G`` phase (every ``n_critic``
+steps) :math:`\sum_i w_i \mathcal{L}^G_i + \lambda\,\ell_G`, and each regulariser runs as its own
+phase. The adversarial part starts at ``adv_start`` (a warm-up on the other terms before it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Protocol
+
+import torch
+from torch import Tensor, nn
+
+from ..losses import AdversarialLoss, GANObjective, GANStep
+from ..physics import MeasurementModel, lift
+from .recipe import Phase, Recipe
+
+Batch = Any  # a tensor of images, or a dict of tensors ("x", "y", "label", ...)
+
+
+def as_dict(batch: Batch) -> dict[str, Any]:
+    """A batch as a dict: a bare tensor is the image batch ``{"x": batch}``."""
+    if isinstance(batch, Tensor):
+        return {"x": batch}
+    if isinstance(batch, Mapping):
+        return dict(batch)
+    raise ValueError(f"a batch must be a tensor of images or a dict of tensors, got {type(batch).__name__}")
+
+
+def _batch_size(batch: dict[str, Any]) -> tuple[int, torch.device]:
+    for v in batch.values():
+        if isinstance(v, Tensor):
+            return v.shape[0], v.device
+    raise ValueError(f"the batch holds no tensor (keys: {sorted(batch)})")
+
+
+# ---------------------------------------------------------------------- what G is given
+class GeneratorInput(Protocol):
+    """Runs the generator on what it is given for a batch; owns the random streams it draws from."""
+
+    def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep: ...
+
+    def rng_state(self) -> dict[str, Tensor]: ...
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None: ...
+
+
+class LatentInput:
+    r""":math:`G(z)`, :math:`z \sim \mathcal{N}(0, I)` of shape ``(B, *latent_shape)`` from a seeded
+    stream saved with checkpoints; with ``label_key``, :math:`G(z, c)` with the batch's ``c``."""
+
+    def __init__(self, latent_shape: int | tuple[int, ...], seed: int = 0, label_key: str | None = None):
+        self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
+        self.label_key = label_key
+        self.rng = torch.Generator().manual_seed(seed)
+
+    def latents(self, n: int, device: torch.device) -> Tensor:
+        return torch.randn(n, *self.latent_shape, generator=self.rng).to(device)
+
+    def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep:
+        n, device = _batch_size(batch)
+        z = self.latents(n, device)
+        label = batch[self.label_key] if self.label_key is not None else None
+        x_hat = G(z, label) if label is not None else G(z)
+        return GANStep(x_hat=x_hat, x=batch.get("x"), y=batch.get("y"), z=z, label=label, model=G, batch=batch, step=step)
+
+    def rng_state(self) -> dict[str, Tensor]:
+        return {"latent": self.rng.get_state()}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if "latent" in state:
+            self.rng.set_state(state["latent"])
+
+
+class MeasurementInput:
+    r""":math:`\hat x = R(y, A)` with :math:`y = \mathcal{N}(A_\theta x)` simulated from the batch's
+    images (a fresh draw :math:`\theta` per sample when the model has a generator)."""
+
+    def __init__(self, measurement: MeasurementModel):
+        self.measurement = measurement
+
+    def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep:
+        x = batch["x"]
+        y = self.measurement.measure(x)
+        physics = self.measurement.physics
+        return GANStep(x_hat=G(y, physics), x=x, y=y, physics=physics, model=G, batch=batch, step=step)
+
+    def rng_state(self) -> dict[str, Tensor]:
+        return self.measurement.rng_state()
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        self.measurement.set_rng_state(state)
+
+
+# ---------------------------------------------------------------------- what D judges
+class View(Protocol):
+    """``(real, fake)``: the positional inputs of ``D`` for each side, computed once per step."""
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
+
+
+class ImageView:
+    r"""Supervised: ``D`` compares the images :math:`x` with :math:`\hat x`."""
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        if s.x is None:
+            raise ValueError("D judges clean images, but the batch has none (x)")
+        return (s.x,), (s.x_hat,)
+
+
+class MeasurementView:
+    r"""Self-supervised: ``D`` compares the measurements :math:`y` with :math:`A\hat x` (no ground truth)."""
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        return (s.y,), (s.physics.A(s.x_hat),)
+
+
+class PairView:
+    r"""Conditional ``D`` (pix2pix): the pairs :math:`[\ell(y), x]` and :math:`[\ell(y), \hat x]`,
+    concatenated along channels, with :math:`\ell` a lift of the measurement to image space."""
+
+    def __init__(self, back_projection: str = "adjoint"):
+        self.back_projection = back_projection
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        if s.x is None or s.y is None:
+            raise ValueError("a pair view needs the measurement y and the image x")
+        cond = lift(s.physics, s.y, self.back_projection).detach()
+        return (torch.cat([cond, s.x], 1),), (torch.cat([cond, s.x_hat], 1),)
+
+
+class AmbientView:
+    r"""AmbientGAN (Bora et al. 2018): ``D`` compares real measurements with simulated
+    measurements of :math:`\hat x = G(z)`, each drawn with a fresh operator
+    :math:`\theta'`: :math:`\mathcal{N}(A_{\theta'}\hat x)`; ``D`` never sees a clean image.
+
+    Batches hold measurements ``y`` (real data), or clean ``x`` that are measured here (simulation).
+    ``adjoint=True`` shows ``D`` the back-projection :math:`A_\theta^\top y` through each sample's own
+    draw, needed for compressed sensing with a fresh matrix per sample: there
+    :math:`y\,|\,x \sim \mathcal{N}(0, \|x\|^2 I/m)` carries nothing of :math:`x` but its norm unless
+    ``D`` also knows :math:`\Phi`; :math:`\Phi^\top\Phi x` does, and is still computed from the
+    measurement alone (so it needs simulated, not given, measurements)."""
+
+    def __init__(self, measurement: MeasurementModel, adjoint: bool = False):
+        self.measurement, self.adjoint = measurement, adjoint
+
+    def _measure(self, x: Tensor) -> Tensor:
+        y = self.measurement.measure(x)  # fresh operator draw per sample; the gradient flows to G
+        return self.measurement.physics.A_adjoint(y) if self.adjoint else y
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        if "y" in s.batch:
+            if self.adjoint:
+                raise ValueError("an adjoint view needs each real sample's operator draw: give clean x to simulate measurements")
+            real = s.batch["y"]
+        else:
+            real = self._measure(s.batch["x"])
+        return (real,), (self._measure(s.x_hat),)
+
+    def rng_state(self) -> dict[str, Tensor]:
+        return {f"measurement/{k}": v for k, v in self.measurement.rng_state().items()}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        self.measurement.set_rng_state({k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("measurement/")})
+
+
+# ---------------------------------------------------------------------- extra losses and regularisers
+@dataclass
+class LossTerm:
+    """An extra loss of one side: ``weight * fn(step)`` from step ``start`` on, logged as ``name``."""
+
+    name: str
+    fn: Callable[[GANStep], Tensor]
+    weight: float = 1.0
+    start: int = 0
+
+
+@dataclass
+class Regularizer:
+    r"""A regularisation phase of ``D``: ``weight * fn(D, step)`` every ``every`` steps, lazily
+    (gain ``every`` and the optimiser correction of :class:`~invgan.training.recipe.Phase`) when
+    ``every > 1``; e.g. ``Regularizer("R1", r1_penalty, weight=gamma, every=16)``."""
+
+    name: str
+    fn: Callable[[nn.Module, GANStep], Tensor]
+    weight: float = 1.0
+    every: int = 1
+
+
+class Evaluator(Protocol):
+    """Held-out metrics and a preview grid of the networks (EMA copies where kept)."""
+
+    best_metric: str | None
+    preview_columns: int
+
+    def evaluate(self, nets: Mapping[str, nn.Module], data: Any, full: bool = False) -> dict[str, float]: ...
+
+    def preview(self, nets: Mapping[str, nn.Module], data: Any) -> Tensor | None: ...
+
+
+# ---------------------------------------------------------------------- the recipe
+class GANRecipe(Recipe):
+    r"""Phases ``D`` (every step from ``adv_start``), ``G`` (every ``n_critic`` steps) and one per
+    regulariser, on one generator forward per step.
+
+    :param generator: ``G`` (network key ``"G"``), called as the ``inputs`` say.
+    :param discriminator: ``D`` (key ``"D"``), or ``None`` for a generator trained by its extra losses alone.
+    :param inputs: what ``G`` is given (:class:`LatentInput`, :class:`MeasurementInput`).
+    :param view: what ``D`` judges (:class:`ImageView`, :class:`MeasurementView`, :class:`AmbientView`, :class:`PairView`).
+    :param objective: GAN objective by name or :class:`~invgan.losses.GANObjective`.
+    :param adv_weight: :math:`\lambda`, the weight of ``G``'s adversarial term.
+    :param adv_start: first step of the ``D`` phase and of ``G``'s adversarial term.
+    :param g_losses, d_losses: extra :class:`LossTerm` s of each side (``d_losses`` can read
+        ``step.d_real``/``step.d_fake``, the outputs of ``D`` in its phase).
+    :param regularizers: :class:`Regularizer` phases of ``D``.
+    :param evaluator: held-out metrics and preview (see :class:`Evaluator`).
+    """
+
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module | None = None,
+        *,
+        inputs: GeneratorInput,
+        view: View | None = None,
+        objective: str | GANObjective = "ns",
+        adv_weight: float = 1.0,
+        adv_start: int = 0,
+        n_critic: int = 1,
+        g_losses: list[LossTerm] | tuple[LossTerm, ...] = (),
+        d_losses: list[LossTerm] | tuple[LossTerm, ...] = (),
+        regularizers: list[Regularizer] | tuple[Regularizer, ...] = (),
+        evaluator: Evaluator | None = None,
+    ):
+        super().__init__()
+        if n_critic < 1:
+            raise ValueError(f"invalid n_critic={n_critic!r}: expected >= 1")
+        if adv_start < 0:
+            raise ValueError(f"invalid adv_start={adv_start!r}: expected >= 0")
+        if discriminator is not None and view is None:
+            raise ValueError("a discriminator needs a view: what it judges as real and as fake")
+        if discriminator is None and (d_losses or regularizers):
+            raise ValueError("discriminator losses and regularisers need a discriminator")
+        if discriminator is None and not g_losses:
+            raise ValueError("the generator has no loss: give a discriminator or a generator loss term")
+        if discriminator is not None and (adv_weight <= 0 or adv_start > 0) and not g_losses:
+            raise ValueError(f"the generator has no loss before step {adv_start} (adv_weight={adv_weight!r}): give a generator loss term")
+        self.networks["G"] = generator
+        if discriminator is not None:
+            self.networks["D"] = discriminator
+        self.inputs, self.view, self.evaluator = inputs, view, evaluator
+        self.adversarial = AdversarialLoss(objective) if discriminator is not None else None
+        self.adv_weight, self.adv_start, self.n_critic = adv_weight, adv_start, n_critic
+        self.g_losses, self.d_losses, self.regularizers = list(g_losses), list(d_losses), list(regularizers)
+        if evaluator is not None:
+            self.best_metric, self.preview_columns = evaluator.best_metric, evaluator.preview_columns
+
+    # ------------------------------------------------------------------ one step
+    def forward(self, batch: Batch, step: int) -> GANStep:
+        s = self.inputs(self.networks["G"], as_dict(batch), step)
+        if self.view is not None:
+            s.real, s.fake = self.view(s)
+        return s
+
+    def phases(self) -> list[Phase]:
+        phases = []
+        if self.adversarial is not None:
+            phases.append(Phase("D", ("D",), self.discriminator_loss, start=self.adv_start))
+        phases.append(Phase("G", ("G",), self.generator_loss, every=self.n_critic))
+        for r in self.regularizers:
+            phases.append(Phase(r.name, ("D",), self._regularizer_loss(r), every=r.every, start=self.adv_start, weight=r.weight, lazy=r.every > 1))
+        return phases
+
+    @staticmethod
+    def _terms(terms: list[LossTerm], s: GANStep) -> dict[str, Tensor]:
+        return {t.name: t.weight * t.fn(s) for t in terms if s.step >= t.start}
+
+    def discriminator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
+        loss, logs = self.adversarial.discriminator_loss(self.networks["D"], s)  # type: ignore[union-attr]
+        terms = self._terms(self.d_losses, s)
+        return loss + sum(terms.values()) if terms else loss, {**logs, **terms}
+
+    def generator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
+        terms = self._terms(self.g_losses, s)
+        if self.adversarial is not None and self.adv_weight > 0 and s.step >= self.adv_start:
+            terms["adv"] = self.adv_weight * self.adversarial(self.networks["D"], s)
+        if not terms:
+            raise ValueError(f"the generator has no active loss at step {s.step}: every term starts later")
+        return sum(terms.values()), terms  # type: ignore[return-value]
+
+    def _regularizer_loss(self, r: Regularizer) -> Callable[[GANStep], tuple[Tensor, dict[str, Tensor]]]:
+        return lambda s: (r.fn(self.networks["D"], s), {})
+
+    # ------------------------------------------------------------------ evaluation and random streams
+    def evaluate(self, nets: Mapping[str, nn.Module], data: Any, full: bool = False) -> dict[str, float]:
+        return self.evaluator.evaluate(nets, data, full) if self.evaluator is not None else {}
+
+    def preview(self, nets: Mapping[str, nn.Module], data: Any) -> Tensor | None:
+        return self.evaluator.preview(nets, data) if self.evaluator is not None else None
+
+    def _streams(self) -> list[Any]:
+        return [o for o in (self.inputs, self.view) if hasattr(o, "rng_state")]
+
+    def rng_state(self) -> dict[str, Tensor]:
+        return {k: v for o in self._streams() for k, v in o.rng_state().items()}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        for o in self._streams():
+            o.set_rng_state(state)

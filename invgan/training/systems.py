@@ -1,0 +1,110 @@
+r"""The systems of invgan as configurations of the GAN core (:class:`~invgan.training.gan.GANRecipe`).
+
+Each function only chooses parts: what ``G`` is given, what ``D`` judges, the objective and
+the extra loss terms. Adding a GAN means adding such a function (see docs/training.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from ..losses import GANObjective, MeasurementConsistencyLoss, MeasurementCycleLoss, ReconstructionLoss
+from ..physics import MeasurementModel
+from .evaluators import ReconstructionEvaluator, SampleEvaluator
+from .gan import AmbientView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
+
+#: what D of a conditional GAN judges: x vs x_hat, y vs A x_hat (also UAIR's), or (y, x) pairs
+CONDITIONAL_VIEWS = {"supervised": ImageView, "measurement": MeasurementView, "uair": MeasurementView, "pair": PairView}
+
+
+def conditional_gan(
+    reconstructor: nn.Module,
+    measurement: MeasurementModel,
+    discriminator: nn.Module | None = None,
+    *,
+    objective: str | GANObjective = "lsgan",
+    adversarial: str = "supervised",
+    adv_weight: float = 0.01,
+    adv_start: int = 0,
+    reconstruction: str | nn.Module | None = "mse",
+    rec_weight: float = 1.0,
+    mc_weight: float = 0.0,
+    cycle_weight: float = 1.0,
+    n_critic: int = 1,
+    back_projection: str = "adjoint",
+    regularizers: tuple[Regularizer, ...] = (),
+) -> GANRecipe:
+    r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
+
+    .. math::
+
+        \min_R\; w_\text{rec}\mathcal{L}_\text{rec}(\hat x, x) + w_\text{mc}\|A\hat x - y\|^2
+        + \lambda\,\ell_G, \qquad \min_D\; \ell_D,
+
+    with ``D`` judging :math:`x` vs :math:`\hat x` (``adversarial="supervised"``), :math:`y` vs
+    :math:`A\hat x` (``"measurement"``, self-supervised; ``"uair"`` adds the cycle term
+    :math:`\lambda\omega\|A R(A\hat x, A) - A\hat x\|^2`) or the pairs :math:`(A^\top y, x)` vs
+    :math:`(A^\top y, \hat x)` (``"pair"``, pix2pix). ``reconstruction`` is ``"mse"``, ``"l1"``, a
+    loss module of the step, or ``None``."""
+    if adversarial not in CONDITIONAL_VIEWS:
+        raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
+    terms = []
+    if reconstruction is not None:
+        rec = ReconstructionLoss(reconstruction) if isinstance(reconstruction, str) else reconstruction
+        terms.append(LossTerm("rec", rec, rec_weight))
+    if mc_weight > 0:
+        terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
+    if discriminator is not None and adversarial == "uair":
+        terms.append(LossTerm("cycle", MeasurementCycleLoss(), adv_weight * cycle_weight, start=adv_start))
+    view_cls = CONDITIONAL_VIEWS[adversarial]
+    view: View | None = None
+    if discriminator is not None:
+        view = view_cls(back_projection) if view_cls is PairView else view_cls()
+    return GANRecipe(
+        reconstructor, discriminator, inputs=MeasurementInput(measurement), view=view, objective=objective,
+        adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
+        evaluator=ReconstructionEvaluator(measurement, back_projection),
+    )
+
+
+def unconditional_gan(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    objective: str | GANObjective = "ns",
+    *,
+    view: View | None = None,
+    n_critic: int = 1,
+    seed: int = 0,
+    classifier: Any = None,
+    eval_samples: int = 1000,
+    preview_n: int = 64,
+    regularizers: tuple[Regularizer, ...] = (),
+) -> GANRecipe:
+    r"""Unconditional GAN (Goodfellow et al. 2014; DCGAN with convolutional nets):
+
+    .. math::
+
+        \min_D\; \ell_D\big(D(x), D(G(z))\big), \qquad \min_G\; \ell_G\big(D(G(z))\big),
+        \qquad z\sim\mathcal{N}(0, I),
+
+    with latents from a seeded stream saved in checkpoints. ``generator`` has a ``latent_dim``."""
+    return GANRecipe(
+        generator, discriminator, inputs=LatentInput(generator.latent_dim, seed), view=view or ImageView(), objective=objective,
+        adv_weight=1.0, n_critic=n_critic, regularizers=regularizers,
+        evaluator=SampleEvaluator(generator.latent_dim, classifier, eval_samples, preview_n, seed),
+    )
+
+
+def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = "ns",
+                *, adjoint: bool = False, **kwargs: Any) -> GANRecipe:
+    r"""AmbientGAN (Bora et al. 2018): the unconditional GAN with ``D`` judging only measurements,
+
+    .. math::
+
+        \min_D\; \ell_D\big(D(y), D(\mathcal{N}(A_{\theta'} G(z)))\big), \qquad
+        \min_G\; \ell_G\big(D(\mathcal{N}(A_{\theta'} G(z)))\big),
+
+    each with its own fresh operator draw :math:`\theta'` (see :class:`~invgan.training.gan.AmbientView`)."""
+    return unconditional_gan(generator, discriminator, objective, view=AmbientView(measurement, adjoint), **kwargs)
