@@ -53,6 +53,8 @@ def logit(out: DOutput) -> Tensor:
 
 def head(out: DOutput | None, name: str) -> Tensor:
     """A named head of a discriminator output, with a clear error when ``D`` has none."""
+    if out is None:
+        raise ValueError(f"no discriminator output to read the {name!r} head from: D is not run in this phase at this step")
     if not isinstance(out, dict) or name not in out:
         have = sorted(out) if isinstance(out, dict) else ["logit"]
         raise ValueError(f"the discriminator has no {name!r} head (its outputs: {have})")

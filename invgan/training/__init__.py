@@ -3,6 +3,7 @@ that runs any recipe's phases (:mod:`.trainer`), evaluators, checkpoints, and ru
 
 from .gan import (AmbientView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView,
                   Regularizer, as_dict)
+from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .recipe import Phase, Recipe, freeze_all_but
 from .runs import Run, build_conditional, build_run, build_unconditional
 from .systems import ambient_gan, conditional_gan, unconditional_gan
@@ -10,7 +11,7 @@ from .trainer import NonFiniteLossError, Trainer, select_device
 
 __all__ = [
     "AmbientView", "GANRecipe", "ImageView", "LatentInput", "LossTerm", "MeasurementInput", "MeasurementView",
-    "NonFiniteLossError", "PairView", "Phase", "Recipe", "Regularizer", "Run", "Trainer", "ambient_gan", "as_dict",
+    "NonFiniteLossError", "PairView", "Phase", "Recipe", "ReconstructionEvaluator", "Regularizer", "Run", "SampleEvaluator", "Trainer", "ambient_gan", "as_dict",
     "build_conditional", "build_run", "build_unconditional", "conditional_gan", "freeze_all_but", "select_device",
     "unconditional_gan",
 ]

@@ -298,9 +298,13 @@ class GANRecipe(Recipe):
         return loss + sum(terms.values()) if terms else loss, {**logs, **terms}
 
     def generator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
-        terms = self._terms(self.g_losses, s)
+        s.d_real = s.d_fake = None  # D's outputs of this phase only (head terms read them)
+        adv = None
         if self.adversarial is not None and self.adv_weight > 0 and s.step >= self.adv_start:
-            terms["adv"] = self.adv_weight * self.adversarial(self.networks["D"], s)
+            adv = self.adv_weight * self.adversarial(self.networks["D"], s)
+        terms = self._terms(self.g_losses, s)
+        if adv is not None:
+            terms["adv"] = adv
         if not terms:
             raise ValueError(f"the generator has no active loss at step {s.step}: every term starts later")
         return sum(terms.values()), terms  # type: ignore[return-value]
