@@ -34,7 +34,7 @@ TASKS = {
 
 def metrics(x: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
     """PSNR and SSIM as every invgan command reports them (deepinv's metrics, range [0, 1])."""
-    from invgan.training.evaluation import image_metrics
+    from invgan.metrics import image_metrics
 
     m = image_metrics(x[:1], ref[:1])
     return float(m["psnr"][0]), float(m["ssim"][0])

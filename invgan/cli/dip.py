@@ -190,13 +190,13 @@ def run(args: argparse.Namespace) -> int:
     metrics: dict = {"physics": args.physics, "steps": result.steps, "stopped_at": result.stopped_at[0],
                      "seconds": round(result.seconds, 2), "backtracks": result.backtracks}
     if reference is not None:
-        from invgan.training.evaluation import image_metrics  # the PSNR/SSIM every invgan command reports
+        from invgan.metrics import image_metrics  # the PSNR/SSIM every invgan command reports
 
         m = image_metrics(result.x, reference[None])
         metrics["psnr"] = round(float(m["psnr"][0]), 3)
         metrics["ssim"] = round(float(m["ssim"][0]), 4)
     elif y.shape == (1, *img_size):
-        from invgan.training.evaluation import image_metrics
+        from invgan.metrics import image_metrics
 
         # no reference: SSIM against the measurement, as a consistency figure
         metrics["ssim_to_measurement"] = round(float(image_metrics(result.x, y)["ssim"][0]), 4)

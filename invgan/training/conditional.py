@@ -18,7 +18,7 @@ from ..losses import AdversarialLoss, MeasurementConsistencyLoss, Reconstruction
 from ..nets import ConditionalReconstructor, make_discriminator
 from ..physics import MeasurementModel, lift
 from .config import RunConfig
-from .evaluation import baselines, evaluate_estimator, set_operator
+from ..metrics import baselines, evaluate_estimator, set_operator
 from .recipe import Phase, Recipe
 from .trainer import Trainer, make_schedulers, select_device
 
