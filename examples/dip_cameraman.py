@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 
-from invgan.cli.dip import default_noise_sigma, load_cameraman, plot_convergence, save_png
-from invgan.physics import make_physics
+from invgan.data.images import load_cameraman, write_image as save_png
+from invgan.physics import default_noise_sigma, make_physics
+from invgan.plotting import plot_convergence
 from invgan.solvers.dip import DIPConfig, deep_image_prior
 
 TASKS = {
