@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
     import torch
 
-    from ..data.digits import load_digits, pad_to
+    from ..data.digits import pad_to
+    from ..data.small_sets import load_small_set
 
     c, h, w = G.out_shape
     if args.images:
@@ -55,7 +56,7 @@ def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
     dataset = checkpoint_config.get("data", {}).get("dataset") or {28: "mnist", 8: "digits8", 25: "lfw"}.get(h)
     if dataset is None:
         raise ValueError(f"no built-in held-out images for a {h}x{w} generator: pass IMAGES")
-    x = load_digits(dataset, "heldout", limit=args.n).x
+    x = load_small_set(dataset, "heldout", limit=args.n).x
     if x.shape[-1] != w:
         x = pad_to(x, w)
     return x, [f"{dataset}_{i:03d}" for i in range(len(x))]

@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from ..data import CropStream
-from ..data.digits import load_digits
+from ..data.small_sets import load_small_set
 from ..losses.objectives import GANObjective, get_objective
 from ..nets.discriminators import make_discriminator
 from ..nets.generators import LatentGenerator, make_generator
@@ -247,7 +247,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, m, o, t = cfg.data, cfg.model, cfg.optim, cfg.train
-    train, held = load_digits(d.dataset, "train", seed=d.seed), load_digits(d.dataset, "heldout", seed=d.seed)
+    train, held = load_small_set(d.dataset, "train", seed=d.seed), load_small_set(d.dataset, "heldout", seed=d.seed)
     shape = tuple(train.x.shape[1:])
     G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width)
     if m.output != "sigmoid":
