@@ -16,7 +16,8 @@ import time
 import torch
 
 from invgan.data.digits import load_digits
-from invgan.nets.generators import load_generator, make_generator
+from invgan.nets.generators import make_generator
+from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
 

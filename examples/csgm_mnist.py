@@ -35,7 +35,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
 from invgan.data.digits import load_digits
-from invgan.nets.generators import load_generator
+from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
 

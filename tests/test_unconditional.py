@@ -2,7 +2,8 @@ import pytest
 import torch
 from torch import nn
 
-from invgan.nets.generators import MLPGenerator, load_generator
+from invgan.nets.generators import MLPGenerator
+from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.training.trainer import Trainer
 from invgan.training.unconditional import (AmbientGANRecipe, UnconditionalGANRecipe, build_discriminator,

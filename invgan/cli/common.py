@@ -48,16 +48,12 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn.Module, Any]:
     """The trained reconstructor of a checkpoint (its EMA copy when the run kept one) and the run config."""
-    from ..training import checkpoint as ckpt
+    from ..training.checkpoint import export_network
     from ..training.conditional import build_reconstructor
     from ..training.config import config_from_dict
 
-    state = ckpt.load(checkpoint, map_location=device)
-    cfg = config_from_dict(state["config"])
+    weights, config = export_network(checkpoint, "G", ema=True, map_location=device)
+    cfg = config_from_dict(config)
     model = build_reconstructor(cfg).to(device)
-    if state.get("ema") is not None:
-        ema = {k.removeprefix("module."): v for k, v in state["ema"].items() if k.startswith("module.")}
-        model.load_state_dict(ema)
-    else:
-        model.load_state_dict(state["networks"]["G"])
+    model.load_state_dict(weights)
     return model.eval(), cfg

@@ -68,12 +68,13 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..data import fixed_measurements
-    from ..nets.generators import load_generator
     from ..physics import lift, make_physics
     from ..solvers import LatentSearchConfig, latent_search
+    from ..training import checkpoint
 
-    G = load_generator(args.generator)
-    ckpt_config = torch.load(args.generator, map_location="cpu", weights_only=True).get("config", {})
+    state = checkpoint.load(args.generator)  # read once: the generator and the run's config
+    G = checkpoint.load_generator(state)
+    ckpt_config = state.get("config", {})
     x, names = _load_inputs(args, G, ckpt_config)
     model = make_physics(args.physics, G.out_shape, m=args.m, keep=args.keep, sigma=args.sigma, noise_sigma=args.noise_sigma,
                          fresh_per_sample=args.physics == "inpainting", seed=args.seed)
