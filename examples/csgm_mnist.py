@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--m", type=int, nargs="*", default=list(M_VALUES))
     ap.add_argument("--noise", type=float, default=0.1)
     ap.add_argument("--restarts", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--prior-weights", type=float, nargs="+", default=[0.01, 0.1, 1.0],
                     help="grid for CSGM's lambda, picked per m on the validation digits")
     ap.add_argument("--wavelet", default="db1", help="PyWavelets name of the Lasso wavelet basis")
@@ -124,8 +124,8 @@ def main() -> None:
         y_test, y_val = phys(x_test), phys(x_val)
 
         def csgm(y: torch.Tensor, lam: float) -> torch.Tensor:
-            cfg = LatentSearchConfig(restarts=args.restarts, steps=args.steps, prior_weight=lam)
-            return latent_search(G, y, phys, cfg).x_hat
+            cfg = LatentSearchConfig(restarts=args.restarts, max_steps=args.max_steps, prior_weight=lam)
+            return latent_search(y, phys, G, cfg).x_hat
 
         if m in earlier.get("csgm", {}):
             lam = chosen["csgm"][m] = earlier["csgm"][m]

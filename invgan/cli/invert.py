@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     search = p.add_argument_group("latent search", "options left unset take the defaults of invgan.solvers.LatentSearchConfig "
                                                     "(see docs/latent_search.md)")
     search.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
-    search.add_argument("--steps", type=int, default=None, help="step limit per search")
+    search.add_argument("--max-steps", type=int, default=None, help="step limit per search")
     search.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
-    search.add_argument("--lr", type=float, default=None)
+    search.add_argument("--lr", type=float, default=None, help="step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
     search.add_argument("--prior-weight", type=float, default=None,
                    help="lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
     p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
@@ -80,9 +80,9 @@ def run(args: argparse.Namespace) -> int:
                          fresh_per_sample=args.physics == "inpainting", seed=args.seed)
     data = fixed_measurements(model, x, seed=args.seed)
     physics = model.physics  # holds the operator draws that made data.y
-    given = {k: getattr(args, k) for k in ("restarts", "steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("restarts", "max_steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
     cfg = LatentSearchConfig(**given, seed=args.seed, progress=not args.no_progress)
-    res = latent_search(G, data.y, physics, cfg)
+    res = latent_search(data.y, physics, G, cfg)
     lo, hi = G.output_range or (0.0, 1.0)
     to_unit = (lambda t: (t - lo) / (hi - lo))
     back = lift(physics, data.y, "adjoint").reshape(x.shape)
