@@ -17,9 +17,9 @@ import torch
 
 from invgan.data.digits import load_digits
 from invgan.nets.generators import make_generator
-from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.training.checkpoint import load_generator
 
 
 def main() -> None:

@@ -22,8 +22,8 @@ from torchvision.utils import make_grid, save_image
 
 from invgan.data.digits import load_digits
 from invgan.metrics import generator_metrics, load_classifier
-from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
+from invgan.training.checkpoint import load_generator
 from invgan.training.unconditional import build_unconditional, resolve_unconditional
 
 

@@ -35,9 +35,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
 from invgan.data.digits import load_digits
-from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.training.checkpoint import load_generator
 
 M_VALUES = (10, 25, 50, 100, 200, 300, 400, 500, 750)
 ALPHAS = tuple(float(a) for a in np.logspace(-6, -1, 11))
