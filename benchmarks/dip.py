@@ -19,7 +19,7 @@ import time
 
 import torch
 
-from invgan.cli.dip import load_cameraman
+from invgan.data.images import load_cameraman
 from invgan.physics import make_physics
 from invgan.solvers.dip import DIPConfig, build_net, deep_image_prior
 

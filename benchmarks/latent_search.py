@@ -16,9 +16,10 @@ import time
 import torch
 
 from invgan.data.digits import load_digits
-from invgan.nets.generators import load_generator, make_generator
+from invgan.nets.generators import make_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.training.checkpoint import load_generator
 
 
 def main() -> None:
@@ -46,17 +47,17 @@ def main() -> None:
             torch.cuda.synchronize()
         return time.perf_counter()
 
-    cfg = LatentSearchConfig(steps=args.steps, tol=0.0, lr=0.05)
-    latent_search(G, y[:2], phys, cfg, restarts=1)  # warm-up (allocator, kernels)
+    cfg = LatentSearchConfig(max_steps=args.steps, tolerance=0.0, lr=0.05)
+    latent_search(y[:2], phys, G, cfg, restarts=1)  # warm-up (allocator, kernels)
     t0 = clock()
-    batched = latent_search(G, y, phys, cfg, restarts=args.restarts)
+    batched = latent_search(y, phys, G, cfg, restarts=args.restarts)
     t_batch = clock() - t0
 
     t0 = clock()
     best = torch.full((args.n,), float("inf"), device=device)
     for i in range(args.n):
         for r in range(args.restarts):
-            one = latent_search(G, y[i : i + 1], phys, cfg, restarts=1, seed=r)
+            one = latent_search(y[i : i + 1], phys, G, cfg, restarts=1, seed=r)
             best[i] = min(best[i], one.objective[0])
     t_loop = clock() - t0
 

@@ -22,10 +22,10 @@ from torchvision.utils import make_grid, save_image
 
 from invgan.data.digits import load_digits
 from invgan.metrics import generator_metrics, load_classifier
-from invgan.nets.generators import load_generator
 from invgan.physics import make_physics
 from invgan.config import resolve
 from invgan.training import build_unconditional
+from invgan.training.checkpoint import load_generator
 
 
 def main() -> None:

@@ -35,9 +35,9 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import Lasso
 
 from invgan.data.digits import load_digits
-from invgan.nets.generators import load_generator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.training.checkpoint import load_generator
 
 M_VALUES = (10, 25, 50, 100, 200, 300, 400, 500, 750)
 ALPHAS = tuple(float(a) for a in np.logspace(-6, -1, 11))
@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--m", type=int, nargs="*", default=list(M_VALUES))
     ap.add_argument("--noise", type=float, default=0.1)
     ap.add_argument("--restarts", type=int, default=10)
-    ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--prior-weights", type=float, nargs="+", default=[0.01, 0.1, 1.0],
                     help="grid for CSGM's lambda, picked per m on the validation digits")
     ap.add_argument("--wavelet", default="db1", help="PyWavelets name of the Lasso wavelet basis")
@@ -124,8 +124,8 @@ def main() -> None:
         y_test, y_val = phys(x_test), phys(x_val)
 
         def csgm(y: torch.Tensor, lam: float) -> torch.Tensor:
-            cfg = LatentSearchConfig(restarts=args.restarts, steps=args.steps, prior_weight=lam)
-            return latent_search(G, y, phys, cfg).x_hat
+            cfg = LatentSearchConfig(restarts=args.restarts, max_steps=args.max_steps, prior_weight=lam)
+            return latent_search(y, phys, G, cfg).x_hat
 
         if m in earlier.get("csgm", {}):
             lam = chosen["csgm"][m] = earlier["csgm"][m]

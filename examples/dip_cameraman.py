@@ -21,8 +21,9 @@ from pathlib import Path
 
 import torch
 
-from invgan.cli.dip import default_noise_sigma, load_cameraman, plot_convergence, save_png
-from invgan.physics import make_physics
+from invgan.data.images import load_cameraman, write_image as save_png
+from invgan.physics import default_noise_sigma, make_physics
+from invgan.plotting import plot_convergence
 from invgan.solvers.dip import DIPConfig, deep_image_prior
 
 TASKS = {
@@ -34,7 +35,7 @@ TASKS = {
 
 def metrics(x: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
     """PSNR and SSIM as every invgan command reports them (deepinv's metrics, range [0, 1])."""
-    from invgan.training.evaluation import image_metrics
+    from invgan.metrics import image_metrics
 
     m = image_metrics(x[:1], ref[:1])
     return float(m["psnr"][0]), float(m["ssim"][0])

@@ -16,7 +16,7 @@ import torch
 
 from invgan.data.digits import load_digits
 from invgan.metrics import generator_metrics, load_classifier
-from invgan.nets.generators import load_generator
+from invgan.training.checkpoint import load_generator
 
 
 def main() -> None:

@@ -226,7 +226,7 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class SampleDataConfig:
-    """Built-in small image sets (``"mnist"``, ``"digits8"``, ``"lfw"``; see :mod:`invgan.data.digits`)."""
+    """Built-in small image sets (``"mnist"``, ``"digits8"``, ``"lfw"``; see :mod:`invgan.data.small_sets`)."""
 
     dataset: str = "mnist"
     batch_size: int = 64

@@ -204,6 +204,11 @@ class GaussianMatrixGenerator(PhysicsGenerator):
         return {"matrix": z / self.m**0.5}
 
 
+def default_noise_sigma(name: str) -> float:
+    """25/255 for ``"denoising"`` (an identity operator needs noise to be a problem), 0 otherwise."""
+    return 25.0 / 255.0 if name == "denoising" else 0.0
+
+
 def make_physics(
     name: str,
     img_size: ImgSize,

@@ -76,3 +76,48 @@ def test_fixed_measurements_are_seeded_and_leave_the_online_stream_alone():
     assert all(torch.equal(before[k], after[k]) for k in before)
     # online measurements: fresh noise and masks at every call
     assert not torch.equal(mm.measure(x), mm.measure(x))
+
+
+def test_write_image_round_trip_and_clear_errors(tmp_path):
+    from invgan.data.images import load_cameraman, write_image
+
+    x = torch.rand(1, 1, 12, 10)
+    path = write_image(x, tmp_path / "x.png")
+    assert torch.allclose(read_image(path), x[0], atol=0.5 / 255 + 1e-6)
+    rgb = torch.rand(3, 6, 6)
+    assert torch.allclose(read_image(write_image(rgb, tmp_path / "rgb.png"), channels=3), rgb, atol=0.5 / 255 + 1e-6)
+    with pytest.raises(IsADirectoryError, match="folder"):
+        write_image(x, tmp_path)
+    with pytest.raises(ValueError, match="unknown image extension '.npy'"):
+        write_image(x, tmp_path / "x.npy")
+    with pytest.raises(ValueError, match="C = 1 or 3"):
+        write_image(torch.rand(2, 4, 4), tmp_path / "two.png")
+    cam = load_cameraman(64)
+    assert cam.shape == (1, 64, 64) and 0 <= float(cam.min()) and float(cam.max()) <= 1
+
+
+def test_plot_convergence_writes_a_figure(tmp_path):
+    pytest.importorskip("matplotlib")
+    from invgan.plotting import plot_convergence
+
+    plot_convergence(np.linspace(1, 0.1, 20), np.linspace(10, 20, 20), 12, tmp_path / "c.png")
+    assert (tmp_path / "c.png").stat().st_size > 0
+
+
+def test_small_sets_by_name_digits_and_faces_apart():
+    from invgan.data import SMALL_SETS, load_small_set
+    from invgan.data.digits import load_digits
+    from invgan.data.faces import load_faces
+
+    assert SMALL_SETS == ("mnist", "digits8", "lfw")
+    d = load_small_set("digits8", "heldout", seed=1)
+    assert torch.equal(d.x, load_digits("digits8", "heldout", seed=1).x) and (d.labels >= 0).all()
+    train, held = load_faces("train"), load_small_set("lfw", "heldout")
+    assert held.x.shape == (40, 1, 25, 25) and len(train) == 160 and (held.labels == -1).all()
+    assert torch.equal(load_small_set("lfw", "all").x.sort(0).values, torch.cat([train.x, held.x]).sort(0).values)
+    with pytest.raises(ValueError, match="load_faces"):
+        load_digits("lfw")
+    with pytest.raises(ValueError, match="unknown built-in set 'cifar'"):
+        load_small_set("cifar")
+    with pytest.raises(ValueError, match="split"):
+        load_small_set("lfw", "test")

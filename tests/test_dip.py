@@ -207,7 +207,7 @@ def _cli(argv: list[str]) -> int:
 
 
 def _write_png(path, x: torch.Tensor) -> None:
-    from invgan.cli.dip import save_png
+    from invgan.data.images import write_image as save_png
 
     save_png(x, path)
 

@@ -35,7 +35,7 @@ def test_csgm_experiment_runs_and_reuses_its_choices(tmp_path, monkeypatch):
     G = make_generator("dcgan", 8, (1, 28, 28), output="sigmoid", width=4)
     torch.save({"config": G.config, "state_dict": G.state_dict()}, tmp_path / "g.pt")
     args = [str(EXAMPLE), "--generator", str(tmp_path / "g.pt"), "--m", "10", "25", "--n-test", "2", "--n-val", "1",
-            "--restarts", "1", "--steps", "2", "--prior-weights", "0.1", "1.0", "--show", "2", "--threads", "1"]
+            "--restarts", "1", "--max-steps", "2", "--prior-weights", "0.1", "1.0", "--show", "2", "--threads", "1"]
     monkeypatch.setattr(sys, "argv", [*args, "--out", str(tmp_path / "a")])
     runpy.run_path(str(EXAMPLE), run_name="__main__")
     first = json.loads((tmp_path / "a" / "csgm_vs_lasso.json").read_text())

@@ -69,3 +69,28 @@ def test_sliced_wasserstein_levels_and_shape_check():
     assert d["swd_mean"] < sliced_wasserstein(x, x.flip(-1))["swd_mean"] / 3
     with pytest.raises(ValueError, match="shapes differ"):
         sliced_wasserstein(x, torch.rand(10, 1, 16, 16))
+
+
+def test_importing_metrics_stays_below_training_and_cli():
+    import subprocess
+    import sys
+
+    code = "import sys, invgan.metrics; print(sorted(m for m in sys.modules if m.startswith(('invgan.training', 'invgan.cli', 'invgan.solvers'))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_evaluate_estimator_scores_any_model_y_physics():
+    from invgan.data import fixed_measurements
+    from invgan.metrics import evaluate_estimator, image_metrics, set_operator
+    from invgan.physics import lift, make_physics
+
+    model = make_physics("inpainting", (1, 8, 8), keep=0.7, fresh_per_sample=True, noise="none")
+    x = torch.rand(5, 1, 8, 8)
+    data = fixed_measurements(model, x, seed=0)
+    perfect = evaluate_estimator(lambda y, p: x, data, model.physics, batch_size=5)
+    assert perfect["psnr"] >= 80 and perfect["ssim"] == pytest.approx(1.0)
+    back = evaluate_estimator(lambda y, p: lift(p, y, "adjoint"), data, model.physics, batch_size=2)
+    set_operator(model.physics, data.operator_params)  # the masks of all 5 measurements
+    m = image_metrics(lift(model.physics, data.y, "adjoint"), x)
+    assert back["psnr"] == pytest.approx(float(m["psnr"].mean()), rel=1e-5)

@@ -3,7 +3,8 @@ import torch
 from torch import nn
 
 from invgan.nets import padded_dcgan_discriminator
-from invgan.nets.generators import MLPGenerator, load_generator
+from invgan.nets.generators import MLPGenerator
+from invgan.training.checkpoint import load_generator
 from invgan.physics import make_physics
 from invgan.config import resolve
 from invgan.training import AmbientView, ambient_gan, build_unconditional, unconditional_gan

@@ -49,17 +49,13 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn.Module, Any]:
     """The trained reconstructor of a checkpoint (its EMA copy when the run kept one) and the run config."""
     from ..config import ConditionalConfig, resolve
-    from ..training import checkpoint as ckpt
+    from ..training.checkpoint import export_network
     from ..training.runs import build_reconstructor
 
-    state = ckpt.load(checkpoint, map_location=device)
-    cfg = resolve(data=state["config"])
+    weights, config = export_network(checkpoint, "G", ema=True, map_location=device)
+    cfg = resolve(data=config)
     if not isinstance(cfg, ConditionalConfig):
         raise ValueError(f"{checkpoint} is a checkpoint of a generator run, not of a reconstructor")
     model = build_reconstructor(cfg).to(device)
-    ema = ckpt.ema_states(state).get("G")
-    if ema is not None:
-        model.load_state_dict({k.removeprefix("module."): v for k, v in ema.items() if k.startswith("module.")})
-    else:
-        model.load_state_dict(state["networks"]["G"])
+    model.load_state_dict(weights)
     return model.eval(), cfg

@@ -23,60 +23,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from invgan.physics import PHYSICS_NAMES
-
-CAMERAMAN_SIZE = 256
-
-
-def load_cameraman(size: int = CAMERAMAN_SIZE) -> Tensor:
-    """``skimage.data.camera`` resized (anti-aliased) to ``size x size``, shape ``(1, size, size)`` in [0, 1]."""
-    from skimage.transform import resize
-
-    from invgan.data.images import load_builtin
-
-    img = load_builtin(names=["camera"], channels=1)[0][0].numpy()
-    small = resize(img, (size, size), anti_aliasing=True, preserve_range=True)
-    return torch.from_numpy(np.clip(small, 0, 1).astype(np.float32))[None]
-
-
-def default_noise_sigma(physics: str) -> float:
-    """25/255 for denoising (an identity operator needs noise to be a problem), 0 otherwise."""
-    return 25.0 / 255.0 if physics == "denoising" else 0.0
-
-
-def save_png(x: Tensor, path: str | Path) -> None:
-    """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] as an 8-bit PNG."""
-    from PIL import Image
-
-    x = x.detach().float().cpu()
-    if x.dim() == 4:
-        x = x[0]
-    arr = (x.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
-    arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
-    Image.fromarray(arr).save(path)
-
-
-def plot_convergence(loss: np.ndarray, psnr: np.ndarray | None, stopped_at: int, path: str | Path) -> None:
-    """Loss (log scale) and, when known, PSNR against the step, with the chosen stop marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    steps = np.arange(1, len(loss) + 1)
-    fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.semilogy(steps, loss, color="tab:blue", lw=1)
-    ax.set_xlabel("step")
-    ax.set_ylabel(r"loss $\|A R_\theta(z) - y\|^2 / m$", color="tab:blue")
-    ax.axvline(stopped_at, color="k", ls="--", lw=1, label=f"stop {stopped_at}")
-    if psnr is not None:
-        ax2 = ax.twinx()
-        ax2.plot(steps, psnr, color="tab:red", lw=1)
-        ax2.set_ylabel("PSNR (dB)", color="tab:red")
-    ax.legend(loc="center right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+from invgan.data.images import load_cameraman, write_image as save_png
+from invgan.physics import PHYSICS_NAMES, default_noise_sigma
+from invgan.plotting import plot_convergence
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -190,13 +139,13 @@ def run(args: argparse.Namespace) -> int:
     metrics: dict = {"physics": args.physics, "steps": result.steps, "stopped_at": result.stopped_at[0],
                      "seconds": round(result.seconds, 2), "backtracks": result.backtracks}
     if reference is not None:
-        from invgan.training.evaluation import image_metrics  # the PSNR/SSIM every invgan command reports
+        from invgan.metrics import image_metrics  # the PSNR/SSIM every invgan command reports
 
         m = image_metrics(result.x, reference[None])
         metrics["psnr"] = round(float(m["psnr"][0]), 3)
         metrics["ssim"] = round(float(m["ssim"][0]), 4)
     elif y.shape == (1, *img_size):
-        from invgan.training.evaluation import image_metrics
+        from invgan.metrics import image_metrics
 
         # no reference: SSIM against the measurement, as a consistency figure
         metrics["ssim_to_measurement"] = round(float(image_metrics(result.x, y)["ssim"][0]), 4)

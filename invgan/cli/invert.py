@@ -24,9 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     search = p.add_argument_group("latent search", "options left unset take the defaults of invgan.solvers.LatentSearchConfig "
                                                     "(see docs/latent_search.md)")
     search.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
-    search.add_argument("--steps", type=int, default=None, help="step limit per search")
+    search.add_argument("--max-steps", type=int, default=None, help="step limit per search")
     search.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
-    search.add_argument("--lr", type=float, default=None)
+    search.add_argument("--lr", type=float, default=None, help="step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
     search.add_argument("--prior-weight", type=float, default=None,
                    help="lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
     p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
@@ -39,7 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
     import torch
 
-    from ..data.digits import load_digits, pad_to
+    from ..data.digits import pad_to
+    from ..data.small_sets import load_small_set
 
     c, h, w = G.out_shape
     if args.images:
@@ -55,7 +56,7 @@ def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
     dataset = checkpoint_config.get("data", {}).get("dataset") or {28: "mnist", 8: "digits8", 25: "lfw"}.get(h)
     if dataset is None:
         raise ValueError(f"no built-in held-out images for a {h}x{w} generator: pass IMAGES")
-    x = load_digits(dataset, "heldout", limit=args.n).x
+    x = load_small_set(dataset, "heldout", limit=args.n).x
     if x.shape[-1] != w:
         x = pad_to(x, w)
     return x, [f"{dataset}_{i:03d}" for i in range(len(x))]
@@ -67,20 +68,21 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..data import fixed_measurements
-    from ..nets.generators import load_generator
     from ..physics import lift, make_physics
     from ..solvers import LatentSearchConfig, latent_search
+    from ..training import checkpoint
 
-    G = load_generator(args.generator)
-    ckpt_config = torch.load(args.generator, map_location="cpu", weights_only=True).get("config", {})
+    state = checkpoint.load(args.generator)  # read once: the generator and the run's config
+    G = checkpoint.load_generator(state)
+    ckpt_config = state.get("config", {})
     x, names = _load_inputs(args, G, ckpt_config)
     model = make_physics(args.physics, G.out_shape, m=args.m, keep=args.keep, sigma=args.sigma, noise_sigma=args.noise_sigma,
                          fresh_per_sample=args.physics == "inpainting", seed=args.seed)
     data = fixed_measurements(model, x, seed=args.seed)
     physics = model.physics  # holds the operator draws that made data.y
-    given = {k: getattr(args, k) for k in ("restarts", "steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
+    given = {k: getattr(args, k) for k in ("restarts", "max_steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
     cfg = LatentSearchConfig(**given, seed=args.seed, progress=not args.no_progress)
-    res = latent_search(G, data.y, physics, cfg)
+    res = latent_search(data.y, physics, G, cfg)
     lo, hi = G.output_range or (0.0, 1.0)
     to_unit = (lambda t: (t - lo) / (hi - lo))
     back = lift(physics, data.y, "adjoint").reshape(x.shape)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     from ..data import read_image
     from ..physics import lift
     from ..training import select_device
-    from ..training.evaluation import image_metrics
+    from ..metrics import image_metrics
     from .common import load_reconstructor
 
     device = select_device(args.device)

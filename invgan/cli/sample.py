@@ -21,7 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
-    from ..nets.generators import load_generator
+    from ..training.checkpoint import load_generator
 
     if args.n < 1:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of samples")

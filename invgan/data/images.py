@@ -1,4 +1,5 @@
-"""Images from disk or from what installed packages ship; nothing is ever downloaded.
+"""Images from disk or from what installed packages ship (nothing is ever downloaded), and
+an image writer.
 
 Built-in photos come from ``skimage.data`` and ``sklearn.datasets.load_sample_images``
 and are split *by image*: no held-out image ever yields a training patch.
@@ -24,6 +25,8 @@ BUILTIN_TRAIN = (
 #: classic test photos (textures such as brick, grass and gravel are training material)
 BUILTIN_TEST = ("camera", "astronaut", "coffee")
 BUILTIN_SPLITS = {"train": BUILTIN_TRAIN, "test": BUILTIN_TEST, "all": BUILTIN_TRAIN + BUILTIN_TEST}
+#: side of the cameraman test image of the deep image prior experiments
+CAMERAMAN_SIZE = 256
 
 
 def to_tensor(img: np.ndarray, channels: int) -> Tensor:
@@ -67,6 +70,15 @@ def load_builtin(split: str = "train", channels: int = 1, names: Sequence[str] |
             raise ValueError(f"invalid split={split!r}: expected one of {tuple(BUILTIN_SPLITS)}")
         names = BUILTIN_SPLITS[split]
     return [to_tensor(_builtin_array(n), channels) for n in names]
+
+
+def load_cameraman(size: int = CAMERAMAN_SIZE) -> Tensor:
+    """``skimage.data.camera`` resized (anti-aliased) to ``size x size``, shape ``(1, size, size)`` in [0, 1]."""
+    from skimage.transform import resize
+
+    img = load_builtin(names=["camera"], channels=1)[0][0].numpy()
+    small = resize(img, (size, size), anti_aliasing=True, preserve_range=True)
+    return torch.from_numpy(np.clip(small, 0, 1).astype(np.float32))[None]
 
 
 def read_image(path: str | Path, channels: int = 1) -> Tensor:
@@ -123,3 +135,25 @@ def load_images(source: str = "builtin", split: str = "train", channels: int = 1
     if (root / split).is_dir():
         root = root / split
     return load_folder(root, channels, min_size=min_size)
+
+
+def write_image(x: Tensor, path: str | Path) -> Path:
+    """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] (clipped) as an 8-bit image,
+    grayscale for ``C = 1``, RGB for ``C = 3``; the format follows the suffix
+    (:data:`IMAGE_SUFFIXES`). The parent folder must exist."""
+    from PIL import Image
+
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"expected an image file name, got a folder: {p}")
+    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"unknown image extension {p.suffix!r} of {p}: expected one of {IMAGE_SUFFIXES}")
+    x = x.detach().float().cpu()
+    if x.dim() == 4:
+        x = x[0]
+    if x.dim() != 3 or x.shape[0] not in (1, 3):
+        raise ValueError(f"expected an image of shape (C, H, W) with C = 1 or 3, got {tuple(x.shape)}")
+    arr = (x.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
+    Image.fromarray(arr).save(p)
+    return p

@@ -1,4 +1,9 @@
-r"""Offline quality metrics for unconditional generators (no downloaded weights).
+r"""Quality metrics: image metrics of reconstructions and offline metrics of generators.
+
+:func:`evaluate_estimator` scores any ``model(y, physics)`` (a trained reconstructor, a
+deepinv ``Reconstructor`` such as :class:`invgan.solvers.LatentSearch`, or a function) by
+PSNR/SSIM on a fixed measured set; :func:`baselines` scores :math:`A^\top y` and the
+best-tuned Tikhonov solution on the same set.
 
 :func:`generator_metrics` compares generated images with real ones through a small digit
 classifier trained once on the built-in digits (:func:`load_classifier`): Fréchet distance
@@ -12,6 +17,7 @@ from torch import Tensor
 
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
 from .distances import classifier_score, frechet_distance, precision_recall, sliced_wasserstein
+from .images import TIKHONOV_GAMMAS, Estimator, baselines, evaluate_estimator, image_metrics, set_operator
 
 
 def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | None = None, *, k: int = 3, swd: bool = True) -> dict[str, float]:
@@ -30,6 +36,7 @@ def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | 
 
 
 __all__ = [
-    "ClassifierConfig", "DigitClassifier", "cache_dir", "classifier_score", "frechet_distance", "generator_metrics",
-    "load_classifier", "precision_recall", "sliced_wasserstein", "train_classifier",
+    "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
+    "evaluate_estimator", "frechet_distance", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
+    "set_operator", "sliced_wasserstein", "train_classifier",
 ]

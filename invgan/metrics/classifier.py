@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..data.digits import load_digits
+from ..data.small_sets import load_small_set
 
 
 def cache_dir() -> Path:
@@ -76,7 +76,7 @@ class DigitClassifier(nn.Module):
 
 def train_classifier(config: ClassifierConfig, progress: bool = False) -> tuple[DigitClassifier, float]:
     """Train from ``config.seed`` on the train split; returns the model and held-out accuracy."""
-    train, held = load_digits(config.dataset, "train"), load_digits(config.dataset, "heldout")
+    train, held = load_small_set(config.dataset, "train"), load_small_set(config.dataset, "heldout")
     if (train.labels < 0).all():
         raise ValueError(f"data set {config.dataset!r} has no labels to train a classifier on")
     torch.manual_seed(config.seed)

@@ -142,31 +142,3 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
     G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)
     return G
 
-
-def load_generator(path, use_ema: bool = True, map_location: str = "cpu") -> LatentGenerator:
-    """Rebuild a generator from a trainer checkpoint (``config["generator"]`` and the EMA copy when
-    present and ``use_ema``, else ``networks["G"]``) or from ``{"config": ..., "state_dict": ...}``.
-    Loaded with ``weights_only=True``; returned in eval mode."""
-    from pathlib import Path
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"generator checkpoint not found: {path}")
-    try:
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:
-        raise ValueError(f"not a readable checkpoint: {path} ({e})") from e
-    config = blob.get("config", {}) if isinstance(blob, dict) else {}
-    config = config.get("generator", config) if isinstance(config, dict) else config
-    if not isinstance(config, dict) or config.get("kind") not in GENERATORS:
-        raise ValueError(f"{path} holds no generator config (expected a latent-generator run of invgan)")
-    G = make_generator(**config)
-    if "state_dict" in blob:
-        state = blob["state_dict"]
-    elif use_ema and blob.get("ema"):
-        ema = blob["ema"] if "n_averaged" in blob["ema"] else blob["ema"].get("G", {})
-        state = {k[len("module."):]: v for k, v in ema.items() if k.startswith("module.")}
-    else:
-        state = blob["networks"]["G"]
-    G.load_state_dict(state)
-    return G.eval()

@@ -2,6 +2,6 @@
 (CSGM) and the deep image prior, which needs no training data."""
 
 from .dip import DIPConfig, DIPResult, deep_image_prior
-from .latent import LatentSearchConfig, LatentSearchResult, latent_search
+from .latent import LatentSearch, LatentSearchConfig, LatentSearchResult, latent_search
 
-__all__ = ["DIPConfig", "DIPResult", "LatentSearchConfig", "LatentSearchResult", "deep_image_prior", "latent_search"]
+__all__ = ["DIPConfig", "DIPResult", "LatentSearch", "LatentSearchConfig", "LatentSearchResult", "deep_image_prior", "latent_search"]

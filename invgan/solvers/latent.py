@@ -12,12 +12,16 @@ from :math:`R` random starts :math:`z^{(0)}\sim\mathcal{N}(0, I)` per measuremen
 :math:`N R` searches run together as one batch (one generator forward per step); the
 objectives are independent, so the summed loss gives each latent its own gradient. Each
 search keeps its best iterate, stops on its own when its objective has not improved by a
-relative ``tol`` for ``patience`` steps, and the best restart per measurement (lowest final
+relative ``tolerance`` for ``patience`` steps (at most ``max_steps``), and the best restart per measurement (lowest final
 :math:`f_i`) is returned. The generator is used in eval mode with its weights frozen; they
 receive no gradient and are left exactly as they were.
 
 Operators drawn per sample (e.g. one inpainting mask per measurement, batch :math:`N`) work
 unchanged: :math:`A` is applied to the :math:`R` groups of :math:`N` candidates in turn.
+
+The calling convention is deepinv's: :func:`latent_search` takes ``(y, physics, generator)``
+and :class:`LatentSearch` is a :class:`deepinv.models.Reconstructor`, ``x_hat = model(y, physics)``,
+so :func:`invgan.metrics.evaluate_estimator` scores it like any trained reconstructor.
 """
 
 from __future__ import annotations
@@ -26,24 +30,32 @@ import math
 from dataclasses import dataclass, replace
 
 import torch
+from deepinv.models import Reconstructor
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 OPTIMIZERS = ("adam", "lbfgs")
+#: the step size each optimiser uses when ``lr`` is left to ``None``
+DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
 
 
 @dataclass
 class LatentSearchConfig:
-    """Options of :func:`latent_search`. The defaults are what the MNIST CS experiment of
+    r"""Options of :func:`latent_search`. The defaults are what the MNIST CS experiment of
     docs/latent_search.md found to work for a 28×28 DCGAN (10 restarts; :math:`\lambda=0.1`,
-    the prior weight it picks on validation digits at most m); ``prior_weight=0`` is plain CSGM."""
+    the prior weight it picks on validation digits at most m); ``prior_weight=0`` is plain CSGM.
+
+    ``max_steps``, ``tolerance`` and ``patience`` are named as in the deep image prior's
+    :class:`~invgan.solvers.DIPConfig`. ``lr=None`` is the optimiser's own default
+    (:data:`DEFAULT_LR`: 0.05 for Adam, 1.0 for L-BFGS, whose strong-Wolfe line search
+    starts from that step)."""
 
     restarts: int = 10
-    steps: int = 500
+    max_steps: int = 500
     optimizer: str = "adam"
-    lr: float = 0.05
+    lr: float | None = None
     prior_weight: float = 0.1
-    tol: float = 1e-4
+    tolerance: float = 1e-4
     patience: int = 25
     seed: int = 0
     progress: bool = False
@@ -93,19 +105,32 @@ def _check_inputs(generator: nn.Module, y: Tensor, physics) -> tuple[int, tuple[
     return latent_dim, tuple(x0.shape[1:])
 
 
-def latent_search(generator: nn.Module, y: Tensor, physics, config: LatentSearchConfig | None = None, **overrides) -> LatentSearchResult:
-    r"""Solve :math:`\min_z \|A(G(z)) - y_i\|^2 + \lambda\|z\|^2` for every measurement :math:`y_i`.
-
-    :param generator: :math:`G`, with a ``latent_dim`` attribute (``z`` of shape ``(B, d)``).
-    :param y: measurements, shape ``(N, ...)``; ``N`` reconstructions are returned.
-    :param physics: a deepinv physics (only ``physics.A`` is used; its batch may be 1 or ``N``).
-    :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
-    """
+def resolve_config(config: LatentSearchConfig | None = None, **overrides) -> LatentSearchConfig:
+    """``config`` (default :class:`LatentSearchConfig`) with ``overrides`` applied, checked."""
+    unknown = set(overrides) - set(LatentSearchConfig.__dataclass_fields__)
+    if unknown:
+        renamed = {"steps": "max_steps", "tol": "tolerance"}
+        hints = [f"{k!r} (now {renamed[k]!r})" if k in renamed else repr(k) for k in sorted(unknown)]
+        raise ValueError(f"unknown latent search option {', '.join(hints)}: expected fields of LatentSearchConfig")
     cfg = replace(config or LatentSearchConfig(), **overrides)
     if cfg.optimizer not in OPTIMIZERS:
         raise ValueError(f"invalid optimizer={cfg.optimizer!r}: expected one of {OPTIMIZERS}")
-    if cfg.restarts < 1 or cfg.steps < 0 or cfg.prior_weight < 0 or cfg.tol < 0 or cfg.patience < 1:
-        raise ValueError(f"invalid config {cfg}: restarts >= 1, steps >= 0, prior_weight >= 0, tol >= 0, patience >= 1")
+    if cfg.restarts < 1 or cfg.max_steps < 0 or cfg.prior_weight < 0 or cfg.tolerance < 0 or cfg.patience < 1 or (cfg.lr is not None and cfg.lr <= 0):
+        raise ValueError(f"invalid config {cfg}: restarts >= 1, max_steps >= 0, prior_weight >= 0, tolerance >= 0, patience >= 1, lr > 0 or None")
+    return cfg
+
+
+def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides) -> LatentSearchResult:
+    r"""Solve :math:`\min_z \|A(G(z)) - y_i\|^2 + \lambda\|z\|^2` for every measurement :math:`y_i`.
+
+    :param y: measurements, shape ``(N, ...)``; ``N`` reconstructions are returned.
+    :param physics: a deepinv physics (only ``physics.A`` is used; its batch may be 1 or ``N``).
+    :param generator: :math:`G`, with a ``latent_dim`` attribute (``z`` of shape ``(B, d)``).
+    :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
+
+    Gradients are enabled for the search even under ``torch.no_grad()`` (as in an evaluation loop).
+    """
+    cfg = resolve_config(config, **overrides)
     was_training = generator.training
     flags = [p.requires_grad for p in generator.parameters()]
     generator.eval()
@@ -113,7 +138,8 @@ def latent_search(generator: nn.Module, y: Tensor, physics, config: LatentSearch
         p.requires_grad_(False)
     try:
         latent_dim, _ = _check_inputs(generator, y, physics)
-        return _search(generator, y.detach(), physics, cfg, latent_dim)
+        with torch.enable_grad():
+            return _search(generator, y.detach(), physics, cfg, latent_dim)
     finally:
         for p, f in zip(generator.parameters(), flags):
             p.requires_grad_(f)
@@ -131,10 +157,11 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         residual = _apply_operator(physics, generator(zz), R) - y_rep
         return residual.flatten(1).pow(2).sum(1) + cfg.prior_weight * zz.pow(2).sum(1)
 
+    lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimizer]
     if cfg.optimizer == "adam":
-        opt: torch.optim.Optimizer = torch.optim.Adam([z], lr=cfg.lr)
+        opt: torch.optim.Optimizer = torch.optim.Adam([z], lr=lr)
     else:
-        opt = torch.optim.LBFGS([z], lr=cfg.lr if cfg.lr != LatentSearchConfig.lr else 1.0, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+        opt = torch.optim.LBFGS([z], lr=lr, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
 
     active = torch.ones(R * N, dtype=torch.bool, device=y.device)
     best_f = torch.full((R * N,), math.inf, device=y.device)
@@ -152,7 +179,7 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         record.append(f.detach())
         return f.sum()
 
-    bar = tqdm(range(cfg.steps), desc="latent search", disable=not cfg.progress, leave=False)
+    bar = tqdm(range(cfg.max_steps), desc="latent search", disable=not cfg.progress, leave=False)
     for _ in bar:
         before = z.detach().clone()
         record.clear()
@@ -163,7 +190,7 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         steps += active.long()
         better = f < best_f
         best_z[better] = before[better]
-        improved = f < best_f * (1 - cfg.tol)
+        improved = f < best_f * (1 - cfg.tolerance)
         best_f = torch.minimum(best_f, f)
         stale = torch.where(improved, torch.zeros_like(stale), stale + 1)
         active &= stale < cfg.patience
@@ -183,3 +210,24 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         z_hat = best_z[idx]
         x_hat = generator(z_hat)
     return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())
+
+
+class LatentSearch(Reconstructor):
+    r"""Latent search as a deepinv reconstructor: ``x_hat = model(y, physics)`` returns
+    :math:`G(\hat z)` of :func:`latent_search` with the options given here.
+
+    :param generator: :math:`G`, with a ``latent_dim`` attribute.
+    :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
+
+    The full result of the last call (latents, objectives, steps) is kept in ``self.result``."""
+
+    def __init__(self, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides):
+        super().__init__()
+        self.generator = generator
+        self.config = resolve_config(config, **overrides)
+        self.result: LatentSearchResult | None = None
+
+    def forward(self, y: Tensor, physics, **kwargs) -> Tensor:
+        r""":math:`\hat x`, shape ``(N, C, H, W)``; keyword arguments override config fields for this call."""
+        self.result = latent_search(y, physics, self.generator, self.config, **kwargs)
+        return self.result.x_hat

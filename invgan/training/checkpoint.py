@@ -1,4 +1,10 @@
-"""Atomic checkpoints and the random-number state needed to resume a run exactly."""
+r"""Atomic checkpoints, the random-number state needed to resume a run exactly, and the
+export of one trained network (its EMA copy or its raw weights) from a checkpoint.
+
+A trainer checkpoint holds ``networks`` (one state dict per network), ``ema`` (the
+:class:`~torch.optim.swa_utils.AveragedModel` of the generator, keys prefixed ``module.``, or
+``None``) and ``config`` (the run configuration). An exported network is
+``{"config": ..., "state_dict": ...}``."""
 
 from __future__ import annotations
 
@@ -6,10 +12,13 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
+
+if TYPE_CHECKING:
+    from ..nets.generators import LatentGenerator
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:
@@ -40,6 +49,51 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a truncated or foreign file
         raise ValueError(f"not a readable invgan checkpoint: {path} ({e})") from e
+
+
+def _ema_weights(ema: dict[str, Any]) -> dict[str, Any]:
+    """An EMA copy's weights with the ``module.`` prefix of ``AveragedModel`` removed."""
+    return {k.removeprefix("module."): v for k, v in ema.items() if k.startswith("module.")}
+
+
+def export_network(path_or_state: str | Path | dict[str, Any], key: str = "G", ema: bool = True,
+                   map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
+    r"""The weights of network ``key`` of a checkpoint and the checkpoint's config.
+
+    Returns the EMA weights :math:`\bar\theta` when ``ema`` and the checkpoint kept an EMA copy of
+    that network, else its raw weights :math:`\theta`; an exported network
+    (``{"config", "state_dict"}``) is returned as it is. ``path_or_state`` is a file (loaded with
+    ``weights_only=True``) or an already loaded checkpoint, so a caller that also needs other
+    entries reads the file once."""
+    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given state"
+    state = load(path_or_state, map_location) if isinstance(path_or_state, (str, Path)) else path_or_state
+    if not isinstance(state, dict) or not ("networks" in state or "state_dict" in state):
+        raise ValueError(f"not an invgan checkpoint: {where} holds a {type(state).__name__}, not a trainer checkpoint or an exported network")
+    if state.get("config") is None:
+        raise ValueError(f"checkpoint {where} has no config: the networks cannot be rebuilt without it")
+    if "state_dict" in state and "networks" not in state:
+        return state["state_dict"], state["config"]
+    networks = state["networks"]
+    if key not in networks:
+        raise ValueError(f"checkpoint {where} has no network {key!r}: it holds {tuple(networks)}")
+    copies = ema_states(state) if ema else {}
+    return (_ema_weights(copies[key]) if key in copies else networks[key]), state["config"]
+
+
+def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = True, map_location: str = "cpu") -> LatentGenerator:
+    """Rebuild the generator ``G`` of an unconditional (or AmbientGAN) run from its checkpoint
+    (``config["generator"]``; EMA weights when kept and ``use_ema``, see :func:`export_network`)
+    or from an exported ``{"config", "state_dict"}``; returned in eval mode."""
+    from ..nets.generators import make_generator
+
+    weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location)
+    config = config.get("generator", config) if isinstance(config, dict) else config
+    if not isinstance(config, dict) or "kind" not in config:
+        where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given checkpoint"
+        raise ValueError(f"{where} holds no generator config (expected a latent-generator run of invgan)")
+    G = make_generator(**config)
+    G.load_state_dict(weights)
+    return G.eval()
 
 
 def rng_state() -> dict[str, Any]:

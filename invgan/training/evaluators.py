@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from ..data import MeasuredSet
 from ..physics import MeasurementModel, lift
-from .evaluation import baselines, evaluate_estimator, set_operator
+from ..metrics import baselines, evaluate_estimator, set_operator
 
 
 class ReconstructionEvaluator:

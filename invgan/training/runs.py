@@ -15,7 +15,7 @@ from torch import nn
 
 from ..config import ConditionalConfig, OptimConfig, TrainConfig, UnconditionalConfig, config_record
 from ..data import CropStream, MeasuredSet, fixed_crops, fixed_measurements, load_images
-from ..data.digits import load_digits
+from ..data.small_sets import load_small_set
 from ..nets import ConditionalReconstructor, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..physics import MeasurementModel
@@ -115,7 +115,7 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, m, t = cfg.data, cfg.model, cfg.train
-    train, held = load_digits(d.dataset, "train", seed=d.seed), load_digits(d.dataset, "heldout", seed=d.seed)
+    train, held = load_small_set(d.dataset, "train", seed=d.seed), load_small_set(d.dataset, "heldout", seed=d.seed)
     shape = tuple(train.x.shape[1:])
     G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width)
     if m.output != "sigmoid":

@@ -1,24 +1,37 @@
-r"""Held-out evaluation of reconstructors: PSNR/SSIM of :math:`\hat x` and of the baselines
-(:math:`A^\top y` and the best-tuned Tikhonov solution
-:math:`\hat x_\gamma = (A^\top A + \gamma I)^{-1}A^\top y`)."""
+r"""Image metrics and held-out evaluation of reconstructors against the baselines.
+
+One function scores every job: :func:`evaluate_estimator` takes any callable
+``model(y, physics)`` — a trained conditional reconstructor, a deepinv
+:class:`~deepinv.models.Reconstructor` (e.g. :class:`invgan.solvers.LatentSearch` with a
+generator) or a plain function — and reports the mean PSNR/SSIM of :math:`\hat x` on a
+fixed :class:`~invgan.data.MeasuredSet`. :func:`baselines` gives the same figures for the
+back-projection :math:`A^\top y` and the best-tuned Tikhonov solution
+:math:`\hat x_\gamma = (A^\top A + \gamma I)^{-1}A^\top y`.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from functools import cache
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch import Tensor, nn
-from deepinv.loss.metric import PSNR, SSIM
 
-from ..data import MeasuredSet
-from ..physics import lift
+if TYPE_CHECKING:
+    from ..data import MeasuredSet
 
+#: anything called as ``model(y, physics)`` (a deepinv ``Reconstructor`` included)
 Estimator = Callable[[Tensor, nn.Module], Tensor]
 
 #: Tikhonov weights searched for the classical baseline
 TIKHONOV_GAMMAS = tuple(float(g) for g in torch.logspace(-5, 0, 21))
 
-_psnr, _ssim = PSNR(max_pixel=1.0), SSIM(max_pixel=1.0)
+
+@cache
+def _metrics() -> tuple[nn.Module, nn.Module]:
+    from deepinv.loss.metric import PSNR, SSIM
+
+    return PSNR(max_pixel=1.0), SSIM(max_pixel=1.0)
 
 
 def set_operator(physics: nn.Module, params: dict[str, Tensor]) -> None:
@@ -30,20 +43,27 @@ def set_operator(physics: nn.Module, params: dict[str, Tensor]) -> None:
 @torch.no_grad()
 def image_metrics(estimate: Tensor, truth: Tensor) -> dict[str, Tensor]:
     """Per-image PSNR and SSIM of ``estimate`` clipped to [0, 1]."""
+    psnr, ssim = _metrics()
     est = estimate.float().clamp(0, 1)
     truth = truth.float()
-    return {"psnr": _psnr(est, truth), "ssim": _ssim(est, truth)}
+    return {"psnr": psnr(est, truth), "ssim": ssim(est, truth)}
 
 
 @torch.no_grad()
-def evaluate_estimator(estimator: Estimator, data: MeasuredSet, physics: nn.Module, batch_size: int = 16) -> dict[str, float]:
-    """Mean PSNR/SSIM of ``estimator(y, physics)`` over ``data``."""
+def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, batch_size: int = 16) -> dict[str, float]:
+    """Mean PSNR/SSIM of ``model(y, physics)`` over ``data``.
+
+    ``model`` is any callable with deepinv's calling convention ``model(y, physics)``: a
+    conditional reconstructor, a deepinv ``Reconstructor`` (such as
+    :class:`invgan.solvers.LatentSearch`, which re-enables gradients for its own search) or a
+    function. It is called as given: put a network in eval mode first. The operator draw of
+    each batch (``data.batches``) is restored in ``physics`` before the call."""
     sums: dict[str, list[Tensor]] = {"psnr": [], "ssim": []}
     device = next(iter(physics.buffers()), torch.empty(0)).device
     for x, y, params in data.batches(batch_size):
         x, y = x.to(device), y.to(device)
         set_operator(physics, {k: v.to(device) for k, v in params.items()})
-        for k, v in image_metrics(estimator(y, physics), x).items():
+        for k, v in image_metrics(model(y, physics), x).items():
             sums[k].append(v.cpu())
     return {k: float(torch.cat(v).mean()) for k, v in sums.items()}
 
@@ -55,6 +75,8 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
 
     The Tikhonov weight is tuned on the evaluation set itself (an oracle choice), so the
     classical figure is an upper bound of what that method gives."""
+    from ..physics import lift
+
     base = evaluate_estimator(lambda y, p: lift(p, y, back_projection), data, physics)
     best: dict[str, float] | None = None
     for gamma in TIKHONOV_GAMMAS:
