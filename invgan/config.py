@@ -6,6 +6,7 @@ A job is described by TOML, YAML or JSON; ``--set section.key=value`` overrides 
 
 * ``conditional``: a conditional GAN reconstructor :math:`R(y, A)` (:class:`ConditionalConfig`),
 * ``unconditional``: a generator :math:`G(z)`, AmbientGAN when ``ambient`` (:class:`UnconditionalConfig`),
+* ``invert``: latent search through a trained generator (:class:`InvertConfig`),
 
 and every kind shares one :class:`PhysicsConfig` section. This module sits at the bottom of the
 package (it imports nothing of invgan at import time), so every layer can read its options.
@@ -29,24 +30,30 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 
+def _opt(default: Any, about: str) -> Any:
+    """A config field with its one-line description (used by ``--help`` of the commands)."""
+    return field(default=default, metadata={"help": about})
+
+
 @dataclass
 class PhysicsConfig:
-    """Forward operator; see :func:`invgan.physics.make_physics` for each parameter."""
+    """Forward operator :math:`y = \mathcal{N}(Ax)`, built by :func:`invgan.physics.make_physics`
+    (whose defaults are these). The one physics section of every kind of job."""
 
-    name: str = "blur"
-    sigma: float = 2.0
-    kernel: str = "gaussian"
-    kernel_size: int | None = None
-    padding: str = "circular"
-    keep: float = 0.5
-    fresh_per_sample: bool = False
-    factor: int = 2
-    filter: str = "bicubic"
-    m: int = 100
-    noise: str = "gaussian"
-    noise_sigma: float = 0.01
-    poisson_gain: float = 0.01
-    seed: int = 0
+    name: str = _opt("blur", "operator: blur, inpainting, downsampling, cs or denoising")
+    sigma: float = _opt(2.0, "Gaussian blur width (pixels)")
+    kernel: str = _opt("gaussian", "blur kernel: gaussian or motion")
+    kernel_size: int | None = _opt(None, "blur kernel size (odd; default: from sigma)")
+    padding: str = _opt("circular", "blur boundary: circular (FFT), valid, reflect, replicate or constant")
+    keep: float = _opt(0.5, "fraction of pixels kept by inpainting, in (0, 1]")
+    fresh_per_sample: bool = _opt(False, "a new mask, kernel or CS matrix for every sample")
+    factor: int = _opt(2, "downsampling factor: 2 or 4")
+    filter: str = _opt("bicubic", "downsampling anti-alias filter: bicubic, bilinear, gaussian or none")
+    m: int = _opt(100, "compressed-sensing measurements per image")
+    noise: str = _opt("gaussian", "noise model: gaussian, poisson or none")
+    noise_sigma: float = _opt(0.01, "Gaussian noise standard deviation (images in [0, 1])")
+    poisson_gain: float = _opt(0.01, "Poisson noise gain")
+    seed: int = _opt(0, "seed of the operator draws and of the noise")
 
     def build(self, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> "MeasurementModel":
         """The operator these settings describe, for images of ``img_size`` (``overrides`` replace
@@ -260,8 +267,54 @@ class UnconditionalConfig:
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, eval_every=1000, checkpoint_every=1000, out_dir="runs/dcgan-mnist", tensorboard=False))
 
 
+@dataclass
+class LatentSearchConfig:
+    r"""Options of :func:`invgan.solvers.latent_search`. The defaults are what the MNIST CS
+    experiment of docs/latent_search.md found to work for a 28×28 DCGAN (10 restarts;
+    :math:`\lambda=0.1`, the prior weight it picks on validation digits at most m);
+    ``prior_weight=0`` is plain CSGM. ``max_steps``, ``tolerance`` and ``patience`` are named as
+    in :class:`DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
+    L-BFGS, whose strong-Wolfe line search starts from that step)."""
+
+    restarts: int = _opt(10, "random starts per measurement; the best is kept")
+    max_steps: int = _opt(500, "step limit per search")
+    optimizer: str = _opt("adam", "adam or lbfgs")
+    lr: float | None = _opt(None, "step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
+    prior_weight: float = _opt(0.1, "lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
+    tolerance: float = _opt(1e-4, "relative improvement of the objective that counts as progress")
+    patience: int = _opt(25, "a search stops after this many steps without progress")
+    seed: int = _opt(0, "seed of the random starts (restart r starts from seed + r)")
+    progress: bool = _opt(False, "show a progress bar")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("restarts", self.restarts >= 1, "an integer >= 1"),
+            ("max_steps", self.max_steps >= 0, "an integer >= 0"),
+            ("optimizer", self.optimizer in ("adam", "lbfgs"), "'adam' or 'lbfgs'"),
+            ("lr", self.lr is None or self.lr > 0, "a value > 0, or None"),
+            ("prior_weight", self.prior_weight >= 0, "a value >= 0"),
+            ("tolerance", self.tolerance >= 0, "a value >= 0"),
+            ("patience", self.patience >= 1, "an integer >= 1"),
+        ])
+
+
+def _check(cfg: Any, checks: list[tuple[str, bool, str]]) -> None:
+    """Raise one clear error for the first setting out of its range."""
+    for name, ok, allowed in checks:
+        if not ok:
+            raise ValueError(f"invalid {name}={getattr(cfg, name)!r}: expected {allowed}")
+
+
+@dataclass
+class InvertConfig:
+    """``invgan invert``: latent search through a trained generator on simulated measurements."""
+
+    physics: PhysicsConfig = field(default_factory=lambda: PhysicsConfig(name="cs", m=100, sigma=1.0, noise_sigma=0.1))
+    search: LatentSearchConfig = field(default_factory=LatentSearchConfig)
+
+
 #: the schema of each kind of job
-KINDS: dict[str, type] = {"conditional": ConditionalConfig, "unconditional": UnconditionalConfig}
+KINDS: dict[str, type] = {"conditional": ConditionalConfig, "unconditional": UnconditionalConfig, "invert": InvertConfig}
 
 
 @dataclass(frozen=True)
@@ -291,6 +344,9 @@ PRESETS: dict[str, Preset] = {
                                {"ambient": True, "train": {"steps": 8000, "out_dir": "runs/ambientgan-mnist"}}),
     "dcgan-digits8": Preset("unconditional", "a small MLP GAN on scikit-learn's 8x8 digits (a minute on CPU)",
                             {"data": {"dataset": "digits8"}, "model": {"generator": "mlp"}, "train": {"steps": 1000, "out_dir": "runs/dcgan-digits8"}}),
+    "csgm-cs": Preset("invert", "CSGM (Bora et al. 2017): m = 100 Gaussian measurements of a digit, noise 0.1", {}),
+    "csgm-inpainting": Preset("invert", "latent search from digits with half the pixels missing, a mask per image",
+                              {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True}}),
 }
 
 

@@ -152,7 +152,7 @@ def test_lr_none_is_each_optimizers_default_and_an_explicit_lr_is_used():
     assert not torch.equal(small.z_hat, latent_search(y, phys, G, optimizer="lbfgs", lr=1.0, **opts).z_hat)
     with pytest.raises(ValueError, match="'steps' \\(now 'max_steps'\\)"):
         latent_search(y, phys, G, steps=5)
-    with pytest.raises(ValueError, match="lr > 0"):
+    with pytest.raises(ValueError, match="invalid lr=0.0: expected a value > 0"):
         latent_search(y, phys, G, lr=0.0)
 
 

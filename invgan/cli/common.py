@@ -18,6 +18,45 @@ def add_config_arguments(p: argparse.ArgumentParser) -> None:
                    help="override one entry, e.g. --set train.steps=500 (repeatable)")
 
 
+def _flag_type(hint: Any):
+    """The argparse type of a config field's annotation (``int | None`` -> int)."""
+    args = [a for a in getattr(hint, "__args__", (hint,)) if a is not type(None)]
+    kind = args[0]
+    if kind is bool:
+        return lambda text: {"true": True, "false": False, "1": True, "0": False}[text.lower()]
+    return kind
+
+
+def add_section_arguments(p: argparse.ArgumentParser, schema: type, section: str, title: str, rename: dict[str, str] | None = None,
+                          skip: tuple[str, ...] = ()) -> None:
+    """One ``--key`` flag per field of a config section (``schema``), typed and described by the
+    field itself; a flag left unset leaves the config's value (``--set``, preset or default)."""
+    from dataclasses import fields
+    from typing import get_type_hints
+
+    hints = get_type_hints(schema)
+    group = p.add_argument_group(title, f"flags for the [{section}] section of the config; unset ones keep its values")
+    for f in fields(schema):
+        if f.name in skip:
+            continue
+        flag = (rename or {}).get(f.name, f.name).replace("_", "-")
+        group.add_argument(f"--{flag}", dest=f"{section}.{f.name}", type=_flag_type(hints[f.name]), default=None,
+                           metavar=f.name.upper(), help=f"{f.metadata.get('help', '')} (config: {section}.{f.name})")
+
+
+def section_overrides(args: argparse.Namespace, section: str) -> list[str]:
+    """``section.key=value`` overrides for the flags of :func:`add_section_arguments` that were given."""
+    return [f"{k}={json.dumps(v)}" for k, v in vars(args).items() if k.startswith(section + ".") and v is not None]
+
+
+def add_physics_arguments(p: argparse.ArgumentParser) -> None:
+    """The operator flags (``--physics NAME``, ``--sigma``, ``--keep``, ...), one per field of
+    :class:`invgan.config.PhysicsConfig`, the one place physics parameters are declared."""
+    from ..config import PhysicsConfig
+
+    add_section_arguments(p, PhysicsConfig, "physics", "forward operator", rename={"name": "physics"}, skip=("seed",))
+
+
 def results_table(metrics: dict[str, float]) -> str:
     """Baselines vs reconstruction, PSNR (dB) and SSIM."""
     rows = [

@@ -8,28 +8,21 @@ import argparse
 import json
 from pathlib import Path
 
-from ..physics import PHYSICS_NAMES
+from ..config import LatentSearchConfig
+from .common import add_config_arguments, add_physics_arguments, add_section_arguments, section_overrides
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("invert", help="reconstruct images through a trained generator by latent search (CSGM)")
+    p = sub.add_parser("invert", help="reconstruct images through a trained generator by latent search (CSGM)",
+                       description="Options come from the 'invert' config (invgan/config.py: InvertConfig): defaults, "
+                                   "then --preset, --config, --set, then the flags below.")
     p.add_argument("images", nargs="*", help="image files (default: built-in held-out digits)")
     p.add_argument("--generator", required=True, help="checkpoint of an unconditional or AmbientGAN run")
-    p.add_argument("--physics", default="cs", choices=PHYSICS_NAMES, help="forward operator (default cs)")
-    p.add_argument("--m", type=int, default=100, help="measurements per image for cs (default 100)")
-    p.add_argument("--keep", type=float, default=0.5, help="fraction of pixels kept for inpainting")
-    p.add_argument("--sigma", type=float, default=1.0, help="Gaussian blur width")
-    p.add_argument("--noise-sigma", type=float, default=0.1, help="Gaussian noise std (default 0.1)")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    search = p.add_argument_group("latent search", "options left unset take the defaults of invgan.solvers.LatentSearchConfig "
-                                                    "(see docs/latent_search.md)")
-    search.add_argument("--restarts", type=int, default=None, help="random starts per image, the best kept")
-    search.add_argument("--max-steps", type=int, default=None, help="step limit per search")
-    search.add_argument("--optimizer", default=None, choices=("adam", "lbfgs"))
-    search.add_argument("--lr", type=float, default=None, help="step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
-    search.add_argument("--prior-weight", type=float, default=None,
-                   help="lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the operator, the noise and the restarts")
+    add_config_arguments(p)
+    add_physics_arguments(p)
+    add_section_arguments(p, LatentSearchConfig, "search", "latent search", skip=("seed", "progress"))
+    p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise and the restarts (physics.seed and search.seed)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="write results.json (objective, and PSNR/MSE when the truth is known)")
     p.add_argument("--no-progress", action="store_true")
@@ -67,22 +60,25 @@ def run(args: argparse.Namespace) -> int:
     from deepinv.loss.metric import PSNR
     from torchvision.utils import save_image
 
+    from ..config import resolve
     from ..data import fixed_measurements
-    from ..physics import lift, make_physics
-    from ..solvers import LatentSearchConfig, latent_search
+    from ..physics import lift
+    from ..solvers import latent_search
     from ..training import checkpoint
 
+    overrides = [*args.overrides, *section_overrides(args, "physics"), *section_overrides(args, "search"), f"search.progress={str(not args.no_progress).lower()}"]
+    if args.seed is not None:
+        overrides += [f"physics.seed={args.seed}", f"search.seed={args.seed}"]
+    if args.n < 1:
+        raise ValueError(f"invalid -n {args.n}: expected a positive number of images")
+    cfg = resolve("invert", args.config, args.preset, overrides)
     state = checkpoint.load(args.generator)  # read once: the generator and the run's config
     G = checkpoint.load_generator(state)
-    ckpt_config = state.get("config", {})
-    x, names = _load_inputs(args, G, ckpt_config)
-    model = make_physics(args.physics, G.out_shape, m=args.m, keep=args.keep, sigma=args.sigma, noise_sigma=args.noise_sigma,
-                         fresh_per_sample=args.physics == "inpainting", seed=args.seed)
-    data = fixed_measurements(model, x, seed=args.seed)
+    x, names = _load_inputs(args, G, state.get("config") or {})
+    model = cfg.physics.build(G.out_shape)
+    data = fixed_measurements(model, x, seed=cfg.physics.seed)
     physics = model.physics  # holds the operator draws that made data.y
-    given = {k: getattr(args, k) for k in ("restarts", "max_steps", "optimizer", "lr", "prior_weight") if getattr(args, k) is not None}
-    cfg = LatentSearchConfig(**given, seed=args.seed, progress=not args.no_progress)
-    res = latent_search(data.y, physics, G, cfg)
+    res = latent_search(data.y, physics, G, cfg.search)
     lo, hi = G.output_range or (0.0, 1.0)
     to_unit = (lambda t: (t - lo) / (hi - lo))
     back = lift(physics, data.y, "adjoint").reshape(x.shape)
@@ -95,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         save_image(torch.stack([to_unit(x[i]), back[i].clamp(lo, hi), to_unit(res.x_hat[i])]).clamp(0, 1), out / f"{name}.png", nrow=3, padding=2, pad_value=1.0)
         rows.append({"image": name, "objective": float(res.objective[i]), "psnr": float(psnr[i]), "mse": float(mse[i])})
     save_image(torch.stack([x, back.clamp(lo, hi), res.x_hat], 1).flatten(0, 1).clamp(lo, hi).sub(lo).div(hi - lo), out / "all.png", nrow=3, padding=2, pad_value=1.0)
-    summary = {"physics": args.physics, "m": args.m if args.physics == "cs" else None, "noise_sigma": args.noise_sigma,
+    summary = {"physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
                "mean_psnr": float(psnr.mean()), "mean_mse": float(mse.mean()), "images": rows}
     if args.json:
         (out / "results.json").write_text(json.dumps(summary, indent=2))

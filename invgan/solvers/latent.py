@@ -34,31 +34,10 @@ from deepinv.models import Reconstructor
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-OPTIMIZERS = ("adam", "lbfgs")
+from ..config import LatentSearchConfig
+
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
-
-
-@dataclass
-class LatentSearchConfig:
-    r"""Options of :func:`latent_search`. The defaults are what the MNIST CS experiment of
-    docs/latent_search.md found to work for a 28×28 DCGAN (10 restarts; :math:`\lambda=0.1`,
-    the prior weight it picks on validation digits at most m); ``prior_weight=0`` is plain CSGM.
-
-    ``max_steps``, ``tolerance`` and ``patience`` are named as in the deep image prior's
-    :class:`~invgan.solvers.DIPConfig`. ``lr=None`` is the optimiser's own default
-    (:data:`DEFAULT_LR`: 0.05 for Adam, 1.0 for L-BFGS, whose strong-Wolfe line search
-    starts from that step)."""
-
-    restarts: int = 10
-    max_steps: int = 500
-    optimizer: str = "adam"
-    lr: float | None = None
-    prior_weight: float = 0.1
-    tolerance: float = 1e-4
-    patience: int = 25
-    seed: int = 0
-    progress: bool = False
 
 
 @dataclass
@@ -112,12 +91,7 @@ def resolve_config(config: LatentSearchConfig | None = None, **overrides) -> Lat
         renamed = {"steps": "max_steps", "tol": "tolerance"}
         hints = [f"{k!r} (now {renamed[k]!r})" if k in renamed else repr(k) for k in sorted(unknown)]
         raise ValueError(f"unknown latent search option {', '.join(hints)}: expected fields of LatentSearchConfig")
-    cfg = replace(config or LatentSearchConfig(), **overrides)
-    if cfg.optimizer not in OPTIMIZERS:
-        raise ValueError(f"invalid optimizer={cfg.optimizer!r}: expected one of {OPTIMIZERS}")
-    if cfg.restarts < 1 or cfg.max_steps < 0 or cfg.prior_weight < 0 or cfg.tolerance < 0 or cfg.patience < 1 or (cfg.lr is not None and cfg.lr <= 0):
-        raise ValueError(f"invalid config {cfg}: restarts >= 1, max_steps >= 0, prior_weight >= 0, tolerance >= 0, patience >= 1, lr > 0 or None")
-    return cfg
+    return replace(config or LatentSearchConfig(), **overrides)  # checked by LatentSearchConfig
 
 
 def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides) -> LatentSearchResult:
