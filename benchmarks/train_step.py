@@ -87,7 +87,8 @@ def run_raw(G, D, op, batches, device, channels_last: bool = False) -> float:
 def run_invgan(G, D, op, batches, device, channels_last: bool = True) -> float:
     recipe = conditional_gan(G, op, D, objective="lsgan", adv_weight=LAMBDA, reconstruction="mse")
     opts = {"G": adam(G.parameters(), 1e-3), "D": adam(D.parameters(), 2e-4)}
-    trainer = Trainer(recipe, opts, steps=len(batches), device=device, progress=False, log_every=25, channels_last=channels_last)
+    trainer = Trainer(recipe, opts, steps=len(batches), device=device, progress=False, log_every=25, channels_last=channels_last,
+                      precision="fp32")  # the raw loop runs fp32
     sync(device)
     t0 = time.perf_counter()
     trainer.fit(batches)

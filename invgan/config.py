@@ -128,7 +128,7 @@ class TrainConfig:
     log_every: int = 25
     checkpoint_every: int = 500
     device: str = "auto"
-    precision: str = "fp32"
+    precision: str = "auto"
     channels_last: bool = True
     seed: int = 0
     out_dir: str = "runs/cgan"

@@ -229,3 +229,15 @@ def test_spectral_norm_is_evaluated_once_per_discriminator_phase(tiny_overrides)
     n_sn = len([m for m in D.modules() if hasattr(m, "parametrizations")])
     run.trainer.train_step(run.stream[0])
     assert n_sn > 0 and len(sn_calls) == 2 * n_sn  # once in the D phase (real and fake), once in the G phase
+
+
+def test_auto_precision_is_fp32_on_cpu_and_follows_native_bf16_on_accelerators(tiny_overrides, monkeypatch):
+    import invgan.precision as prec
+    from invgan.training.trainer import training_precision
+
+    assert build(tiny_overrides).trainer.precision == "fp32"  # train.precision defaults to "auto"
+    for native in (True, False):
+        monkeypatch.setattr(prec, "native_bf16", lambda device, n=native: n)
+        assert training_precision("auto", torch.device("cpu")) == "fp32"
+        assert training_precision("auto", torch.device("cuda")) == ("bf16" if native else "fp32")
+        assert training_precision("bf16", torch.device("cpu")) == "bf16"

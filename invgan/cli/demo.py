@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
           f"{cfg.data.crop}x{cfg.data.crop} crops of the built-in photos, {cfg.train.steps} steps")
     t0 = time.perf_counter()
     r = build_conditional(cfg, progress=not args.quiet)
-    print(f"device: {r.trainer.device}; train: {len(r.stream.images)} photos, test: {len(r.eval_data)} held-out crops")
+    print(f"device: {r.trainer.device} ({r.trainer.precision}); train: {len(r.stream.images)} photos, test: {len(r.eval_data)} held-out crops")
     metrics = r.fit() or r.trainer.evaluate()
     r.trainer.save(out / "last.pt")
     seconds = time.perf_counter() - t0

@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(cfg.train.out_dir)
     write_json(out / "config.json", config_record(cfg))
     r = build_run(cfg)
+    print(f"device: {r.trainer.device} ({r.trainer.precision})")
     if args.resume:
         r.trainer.resume(args.resume)
         print(f"resumed from {args.resume} at step {r.trainer.step}")

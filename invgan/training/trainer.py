@@ -25,11 +25,9 @@ from torch.optim import Optimizer
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from ..precision import autocast_dtype, resolve_precision
 from . import checkpoint as ckpt
 from .recipe import Phase, Recipe, freeze_all_but
-
-PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
 
 class EMAWithWarmup:
     r"""EMA update :math:`\bar\theta \leftarrow \beta_n\bar\theta + (1-\beta_n)\theta` with the warm-up
@@ -51,6 +49,16 @@ class EMAWithWarmup:
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is left in place."""
+
+
+def training_precision(requested: str, device: torch.device) -> str:
+    """The precision a training run uses. ``"auto"`` follows :func:`invgan.precision.resolve_precision`
+    (bf16 only where the device runs it natively) on accelerators, and is fp32 on CPUs: there even
+    native bf16 (AMX) made the demo's small convolutions slower than fp32 (docs/benchmarks.md), so a
+    CPU run gets bf16 only when asked for."""
+    if requested == "auto" and device.type == "cpu":
+        return "fp32"
+    return resolve_precision(requested, device)
 
 
 def select_device(device: str | torch.device = "auto") -> torch.device:
@@ -132,7 +140,8 @@ class Trainer:
         a number for the recipe's ``generator_key``, or ``{key: decay}`` for any set of networks
         (0: off); the copies are what gets evaluated and exported.
     :param grad_clip: max gradient norm per network (``None``: off).
-    :param precision: ``"fp32"``, ``"bf16"`` (CUDA or CPU autocast) or ``"fp16"`` (CUDA, with a GradScaler).
+    :param precision: ``"auto"`` (see :func:`training_precision`), ``"fp32"``, ``"bf16"`` (CUDA or
+        CPU autocast) or ``"fp16"`` (CUDA, with a GradScaler). The resolved choice is :attr:`precision`.
     """
 
     def __init__(
@@ -146,7 +155,7 @@ class Trainer:
         out_dir: str | Path | None = None,
         ema: float | Mapping[str, float] = 0.0,
         grad_clip: float | None = None,
-        precision: str = "fp32",
+        precision: str = "auto",
         device: str | torch.device = "auto",
         channels_last: bool = False,
         log_every: int = 25,
@@ -157,10 +166,7 @@ class Trainer:
         config: dict[str, Any] | None = None,
     ):
         self.device = select_device(device)
-        if precision not in PRECISIONS:
-            raise ValueError(f"invalid precision={precision!r}: expected one of {tuple(PRECISIONS)}")
-        if precision == "fp16" and self.device.type != "cuda":
-            raise ValueError("precision='fp16' needs a CUDA device; use 'bf16' on CPU")
+        self.precision = training_precision(precision, self.device)
         if steps < 0:
             raise ValueError(f"invalid steps={steps!r}: expected >= 0")
         decays = dict(ema) if isinstance(ema, Mapping) else ({recipe.generator_key: ema} if ema > 0 else {})
@@ -182,8 +188,8 @@ class Trainer:
         self.schedulers = make_schedulers(optimizers, scheduler, updates_per_network(self.phases, steps))
         self.steps, self.step = steps, 0
         self.eval_data, self.grad_clip, self.config = eval_data, grad_clip, config or {}
-        self.amp_dtype = PRECISIONS[precision]
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=precision == "fp16")
+        self.amp_dtype = autocast_dtype(self.precision)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.log_every, self.eval_every, self.checkpoint_every = max(1, log_every), eval_every, checkpoint_every
         self.progress = progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
