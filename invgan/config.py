@@ -298,6 +298,21 @@ class LatentSearchConfig:
         ])
 
 
+#: option names that were renamed, with their new names (an old name gets a pointed error)
+RENAMED = {"steps": "max_steps", "tol": "tolerance"}
+
+
+def with_overrides(cfg: Any, **overrides: Any) -> Any:
+    """A copy of the options ``cfg`` with keyword ``overrides`` (checked like the options themselves);
+    an unknown name is an error listing the valid ones."""
+    names = {f.name for f in fields(cfg)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        hints = [f"{k!r} (now {RENAMED[k]!r})" if RENAMED.get(k) in names else repr(k) for k in unknown]
+        raise ValueError(f"unknown {type(cfg).__name__} option {', '.join(hints)}: expected one of {', '.join(sorted(names))}")
+    return dataclasses.replace(cfg, **overrides)
+
+
 def _check(cfg: Any, checks: list[tuple[str, bool, str]]) -> None:
     """Raise one clear error for the first setting out of its range."""
     for name, ok, allowed in checks:

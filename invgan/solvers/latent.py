@@ -27,14 +27,14 @@ so :func:`invgan.metrics.evaluate_estimator` scores it like any trained reconstr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from deepinv.models import Reconstructor
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..config import LatentSearchConfig
+from ..config import LatentSearchConfig, with_overrides
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -84,16 +84,6 @@ def _check_inputs(generator: nn.Module, y: Tensor, physics) -> tuple[int, tuple[
     return latent_dim, tuple(x0.shape[1:])
 
 
-def resolve_config(config: LatentSearchConfig | None = None, **overrides) -> LatentSearchConfig:
-    """``config`` (default :class:`LatentSearchConfig`) with ``overrides`` applied, checked."""
-    unknown = set(overrides) - set(LatentSearchConfig.__dataclass_fields__)
-    if unknown:
-        renamed = {"steps": "max_steps", "tol": "tolerance"}
-        hints = [f"{k!r} (now {renamed[k]!r})" if k in renamed else repr(k) for k in sorted(unknown)]
-        raise ValueError(f"unknown latent search option {', '.join(hints)}: expected fields of LatentSearchConfig")
-    return replace(config or LatentSearchConfig(), **overrides)  # checked by LatentSearchConfig
-
-
 def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides) -> LatentSearchResult:
     r"""Solve :math:`\min_z \|A(G(z)) - y_i\|^2 + \lambda\|z\|^2` for every measurement :math:`y_i`.
 
@@ -104,7 +94,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
 
     Gradients are enabled for the search even under ``torch.no_grad()`` (as in an evaluation loop).
     """
-    cfg = resolve_config(config, **overrides)
+    cfg = with_overrides(config or LatentSearchConfig(), **overrides)
     was_training = generator.training
     flags = [p.requires_grad for p in generator.parameters()]
     generator.eval()
@@ -198,7 +188,7 @@ class LatentSearch(Reconstructor):
     def __init__(self, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides):
         super().__init__()
         self.generator = generator
-        self.config = resolve_config(config, **overrides)
+        self.config = with_overrides(config or LatentSearchConfig(), **overrides)
         self.result: LatentSearchResult | None = None
 
     def forward(self, y: Tensor, physics, **kwargs) -> Tensor:
