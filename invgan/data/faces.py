@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .small_sets import SmallImageSet, split_set
+from .split import SmallImageSet, split_set
 
 
 def _read_lfw() -> tuple[np.ndarray, np.ndarray]:
