@@ -17,7 +17,7 @@ from invgan.solvers.dip import DIPConfig, deep_image_prior
 torch.set_num_threads(1)
 
 def tiny(**overrides) -> DIPConfig:
-    values = dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
+    values = dict(net="convdecoder", precision="fp32", channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
     values.update(overrides)
     return DIPConfig.from_dict(values)
 
@@ -89,7 +89,7 @@ def test_stopping_rule_stops_near_psnr_peak():
     model = make_physics("denoising", (1, 32, 32), noise_sigma=0.2, seed=1)
     torch.manual_seed(1)
     y = model.measure(x)
-    common = dict(net="convdecoder", bf16=False, channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
+    common = dict(net="convdecoder", precision="fp32", channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
     full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
     curve = full.psnr_history[:, 0]
     peak, noisy = float(curve.max()), psnr(y, x)
@@ -97,8 +97,8 @@ def test_stopping_rule_stops_near_psnr_peak():
     assert float(curve[-1]) < peak - 1, "the test case must overfit after the peak"
     stopped = deep_image_prior(y, model.physics, config=DIPConfig(stop="wmv", **common), reference=x, progress=False)
     assert stopped.steps < 200
-    assert psnr(stopped.x, x) > peak - 1.0
-    assert psnr(stopped.x, x) > float(curve[-1])
+    assert psnr(stopped.x_hat, x) > peak - 1.0
+    assert psnr(stopped.x_hat, x) > float(curve[-1])
 
 
 def test_batch_gives_one_estimate_per_measurement_without_graph():
@@ -107,12 +107,12 @@ def test_batch_gives_one_estimate_per_measurement_without_graph():
     y = model.measure(xs)
     with torch.enable_grad():
         res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=80), reference=xs, progress=False)
-    assert res.x.shape == xs.shape
-    assert not res.x.requires_grad and res.x.grad_fn is None
+    assert res.x_hat.shape == xs.shape
+    assert not res.x_hat.requires_grad and res.x_hat.grad_fn is None
     assert res.loss_history.shape == (80, 3) and res.psnr_history.shape == (80, 3)
     assert len(res.stopped_at) == 3
     # each estimate matches its own image better than any other one of the batch
-    errors = torch.stack([(res.x[i:i + 1] - xs).pow(2).flatten(1).mean(1) for i in range(3)])
+    errors = torch.stack([(res.x_hat[i:i + 1] - xs).pow(2).flatten(1).mean(1) for i in range(3)])
     assert torch.equal(errors.argmin(dim=1), torch.arange(3))
 
 
@@ -121,8 +121,8 @@ def test_rgb_and_odd_size_with_skip_net():
     model = make_physics("inpainting", (3, 30, 27), keep=0.5, noise="none", seed=0)
     y = model.measure(x)
     res = deep_image_prior(y, model.physics, config=tiny(net="skip", depth=2, max_steps=40, stop="none"), progress=False)
-    assert res.x.shape == (1, 3, 30, 27)
-    assert res.x.grad_fn is None
+    assert res.x_hat.shape == (1, 3, 30, 27)
+    assert res.x_hat.grad_fn is None
     assert float(res.loss_history[-1, 0]) < float(res.loss_history[0, 0])
 
 
@@ -136,7 +136,7 @@ def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched():
     first = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
     second = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
-    assert torch.equal(first.x, second.x)  # same seed, fresh weights: same run, no warm start
+    assert torch.equal(first.x_hat, second.x_hat)  # same seed, fresh weights: same run, no warm start
     assert torch.equal(first.loss_history, second.loss_history)
 
 
@@ -152,7 +152,7 @@ def test_every_operator_of_the_factory(name, kwargs):
     model = make_physics(name, (1, 16, 16), **kwargs)
     y = model.measure(x)
     res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=40), progress=False)
-    assert res.x.shape == x.shape and torch.isfinite(res.x).all()
+    assert res.x_hat.shape == x.shape and torch.isfinite(res.x_hat).all()
     assert float(res.loss_history[-5:].mean()) < float(res.loss_history[:5].mean())
 
 
@@ -181,18 +181,18 @@ def test_backtracks_when_the_loss_jumps():
     assert res.backtracks == 1
     assert float(res.loss_history[10, 0]) > 100 * float(res.loss_history[9, 0])  # the jump was seen ...
     assert float(res.loss_history[-1, 0]) < float(res.loss_history[9, 0])  # ... and undone
-    assert torch.isfinite(res.x).all()
+    assert torch.isfinite(res.x_hat).all()
 
 
 def test_measurement_that_does_not_fit_the_operator_is_a_clear_error():
     model = make_physics("inpainting", (1, 32, 32), keep=0.5)
     with pytest.raises(ValueError, match="does not fit the operator"):
-        deep_image_prior(torch.rand(1, 1, 24, 24), model.physics, config=tiny(), progress=False)
+        deep_image_prior(torch.rand(1, 1, 24, 24), model.physics, config=tiny(progress=False))
     y = model.measure(synthetic(32))
     with pytest.raises(ValueError, match="reference"):
-        deep_image_prior(y, model.physics, reference=torch.rand(1, 1, 16, 16), config=tiny(), progress=False)
+        deep_image_prior(y, model.physics, reference=torch.rand(1, 1, 16, 16), config=tiny(progress=False))
     with pytest.raises(ValueError, match="network outputs"):
-        deep_image_prior(y, model.physics, net=ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=4), config=tiny(), progress=False)
+        deep_image_prior(y, model.physics, net=ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=4), config=tiny(progress=False))
 
 
 # ---------------------------------------------------------------- command line
@@ -217,7 +217,7 @@ def test_cli_json_and_outputs(tmp_path, capsys):
     _write_png(img, synthetic(32)[0])
     out = tmp_path / "res" / "result.png"
     code = _cli([str(img), "--physics", "inpainting", "--keep", "0.5", "--out", str(out), "--json", "--no-progress",
-                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=16, depth=3, in_size=4, max_steps=30, stop="none"))])
+                 "--config", json.dumps(dict(net="convdecoder", precision="fp32", channels=16, depth=3, in_size=4, max_steps=30, stop="none"))])
     assert code == 0
     metrics = json.loads(capsys.readouterr().out)
     for key in ("psnr", "ssim", "steps", "stopped_at", "seconds"):
@@ -254,7 +254,7 @@ def test_cli_measured_image_without_reference(tmp_path, capsys):
     img = tmp_path / "noisy.png"
     _write_png(img, noisy)
     code = _cli([str(img), "--measured", "--physics", "denoising", "--out", str(tmp_path / "den.png"), "--json", "--no-progress",
-                 "--config", json.dumps(dict(net="convdecoder", bf16=False, channels=8, depth=2, in_size=4, max_steps=10, stop="none"))])
+                 "--config", json.dumps(dict(net="convdecoder", precision="fp32", channels=8, depth=2, in_size=4, max_steps=10, stop="none"))])
     assert code == 0
     metrics = json.loads(capsys.readouterr().out)
     assert "psnr" not in metrics and -1 <= metrics["ssim_to_measurement"] <= 1

@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from invgan.physics import PHYSICS_NAMES
+from invgan.precision import describe_precision
 
 CAMERAMAN_SIZE = 256
 
@@ -101,7 +102,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=None, help="network depth")
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"), default=None,
+                   help=f"network precision; auto = bf16 only where the CPU/GPU runs it natively, else fp32 "
+                        f"(here: {describe_precision('auto', 'cpu')})")
+    p.add_argument("--no-bf16", dest="precision", action="store_const", const="fp32", help="deprecated alias of --precision fp32")
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
@@ -120,7 +124,7 @@ def _config(args: argparse.Namespace):
             raise ValueError(f"--config is neither a JSON object nor a JSON file: {e}") from e
         if not isinstance(values, dict):
             raise ValueError("--config must be a JSON object of DIPConfig fields")
-    for key in ("net", "channels", "depth", "lr", "max_steps", "bf16", "threads"):
+    for key in ("net", "channels", "depth", "lr", "max_steps", "precision", "threads"):
         if getattr(args, key) is not None:
             values[key] = getattr(args, key)
     values["seed"] = args.seed
@@ -176,30 +180,32 @@ def run(args: argparse.Namespace) -> int:
     result = deep_image_prior(y, model.physics, config=cfg,
                               reference=None if reference is None else reference[None],
                               progress=not args.no_progress)
+    x_hat = result.x_hat
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")
     measurement_path = Path(f"{stem}_measurement.png")
     plot_path = Path(f"{stem}_convergence.png")
-    save_png(result.x[0], out)
+    save_png(x_hat[0], out)
     shown = y if y.dim() == 4 else model.physics.A_dagger(y)  # CS: show the pseudo-inverse
     save_png(shown[0], measurement_path)
     psnr_curve = result.psnr_history[:, 0].numpy() if result.psnr_history is not None else None
     plot_convergence(result.loss_history[:, 0].numpy(), psnr_curve, result.stopped_at[0], plot_path)
 
     metrics: dict = {"physics": args.physics, "steps": result.steps, "stopped_at": result.stopped_at[0],
-                     "seconds": round(result.seconds, 2), "backtracks": result.backtracks}
+                     "seconds": round(result.seconds, 2), "backtracks": result.backtracks,
+                     "precision": result.precision, "stop_rule": result.rules[0], "noise_sigma": result.noise_sigma[0]}
     if reference is not None:
         from invgan.training.evaluation import image_metrics  # the PSNR/SSIM every invgan command reports
 
-        m = image_metrics(result.x, reference[None])
+        m = image_metrics(x_hat, reference[None])
         metrics["psnr"] = round(float(m["psnr"][0]), 3)
         metrics["ssim"] = round(float(m["ssim"][0]), 4)
     elif y.shape == (1, *img_size):
         from invgan.training.evaluation import image_metrics
 
         # no reference: SSIM against the measurement, as a consistency figure
-        metrics["ssim_to_measurement"] = round(float(image_metrics(result.x, y)["ssim"][0]), 4)
+        metrics["ssim_to_measurement"] = round(float(image_metrics(x_hat, y)["ssim"][0]), 4)
     metrics.update(out=str(out), measurement=str(measurement_path), plot=str(plot_path), config=cfg.to_dict())
     if args.json:
         print(json.dumps(metrics))
