@@ -274,3 +274,127 @@ def test_seeded_run_leaves_the_callers_random_stream_alone():
     torch.manual_seed(5)
     deep_image_prior(y, mm.physics, config=DIPConfig(max_steps=3, min_steps=1, seed=0, depth=3, channels=8), progress=False)
     assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- stopping rules on synthetic traces
+
+def _trace(steps: int, residual, change, variance=None, sigma: float = 0.0, **cfg):
+    """A recorded run (one sample) built from closed-form per-step statistics."""
+    from invgan.solvers.dip import DIPResult
+
+    t = torch.arange(1, steps + 1, dtype=torch.float32)
+    col = lambda f: f(t).float()[:, None]  # noqa: E731
+    var = col(variance) if variance is not None else torch.full((steps, 1), float("nan"))
+    return DIPResult(x_hat=torch.empty(0), stopped_at=[], steps=steps, loss_history=col(residual), psnr_history=None, seconds=0.0,
+                     residual_history=col(residual), change_history=col(change), variance_history=var, noise_sigma=[sigma],
+                     config=DIPConfig(stop="none", **cfg))
+
+
+def test_discrepancy_rule_stops_where_the_residual_reaches_the_noise_level():
+    from invgan.solvers.dip import replay_stop
+
+    sigma = 0.1
+    # residual of the averaged estimate decays from 0.05 towards 0.2 sigma^2 (over-fitting the noise)
+    run = _trace(2000, lambda t: 0.2 * sigma**2 + 0.05 * torch.exp(-t / 300), lambda t: 1e-3 * torch.ones_like(t), sigma=sigma)
+    crossing = int(torch.nonzero(run.residual_history[:, 0] <= sigma**2)[0]) + 1
+    stopped, decided, rules = replay_stop(run)
+    assert rules == ["discrepancy"] and stopped == decided == [crossing]
+    stopped, _, _ = replay_stop(run, {"discrepancy": 1.2})
+    assert stopped[0] < crossing  # a looser factor stops earlier
+
+
+def test_convergence_rule_waits_for_the_averaged_output_to_settle_on_noiseless_problems():
+    from invgan.solvers.dip import replay_stop
+
+    # the residual plateaus early (a windowed-variance rule would stop there) but the output still moves
+    change = lambda t: 1e-2 * torch.exp(-t / 400)  # noqa: E731
+    run = _trace(3000, lambda t: 1e-3 + 0.05 * torch.exp(-t / 50), change, variance=lambda t: 1e-4 + 0 * t, tolerance=1e-4, window=100)
+    stopped, decided, rules = replay_stop(run)
+    assert rules == ["convergence"]
+    below = torch.nonzero(change(torch.arange(1, 3001).float()) < 1e-4).flatten()
+    assert stopped == decided and below[0] < stopped[0] < below[0] + 100  # the window mean lags by at most the window
+    wmv_stopped, _, _ = replay_stop(run, {"stop": "wmv"})
+    assert wmv_stopped[0] < 500 < stopped[0]  # WMV would have stopped on the flat variance
+
+
+def test_auto_rule_follows_the_noise_level_and_online_equals_replay():
+    from invgan.solvers.dip import replay_stop
+
+    x = synthetic(16)
+    for noisy in (True, False):
+        model = make_physics("denoising" if noisy else "inpainting", (1, 16, 16), noise="gaussian" if noisy else "none",
+                             noise_sigma=0.1, seed=0, **({} if noisy else {"keep": 0.5}))
+        y = model.measure(x)
+        cfg = tiny(max_steps=300, min_steps=10, window=10, tolerance=2e-3)
+        full = deep_image_prior(y, model.physics, config=cfg, stop="none", progress=False)
+        online = deep_image_prior(y, model.physics, config=cfg, progress=False)
+        assert online.rules == (["discrepancy"] if noisy else ["convergence"])
+        assert online.noise_sigma == pytest.approx([0.1 if noisy else 0.0])
+        stopped, decided, _ = replay_stop(full, cfg)
+        assert online.stopped_at == stopped and online.decided_at == decided and online.steps == decided[0]
+        assert decided[0] < 300, "the tiny problem must stop before max_steps"
+
+
+def test_noise_level_is_read_from_the_physics_or_estimated():
+    from invgan.solvers.dip import estimate_noise_sigma, noise_level
+
+    x = synthetic(64)
+    noisy = make_physics("denoising", (1, 64, 64), noise_sigma=0.1, seed=0)
+    assert float(noise_level(noisy.physics, noisy.measure(x))[0]) == pytest.approx(0.1)
+    clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
+    assert float(noise_level(clean.physics, clean.measure(x))[0]) == 0.0
+    assert float(noise_level(clean.physics, clean.measure(x), override=0.05)[0]) == pytest.approx(0.05)
+    y = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert float(estimate_noise_sigma(y)[0]) == pytest.approx(0.1, rel=0.15)
+    poisson = make_physics("denoising", (1, 64, 64), noise="poisson", poisson_gain=0.01)  # unknown model: estimated
+    assert float(noise_level(poisson.physics, y)[0]) == pytest.approx(0.1, rel=0.15)
+
+
+# ---------------------------------------------------------------- sizes, reconstructor
+
+@pytest.mark.parametrize("hw", [(1, 1), (8, 8), (37, 53), (32, 32)])
+def test_default_skip_net_takes_any_image_size(hw):
+    x = torch.rand(1, 1, *hw)
+    model = make_physics("denoising", (1, *hw), noise_sigma=0.1, seed=0)
+    res = deep_image_prior(model.measure(x), model.physics, max_steps=3, precision="fp32", progress=False)
+    assert res.x_hat.shape == x.shape and torch.isfinite(res.x_hat).all()
+
+
+def test_convdecoder_rejects_a_single_pixel_clearly():
+    with pytest.raises(ValueError, match="at least 2 pixels"):
+        ConvDecoder((1, 1, 1), in_size=(1, 1))
+
+
+def test_reconstructor_follows_deepinvs_convention():
+    from deepinv.models import Reconstructor
+
+    from invgan.solvers.dip import DeepImagePrior
+
+    x = synthetic(16)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    dip = DeepImagePrior(tiny(stop="none", max_steps=30, progress=False))
+    assert isinstance(dip, Reconstructor)
+    x_hat = dip(y, model.physics)
+    assert x_hat.shape == x.shape and x_hat.grad_fn is None
+    assert torch.equal(x_hat, dip(y, model.physics))  # a fresh network per call: the same run again
+    factory = DeepImagePrior(tiny(stop="none", max_steps=5, progress=False), net_factory=lambda shape: SkipNet(shape, depth=2, channels=4, in_channels=2))
+    assert factory(y, model.physics).shape == x.shape
+    assert factory.last_result.steps == 5
+
+
+def test_suite_quick_mode(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("dip_suite", Path(__file__).parents[1] / "benchmarks" / "dip_suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    rows = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",
+                       "--out", str(tmp_path), "--threads", "1"])
+    assert len(rows) == 2 * len(suite.PROBLEMS)
+    for r in rows:
+        assert r["oracle_psnr"] >= r["auto_psnr"] and 1 <= r["auto_step"] <= r["decided"] <= 12 and r["tv_psnr"] > 5
+    again = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",
+                        "--out", str(tmp_path), "--replay", "--rule", '{"tolerance": 0.5}'])
+    assert [r["oracle_psnr"] for r in again] == [r["oracle_psnr"] for r in rows]  # replayed from the saved traces
