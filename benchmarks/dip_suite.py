@@ -85,7 +85,7 @@ def psnr(a: Tensor, b: Tensor) -> float:
     return float(10 * torch.log10(1.0 / (a.clamp(0, 1) - b).pow(2).mean()))
 
 
-def tv_fista(y: Tensor, physics, lam: float, iters: int = 200) -> Tensor:
+def tv_fista(y: Tensor, physics, lam: float, iters: int = 300) -> Tensor:
     r"""FISTA on :math:`\tfrac12\|Ax-y\|^2 + \lambda\,\mathrm{TV}(x)` (deepinv's solver and TV prox)."""
     from deepinv.optim import FISTA
     from deepinv.optim.data_fidelity import L2
@@ -96,7 +96,7 @@ def tv_fista(y: Tensor, physics, lam: float, iters: int = 200) -> Tensor:
         return solver(y, physics).clamp(0, 1)
 
 
-def tune_tv(problem: str, x: Tensor, seed: int, lambdas=TV_LAMBDAS, iters: int = 200) -> float:
+def tune_tv(problem: str, x: Tensor, seed: int, lambdas=TV_LAMBDAS, iters: int = 300) -> float:
     """The :math:`\\lambda` of the grid with the best PSNR on one image (then fixed for the suite)."""
     y, physics = make_problem(problem, x, seed)
     scores = {lam: psnr(tv_fista(y, physics, lam, iters), x[None]) for lam in lambdas}
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--rule", default="{}", help="JSON DIPConfig fields of the replayed stopping rule (e.g. tolerance)")
     parser.add_argument("--precision", default="fp32", help="precision of the traced runs (fp32: the same on any CPU)")
     parser.add_argument("--tv-tune-image", default="camera", choices=list(IMAGES))
-    parser.add_argument("--tv-iters", type=int, default=None, help="FISTA iterations (default 200)")
+    parser.add_argument("--tv-iters", type=int, default=None, help="FISTA iterations (default 300)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default="runs/dip_suite", help="folder of the traces and TV cache")
     parser.add_argument("--replay", action="store_true", help="only re-evaluate saved traces")
@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    defaults = dict(QUICK) if args.quick else dict(size=128, images=list(IMAGES), max_steps=None, tv_iters=200, tv_lambdas=TV_LAMBDAS)
+    defaults = dict(QUICK) if args.quick else dict(size=128, images=list(IMAGES), max_steps=None, tv_iters=300, tv_lambdas=TV_LAMBDAS)
     for key in ("size", "images", "max_steps", "tv_iters"):
         if getattr(args, key) is None:
             setattr(args, key, defaults[key])

@@ -2,7 +2,9 @@ r"""Deep image prior on the 256x256 cameraman: inpainting (50 % missing), denois
 (:math:`\sigma = 25/255`) and x4 super-resolution, with a total-variation baseline.
 
 Every DIP run uses invgan's default :class:`~invgan.solvers.DIPConfig` and its
-automatic (windowed-variance) stop; the reference image is used for the PSNR only.
+automatic stop (``stop="auto"``: discrepancy principle for the noisy denoising problem,
+convergence of the averaged output for the noiseless ones); the reference image is used
+for the PSNR only.  ``benchmarks/dip_suite.py`` runs the same problems on eight images.
 The TV baseline solves :math:`\min_x \tfrac12\|Ax-y\|^2 + \lambda\,\mathrm{TV}(x)`
 with deepinv's FISTA and TV prior, with :math:`\lambda` picked by the best PSNR
 (an oracle choice that favours the baseline).

@@ -98,7 +98,7 @@ class DIPConfig:
     """
 
     net: str = "skip"
-    channels: int = 16
+    channels: int = 24
     depth: int = 5
     upsampling: str = "bilinear"
     in_size: int = 8
