@@ -398,3 +398,29 @@ def test_suite_quick_mode(tmp_path):
     again = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",
                         "--out", str(tmp_path), "--replay", "--rule", '{"tolerance": 0.5}'])
     assert [r["oracle_psnr"] for r in again] == [r["oracle_psnr"] for r in rows]  # replayed from the saved traces
+
+
+class _BlowsUpPastThreshold(nn.Module):
+    """ConvDecoder plus a scalar that Adam drives steadily; past |p| > 0.3 the output explodes.
+    A deterministic run restored to a checkpoint replays the same steps and explodes again."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8, sigmoid=False)
+        self.p = nn.Parameter(torch.zeros(1))
+
+    def input_shape(self):
+        return self.inner.input_shape()
+
+    def forward(self, z):
+        out = self.inner(z) + 0.1 * self.p
+        return out * (1 + 1e4 * torch.relu(self.p.abs() - 0.3))
+
+
+def test_backtracking_does_not_replay_the_same_jump_for_ever():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05, seed=0)
+    y = model.measure(x) + 0.5  # a residual of constant sign: p keeps moving the same way
+    res = deep_image_prior(y, model.physics, net=_BlowsUpPastThreshold(), config=tiny(stop="none", max_steps=150, checkpoint_every=5, lr=0.02, ema=0.0), progress=False)
+    assert 1 <= res.backtracks <= 8  # each restore halves the step size: the jump comes later and later
+    assert torch.isfinite(res.x_hat).all()

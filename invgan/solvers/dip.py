@@ -87,8 +87,9 @@ class DIPConfig:
     :param patience: WMV: stop after this many steps without progress.
     :param wmv_tolerance: WMV: relative drop of the variance that counts as progress.
     :param min_steps: never stop before this step.
-    :param backtrack_factor: restore the last good weights when the loss exceeds this factor
-        times the loss at the last checkpoint (or is not finite); 0 disables backtracking.
+    :param backtrack_factor: restore the last good weights (and halve that sample's step size)
+        when the loss exceeds this factor times the loss at the last checkpoint (or is not
+        finite); 0 disables backtracking.
     :param checkpoint_every: steps between checkpoints of good weights.
     :param precision: ``"auto"`` (bf16 autocast where the device runs bf16 natively, fp32
         otherwise; see :mod:`invgan.precision`), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA).
@@ -476,6 +477,7 @@ def deep_image_prior(
 
         checkpoints = [snapshot(i) for i in range(n_samples)]
         checkpoint_loss = torch.full((n_samples,), math.inf)
+        lr_scale = [1.0] * n_samples
         hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "variance": [], "psnr": [], "time": []}
         window: deque = deque(maxlen=cfg.window)
         ema: Tensor | None = None
@@ -500,15 +502,18 @@ def deep_image_prior(
             if cfg.backtrack_factor > 0:
                 jumped |= losses > cfg.backtrack_factor * checkpoint_loss
             for i in range(n_samples):
-                if jumped[i]:  # restore the last good weights, skip this update
+                if jumped[i]:  # restore the last good weights with half the step size, skip this update
                     nets[i].load_state_dict(checkpoints[i]["net"])
                     optimizers[i].load_state_dict(checkpoints[i]["opt"])
+                    lr_scale[i] *= 0.5  # replaying the same steps would jump again
+                    for group in optimizers[i].param_groups:
+                        group["lr"] = cfg.lr * lr_scale[i]
                     backtracks += 1
                 else:
-                    optimizers[i].step()
-                    if step % cfg.checkpoint_every == 0:
+                    if step % cfg.checkpoint_every == 0:  # the weights that gave this loss, before the update
                         checkpoints[i] = snapshot(i)
                         checkpoint_loss[i] = losses[i]
+                    optimizers[i].step()
             x = x.detach()
             if bool(jumped.any()) and ema is not None:  # a jumped output is not averaged in
                 x = torch.where(jumped.view(-1, 1, 1, 1).to(x.device), ema, x)
