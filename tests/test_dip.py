@@ -223,6 +223,7 @@ def test_cli_json_and_outputs(tmp_path, capsys):
     for key in ("psnr", "ssim", "steps", "stopped_at", "seconds"):
         assert key in metrics
     assert metrics["steps"] == 30 and metrics["psnr"] > 10
+    assert metrics["precision"] == "fp32 (asked for)" and metrics["stop_rule"] == "none" and metrics["noise_sigma"] == 0.0
     for f in (out, tmp_path / "res" / "result_measurement.png", tmp_path / "res" / "result_convergence.png"):
         assert f.is_file() and f.stat().st_size > 0
     from invgan.data.images import read_image
@@ -424,3 +425,18 @@ def test_backtracking_does_not_replay_the_same_jump_for_ever():
     res = deep_image_prior(y, model.physics, net=_BlowsUpPastThreshold(), config=tiny(stop="none", max_steps=150, checkpoint_every=5, lr=0.02, ema=0.0), progress=False)
     assert 1 <= res.backtracks <= 8  # each restore halves the step size: the jump comes later and later
     assert torch.isfinite(res.x_hat).all()
+
+
+def test_cli_precision_flag_and_help(monkeypatch, capsys):
+    from invgan import precision
+    from invgan.cli import dip
+
+    monkeypatch.setattr(precision, "cpu_capabilities", lambda: {"avx2": True})
+    parser = argparse.ArgumentParser(prog="invgan")
+    dip.register(parser.add_subparsers(dest="command"))
+    assert parser.parse_args(["dip", "--no-bf16"]).precision == "fp32"  # deprecated alias
+    assert parser.parse_args(["dip", "--precision", "bf16"]).precision == "bf16"
+    assert parser.parse_args(["dip"]).precision is None  # the config's "auto"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["dip", "--help"])
+    assert "fp32 (auto: native bf16 not found on cpu)" in " ".join(capsys.readouterr().out.split())
