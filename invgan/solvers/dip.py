@@ -110,7 +110,7 @@ class DIPConfig:
     stop: str = "auto"
     noise_sigma: float | None = None
     discrepancy: float = 1.0
-    tolerance: float = 1e-4
+    tolerance: float = 1.5e-4
     window: int = 100
     patience: int = 200
     wmv_tolerance: float = 0.05
