@@ -54,6 +54,7 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], float]] = {
     "SR x4": ("downsampling", {"factor": 4}, 0.0),
 }
 TV_LAMBDAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+RULE_FIELDS = ("stop", "noise_sigma", "discrepancy", "tolerance", "window", "patience", "wmv_tolerance", "min_steps")
 QUICK = dict(size=32, images=["camera", "coffee"], max_steps=60, tv_iters=20, tv_lambdas=(0.01, 0.05))
 
 
@@ -142,7 +143,15 @@ def evaluate(res: DIPResult, rule: dict[str, Any] | None = None) -> dict[str, An
 
 def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_image: str, tv_iters: int,
               tv_lambdas=TV_LAMBDAS, replay: bool = False, rule: dict[str, Any] | None = None, log=print) -> list[dict[str, Any]]:
-    """Every (image, problem) pair: DIP traced once (or its saved trace when ``replay``), TV with the tuned lambda."""
+    """Every (image, problem) pair: DIP traced once (or its saved trace when ``replay``), TV with the tuned lambda.
+
+    The stopping rule replayed on the traces is that of ``cfg`` (``stop="auto"`` unless
+    ``cfg`` names a rule; the run itself is traced with ``stop="none"``), updated by ``rule``:
+    a saved trace is always judged by the current rule, not by the one it was recorded with.
+    """
+    rule = {**{f: getattr(cfg, f) for f in RULE_FIELDS}, **(rule or {})}
+    if rule["stop"] == "none":
+        rule["stop"] = "auto"
     rows = []
     for problem in problems:
         slug = problem.replace(" ", "_").replace("/", "-").replace("%", "pct")

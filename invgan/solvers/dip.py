@@ -339,12 +339,15 @@ def replay_stop(result: DIPResult, config: DIPConfig | Mapping[str, Any] | None 
     ``result`` must come from a run with ``stop="none"`` (it records every statistic, the
     variance included) and at least as many steps as the rule needs; ``config`` holds the rule
     (default: the run's config with ``stop="auto"``); ``sigma``: the noise level per sample
-    (default: the one the run recorded).
+    (default: ``config.noise_sigma`` when set, else the one the run recorded).
     """
     cfg = config if isinstance(config, DIPConfig) else dataclasses.replace(result.config, **{"stop": "auto", **dict(config or {})})
     if result.residual_history is None or result.change_history is None or result.variance_history is None:
         raise ValueError("replay_stop needs a run recorded with stop='none' (residual, change and variance histories)")
-    sig = torch.as_tensor(result.noise_sigma if sigma is None else sigma, dtype=torch.float32).flatten()
+    if sigma is None:
+        n = result.loss_history.shape[1]
+        sigma = torch.full((n,), float(cfg.noise_sigma)) if cfg.noise_sigma is not None else torch.as_tensor(result.noise_sigma)
+    sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
     rules = resolve_rules(cfg.stop, sig)
     rule = StopRule(cfg, rules, sig)
     steps = result.loss_history.shape[0]
