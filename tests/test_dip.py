@@ -297,10 +297,11 @@ def test_discrepancy_rule_stops_where_the_residual_reaches_the_noise_level():
     sigma = 0.1
     # residual of the averaged estimate decays from 0.05 towards 0.2 sigma^2 (over-fitting the noise)
     run = _trace(2000, lambda t: 0.2 * sigma**2 + 0.05 * torch.exp(-t / 300), lambda t: 1e-3 * torch.ones_like(t), sigma=sigma)
-    crossing = int(torch.nonzero(run.residual_history[:, 0] <= sigma**2)[0]) + 1
+    tau = DIPConfig().discrepancy
+    crossing = int(torch.nonzero(run.residual_history[:, 0] <= tau * sigma**2)[0]) + 1
     stopped, decided, rules = replay_stop(run)
     assert rules == ["discrepancy"] and stopped == decided == [crossing]
-    stopped, _, _ = replay_stop(run, {"discrepancy": 1.2})
+    stopped, _, _ = replay_stop(run, {"discrepancy": tau + 0.3})
     assert stopped[0] < crossing  # a looser factor stops earlier
 
 

@@ -109,7 +109,7 @@ class DIPConfig:
     ema: float = 0.99
     stop: str = "auto"
     noise_sigma: float | None = None
-    discrepancy: float = 1.0
+    discrepancy: float = 0.9
     tolerance: float = 1.5e-4
     window: int = 100
     patience: int = 200
