@@ -141,6 +141,14 @@ def evaluate(res: DIPResult, rule: dict[str, Any] | None = None) -> dict[str, An
     )
 
 
+def rule_of(cfg: DIPConfig, rule: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The stopping-rule fields of ``cfg`` updated by ``rule`` (``stop="none"`` becomes ``"auto"``)."""
+    out = {**{f: getattr(cfg, f) for f in RULE_FIELDS}, **(rule or {})}
+    if out["stop"] == "none":
+        out["stop"] = "auto"
+    return out
+
+
 def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_image: str, tv_iters: int,
               tv_lambdas=TV_LAMBDAS, replay: bool = False, rule: dict[str, Any] | None = None, log=print) -> list[dict[str, Any]]:
     """Every (image, problem) pair: DIP traced once (or its saved trace when ``replay``), TV with the tuned lambda.
@@ -149,9 +157,7 @@ def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_im
     ``cfg`` names a rule; the run itself is traced with ``stop="none"``), updated by ``rule``:
     a saved trace is always judged by the current rule, not by the one it was recorded with.
     """
-    rule = {**{f: getattr(cfg, f) for f in RULE_FIELDS}, **(rule or {})}
-    if rule["stop"] == "none":
-        rule["stop"] = "auto"
+    rule = rule_of(cfg, rule)
     rows = []
     for problem in problems:
         slug = problem.replace(" ", "_").replace("/", "-").replace("%", "pct")
@@ -247,7 +253,9 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     rows = run_suite(args.images, args.problems, args.size, cfg, Path(args.out), args.tv_tune_image, args.tv_iters,
                      tv_lambdas=lambdas, replay=args.replay, rule=json.loads(args.rule))
     print(f"\n{args.size}x{args.size}, DIP {cfg.net} {cfg.channels} ch, depth {cfg.depth}, lr {cfg.lr}, {cfg.precision}, "
-          f"traced to {cfg.max_steps} steps; TV FISTA {args.tv_iters} it., lambda tuned on {args.tv_tune_image}\n")
+          f"traced to {', '.join(f'{p}: {n}' for p, n in {r['problem']: r['steps'] for r in rows}.items())} steps; "
+          f"rule {'; '.join(f'{k}={v}' for k, v in rule_of(cfg, json.loads(args.rule)).items())}; "
+          f"TV FISTA {args.tv_iters} it., lambda tuned on {args.tv_tune_image}\n")
     print(table(rows))
     print()
     print(summary(rows))
