@@ -7,6 +7,7 @@ A job is described by TOML, YAML or JSON; ``--set section.key=value`` overrides 
 * ``conditional``: a conditional GAN reconstructor :math:`R(y, A)` (:class:`ConditionalConfig`),
 * ``unconditional``: a generator :math:`G(z)`, AmbientGAN when ``ambient`` (:class:`UnconditionalConfig`),
 * ``invert``: latent search through a trained generator (:class:`InvertConfig`),
+* ``dip``: the deep image prior on one image (:class:`DIPJobConfig`),
 
 and every kind shares one :class:`PhysicsConfig` section. This module sits at the bottom of the
 package (it imports nothing of invgan at import time), so every layer can read its options.
@@ -20,6 +21,8 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, get_type_hints
+
+from .precision import PRECISIONS
 
 if TYPE_CHECKING:
     from .physics import MeasurementModel
@@ -51,7 +54,7 @@ class PhysicsConfig:
     filter: str = _opt("bicubic", "downsampling anti-alias filter: bicubic, bilinear, gaussian or none")
     m: int = _opt(100, "compressed-sensing measurements per image")
     noise: str = _opt("gaussian", "noise model: gaussian, poisson or none")
-    noise_sigma: float = _opt(0.01, "Gaussian noise standard deviation (images in [0, 1])")
+    noise_sigma: float | None = _opt(0.01, "Gaussian noise standard deviation (images in [0, 1]); none: the operator's usual level")
     poisson_gain: float = _opt(0.01, "Poisson noise gain")
     seed: int = _opt(0, "seed of the operator draws and of the noise")
 
@@ -60,7 +63,12 @@ class PhysicsConfig:
         entries, e.g. a user's ``mask`` or another ``seed``)."""
         from .physics import make_physics
 
+        from .physics import default_noise_sigma
+
         params = {**dataclasses.asdict(self), **overrides}
+        if params["noise_sigma"] is None:  # the operator's usual level: 25/255 for denoising, else none
+            params["noise_sigma"] = default_noise_sigma(params["name"])
+            params["noise"] = params["noise"] if params["noise_sigma"] > 0 else "none"
         return make_physics(params.pop("name"), img_size, device=device, **params)
 
 
@@ -328,8 +336,116 @@ class InvertConfig:
     search: LatentSearchConfig = field(default_factory=LatentSearchConfig)
 
 
+#: the option vocabularies of the deep image prior (its networks, their upsampling, its stopping rules)
+NET_NAMES = ("convdecoder", "skip")
+UPSAMPLING_MODES = ("nearest", "bilinear", "bicubic")
+STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "none")
+
+
+@dataclass
+class DIPConfig:
+    r"""Settings of :func:`deep_image_prior`.
+
+    :param net: ``"convdecoder"`` or ``"skip"`` (used when no network is passed).
+    :param channels: hidden width of the network.
+    :param depth: number of upsampling blocks (ConvDecoder) or levels (skip net).
+    :param upsampling: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``.
+    :param in_size: spatial size of the ConvDecoder input :math:`z`.
+    :param lr: Adam step size.
+    :param max_steps: hard limit on the number of steps.
+    :param input_noise: std :math:`\sigma_z` of the noise added to :math:`z` every step.
+    :param ema: averaging weight :math:`\beta` of the returned estimate (0: no averaging).
+    :param stop: ``"auto"`` (discrepancy if noisy, convergence if noiseless, WMV if the noise is
+        unknown), ``"discrepancy"``, ``"convergence"``, ``"wmv"`` or ``"none"`` (run ``max_steps``).
+    :param noise_sigma: noise std :math:`\sigma` of the measurement; ``None``: read from the
+        physics' noise model (Gaussian: its ``sigma``; no noise: 0), else estimated from
+        :math:`y` when it is image-shaped (:func:`estimate_noise_sigma`), else unknown.
+    :param discrepancy: factor :math:`\tau` of the discrepancy principle.
+    :param tolerance: convergence test: threshold on the mean relative change :math:`c_t`.
+    :param window: window of the convergence test and of the windowed variance.
+    :param patience: WMV: stop after this many steps without progress.
+    :param wmv_tolerance: WMV: relative drop of the variance that counts as progress.
+    :param min_steps: never stop before this step.
+    :param backtrack_factor: restore the last good weights (and halve that sample's step size)
+        when the loss exceeds this factor times the loss at the last checkpoint (or is not
+        finite); 0 disables backtracking.
+    :param checkpoint_every: steps between checkpoints of good weights.
+    :param precision: ``"auto"`` (bf16 autocast where the device runs bf16 natively, fp32
+        otherwise; see :mod:`invgan.precision`), ``"fp32"``, ``"bf16"`` or ``"fp16"`` (CUDA).
+    :param seed: seed of the weights and of :math:`z` (``None``: not seeded).
+    :param threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
+    :param progress: show a tqdm bar with the loss (and PSNR).
+    """
+
+    net: str = "skip"
+    channels: int = 24
+    depth: int = 5
+    upsampling: str = "bilinear"
+    in_size: int = 8
+    lr: float = 0.01
+    max_steps: int = 3000
+    input_noise: float = 0.0
+    ema: float = 0.99
+    stop: str = "auto"
+    noise_sigma: float | None = None
+    discrepancy: float = 0.9
+    tolerance: float = 1.5e-4
+    window: int = 100
+    patience: int = 200
+    wmv_tolerance: float = 0.05
+    min_steps: int = 200
+    backtrack_factor: float = 5.0
+    checkpoint_every: int = 50
+    precision: str = "auto"
+    seed: int | None = 0
+    threads: int | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[str, bool, str]] = [
+            ("net", self.net in NET_NAMES, f"one of {NET_NAMES}"),
+            ("upsampling", self.upsampling in UPSAMPLING_MODES, f"one of {UPSAMPLING_MODES}"),
+            ("stop", self.stop in STOP_RULES, f"one of {STOP_RULES}"),
+            ("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}"),
+            ("channels", self.channels >= 1, "an integer >= 1"),
+            ("depth", self.depth >= 1, "an integer >= 1"),
+            ("in_size", self.in_size >= 1, "an integer >= 1"),
+            ("lr", self.lr > 0, "a value > 0"),
+            ("max_steps", self.max_steps >= 1, "an integer >= 1"),
+            ("input_noise", self.input_noise >= 0, "a value >= 0"),
+            ("ema", 0 <= self.ema < 1, "a value in [0, 1)"),
+            ("noise_sigma", self.noise_sigma is None or self.noise_sigma >= 0, "None or a value >= 0"),
+            ("discrepancy", self.discrepancy > 0, "a value > 0"),
+            ("tolerance", self.tolerance >= 0, "a value >= 0"),
+            ("window", self.window >= 2, "an integer >= 2"),
+            ("patience", self.patience >= 1, "an integer >= 1"),
+            ("wmv_tolerance", 0 <= self.wmv_tolerance < 1, "a value in [0, 1)"),
+            ("min_steps", self.min_steps >= 0, "an integer >= 0"),
+            ("backtrack_factor", self.backtrack_factor == 0 or self.backtrack_factor > 1, "0 (off) or a value > 1"),
+            ("checkpoint_every", self.checkpoint_every >= 1, "an integer >= 1"),
+        ]
+        _check(self, checks)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "DIPConfig":
+        """Build from a mapping; unknown keys are an error naming them."""
+        return with_overrides(cls(), **values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class DIPJobConfig:
+    """``invgan dip``: the deep image prior on one image measured through ``physics``.
+    ``physics.noise_sigma = None`` is the operator's usual level (25/255 for denoising, else 0)."""
+
+    physics: PhysicsConfig = field(default_factory=lambda: PhysicsConfig(name="inpainting", keep=0.5, factor=4, noise_sigma=None))
+    dip: DIPConfig = field(default_factory=DIPConfig)
+
+
 #: the schema of each kind of job
-KINDS: dict[str, type] = {"conditional": ConditionalConfig, "unconditional": UnconditionalConfig, "invert": InvertConfig}
+KINDS: dict[str, type] = {"conditional": ConditionalConfig, "unconditional": UnconditionalConfig, "invert": InvertConfig, "dip": DIPJobConfig}
 
 
 @dataclass(frozen=True)
@@ -360,6 +476,9 @@ PRESETS: dict[str, Preset] = {
     "dcgan-digits8": Preset("unconditional", "a small MLP GAN on scikit-learn's 8x8 digits (a minute on CPU)",
                             {"data": {"dataset": "digits8"}, "model": {"generator": "mlp"}, "train": {"steps": 1000, "out_dir": "runs/dcgan-digits8"}}),
     "csgm-cs": Preset("invert", "CSGM (Bora et al. 2017): m = 100 Gaussian measurements of a digit, noise 0.1", {}),
+    "dip-inpainting": Preset("dip", "deep image prior, half the pixels missing (the cameraman experiment of docs/dip.md)", {}),
+    "dip-denoising": Preset("dip", "deep image prior denoising, Gaussian noise 25/255", {"physics": {"name": "denoising"}}),
+    "dip-sr4": Preset("dip", "deep image prior x4 super-resolution", {"physics": {"name": "downsampling", "factor": 4}}),
     "csgm-inpainting": Preset("invert", "latent search from digits with half the pixels missing, a mask per image",
                               {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True}}),
 }

@@ -15,75 +15,62 @@ it already is the degraded image (same-size operators only: inpainting needs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from invgan.config import DIPConfig
 from invgan.data.images import load_cameraman, write_image as save_png
-from invgan.physics import PHYSICS_NAMES, default_noise_sigma
 from invgan.plotting import plot_convergence
+from invgan.precision import describe_precision
+
+from .common import add_config_arguments, add_physics_arguments, add_section_arguments, section_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("dip", help="deep image prior on one degraded image (no training data)",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                              description=__doc__ + "\nOptions come from the 'dip' config (invgan/config.py: DIPJobConfig): defaults, "
+                              "then --preset, --config, --set, then the flags. dip.precision=auto resolves here to "
+                              f"{describe_precision('auto', 'cpu')}.",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("image", nargs="?", help="clean image to measure (default: built-in cameraman 256x256)")
     p.add_argument("--measured", action="store_true", help="IMAGE is already the measurement (same-size operators)")
-    p.add_argument("--physics", default="inpainting", choices=PHYSICS_NAMES)
-    p.add_argument("--keep", type=float, default=0.5, help="inpainting: fraction of pixels kept")
     p.add_argument("--mask", help="inpainting: mask image (white = kept), for --measured")
-    p.add_argument("--noise-sigma", type=float, default=None, help="Gaussian noise std (default: 25/255 for denoising, else 0)")
-    p.add_argument("--sigma", type=float, default=2.0, help="blur: Gaussian kernel std")
-    p.add_argument("--factor", type=int, default=4, help="downsampling: factor 2 or 4")
-    p.add_argument("--m", type=int, default=None, help="cs: number of measurements (default: n/4)")
     p.add_argument("--rgb", action="store_true", help="treat images as RGB (default grayscale)")
     p.add_argument("--reference", help="ground-truth image for PSNR/SSIM")
     p.add_argument("--out", default="result.png", help="output estimate (PNG); measurement and plot are written next to it")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument("--config", help="JSON object (or path to a JSON file) of DIPConfig fields")
-    p.add_argument("--net", choices=("convdecoder", "skip"), default=None)
-    p.add_argument("--channels", type=int, default=None, help="network width")
-    p.add_argument("--depth", type=int, default=None, help="network depth")
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None, help="bfloat16 autocast")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.add_argument("--seed", type=int, default=0)
+    add_config_arguments(p)
+    add_physics_arguments(p)
+    add_section_arguments(p, DIPConfig, "dip", "deep image prior", rename={"noise_sigma": "stop-noise-sigma"}, skip=("seed", "progress"))
+    p.add_argument("--no-bf16", dest="dip.precision", action="store_const", const="fp32", help="deprecated alias of --precision fp32")
+    p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise, the weights and z (physics.seed and dip.seed)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
 
 def _config(args: argparse.Namespace):
-    from invgan.solvers.dip import DIPConfig
+    from invgan.config import resolve
 
-    values: dict = {}
-    if args.config:
-        text = Path(args.config).read_text() if Path(args.config).is_file() else args.config
-        try:
-            values = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"--config is neither a JSON object nor a JSON file: {e}") from e
-        if not isinstance(values, dict):
-            raise ValueError("--config must be a JSON object of DIPConfig fields")
-    for key in ("net", "channels", "depth", "lr", "max_steps", "bf16", "threads"):
-        if getattr(args, key) is not None:
-            values[key] = getattr(args, key)
-    values["seed"] = args.seed
-    return DIPConfig.from_dict(values)
+    overrides = [*args.overrides, *section_overrides(args, "physics"), *section_overrides(args, "dip")]
+    if args.seed is not None:
+        overrides += [f"physics.seed={args.seed}", f"dip.seed={args.seed}"]
+    if args.no_progress:
+        overrides.append("dip.progress=false")
+    return resolve("dip", args.config, args.preset, overrides)
 
 
 def run(args: argparse.Namespace) -> int:
     from invgan.data.images import read_image
-    from invgan.physics import make_physics
     from invgan.solvers.dip import deep_image_prior
 
     channels = 3 if args.rgb else 1
-    cfg = _config(args)
-    noise_sigma = default_noise_sigma(args.physics) if args.noise_sigma is None else args.noise_sigma
+    job = _config(args)
+    cfg, phys = job.dip, job.physics
     reference: Tensor | None = None
     if args.image is None:
         if args.measured:
@@ -101,55 +88,44 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"reference size {tuple(reference.shape)} does not match the image size {tuple(x.shape)}")
 
     img_size = tuple(x.shape)
-    kwargs: dict = dict(noise="gaussian" if noise_sigma > 0 else "none", noise_sigma=noise_sigma, seed=args.seed)
-    if args.physics == "inpainting":
-        if args.mask:
-            kwargs["mask"] = (read_image(args.mask, 1)[0] > 0.5).float()
-        else:
-            kwargs["keep"] = args.keep
-    elif args.physics == "blur":
-        kwargs["sigma"] = args.sigma
-    elif args.physics == "downsampling":
-        kwargs["factor"] = args.factor
-    elif args.physics == "cs":
-        kwargs["m"] = args.m if args.m is not None else max(1, x.numel() // 4)
-    model = make_physics(args.physics, img_size, **kwargs)
+    mask = (read_image(args.mask, 1)[0] > 0.5).float() if args.mask and phys.name == "inpainting" else None
+    model = phys.build(img_size, **({"mask": mask} if mask is not None else {}))
     if args.measured:
-        if args.physics not in ("inpainting", "denoising", "blur"):
-            raise ValueError(f"--measured works for same-size operators (inpainting, denoising, blur), not {args.physics!r}")
+        if phys.name not in ("inpainting", "denoising", "blur"):
+            raise ValueError(f"--measured works for same-size operators (inpainting, denoising, blur), not {phys.name!r}")
         y = x[None]
     else:
-        torch.manual_seed(args.seed)
+        torch.manual_seed(phys.seed)
         y = model.measure(x[None])
 
-    result = deep_image_prior(y, model.physics, config=cfg,
-                              reference=None if reference is None else reference[None],
-                              progress=not args.no_progress)
+    result = deep_image_prior(y, model.physics, config=cfg, reference=None if reference is None else reference[None])
+    x_hat = result.x_hat
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stem = out.with_suffix("")
     measurement_path = Path(f"{stem}_measurement.png")
     plot_path = Path(f"{stem}_convergence.png")
-    save_png(result.x[0], out)
+    save_png(x_hat[0], out)
     shown = y if y.dim() == 4 else model.physics.A_dagger(y)  # CS: show the pseudo-inverse
     save_png(shown[0], measurement_path)
     psnr_curve = result.psnr_history[:, 0].numpy() if result.psnr_history is not None else None
     plot_convergence(result.loss_history[:, 0].numpy(), psnr_curve, result.stopped_at[0], plot_path)
 
-    metrics: dict = {"physics": args.physics, "steps": result.steps, "stopped_at": result.stopped_at[0],
-                     "seconds": round(result.seconds, 2), "backtracks": result.backtracks}
+    metrics: dict = {"physics": phys.name, "steps": result.steps, "stopped_at": result.stopped_at[0],
+                     "seconds": round(result.seconds, 2), "backtracks": result.backtracks,
+                     "precision": result.precision, "stop_rule": result.rules[0], "noise_sigma": result.noise_sigma[0]}
     if reference is not None:
         from invgan.metrics import image_metrics  # the PSNR/SSIM every invgan command reports
 
-        m = image_metrics(result.x, reference[None])
+        m = image_metrics(x_hat, reference[None])
         metrics["psnr"] = round(float(m["psnr"][0]), 3)
         metrics["ssim"] = round(float(m["ssim"][0]), 4)
     elif y.shape == (1, *img_size):
         from invgan.metrics import image_metrics
 
         # no reference: SSIM against the measurement, as a consistency figure
-        metrics["ssim_to_measurement"] = round(float(image_metrics(result.x, y)["ssim"][0]), 4)
-    metrics.update(out=str(out), measurement=str(measurement_path), plot=str(plot_path), config=cfg.to_dict())
+        metrics["ssim_to_measurement"] = round(float(image_metrics(x_hat, y)["ssim"][0]), 4)
+    metrics.update(out=str(out), measurement=str(measurement_path), plot=str(plot_path), config=dataclasses.asdict(job))
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -9,8 +9,9 @@ Two families, both for grayscale or RGB images of any height and width:
   :math:`(h_0, w_0)` and :math:`(H, W)`, so no power of two is needed.
 * :class:`SkipNet` (Ulyanov et al. 2018): the encoder-decoder "hourglass" with
   skip connections of the DIP paper, fed with a full-resolution random input.
-  The input is reflect-padded to a multiple of :math:`2^{\text{depth}}` inside
-  :meth:`SkipNet.forward` and the output is cropped back.
+  The input is reflect-padded to a multiple of :math:`2^{\text{depth}}` (and at
+  least twice that) inside :meth:`SkipNet.forward` and the output is cropped back,
+  so any size works, down to 1x1.
 
 :func:`make_dip_net` builds either from a name and :func:`dip_input` draws the
 matching fixed random input.
@@ -24,8 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-UPSAMPLING_MODES = ("nearest", "bilinear", "bicubic")
-NET_NAMES = ("convdecoder", "skip")
+from ..config import NET_NAMES, UPSAMPLING_MODES
+
 
 
 def _check_upsampling(mode: str) -> str:
@@ -81,6 +82,8 @@ class ConvDecoder(nn.Module):
             raise ValueError(f"invalid depth={depth!r}: expected an integer >= 1")
         if channels < 1:
             raise ValueError(f"invalid channels={channels!r}: expected an integer >= 1")
+        if h * w < 2:
+            raise ValueError(f"ConvDecoder needs images of at least 2 pixels (BatchNorm statistics), got {h}x{w}: use the skip net")
         h0, w0 = (int(s) for s in in_size)
         if not (1 <= h0 <= h and 1 <= w0 <= w):
             raise ValueError(f"invalid in_size={in_size!r}: expected 1 <= size <= image size {(h, w)}")
@@ -152,7 +155,8 @@ class SkipNet(nn.Module):
     :math:`x_{l+1} = d_l(x_l)` a stride-2 convolution block, :math:`s_l` a 1x1
     skip convolution and :math:`\mathrm{U}` the upsampling; the output is
     :math:`\sigma(W * u_1)`.  The full-resolution input is reflect-padded to a
-    multiple of :math:`2^{\text{depth}}` and the output cropped back.
+    multiple of :math:`2^{\text{depth}}` (at least twice that, see :meth:`padded_size`)
+    and the output cropped back, so any image size works.
 
     :param img_size: ``(C, H, W)`` of the output, any ``H, W``.
     :param in_channels: channels of the random input :math:`z`.
@@ -197,13 +201,21 @@ class SkipNet(nn.Module):
         """Shape ``(C_in, H, W)`` of one input :math:`z` (full image size)."""
         return (self.in_channels, self.img_size[1], self.img_size[2])
 
+    def padded_size(self, h: int, w: int) -> tuple[int, int]:
+        r"""The size the input is padded to: a multiple of :math:`m = 2^{\text{depth}}` and at
+        least :math:`2m`, so that the coarsest level has at least 2x2 pixels for BatchNorm
+        (any image size works, 1x1 included)."""
+        m = 2**self.depth
+        return max(2 * m, -(-h // m) * m), max(2 * m, -(-w // m) * m)
+
     def forward(self, z: Tensor) -> Tensor:
         h, w = z.shape[-2:]
-        m = 2**self.depth
-        ph, pw = (-h) % m, (-w) % m
+        hp, wp = self.padded_size(h, w)
+        ph, pw = hp - h, wp - w
         if ph or pw:
-            mode = "reflect" if ph < h and pw < w else "replicate"
-            z = F.pad(z, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode=mode)
+            pads = (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2)
+            mode = "reflect" if max(pads[:2]) < w and max(pads[2:]) < h else "replicate"
+            z = F.pad(z, pads, mode=mode)
         x = self.head(self.body(z))
         x = x[..., ph // 2 : ph // 2 + h, pw // 2 : pw // 2 + w]
         return torch.sigmoid(x) if self.sigmoid else x

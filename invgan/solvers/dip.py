@@ -10,20 +10,37 @@ For a measurement :math:`y = \mathcal{N}(A x)` the solver minimises
 with Adam from fresh weights :math:`\theta_0`, a fixed random input :math:`z` and
 optional input noise :math:`\eta_t` (Ulyanov et al. 2018).  The estimate is the
 exponential average :math:`\bar x_t = \beta \bar x_{t-1} + (1-\beta) R_{\theta_t}(z)`.
-Fitting long enough reproduces the noise, so the run stops without ground truth
-by the windowed moving variance of the outputs (ES-WMV, Wang et al. 2021):
 
-.. math::
+The run stops without ground truth.  The rule depends on whether the problem is
+noisy, because only a noisy problem can be over-fitted (``stop="auto"``):
 
-    \mathrm{VAR}_t = \frac{1}{W}\sum_{w=0}^{W-1}
-    \Big\| x_{t-w} - \frac{1}{W}\sum_{v=0}^{W-1} x_{t-v} \Big\|_2^2 / n,
+* noise level :math:`\sigma > 0` known (from the physics' noise model or the
+  config) or estimated: the **discrepancy principle**, stop at the first step with
 
-and returns the estimate at :math:`t^\star = \arg\min_t \mathrm{VAR}_t` once the
-variance has not dropped by more than a relative ``tolerance`` below its running
-minimum for ``patience`` steps (it rises once the noise is being fitted, and
-plateaus on noiseless problems).  A batch of :math:`N`
-measurements is solved as :math:`N` independent problems (one network and one
-Adam state each) in one loop.
+  .. math:: r_t = \frac{1}{m}\|A\bar x_t - y\|_2^2 \le \tau\,\sigma^2 ;
+
+* noiseless (:math:`\sigma = 0`): a **convergence test** on the averaged output,
+  stop once the mean relative change
+
+  .. math:: c_t = \frac{\|\bar x_t - \bar x_{t-1}\|_2}{\|\bar x_t\|_2}
+
+  over the last ``window`` steps is below ``tolerance``;
+* noise model unknown and :math:`\sigma` not estimable: the windowed moving
+  variance of the outputs (ES-WMV, Wang et al. 2021),
+
+  .. math::
+
+      \mathrm{VAR}_t = \frac{1}{W}\sum_{w=0}^{W-1}
+      \Big\| x_{t-w} - \frac{1}{W}\sum_{v=0}^{W-1} x_{t-v} \Big\|_2^2 / n,
+
+  returning :math:`\bar x_{t^\star}` at :math:`t^\star = \arg\min_t \mathrm{VAR}_t`
+  once the variance made no relative progress ``wmv_tolerance`` for ``patience`` steps.
+
+A batch of :math:`N` measurements is solved as :math:`N` independent problems
+(one network, one Adam state and one stop each) in one loop.  The stopping
+rules are :class:`StopRule` objects fed with per-step statistics, so that a
+run recorded with ``stop="none"`` can be replayed offline (:func:`replay_stop`)
+and gives exactly the step the online rule would have chosen.
 """
 
 from __future__ import annotations
@@ -34,118 +51,41 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
+from deepinv.models import Reconstructor
 from torch import Tensor, nn
 
-from invgan.nets.dip import NET_NAMES, UPSAMPLING_MODES, ConvDecoder, SkipNet, dip_input, make_dip_net
-
-STOP_RULES = ("wmv", "none")
-
-
-@dataclass
-class DIPConfig:
-    r"""Settings of :func:`deep_image_prior`; the defaults are those of the cameraman experiment.
-
-    :param net: ``"convdecoder"`` or ``"skip"`` (used when no network is passed).
-    :param channels: hidden width of the network.
-    :param depth: number of upsampling blocks (ConvDecoder) or levels (skip net).
-    :param upsampling: ``"nearest"``, ``"bilinear"`` or ``"bicubic"``.
-    :param in_size: spatial size of the ConvDecoder input :math:`z`.
-    :param lr: Adam step size.
-    :param max_steps: hard limit on the number of steps.
-    :param input_noise: std :math:`\sigma_z` of the noise added to :math:`z` every step.
-    :param ema: averaging weight :math:`\beta` of the returned estimate (0: no averaging).
-    :param stop: ``"wmv"`` (windowed moving variance) or ``"none"`` (run ``max_steps``).
-    :param window: window :math:`W` of the variance.
-    :param patience: stop once the variance has not dropped below
-        :math:`(1 - \text{tolerance})` times its running minimum for this many steps.
-    :param tolerance: relative drop of the variance that counts as progress (0: any new minimum);
-        a small positive value also stops noiseless problems once the variance plateaus.
-    :param min_steps: never stop before this step.
-    :param backtrack_factor: restore the last good weights when the loss exceeds this factor
-        times the loss at the last checkpoint (or is not finite); 0 disables backtracking.
-    :param checkpoint_every: steps between checkpoints of good weights.
-    :param bf16: run the network in bfloat16 autocast (about 2x faster on CPUs with bf16 support).
-    :param seed: seed of the weights and of :math:`z` (``None``: not seeded).
-    :param threads: ``torch.set_num_threads`` for the run (``None``: leave as is).
-    """
-
-    net: str = "skip"
-    channels: int = 32
-    depth: int = 5
-    upsampling: str = "bilinear"
-    in_size: int = 8
-    lr: float = 0.01
-    max_steps: int = 1500
-    input_noise: float = 0.0
-    ema: float = 0.99
-    stop: str = "wmv"
-    window: int = 100
-    patience: int = 200
-    tolerance: float = 0.05
-    min_steps: int = 200
-    backtrack_factor: float = 5.0
-    checkpoint_every: int = 50
-    bf16: bool = True
-    seed: int | None = 0
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        checks: list[tuple[str, bool, str]] = [
-            ("net", self.net in NET_NAMES, f"one of {NET_NAMES}"),
-            ("upsampling", self.upsampling in UPSAMPLING_MODES, f"one of {UPSAMPLING_MODES}"),
-            ("stop", self.stop in STOP_RULES, f"one of {STOP_RULES}"),
-            ("channels", self.channels >= 1, "an integer >= 1"),
-            ("depth", self.depth >= 1, "an integer >= 1"),
-            ("in_size", self.in_size >= 1, "an integer >= 1"),
-            ("lr", self.lr > 0, "a value > 0"),
-            ("max_steps", self.max_steps >= 1, "an integer >= 1"),
-            ("input_noise", self.input_noise >= 0, "a value >= 0"),
-            ("ema", 0 <= self.ema < 1, "a value in [0, 1)"),
-            ("window", self.window >= 2, "an integer >= 2"),
-            ("patience", self.patience >= 1, "an integer >= 1"),
-            ("tolerance", 0 <= self.tolerance < 1, "a value in [0, 1)"),
-            ("min_steps", self.min_steps >= 0, "an integer >= 0"),
-            ("backtrack_factor", self.backtrack_factor == 0 or self.backtrack_factor > 1, "0 (off) or a value > 1"),
-            ("checkpoint_every", self.checkpoint_every >= 1, "an integer >= 1"),
-        ]
-        for name, ok, allowed in checks:
-            if not ok:
-                raise ValueError(f"invalid {name}={getattr(self, name)!r}: expected {allowed}")
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> "DIPConfig":
-        """Build from a mapping; unknown keys are an error naming them."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown DIPConfig keys {unknown}: expected a subset of {sorted(known)}")
-        return cls(**dict(values))
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+from invgan.config import STOP_RULES, DIPConfig
+from invgan.nets.dip import ConvDecoder, SkipNet, dip_input, make_dip_net
+from invgan.precision import autocast_dtype, describe_precision, resolve_precision
 
 
 @dataclass
 class DIPResult:
     r"""Output of :func:`deep_image_prior`.
 
-    :param x: estimates, one per measurement, shape ``(N, C, H, W)``, detached.
+    :param x_hat: estimates, one per measurement, shape ``(N, C, H, W)``, detached.
     :param stopped_at: step :math:`t^\star` of each returned estimate (1-based).
+    :param decided_at: step at which each sample's stopping rule fired (``steps`` if it never did).
     :param steps: steps actually run.
-    :param loss_history: data-fit loss per step and sample, shape ``(steps, N)``.
-    :param psnr_history: PSNR of the averaged estimate per step and sample when a reference
-        was given (``(steps, N)``), else ``None``.
+    :param loss_history: data fit of the raw output :math:`\|A R_{\theta_t}(z) - y\|^2/m`,
+        shape ``(steps, N)``.
+    :param residual_history: data fit of the averaged estimate :math:`r_t`, ``(steps, N)``.
+    :param change_history: relative change :math:`c_t` of the averaged estimate, ``(steps, N)``.
+    :param psnr_history: PSNR of the averaged estimate when a reference was given, else ``None``.
     :param seconds: wall time of the run.
     :param backtracks: number of restores of earlier weights.
-    :param variance_history: windowed variance per step and sample (NaN until the window is full),
-        shape ``(steps, N)``; ``None`` when ``stop="none"``.
     :param time_history: seconds elapsed at the end of every step, shape ``(steps,)``.
+    :param variance_history: windowed variance (NaN until the window is full), ``(steps, N)``;
+        ``None`` unless ``stop`` is ``"wmv"`` or ``"none"`` (or ``"auto"`` fell back to WMV).
+    :param rules: the rule each sample used (``"auto"`` resolved).
+    :param noise_sigma: the noise level each sample's rule used (``nan``: unknown).
+    :param precision: the precision the network ran in, and why (e.g. ``"bf16 (auto: native bf16 found on cpu)"``).
     """
 
-    x: Tensor
+    x_hat: Tensor
     stopped_at: list[int]
     steps: int
     loss_history: Tensor
@@ -154,7 +94,172 @@ class DIPResult:
     backtracks: int = 0
     time_history: Tensor | None = None
     variance_history: Tensor | None = None
+    residual_history: Tensor | None = None
+    change_history: Tensor | None = None
+    decided_at: list[int] = field(default_factory=list)
+    rules: list[str] = field(default_factory=list)
+    noise_sigma: list[float] = field(default_factory=list)
+    precision: str = "fp32"
     config: DIPConfig = field(default_factory=DIPConfig)
+
+
+# ---------------------------------------------------------------- noise level
+
+
+def estimate_noise_sigma(y: Tensor) -> Tensor:
+    r"""Per-sample Gaussian noise std of image-shaped ``y`` ``(N, C, H, W)`` from the finest
+    diagonal Haar wavelet coefficients (Donoho's MAD estimator):
+
+    .. math:: \hat\sigma = \mathrm{median}\,|d| / 0.6745,\qquad
+              d = \tfrac12\,(y_{2i,2j} - y_{2i,2j+1} - y_{2i+1,2j} + y_{2i+1,2j+1}).
+
+    Zero-valued pixels (unmeasured pixels of an inpainting mask) are left out.
+    """
+    if y.dim() != 4 or y.shape[-1] < 2 or y.shape[-2] < 2:
+        raise ValueError(f"estimate_noise_sigma needs images (N, C, H>=2, W>=2), got shape {tuple(y.shape)}")
+    h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2
+    q = y[..., :h, :w].float()
+    a, b, c, d = q[..., 0::2, 0::2], q[..., 0::2, 1::2], q[..., 1::2, 0::2], q[..., 1::2, 1::2]
+    hh = 0.5 * (a - b - c + d)
+    measured = (a != 0) & (b != 0) & (c != 0) & (d != 0)
+    out = []
+    for i in range(y.shape[0]):
+        vals = hh[i][measured[i]]
+        out.append(vals.abs().median() / 0.6745 if vals.numel() else torch.tensor(math.nan))
+    return torch.stack(out).cpu()
+
+
+def noise_level(physics, y: Tensor, override: float | None = None) -> Tensor:
+    r"""Per-sample noise std :math:`\sigma` of ``y``: ``override`` when given; the ``sigma`` of a
+    Gaussian noise model; 0 without noise (``ZeroNoise`` or none); else estimated from ``y``
+    when it is image-shaped (:func:`estimate_noise_sigma`); else NaN (unknown)."""
+    n = y.shape[0]
+    if override is not None:
+        return torch.full((n,), float(override))
+    from deepinv.physics import GaussianNoise, ZeroNoise
+
+    model = getattr(physics, "noise_model", None)
+    if model is None or isinstance(model, ZeroNoise):
+        return torch.zeros(n)
+    if isinstance(model, GaussianNoise):
+        sigma = torch.as_tensor(model.sigma, dtype=torch.float32).detach().cpu().flatten()
+        return sigma.expand(n).clone() if sigma.numel() == 1 else sigma[:n].clone()
+    if y.dim() == 4 and min(y.shape[-2:]) >= 2:
+        return estimate_noise_sigma(y)
+    return torch.full((n,), math.nan)
+
+
+# ---------------------------------------------------------------- stopping rules
+
+
+@dataclass
+class StepStats:
+    """Per-sample statistics of one step, each of shape ``(N,)`` (``variance`` NaN until its window is full)."""
+
+    step: int
+    loss: Tensor
+    residual: Tensor
+    change: Tensor
+    variance: Tensor
+
+
+class StopRule:
+    r"""Per-sample stopping rule fed one :class:`StepStats` per step.
+
+    ``update`` returns a boolean mask of the samples whose *current* averaged estimate
+    becomes the one to return; ``done`` marks the samples whose rule has fired.
+    """
+
+    def __init__(self, cfg: DIPConfig, rules: list[str], sigma: Tensor) -> None:
+        self.cfg = cfg
+        self.rules = rules
+        self.sigma = sigma.float()
+        n = len(rules)
+        self.done = torch.zeros(n, dtype=torch.bool)
+        self.decided_at = [0] * n
+        self.chosen = [0] * n
+        self.changes: deque = deque(maxlen=cfg.window)
+        self.best_var = torch.full((n,), math.inf)
+        self.progress_var = torch.full((n,), math.inf)
+        self.progress_step = [0] * n
+
+    def update(self, s: StepStats) -> Tensor:
+        cfg = self.cfg
+        keep = torch.zeros(len(self.rules), dtype=torch.bool)
+        self.changes.append(s.change.float())
+        mean_change = torch.stack(tuple(self.changes)).mean(0) if len(self.changes) == cfg.window else None
+        for i, rule in enumerate(self.rules):
+            if self.done[i]:
+                continue
+            fire = False
+            if rule == "discrepancy":
+                keep[i] = True
+                fire = s.step >= cfg.min_steps and float(s.residual[i]) <= cfg.discrepancy * float(self.sigma[i]) ** 2
+            elif rule == "convergence":
+                keep[i] = True
+                fire = s.step >= cfg.min_steps and mean_change is not None and float(mean_change[i]) < cfg.tolerance
+            elif rule == "wmv":
+                v = float(s.variance[i])
+                if not math.isnan(v):
+                    if v < (1 - cfg.wmv_tolerance) * float(self.progress_var[i]):
+                        self.progress_var[i], self.progress_step[i] = v, s.step
+                    if v < float(self.best_var[i]):
+                        self.best_var[i] = v
+                        keep[i] = True
+                fire = s.step >= cfg.min_steps and self.chosen[i] > 0 and s.step - self.progress_step[i] >= cfg.patience
+            else:  # "none": the last step
+                keep[i] = True
+            if keep[i]:
+                self.chosen[i] = s.step
+            if fire:
+                self.done[i] = True
+                self.decided_at[i] = s.step
+        return keep
+
+    def finish(self, step: int) -> None:
+        """Mark the samples still running as decided at the last step."""
+        for i in range(len(self.rules)):
+            if not self.done[i]:
+                self.decided_at[i] = step
+                if self.chosen[i] == 0:
+                    self.chosen[i] = step
+
+
+def resolve_rules(stop: str, sigma: Tensor) -> list[str]:
+    """``stop`` per sample; ``"auto"``: discrepancy where :math:`\\sigma > 0`, convergence where
+    :math:`\\sigma = 0`, WMV where it is unknown (NaN)."""
+    if stop != "auto":
+        return [stop] * len(sigma)
+    return ["wmv" if math.isnan(s) else ("discrepancy" if s > 0 else "convergence") for s in sigma.tolist()]
+
+
+def replay_stop(result: DIPResult, config: DIPConfig | Mapping[str, Any] | None = None, sigma: Tensor | None = None) -> tuple[list[int], list[int], list[str]]:
+    """The ``(stopped_at, decided_at, rules)`` a stopping rule would have given on a recorded run.
+
+    ``result`` must come from a run with ``stop="none"`` (it records every statistic, the
+    variance included) and at least as many steps as the rule needs; ``config`` holds the rule
+    (default: the run's config with ``stop="auto"``); ``sigma``: the noise level per sample
+    (default: ``config.noise_sigma`` when set, else the one the run recorded).
+    """
+    cfg = config if isinstance(config, DIPConfig) else dataclasses.replace(result.config, **{"stop": "auto", **dict(config or {})})
+    if result.residual_history is None or result.change_history is None or result.variance_history is None:
+        raise ValueError("replay_stop needs a run recorded with stop='none' (residual, change and variance histories)")
+    if sigma is None:
+        n = result.loss_history.shape[1]
+        sigma = torch.full((n,), float(cfg.noise_sigma)) if cfg.noise_sigma is not None else torch.as_tensor(result.noise_sigma)
+    sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
+    rules = resolve_rules(cfg.stop, sig)
+    rule = StopRule(cfg, rules, sig)
+    steps = result.loss_history.shape[0]
+    for t in range(steps):
+        rule.update(StepStats(t + 1, result.loss_history[t], result.residual_history[t], result.change_history[t], result.variance_history[t]))
+        if bool(rule.done.all()):
+            break
+    rule.finish(t + 1)
+    return list(rule.chosen), list(rule.decided_at), rules
+
+
+# ---------------------------------------------------------------- solver
 
 
 def _reset_parameters(net: nn.Module) -> None:
@@ -187,13 +292,28 @@ def _windowed_variance(window: deque) -> Tensor:
     return stack.var(dim=0, unbiased=False).flatten(1).mean(1)
 
 
+def _per_sample_mse(a: Tensor) -> Tensor:
+    return a.pow(2).flatten(1).mean(1)
+
+
+def _fresh_nets(template: nn.Module, n: int, device: torch.device) -> list[nn.Module]:
+    nets = []
+    for _ in range(n):
+        m = copy.deepcopy(template).to(device).train()
+        _reset_parameters(m)
+        m.requires_grad_(True)
+        nets.append(m)
+    return nets
+
+
 def deep_image_prior(
     y: Tensor,
     physics,
     net: nn.Module | None = None,
     config: DIPConfig | Mapping[str, Any] | None = None,
+    *,
     reference: Tensor | None = None,
-    progress: bool = True,
+    **overrides: Any,
 ) -> DIPResult:
     r"""Reconstruct :math:`x` from :math:`y = \mathcal{N}(Ax)` with a deep image prior.
 
@@ -204,12 +324,15 @@ def deep_image_prior(
         from ``config``.
     :param config: a :class:`DIPConfig` or a dict of its fields.
     :param reference: ground truth ``(N, C, H, W)`` for the PSNR history only (never used to stop).
-    :param progress: show a tqdm bar with the loss (and PSNR).
+    :param overrides: :class:`DIPConfig` fields that replace those of ``config``
+        (e.g. ``max_steps=500, progress=False``).
     """
     from deepinv.loss.metric import PSNR
     from tqdm.auto import tqdm
 
     cfg = config if isinstance(config, DIPConfig) else DIPConfig.from_dict(config or {})
+    if overrides:
+        cfg = DIPConfig.from_dict({**cfg.to_dict(), **overrides})
     if not isinstance(y, Tensor) or y.dim() < 2:
         raise ValueError(f"y must be a batched tensor (N, ...), got {type(y).__name__} of shape {getattr(y, 'shape', None)}")
     y = y.detach()
@@ -221,6 +344,11 @@ def deep_image_prior(
             reference = reference[None]
         if tuple(reference.shape) != (n_samples, *img_shape):
             raise ValueError(f"reference of shape {tuple(reference.shape)} does not match the images {(n_samples, *img_shape)}")
+    precision = resolve_precision(cfg.precision, y.device)
+    cast = autocast_dtype(precision)
+    sigma = noise_level(physics, y, cfg.noise_sigma)
+    rules = resolve_rules(cfg.stop, sigma)
+    need_variance = cfg.stop == "none" or "wmv" in rules
 
     old_threads = torch.get_num_threads()
     if cfg.threads:
@@ -230,54 +358,44 @@ def deep_image_prior(
     if cfg.seed is not None:
         torch.manual_seed(cfg.seed)
 
-    if net is None:
-        template: nn.Module = build_net(cfg, img_shape)
-    else:
-        template = net
-        if not hasattr(template, "input_shape"):
-            raise ValueError("net must expose input_shape() giving the (C, H, W) shape of its random input")
-    nets: list[nn.Module] = []
-    for _ in range(n_samples):
-        m = copy.deepcopy(template).to(y.device).train()
-        _reset_parameters(m)
-        m.requires_grad_(True)
-        nets.append(m)
-    z = dip_input(nets[0], n_samples, generator=gen).to(y.device)
-    with torch.no_grad():
-        probe = nets[0](z[:1])
-    if tuple(probe.shape[1:]) != img_shape:
-        raise ValueError(f"the network outputs images of shape {tuple(probe.shape[1:])}, the operator expects {img_shape}")
-    optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in nets]
-    psnr = PSNR(max_pixel=1.0) if reference is not None else None
-
-    def snapshot(i: int) -> dict[str, Any]:
-        return {"net": copy.deepcopy(nets[i].state_dict()), "opt": copy.deepcopy(optimizers[i].state_dict())}
-
-    checkpoints = [snapshot(i) for i in range(n_samples)]
-    checkpoint_loss = torch.full((n_samples,), math.inf)
-    loss_history: list[Tensor] = []
-    psnr_history: list[Tensor] = []
-    time_history: list[float] = []
-    window: deque = deque(maxlen=cfg.window)
-    ema: Tensor | None = None
-    best_var = torch.full((n_samples,), math.inf)
-    best_step = [0] * n_samples
-    progress_var = torch.full((n_samples,), math.inf)
-    progress_step = [0] * n_samples
-    variance_history: list[Tensor] = []
-    best_x: Tensor | None = None
-    backtracks = 0
-    start = time.perf_counter()
-    bar = tqdm(range(1, cfg.max_steps + 1), disable=not progress, desc="dip", leave=False)
-    step = 0
     try:
+        if net is None:
+            template: nn.Module = build_net(cfg, img_shape)
+        else:
+            template = net
+            if not hasattr(template, "input_shape"):
+                raise ValueError("net must expose input_shape() giving the (C, H, W) shape of its random input")
+        nets = _fresh_nets(template, n_samples, y.device)
+        z = dip_input(nets[0], n_samples, generator=gen).to(y.device)
+        with torch.no_grad():
+            probe = nets[0](z[:1])
+        if tuple(probe.shape[1:]) != img_shape:
+            raise ValueError(f"the network outputs images of shape {tuple(probe.shape[1:])}, the operator expects {img_shape}")
+        optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in nets]
+        psnr = PSNR(max_pixel=1.0) if reference is not None else None
+        stop_rule = StopRule(cfg, rules, sigma)
+
+        def snapshot(i: int) -> dict[str, Any]:
+            return {"net": copy.deepcopy(nets[i].state_dict()), "opt": copy.deepcopy(optimizers[i].state_dict())}
+
+        checkpoints = [snapshot(i) for i in range(n_samples)]
+        checkpoint_loss = torch.full((n_samples,), math.inf)
+        lr_scale = [1.0] * n_samples
+        hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "variance": [], "psnr": [], "time": []}
+        window: deque = deque(maxlen=cfg.window)
+        ema: Tensor | None = None
+        chosen_x: Tensor | None = None
+        backtracks = 0
+        start = time.perf_counter()
+        bar = tqdm(range(1, cfg.max_steps + 1), disable=not cfg.progress, desc="dip", leave=False)
+        step = 0
+        device_type = "cpu" if y.device.type == "cpu" else y.device.type
         for step in bar:
             z_in = z + cfg.input_noise * torch.randn(z.shape, generator=gen).to(z.device) if cfg.input_noise > 0 else z
-            with torch.autocast("cpu" if y.device.type == "cpu" else y.device.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+            with torch.autocast(device_type, dtype=cast or torch.bfloat16, enabled=cast is not None):
                 outs = [nets[i](z_in[i : i + 1]) for i in range(n_samples)]
             x = torch.cat(outs).float()
-            residual = physics.A(x) - y
-            per_sample = residual.pow(2).flatten(1).mean(1)
+            per_sample = _per_sample_mse(physics.A(x) - y)
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
             per_sample.sum().backward()
@@ -287,72 +405,110 @@ def deep_image_prior(
             if cfg.backtrack_factor > 0:
                 jumped |= losses > cfg.backtrack_factor * checkpoint_loss
             for i in range(n_samples):
-                if jumped[i]:  # restore the last good weights, skip this update
+                if jumped[i]:  # restore the last good weights with half the step size, skip this update
                     nets[i].load_state_dict(checkpoints[i]["net"])
                     optimizers[i].load_state_dict(checkpoints[i]["opt"])
+                    lr_scale[i] *= 0.5  # replaying the same steps would jump again
+                    for group in optimizers[i].param_groups:
+                        group["lr"] = cfg.lr * lr_scale[i]
                     backtracks += 1
                 else:
-                    optimizers[i].step()
-                    if step % cfg.checkpoint_every == 0:
+                    if step % cfg.checkpoint_every == 0:  # the weights that gave this loss, before the update
                         checkpoints[i] = snapshot(i)
                         checkpoint_loss[i] = losses[i]
+                    optimizers[i].step()
             x = x.detach()
             if bool(jumped.any()) and ema is not None:  # a jumped output is not averaged in
                 x = torch.where(jumped.view(-1, 1, 1, 1).to(x.device), ema, x)
+            previous = ema
             ema = x.clone() if ema is None or cfg.ema == 0 else cfg.ema * ema + (1 - cfg.ema) * x
-            loss_history.append(losses)
-
-            if cfg.stop == "wmv":
+            with torch.no_grad():
+                residual = _per_sample_mse(physics.A(ema) - y).cpu()
+            change = (
+                torch.full((n_samples,), math.inf) if previous is None
+                else ((ema - previous).flatten(1).norm(dim=1) / ema.flatten(1).norm(dim=1).clamp_min(1e-12)).cpu()
+            )
+            variance = torch.full((n_samples,), math.nan)
+            if need_variance:
                 window.append(x)
-                if len(window) < cfg.window:
-                    variance_history.append(torch.full((n_samples,), math.nan))
-                else:
-                    var = _windowed_variance(window).cpu()
-                    variance_history.append(var)
-                    progressed = var < (1 - cfg.tolerance) * progress_var
-                    for i in torch.nonzero(progressed).flatten().tolist():
-                        progress_var[i] = var[i]
-                        progress_step[i] = step
-                    improved = var < best_var
-                    if bool(improved.any()):
-                        best_x = ema.clone() if best_x is None else torch.where(improved.view(-1, 1, 1, 1).to(ema.device), ema, best_x)
-                        for i in torch.nonzero(improved).flatten().tolist():
-                            best_var[i] = var[i]
-                            best_step[i] = step
+                if len(window) == cfg.window:
+                    variance = _windowed_variance(window).cpu()
+            for key, value in (("loss", losses), ("residual", residual), ("change", change), ("variance", variance)):
+                hist[key].append(value)
+
+            if not bool(stop_rule.done.all()):
+                keep = stop_rule.update(StepStats(step, losses, residual, change, variance))
+                if bool(keep.any()):
+                    mask = keep.view(-1, 1, 1, 1).to(ema.device)
+                    chosen_x = ema.clone() if chosen_x is None else torch.where(mask, ema, chosen_x)
             postfix = {"loss": f"{float(losses.mean()):.2e}"}
             if psnr is not None:
                 p = psnr(ema.clamp(0, 1), reference).detach().cpu().flatten()
-                psnr_history.append(p)
+                hist["psnr"].append(p)
                 postfix["psnr"] = f"{float(p.mean()):.2f}"
-            if progress:
+            if cfg.progress:
                 bar.set_postfix(postfix, refresh=False)
-            time_history.append(time.perf_counter() - start)
-            if cfg.stop == "wmv" and step >= cfg.min_steps and best_x is not None:
-                if all(step - progress_step[i] >= cfg.patience for i in range(n_samples)):
-                    break
-    finally:
+            hist["time"].append(time.perf_counter() - start)
+            if cfg.stop != "none" and bool(stop_rule.done.all()):
+                break
         bar.close()
+    finally:
         if cfg.threads:
             torch.set_num_threads(old_threads)
         if saved_rng is not None:
             torch.set_rng_state(saved_rng)
 
-    if cfg.stop == "wmv" and best_x is not None:
-        x_hat, stopped_at = best_x, list(best_step)
-    else:
-        x_hat, stopped_at = ema, [step] * n_samples
+    stop_rule.finish(step)
+    x_hat = chosen_x if chosen_x is not None else ema
     return DIPResult(
-        x=x_hat.clamp(0, 1).detach(),
-        stopped_at=stopped_at,
+        x_hat=x_hat.clamp(0, 1).detach(),
+        stopped_at=list(stop_rule.chosen),
+        decided_at=list(stop_rule.decided_at),
         steps=step,
-        loss_history=torch.stack(loss_history),
-        psnr_history=torch.stack(psnr_history) if psnr_history else None,
+        loss_history=torch.stack(hist["loss"]),
+        residual_history=torch.stack(hist["residual"]),
+        change_history=torch.stack(hist["change"]),
+        psnr_history=torch.stack(hist["psnr"]) if hist["psnr"] else None,
         seconds=time.perf_counter() - start,
         backtracks=backtracks,
-        time_history=torch.tensor(time_history),
-        variance_history=torch.stack(variance_history) if variance_history else None,
+        time_history=torch.tensor(hist["time"]),
+        variance_history=torch.stack(hist["variance"]) if need_variance else None,
+        rules=rules,
+        noise_sigma=[float(s) for s in sigma],
+        precision=describe_precision(cfg.precision, y.device),
         config=cfg,
     )
 
 
-__all__ = ["DIPConfig", "DIPResult", "deep_image_prior", "build_net", "ConvDecoder", "SkipNet", "STOP_RULES"]
+class DeepImagePrior(Reconstructor):
+    r"""The deep image prior as a deepinv reconstructor: ``x_hat = model(y, physics)``.
+
+    Every call fits a *fresh* network to ``y`` (DIP has no trained weights) with
+    :func:`deep_image_prior`, so it plugs into any evaluation loop that calls
+    ``model(y, physics)``.
+
+    :param config: a :class:`DIPConfig` (default: the defaults, without progress bar).
+    :param net_factory: ``img_shape -> nn.Module`` building the untrained network for
+        images of shape ``(C, H, W)`` (default: :func:`build_net` from the config).
+    :param overrides: :class:`DIPConfig` fields that replace those of ``config``.
+    """
+
+    def __init__(self, config: DIPConfig | None = None, net_factory: Callable[[tuple[int, int, int]], nn.Module] | None = None, **overrides: Any) -> None:
+        super().__init__()
+        base = config if config is not None else DIPConfig(progress=False)
+        self.config = DIPConfig.from_dict({**base.to_dict(), **overrides}) if overrides else base
+        self.net_factory = net_factory
+        self.last_result: DIPResult | None = None
+
+    def forward(self, y: Tensor, physics, **kwargs: Any) -> Tensor:
+        """The DIP estimate of ``y`` under ``physics``; ``kwargs`` are :class:`DIPConfig` overrides."""
+        net = self.net_factory(_image_shape(y, physics)) if self.net_factory is not None else None
+        with torch.enable_grad():  # fitting needs gradients, also inside an evaluation loop under no_grad
+            self.last_result = deep_image_prior(y, physics, net=net, config=self.config, **kwargs)
+        return self.last_result.x_hat
+
+
+__all__ = [
+    "DIPConfig", "DIPResult", "DeepImagePrior", "deep_image_prior", "build_net", "replay_stop", "StopRule", "StepStats",
+    "noise_level", "estimate_noise_sigma", "resolve_rules", "ConvDecoder", "SkipNet", "STOP_RULES",
+]
