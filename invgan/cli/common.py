@@ -23,8 +23,16 @@ def _flag_type(hint: Any):
     args = [a for a in getattr(hint, "__args__", (hint,)) if a is not type(None)]
     kind = args[0]
     if kind is bool:
-        return lambda text: {"true": True, "false": False, "1": True, "0": False}[text.lower()]
+        return _boolean
     return kind
+
+
+def _boolean(text: str) -> bool:
+    """``true``/``false`` (or ``1``/``0``, ``yes``/``no``) for a boolean flag."""
+    values = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    if text.lower() not in values:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return values[text.lower()]
 
 
 def add_section_arguments(p: argparse.ArgumentParser, schema: type, section: str, title: str, rename: dict[str, str] | None = None,
