@@ -241,3 +241,38 @@ def test_auto_precision_is_fp32_on_cpu_and_follows_native_bf16_on_accelerators(t
         assert training_precision("auto", torch.device("cpu")) == "fp32"
         assert training_precision("auto", torch.device("cuda")) == ("bf16" if native else "fp32")
         assert training_precision("bf16", torch.device("cpu")) == "bf16"
+
+
+def test_nan_between_log_flushes_never_reaches_a_checkpoint(tiny_overrides, tmp_path):
+    """Losses are read on the host only every log_every steps; a checkpoint written in between
+    must not hold weights past a non-finite loss (the finiteness flag is checked before it)."""
+    run = build(tiny_overrides, "train.checkpoint_every=1", "train.log_every=10", "train.steps=6")
+    recipe = run.trainer.recipe
+    original = recipe.generator_loss
+
+    def poisoned(b):
+        loss, terms = original(b)
+        return (loss * float("nan") if run.trainer.step >= 3 else loss), terms
+
+    for p in run.trainer.phases:
+        if p.name == "G":
+            p.loss = poisoned
+    with pytest.raises(NonFiniteLossError, match=r"'G' became nan at step 4"):
+        run.fit()
+    good = ckpt.load(tmp_path / "run" / "last.pt")
+    assert good["step"] == 3
+    assert all(torch.isfinite(v).all() for v in good["networks"]["G"].values())
+
+
+def test_checkpoints_get_the_same_permissions_as_other_outputs(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        ckpt.save_atomic({"step": 1}, tmp_path / "last.pt")
+        (tmp_path / "log.jsonl").write_text("{}\n")
+    finally:
+        os.umask(old)
+    mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
+    assert mode(tmp_path / "last.pt") == mode(tmp_path / "log.jsonl") == 0o644

@@ -199,6 +199,7 @@ class Trainer:
         self.best: float = -math.inf
         self.history: list[dict[str, Any]] = []
         self._pending: dict[str, list[Tensor]] = {}
+        self._all_finite: Tensor | None = None  # every loss since the last log flush was finite
         self._writer = self._make_writer() if tensorboard and self.out_dir is not None else None
 
     # ------------------------------------------------------------------ networks
@@ -294,6 +295,10 @@ class Trainer:
     def _watch(self, logs: dict[str, Tensor]) -> None:
         for k, v in logs.items():
             self._pending.setdefault(k, []).append(v)
+        # A device-side flag, read only before a checkpoint is written: no host sync per step.
+        finite = torch.stack([torch.isfinite(v).all() for v in logs.values()]).all() if logs else None
+        if finite is not None:
+            self._all_finite = finite if self._all_finite is None else self._all_finite & finite
 
     def _flush_logs(self) -> dict[str, float]:
         """Average the pending losses (one host sync per log interval) and stop on NaN/inf."""
@@ -302,12 +307,12 @@ class Trainer:
             t = torch.stack(vals).float()
             if not torch.isfinite(t).all():
                 bad = int(torch.nonzero(~torch.isfinite(t))[0]) + self.step - len(vals) + 1
-                self._pending = {}
+                self._pending, self._all_finite = {}, None
                 last = self._path("last.pt")
                 kept = f"; the last good checkpoint is {last}" if last is not None and last.exists() else ""
                 raise NonFiniteLossError(f"loss {k!r} became {t[~torch.isfinite(t)][0].item()} at step {bad}: stopping{kept}")
             row[k] = t.mean().item()
-        self._pending = {}
+        self._pending, self._all_finite = {}, None
         self._log(row)
         if self._writer is not None:
             for k, v in row.items():
@@ -389,8 +394,12 @@ class Trainer:
         self.recipe.set_rng_state(state["recipe_rng"])
 
     def save(self, path: str | Path | None) -> Path | None:
+        """Write a checkpoint; a loss that became NaN or infinite since the last log flush stops the
+        run first (:class:`NonFiniteLossError`), so no checkpoint ever holds weights past it."""
         if path is None:
             return None
+        if self._all_finite is not None and not bool(self._all_finite):
+            self._flush_logs()  # raises, naming the loss and the step
         return ckpt.save_atomic(self.state_dict(), path)
 
     def resume(self, path: str | Path) -> None:
