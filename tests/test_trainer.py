@@ -131,10 +131,12 @@ def test_truncated_checkpoint_is_a_clear_error(tmp_path):
         ckpt.load(tmp_path / "bad.pt")
 
 
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_overrides, tmp_path):
-    run = build(tiny_overrides, "train.checkpoint_every=1", "train.steps=6")
-    recipe = run.trainer.recipe
-    original = recipe.generator_loss
+@pytest.mark.parametrize("log_every", [1, 10])
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tiny_overrides, tmp_path, log_every):
+    """With log_every=10 the losses are read on the host only after the NaN; a checkpoint written
+    in between must still not hold weights past it (the finiteness flag is checked before it)."""
+    run = build(tiny_overrides, "train.checkpoint_every=1", f"train.log_every={log_every}", "train.steps=6")
+    original = run.trainer.recipe.generator_loss
 
     def poisoned(b):
         loss, terms = original(b)
@@ -241,27 +243,6 @@ def test_auto_precision_is_fp32_on_cpu_and_follows_native_bf16_on_accelerators(t
         assert training_precision("auto", torch.device("cpu")) == "fp32"
         assert training_precision("auto", torch.device("cuda")) == ("bf16" if native else "fp32")
         assert training_precision("bf16", torch.device("cpu")) == "bf16"
-
-
-def test_nan_between_log_flushes_never_reaches_a_checkpoint(tiny_overrides, tmp_path):
-    """Losses are read on the host only every log_every steps; a checkpoint written in between
-    must not hold weights past a non-finite loss (the finiteness flag is checked before it)."""
-    run = build(tiny_overrides, "train.checkpoint_every=1", "train.log_every=10", "train.steps=6")
-    recipe = run.trainer.recipe
-    original = recipe.generator_loss
-
-    def poisoned(b):
-        loss, terms = original(b)
-        return (loss * float("nan") if run.trainer.step >= 3 else loss), terms
-
-    for p in run.trainer.phases:
-        if p.name == "G":
-            p.loss = poisoned
-    with pytest.raises(NonFiniteLossError, match=r"'G' became nan at step 4"):
-        run.fit()
-    good = ckpt.load(tmp_path / "run" / "last.pt")
-    assert good["step"] == 3
-    assert all(torch.isfinite(v).all() for v in good["networks"]["G"].values())
 
 
 def test_checkpoints_get_the_same_permissions_as_other_outputs(tmp_path):
