@@ -30,8 +30,8 @@ Prints one markdown table and a summary per problem.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
-import math
 import time
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def save_trace(path: Path, res: DIPResult) -> None:
         loss=res.loss_history[:, 0].numpy(), residual=res.residual_history[:, 0].numpy(),
         change=res.change_history[:, 0].numpy(), variance=res.variance_history[:, 0].numpy(),
         psnr=res.psnr_history[:, 0].numpy(), time=res.time_history.numpy(),
-        noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(res.config.to_dict()), precision=res.precision,
+        noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(dataclasses.asdict(res.config)), precision=res.precision,
     )
 
 

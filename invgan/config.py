@@ -431,9 +431,6 @@ class DIPConfig:
         """Build from a mapping; unknown keys are an error naming them."""
         return with_overrides(cls(), **values)
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 @dataclass
 class DIPJobConfig:

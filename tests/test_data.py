@@ -1,6 +1,5 @@
 """Built-in photos split by image, user folders with clear errors, deterministic crops, measurements."""
 
-import warnings
 
 import numpy as np
 import pytest

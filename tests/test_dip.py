@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -77,7 +77,7 @@ def test_config_rejects_unknown_keys_and_bad_values():
         DIPConfig(ema=1.0)
     with pytest.raises(ValueError, match="stop"):
         DIPConfig(stop="oracle")
-    assert DIPConfig.from_dict(DIPConfig().to_dict()) == DIPConfig()
+    assert DIPConfig.from_dict(dataclasses.asdict(DIPConfig())) == DIPConfig()
 
 
 # ---------------------------------------------------------------- solver

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .split import SPLITS, SmallImageSet, split_set
+from .split import SmallImageSet, split_set
 
 DIGIT_SETS = ("mnist", "digits8")
 

@@ -57,7 +57,7 @@ import torch
 from deepinv.models import Reconstructor
 from torch import Tensor, nn
 
-from invgan.config import STOP_RULES, DIPConfig
+from invgan.config import STOP_RULES, DIPConfig, with_overrides
 from invgan.nets.dip import ConvDecoder, SkipNet, dip_input, make_dip_net
 from invgan.precision import autocast_dtype, describe_precision, resolve_precision
 
@@ -332,7 +332,7 @@ def deep_image_prior(
 
     cfg = config if isinstance(config, DIPConfig) else DIPConfig.from_dict(config or {})
     if overrides:
-        cfg = DIPConfig.from_dict({**cfg.to_dict(), **overrides})
+        cfg = with_overrides(cfg, **overrides)
     if not isinstance(y, Tensor) or y.dim() < 2:
         raise ValueError(f"y must be a batched tensor (N, ...), got {type(y).__name__} of shape {getattr(y, 'shape', None)}")
     y = y.detach()
@@ -496,7 +496,7 @@ class DeepImagePrior(Reconstructor):
     def __init__(self, config: DIPConfig | None = None, net_factory: Callable[[tuple[int, int, int]], nn.Module] | None = None, **overrides: Any) -> None:
         super().__init__()
         base = config if config is not None else DIPConfig(progress=False)
-        self.config = DIPConfig.from_dict({**base.to_dict(), **overrides}) if overrides else base
+        self.config = with_overrides(base, **overrides)
         self.net_factory = net_factory
         self.last_result: DIPResult | None = None
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-import torch
 from torch import Tensor, nn
 
 Logs = dict[str, Tensor]

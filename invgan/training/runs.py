@@ -13,7 +13,7 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-from ..config import ConditionalConfig, OptimConfig, TrainConfig, UnconditionalConfig, config_record
+from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
 from ..data import CropStream, MeasuredSet, fixed_crops, fixed_measurements, load_images
 from ..data.small_sets import load_small_set
 from ..nets import ConditionalReconstructor, make_discriminator, padded_dcgan_discriminator
