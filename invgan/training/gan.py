@@ -230,6 +230,8 @@ class GANRecipe(Recipe):
     :param g_losses, d_losses: extra :class:`LossTerm` s of each side (``d_losses`` can read
         ``step.d_real``/``step.d_fake``, the outputs of ``D`` in its phase).
     :param regularizers: :class:`Regularizer` phases of ``D``.
+    :param d_constraints: functions ``fn(D)`` applied to ``D``'s weights (without gradients) after each
+        of its updates, e.g. :func:`~invgan.losses.clip_weights` (WGAN).
     :param evaluator: held-out metrics and preview (see :class:`Evaluator`).
     """
 
@@ -247,6 +249,7 @@ class GANRecipe(Recipe):
         g_losses: list[LossTerm] | tuple[LossTerm, ...] = (),
         d_losses: list[LossTerm] | tuple[LossTerm, ...] = (),
         regularizers: list[Regularizer] | tuple[Regularizer, ...] = (),
+        d_constraints: list[Callable[[nn.Module], None]] | tuple[Callable[[nn.Module], None], ...] = (),
         evaluator: Evaluator | None = None,
     ):
         super().__init__()
@@ -256,8 +259,8 @@ class GANRecipe(Recipe):
             raise ValueError(f"invalid adv_start={adv_start!r}: expected >= 0")
         if discriminator is not None and view is None:
             raise ValueError("a discriminator needs a view: what it judges as real and as fake")
-        if discriminator is None and (d_losses or regularizers):
-            raise ValueError("discriminator losses and regularisers need a discriminator")
+        if discriminator is None and (d_losses or regularizers or d_constraints):
+            raise ValueError("discriminator losses, regularisers and constraints need a discriminator")
         if discriminator is None and not g_losses:
             raise ValueError("the generator has no loss: give a discriminator or a generator loss term")
         if discriminator is not None and (adv_weight <= 0 or adv_start > 0) and not g_losses:
@@ -269,6 +272,7 @@ class GANRecipe(Recipe):
         self.adversarial = AdversarialLoss(objective) if discriminator is not None else None
         self.adv_weight, self.adv_start, self.n_critic = adv_weight, adv_start, n_critic
         self.g_losses, self.d_losses, self.regularizers = list(g_losses), list(d_losses), list(regularizers)
+        self.d_constraints = list(d_constraints)
         if evaluator is not None:
             self.best_metric, self.preview_columns = evaluator.best_metric, evaluator.preview_columns
 
@@ -282,7 +286,8 @@ class GANRecipe(Recipe):
     def phases(self) -> list[Phase]:
         phases = []
         if self.adversarial is not None:
-            phases.append(Phase("D", ("D",), self.discriminator_loss, start=self.adv_start))
+            after = self._constrain_discriminator if self.d_constraints else None
+            phases.append(Phase("D", ("D",), self.discriminator_loss, start=self.adv_start, after=after))
         phases.append(Phase("G", ("G",), self.generator_loss, every=self.n_critic))
         for r in self.regularizers:
             phases.append(Phase(r.name, ("D",), self._regularizer_loss(r), every=r.every, start=self.adv_start, weight=r.weight, lazy=r.every > 1))
@@ -308,6 +313,10 @@ class GANRecipe(Recipe):
         if not terms:
             raise ValueError(f"the generator has no active loss at step {s.step}: every term starts later")
         return sum(terms.values()), terms  # type: ignore[return-value]
+
+    def _constrain_discriminator(self) -> None:
+        for constraint in self.d_constraints:
+            constraint(self.networks["D"])
 
     def _regularizer_loss(self, r: Regularizer) -> Callable[[GANStep], tuple[Tensor, dict[str, Tensor]]]:
         return lambda s: (r.fn(self.networks["D"], s), {})

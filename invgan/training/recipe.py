@@ -35,7 +35,10 @@ class Phase:
     A ``lazy`` phase (StyleGAN2's lazy regularisation) runs every :math:`k` = ``every`` steps with
     its loss multiplied by the gain :math:`k`, and the trainer corrects the optimisers of its
     networks for the extra updates: with :math:`c = k/(k+1)`, :math:`\eta \leftarrow c\,\eta` and
-    :math:`\beta_i \leftarrow \beta_i^{\,c}`."""
+    :math:`\beta_i \leftarrow \beta_i^{\,c}`.
+
+    ``after`` (optional) runs without gradients right after the optimiser steps of the phase, for
+    constraints that act on the weights themselves (WGAN's weight clipping)."""
 
     name: str
     networks: tuple[str, ...]
@@ -44,6 +47,7 @@ class Phase:
     start: int = 0
     weight: float = 1.0
     lazy: bool = False
+    after: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.every < 1:

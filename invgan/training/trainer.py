@@ -251,6 +251,9 @@ class Trainer:
                 self.scaler.step(opt)
                 opt.zero_grad(set_to_none=True)
             self.scaler.update()
+            if phase.after is not None:
+                with torch.no_grad():
+                    phase.after()
             logs[phase.name] = loss.detach()
             logs.update({f"{phase.name}/{k}": v.detach() for k, v in extra.items()})
         for key in trained:
