@@ -118,6 +118,7 @@ class LossConfig:
 
 @dataclass
 class OptimConfig:
+    optimizer: str = "adam"
     lr_g: float = 1e-3
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -251,14 +252,65 @@ class SampleDataConfig:
 
 @dataclass
 class LatentModelConfig:
-    """Generator :math:`G(z)` and its DCGAN discriminator."""
+    """Generator :math:`G(z)` and its discriminator."""
 
-    generator: str = "dcgan"
-    latent_dim: int = 64
-    width: int = 32
-    output: str = "sigmoid"
-    d_width: int = 32
-    spectral_norm: bool = False
+    generator: str = _opt("dcgan", "generator: dcgan or mlp")
+    latent_dim: int = _opt(64, "noise dimension of G (InfoGAN's codes come on top)")
+    width: int = _opt(32, "base width of G")
+    output: str = _opt("sigmoid", "output activation of G: sigmoid for [0, 1] data")
+    discriminator: str = _opt("dcgan", "discriminator: dcgan or mlp")
+    d_width: int = _opt(32, "base width of D")
+    d_norm: str | None = _opt(None, "normalisation in the DCGAN D: batch, layer or none (default: batch, none with spectral norm)")
+    spectral_norm: bool = _opt(False, "spectral normalisation of D's layers (SNGAN)")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("generator", self.generator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
+            ("discriminator", self.discriminator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
+            ("d_norm", self.d_norm in (None, "batch", "layer", "none"), "'batch', 'layer', 'none' or None"),
+            ("latent_dim", self.latent_dim >= 1, "an integer >= 1"),
+            ("width", self.width >= 1, "an integer >= 1"),
+            ("d_width", self.d_width >= 1, "an integer >= 1"),
+        ])
+
+
+CONDITIONINGS = ("none", "cgan", "acgan", "infogan")
+REGULARIZER_NAMES = ("none", "r1", "r2", "gp", "dragan")
+
+
+@dataclass
+class GANConfig:
+    r"""The adversarial toolbox of a generator run (:mod:`invgan.losses`): the objective's
+    regulariser, WGAN's clipping, DiffAugment and the conditioning (CGAN, ACGAN, InfoGAN)."""
+
+    conditioning: str = _opt("none", "none; cgan: the label goes into G and D; acgan: into G, with a class head on D; "
+                                     "infogan: latent codes and a Q head on D")
+    regularizer: str = _opt("none", "regulariser of D: none, r1, r2, gp (WGAN-GP) or dragan")
+    reg_weight: float = _opt(10.0, "its weight: lambda for gp and dragan (10 in the papers), gamma/2 for r1 and r2")
+    reg_every: int = _opt(1, "1: added to D's loss every step; k > 1: lazily every k steps (gain k, optimiser correction)")
+    clip: float | None = _opt(None, "WGAN weight clipping of D's parameters to [-clip, clip] (the paper's 0.01); none: off")
+    augment: str = _opt("", "DiffAugment of everything D sees: comma-separated color, translation, cutout ('' off)")
+    class_weight: float = _opt(1.0, "ACGAN: weight of the class loss of both networks")
+    categorical: int = _opt(10, "InfoGAN: values of the categorical code")
+    continuous: int = _opt(2, "InfoGAN: number of continuous codes, uniform in [-1, 1]")
+    info_weight: float = _opt(1.0, "InfoGAN: lambda of the information loss")
+    continuous_weight: float = _opt(0.5, "InfoGAN: weight of the continuous codes' part of it")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("conditioning", self.conditioning in CONDITIONINGS, f"one of {CONDITIONINGS}"),
+            ("regularizer", self.regularizer in REGULARIZER_NAMES, f"one of {REGULARIZER_NAMES}"),
+            ("reg_weight", self.reg_weight >= 0, "a value >= 0"),
+            ("reg_every", self.reg_every >= 1, "an integer >= 1"),
+            ("clip", self.clip is None or self.clip > 0, "a value > 0, or None"),
+            ("class_weight", self.class_weight >= 0, "a value >= 0"),
+            ("categorical", self.categorical >= 2, "an integer >= 2"),
+            ("continuous", self.continuous >= 0, "an integer >= 0"),
+            ("info_weight", self.info_weight >= 0, "a value >= 0"),
+            ("continuous_weight", self.continuous_weight >= 0, "a value >= 0"),
+            ("augment", all(p.strip() in ("color", "translation", "cutout") for p in self.augment.split(",")) if self.augment else True,
+             "'' or a comma-separated subset of color, translation, cutout"),
+        ])
 
 
 @dataclass
@@ -270,6 +322,7 @@ class UnconditionalConfig:
     classifier_metrics: bool = True
     data: SampleDataConfig = field(default_factory=SampleDataConfig)
     model: LatentModelConfig = field(default_factory=LatentModelConfig)
+    gan: GANConfig = field(default_factory=GANConfig)
     physics: PhysicsConfig = field(default_factory=lambda: PhysicsConfig(name="inpainting", keep=0.5, fresh_per_sample=True, noise="none"))
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr_g=2e-4, lr_d=2e-4, beta1=0.5, scheduler="none", ema=0.999))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=4000, eval_every=1000, checkpoint_every=1000, out_dir="runs/dcgan-mnist", tensorboard=False))
@@ -452,6 +505,7 @@ class Preset:
     kind: str
     about: str
     values: dict[str, Any] = field(default_factory=dict)
+    paper: str = ""
 
 
 PRESETS: dict[str, Preset] = {
@@ -466,10 +520,43 @@ PRESETS: dict[str, Preset] = {
         "conditional", "inpainting from measurements only: D compares y with A x_hat, UAIR's cycle term (no ground truth)",
         {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
          "loss": {"adversarial": "uair", "reconstruction": "none", "adv_weight": 1.0, "mc_weight": 1.0}}),
-    # step counts of the runs reported in docs/latent_search.md (about 33 and 19 minutes on one CPU core)
-    "dcgan-mnist": Preset("unconditional", "DCGAN (Radford et al. 2016) on 5,000 MNIST digits", {"train": {"steps": 16000}}),
-    "ambientgan-mnist": Preset("unconditional", "AmbientGAN (Bora et al. 2018) from MNIST digits with half the pixels missing",
-                               {"ambient": True, "train": {"steps": 8000, "out_dir": "runs/ambientgan-mnist"}}),
+    # step counts of the runs reported in docs/latent_search.md and docs/gallery.md (wall times there)
+    "dcgan-mnist": Preset("unconditional", "convolutional G and D with batch norm, non-saturating loss, on 5,000 MNIST digits",
+                          {"train": {"steps": 16000}}, paper="DCGAN, Radford et al. 2016"),
+    "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G and D, non-saturating loss",
+                        {"model": {"generator": "mlp", "discriminator": "mlp"}, "train": {"steps": 10000, "out_dir": "runs/gan-mnist"}},
+                        paper="GAN, Goodfellow et al. 2014"),
+    "lsgan-mnist": Preset("unconditional", "least-squares objective on the DCGAN networks",
+                          {"objective": "lsgan", "train": {"steps": 8000, "out_dir": "runs/lsgan-mnist"}}, paper="LSGAN, Mao et al. 2017"),
+    "wgan-mnist": Preset("unconditional", "Wasserstein critic with weight clipping 0.01, 5 critic steps, RMSProp 5e-5",
+                         {"objective": "wgan", "gan": {"clip": 0.01}, "model": {"d_norm": "none"},
+                          "optim": {"optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5},
+                          "train": {"steps": 25000, "out_dir": "runs/wgan-mnist"}}, paper="WGAN, Arjovsky et al. 2017"),
+    "wgangp-mnist": Preset("unconditional", "Wasserstein critic with the gradient penalty (lambda 10) on interpolates, layer norm, "
+                           "5 critic steps, Adam 1e-4 (0, 0.9)",
+                           {"objective": "wgan", "gan": {"regularizer": "gp", "reg_weight": 10.0}, "model": {"d_norm": "layer"},
+                            "optim": {"lr_g": 1e-4, "lr_d": 1e-4, "beta1": 0.0, "beta2": 0.9, "n_critic": 5},
+                            "train": {"steps": 25000, "out_dir": "runs/wgangp-mnist"}}, paper="WGAN-GP, Gulrajani et al. 2017"),
+    "sngan-mnist": Preset("unconditional", "hinge objective, spectral normalisation in D",
+                          {"objective": "hinge", "model": {"spectral_norm": True}, "train": {"steps": 12000, "out_dir": "runs/sngan-mnist"}},
+                          paper="SNGAN, Miyato et al. 2018 (hinge loss: Lim & Ye 2017)"),
+    "ragan-mnist": Preset("unconditional", "relativistic average objective (both terms in G's loss)",
+                          {"objective": "ragan", "train": {"steps": 8000, "out_dir": "runs/ragan-mnist"}}, paper="RaGAN, Jolicoeur-Martineau 2019"),
+    "fgan-mnist": Preset("unconditional", "f-GAN with the Jensen-Shannon divergence (other divergences: objective = fgan-kl, "
+                         "fgan-reverse-kl, fgan-pearson, fgan-hellinger)",
+                         {"objective": "fgan-js", "train": {"steps": 8000, "out_dir": "runs/fgan-mnist"}}, paper="f-GAN, Nowozin et al. 2016"),
+    "cgan-mnist": Preset("unconditional", "class-conditional: the digit label goes into G and D",
+                         {"gan": {"conditioning": "cgan"}, "train": {"steps": 5000, "out_dir": "runs/cgan-mnist"}},
+                         paper="CGAN, Mirza & Osindero 2014"),
+    "acgan-mnist": Preset("unconditional", "class-conditional G, auxiliary classifier head on D, class loss for both",
+                          {"gan": {"conditioning": "acgan"}, "train": {"steps": 5000, "out_dir": "runs/acgan-mnist"}},
+                          paper="ACGAN, Odena et al. 2017"),
+    "infogan-mnist": Preset("unconditional", "unsupervised codes: one 10-way categorical and two continuous codes, Q head on D",
+                            {"gan": {"conditioning": "infogan"}, "train": {"steps": 8000, "out_dir": "runs/infogan-mnist"}},
+                            paper="InfoGAN, Chen et al. 2016"),
+    "ambientgan-mnist": Preset("unconditional", "generator learnt from MNIST digits with half the pixels missing (D sees only measurements)",
+                               {"ambient": True, "train": {"steps": 8000, "out_dir": "runs/ambientgan-mnist"}},
+                               paper="AmbientGAN, Bora et al. 2018"),
     "dcgan-digits8": Preset("unconditional", "a small MLP GAN on scikit-learn's 8x8 digits (a minute on CPU)",
                             {"data": {"dataset": "digits8"}, "model": {"generator": "mlp"}, "train": {"steps": 1000, "out_dir": "runs/dcgan-digits8"}}),
     "csgm-cs": Preset("invert", "CSGM (Bora et al. 2017): m = 100 Gaussian measurements of a digit, noise 0.1", {}),

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training import build_run
 
     if args.list_presets:
-        print("\n".join(f"{name:<26} {p.kind:<14} {p.about}" for name, p in sorted(PRESETS.items())))
+        print("\n".join(f"{name:<26} {p.kind:<14} {p.about}" + (f" [{p.paper}]" if p.paper else "") for name, p in sorted(PRESETS.items())))
         return 0
     cfg = resolve(None, args.config, args.preset, args.overrides)
     if args.out:

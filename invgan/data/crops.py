@@ -88,3 +88,29 @@ def fixed_crops(images: Sequence[Tensor], size: int, n: int, seed: int = 1234) -
         left = int(torch.randint(w - size + 1, (1,), generator=g))
         out.append(im[:, top : top + size, left : left + size])
     return torch.stack(out).contiguous()
+
+
+class SampleStream(Dataset):
+    r"""Item ``t`` is batch ``t`` of whole images drawn uniformly with replacement from ``(seed, t)``:
+    a tensor ``(B, C, H, W)``, or ``{"x": images, "label": labels}`` when ``labels`` are given
+    (class-conditional GANs). Resumes exactly, like :class:`CropStream`."""
+
+    def __init__(self, images: Tensor, batch_size: int, labels: Tensor | None = None, seed: int = 0, length: int = 2**62):
+        if images.dim() != 4 or images.shape[0] == 0:
+            raise ValueError(f"expected a non-empty image batch (N, C, H, W), got shape {tuple(images.shape)}")
+        if labels is not None and (labels.shape[0] != images.shape[0] or bool((labels < 0).any())):
+            raise ValueError("expected one non-negative label per image (this set has no labels?)")
+        if batch_size < 1:
+            raise ValueError(f"invalid batch_size={batch_size!r}: expected a positive integer")
+        self.images, self.labels, self.batch_size, self.seed, self.length = images, labels, batch_size, seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, step: int) -> Tensor | dict[str, Tensor]:
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + int(step)) % (2**63))
+        idx = torch.randint(self.images.shape[0], (self.batch_size,), generator=g)
+        x = self.images[idx].contiguous()
+        return x if self.labels is None else {"x": x, "label": self.labels[idx].long()}
+
+    loader = CropStream.loader

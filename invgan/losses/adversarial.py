@@ -14,7 +14,6 @@ where :math:`^{\dashv}` stops the gradient into :math:`G` and :math:`D(\text{rea
 
 from __future__ import annotations
 
-import torch
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
@@ -48,12 +47,3 @@ class AdversarialLoss(nn.Module):
             s.d_real = D(*s.real) if self.objective.needs_real_in_g else None
             s.d_fake = D(*s.fake)
         return self.objective.g(logit(s.d_fake), logit(s.d_real) if s.d_real is not None else None)
-
-
-def r1_penalty(D: nn.Module, s: GANStep) -> Tensor:
-    r"""R1 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}\,\|\nabla_x D(x)\|_2^2` on real
-    inputs, the squared gradient norm taken per sample over all of its entries."""
-    real = tuple(t.detach().requires_grad_(t.is_floating_point()) for t in s.real)
-    out = logit(D(*real))
-    grads = torch.autograd.grad(out.sum(), [t for t in real if t.requires_grad], create_graph=True)
-    return 0.5 * sum(g.flatten(1).pow(2).sum(1) for g in grads).mean()

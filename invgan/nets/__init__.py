@@ -1,9 +1,9 @@
 """Networks: conditional reconstructors, discriminators (raw logits), generators and image priors."""
 
-from .discriminators import DCGANDiscriminator, ESRGANDiscriminator, MLPDiscriminator, PatchGANDiscriminator, make_discriminator, padded_dcgan_discriminator
+from .discriminators import ConditionalDiscriminator, DCGANDiscriminator, ESRGANDiscriminator, MLPDiscriminator, PatchGANDiscriminator, make_discriminator, padded_dcgan_discriminator
 from .reconstructor import ConditionalReconstructor, UNet
 
 __all__ = [
-    "ConditionalReconstructor", "DCGANDiscriminator", "ESRGANDiscriminator", "MLPDiscriminator", "PatchGANDiscriminator",
+    "ConditionalDiscriminator", "ConditionalReconstructor", "DCGANDiscriminator", "ESRGANDiscriminator", "MLPDiscriminator", "PatchGANDiscriminator",
     "UNet", "make_discriminator", "padded_dcgan_discriminator",
 ]

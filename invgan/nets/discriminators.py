@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
@@ -29,27 +30,59 @@ def _check_size(img_size: int, minimum: int = 16) -> int:
 class DCGANDiscriminator(nn.Module):
     r"""DCGAN critic (Radford et al. 2016) for square inputs of any power-of-two size :math:`\ge 16`:
     strided 4×4 convolutions halve the size down to 4×4, then a 4×4 convolution gives one logit
-    per image (shape ``(B,)``)."""
+    per image (shape ``(B,)``).
 
-    def __init__(self, in_channels: int = 1, img_size: int = 64, width: int = 64, spectral_norm: bool = False, max_width: int = 512):
+    ``heads={"class": 10}`` adds heads on the shared 4×4 features (a 4×4 convolution to 128
+    channels, LeakyReLU, a linear layer): ``D`` then returns ``{"logit": (B,), "class": (B, 10)}``
+    (ACGAN's auxiliary classifier, InfoGAN's :math:`Q`).
+
+    ``norm`` is the normalisation after each convolution but the first: ``"batch"`` (DCGAN's; the
+    default without spectral normalisation), ``"layer"`` (WGAN-GP's choice: a gradient penalty per
+    sample is wrong under batch statistics), ``"none"`` (the default with spectral normalisation)."""
+
+    def __init__(self, in_channels: int = 1, img_size: int = 64, width: int = 64, spectral_norm: bool = False, max_width: int = 512,
+                 heads: dict[str, int] | None = None, norm: str | None = None):
         super().__init__()
         n_down = _check_size(img_size) - 2
+        norm = norm if norm is not None else ("none" if spectral_norm else "batch")
         layers: list[nn.Module] = []
         cin, cout = in_channels, width
         for k in range(n_down):
-            layers.append(_maybe_sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=k == 0 or spectral_norm), spectral_norm))
-            if k > 0 and not spectral_norm:
-                layers.append(nn.BatchNorm2d(cout))
+            layers.append(_maybe_sn(nn.Conv2d(cin, cout, 4, 2, 1, bias=k == 0 or norm == "none"), spectral_norm))
+            if k > 0 and norm != "none":
+                layers.append(_norm(norm, cout))
             layers.append(nn.LeakyReLU(0.2, inplace=True))
             cin, cout = cout, min(cout * 2, max_width)
         layers.append(_maybe_sn(nn.Conv2d(cin, 1, 4, 1, 0), spectral_norm))
         self.img_size = img_size
         self.net = nn.Sequential(*layers)
+        self.heads = nn.ModuleDict({
+            name: nn.Sequential(_maybe_sn(nn.Conv2d(cin, 128, 4, 1, 0), spectral_norm), nn.LeakyReLU(0.2, inplace=True), nn.Flatten(),
+                                _maybe_sn(nn.Linear(128, size), spectral_norm))
+            for name, size in (heads or {}).items()
+        })
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor | dict[str, Tensor]:
         if x.shape[-1] != self.img_size or x.shape[-2] != self.img_size:
             raise ValueError(f"DCGANDiscriminator built for {self.img_size}x{self.img_size} inputs, got {tuple(x.shape[-2:])}")
-        return self.net(x).flatten()
+        if not self.heads:
+            return self.net(x).flatten()
+        features = self.net[:-1](x)
+        return {"logit": self.net[-1](features).flatten(), **{k: h(features) for k, h in self.heads.items()}}
+
+
+class ConditionalDiscriminator(nn.Module):
+    r"""A class-conditional critic (CGAN): the label enters as ``n_classes`` constant one-hot
+    channels beside the image, :math:`D(x, c) = D_0([x, e_c\mathbf{1}])`, with ``base`` a critic
+    :math:`D_0` of ``in_channels + n_classes`` input channels."""
+
+    def __init__(self, base: nn.Module, n_classes: int):
+        super().__init__()
+        self.base, self.n_classes = base, int(n_classes)
+
+    def forward(self, x: Tensor, c: Tensor) -> Tensor:
+        onehot = nn.functional.one_hot(c.long(), self.n_classes).to(x.dtype)
+        return self.base(torch.cat([x, onehot[:, :, None, None].expand(-1, -1, *x.shape[-2:])], 1))
 
 
 class MLPDiscriminator(nn.Module):
@@ -145,11 +178,12 @@ def make_discriminator(kind: str, in_channels: int, img_size: int, width: int = 
     return DISCRIMINATORS[kind](in_channels, img_size=img_size, width=width, spectral_norm=spectral_norm, **kwargs)
 
 
-def padded_dcgan_discriminator(in_channels: int, size: int, width: int = 32, spectral_norm: bool = False) -> nn.Module:
+def padded_dcgan_discriminator(in_channels: int, size: int, width: int = 32, spectral_norm: bool = False,
+                               heads: dict[str, int] | None = None, norm: str | None = None) -> nn.Module:
     """The DCGAN discriminator behind zero padding to the next power of two :math:`\ge 16`
     (MNIST's 28×28 images and measurements are seen as 32×32)."""
     target = max(16, 1 << (size - 1).bit_length())
-    D = make_discriminator("dcgan", in_channels, target, width=width, spectral_norm=spectral_norm)
+    D = make_discriminator("dcgan", in_channels, target, width=width, spectral_norm=spectral_norm, heads=heads, norm=norm)
     if target == size:
         return D
     lo = (target - size) // 2

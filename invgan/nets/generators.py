@@ -121,24 +121,67 @@ class MLPGenerator(LatentGenerator):
         return self.net(self._check_latent(z))
 
 
+class ConditionalGenerator(LatentGenerator):
+    r"""A class-conditional generator (CGAN, Mirza & Osindero 2014; ACGAN): the label enters as a
+    one-hot vector beside the noise, :math:`G(z, c) = G_0([z, e_c])`, with ``base`` a generator
+    :math:`G_0` of ``latent_dim + n_classes`` inputs. ``latent_dim`` is the noise dimension."""
+
+    def __init__(self, base: LatentGenerator, n_classes: int):
+        super().__init__()
+        if not 1 < n_classes < base.latent_dim:
+            raise ValueError(f"invalid n_classes={n_classes!r} for a base generator of {base.latent_dim} inputs")
+        self.base, self.n_classes = base, int(n_classes)
+        self.latent_dim, self.out_shape, self.output = base.latent_dim - self.n_classes, base.out_shape, base.output
+
+    def forward(self, z: Tensor, c: Tensor | None = None) -> Tensor:
+        z = self._check_latent(z)
+        if c is None:
+            raise ValueError(f"a conditional generator needs a label c in [0, {self.n_classes}) for each latent: G(z, c)")
+        c = torch.as_tensor(c, device=z.device).long().flatten()
+        if c.shape[0] != z.shape[0] or c.min() < 0 or c.max() >= self.n_classes:
+            raise ValueError(f"invalid labels {c.tolist()[:8]}: expected {z.shape[0]} labels in [0, {self.n_classes})")
+        onehot = torch.nn.functional.one_hot(c, self.n_classes).to(z.dtype)
+        return self.base(torch.cat([z, onehot], 1))
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, labels: Tensor | None = None) -> Tensor:
+        """``n`` images, labels ``0, 1, ..., n_classes - 1, 0, ...`` unless given."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        labels = torch.arange(n) % self.n_classes if labels is None else torch.as_tensor(labels)
+        was_training = self.training
+        self.eval()
+        try:
+            z = self.sample_latent(n, gen)
+            return self(z, labels.to(z.device))
+        finally:
+            self.train(was_training)
+
+
 GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
 
 
-def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64, **kwargs) -> LatentGenerator:
-    """A generator by name (``"dcgan"`` or ``"mlp"``) for images of shape ``out_shape``.
+def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64,
+                   n_classes: int = 0, **kwargs) -> LatentGenerator:
+    """A generator by name (``"dcgan"`` or ``"mlp"``) for images of shape ``out_shape``; with
+    ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator` :math:`G(z, c)` of it.
 
     The arguments are kept in ``G.config`` so that ``make_generator(**G.config)`` rebuilds it
     (checkpoints store this dict next to the weights)."""
     out_shape = tuple(int(s) for s in out_shape)
+    inputs = latent_dim + n_classes
     if kind == "dcgan":
         c, h, w = out_shape
         if h != w:
             raise ValueError(f"DCGANGenerator makes square images, got out_shape={out_shape!r}")
-        G: LatentGenerator = DCGANGenerator(latent_dim, c, h, width, output=output, **kwargs)
+        G: LatentGenerator = DCGANGenerator(inputs, c, h, width, output=output, **kwargs)
     elif kind == "mlp":
-        G = MLPGenerator(latent_dim, out_shape, output=output, **kwargs)
+        G = MLPGenerator(inputs, out_shape, output=output, **kwargs)
     else:
         raise ValueError(f"unknown generator {kind!r}: expected one of {tuple(GENERATORS)}")
+    if n_classes:
+        G = ConditionalGenerator(G, n_classes)
     G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)
+    if n_classes:
+        G.config["n_classes"] = n_classes
     return G
 

@@ -26,9 +26,11 @@ def _norm(kind: str, channels: int) -> nn.Module:
         return nn.InstanceNorm2d(channels, affine=True)
     if kind == "group":
         return nn.GroupNorm(min(8, channels), channels)
+    if kind == "layer":
+        return nn.GroupNorm(1, channels)
     if kind == "none":
         return nn.Identity()
-    raise ValueError(f"invalid norm={kind!r}: expected 'batch', 'instance', 'group' or 'none'")
+    raise ValueError(f"invalid norm={kind!r}: expected 'batch', 'instance', 'group', 'layer' or 'none'")
 
 
 class ConvBlock(nn.Sequential):

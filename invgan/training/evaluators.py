@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import MeasuredSet
+from ..losses import LatentCodes
 from ..physics import MeasurementModel, lift
 from ..metrics import baselines, evaluate_estimator, set_operator
 
@@ -52,20 +53,94 @@ class ReconstructionEvaluator:
         return rows.flatten(0, 1)
 
 
+def _latent_batch(n: int, latent_shape: tuple[int, ...], codes: LatentCodes | None, seed: int) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    return codes.sample(n, gen) if codes is not None else torch.randn(n, *latent_shape, generator=gen)
+
+
+def _classes(G: nn.Module) -> int:
+    return int(getattr(G, "n_classes", 0) or 0)
+
+
+@torch.no_grad()
+def label_rows(G: nn.Module, columns: int = 8, seed: int = 0) -> Tensor:
+    """A grid of a class-conditional ``G(z, c)``: one row per label, the same ``columns`` latents in every row."""
+    n_classes = _classes(G)
+    if not n_classes:
+        raise ValueError("label rows need a class-conditional generator G(z, c)")
+    device = next(G.parameters()).device
+    z = torch.randn(columns, G.latent_dim, generator=torch.Generator().manual_seed(seed)).to(device)
+    return torch.cat([G(z, torch.full((columns,), c, device=device)) for c in range(n_classes)])
+
+
+@torch.no_grad()
+def code_traversal(G: nn.Module, codes: LatentCodes, code: str = "categorical", columns: int = 8, seed: int = 0,
+                   span: float = 2.0) -> Tensor:
+    r"""InfoGAN traversals of ``G(z')``. ``code="categorical"``: one row per value of the first
+    categorical code, the same ``columns`` noise vectors in every row (continuous codes 0).
+    ``code="continuous:j"``: one row per category, continuous code ``j`` going from :math:`-`\ ``span``
+    to ``span`` along the row (the other codes and the noise fixed per row)."""
+    device = next(G.parameters()).device
+    k = codes.categorical[0]
+    if code == "categorical":
+        base = codes.sample(columns, torch.Generator().manual_seed(seed))
+        base = codes.with_codes(base, continuous=torch.zeros(columns, codes.continuous))
+        rows = [codes.with_codes(base, categories=torch.full((columns,), c)) for c in range(k)]
+    elif code.startswith("continuous:") and code.split(":")[1].isdigit() and int(code.split(":")[1]) < codes.continuous:
+        j = int(code.split(":")[1])
+        noise = codes.sample(k, torch.Generator().manual_seed(seed))
+        values = torch.linspace(-span, span, columns)
+        rows = []
+        for c in range(k):
+            row = codes.with_codes(noise[c : c + 1].expand(columns, -1), categories=torch.full((columns,), c),
+                                   continuous=torch.zeros(columns, codes.continuous))
+            row[:, codes.dim - codes.continuous + j] = values
+            rows.append(row)
+    else:
+        raise ValueError(f"invalid code={code!r}: expected 'categorical' or 'continuous:j' with j < {codes.continuous}")
+    return torch.cat([G(r.to(device)) for r in rows])
+
+
+def best_matching_accuracy(codes: Tensor, labels: Tensor, n_codes: int, n_labels: int = 10) -> float:
+    """Agreement of cluster indices ``codes`` with ``labels`` after the best one-to-one matching of
+    code values to labels (Hungarian algorithm on the contingency table)."""
+    from scipy.optimize import linear_sum_assignment
+
+    table = torch.zeros(n_codes, n_labels)
+    table.index_put_((codes.long().cpu(), labels.long().cpu()), torch.ones(len(codes)), accumulate=True)
+    rows, cols = linear_sum_assignment(table.numpy(), maximize=True)
+    return float(table[rows, cols].sum() / len(codes))
+
+
 class SampleEvaluator:
     r"""Metrics of ``eval_samples`` samples :math:`G(z)` (latents from a fixed seed) against held-out
     images with a digit ``classifier`` (``fd``, its negation ``neg_fd`` kept as best, precision,
     recall, classifier score; with ``full`` also the sliced Wasserstein distances, about 20 s for
-    1,000 MNIST digits on one CPU core). ``classifier=None``: no metrics, only previews."""
+    1,000 MNIST digits on one CPU core). ``classifier=None``: no metrics, only previews.
+
+    A class-conditional ``G(z, c)`` (``G.n_classes``) is sampled with labels ``0, 1, ...`` in turn
+    and also scored by ``label_accuracy``, how often the classifier recognises the requested label;
+    its preview has one row per label. With InfoGAN ``codes``, ``code_accuracy`` is the agreement of
+    the first categorical code with the classifier's label after the best matching of code values
+    to labels, and the preview is the categorical traversal."""
 
     best_metric = "neg_fd"
     preview_columns = 8
 
     def __init__(self, latent_shape: int | tuple[int, ...], classifier: Any = None, eval_samples: int = 1000,
-                 preview_n: int = 64, seed: int = 0, key: str = "G"):
+                 preview_n: int = 64, seed: int = 0, key: str = "G", codes: LatentCodes | None = None):
         self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
-        self.classifier, self.eval_samples, self.key = classifier, eval_samples, key
-        self.preview_z = torch.randn(preview_n, *self.latent_shape, generator=torch.Generator().manual_seed(seed + 7919))
+        self.classifier, self.eval_samples, self.key, self.codes, self.seed = classifier, eval_samples, key, codes, seed
+        self.preview_z = _latent_batch(preview_n, self.latent_shape, codes, seed + 7919)
+
+    @torch.no_grad()
+    def samples(self, G: nn.Module, n: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor | None]:
+        """``n`` samples from latents of seed 1, the latents, and the labels asked for (conditional ``G``)."""
+        z = _latent_batch(n, self.latent_shape, self.codes, 1).to(device)
+        n_classes = _classes(G)
+        labels = (torch.arange(n, device=device) % n_classes) if n_classes else None
+        chunks = [G(zc, lc) if labels is not None else G(zc) for zc, lc in zip(z.split(250), (labels.split(250) if labels is not None else [None] * n))]
+        return torch.cat(chunks), z, labels
 
     @torch.no_grad()
     def evaluate(self, nets: Mapping[str, nn.Module], data: Tensor | None, full: bool = False) -> dict[str, float]:
@@ -74,13 +149,25 @@ class SampleEvaluator:
         from ..metrics import generator_metrics
 
         G = nets[self.key]
-        z = torch.randn(self.eval_samples, *self.latent_shape, generator=torch.Generator().manual_seed(1)).to(data.device)
-        fake = torch.cat([G(c) for c in z.split(250)])
+        fake, z, labels = self.samples(G, self.eval_samples, data.device)
         m = generator_metrics(fake.cpu(), data.cpu(), self.classifier, swd=full)
-        return {**m, "neg_fd": -m["fd"]}
+        out = {**m, "neg_fd": -m["fd"]}
+        if labels is not None or self.codes is not None:
+            _, probs = self.classifier.embed(fake.cpu())
+            predicted = probs.argmax(1)
+            if labels is not None:
+                out["label_accuracy"] = float((predicted == labels.cpu()).float().mean())
+            if self.codes is not None and self.codes.categorical:
+                cats, _ = self.codes.split(z.cpu())
+                out["code_accuracy"] = best_matching_accuracy(cats[0], predicted, self.codes.categorical[0], probs.shape[1])
+        return out
 
     @torch.no_grad()
     def preview(self, nets: Mapping[str, nn.Module], data: Any) -> Tensor:
-        """Samples from the fixed latent batch (the same at every evaluation)."""
+        """Samples from the fixed latent batch (the same at every evaluation); rows per label or code value."""
         G = nets[self.key]
+        if _classes(G):
+            return label_rows(G, self.preview_columns, self.seed + 7919)
+        if self.codes is not None and self.codes.categorical:
+            return code_traversal(G, self.codes, "categorical", self.preview_columns, self.seed + 7919)
         return G(self.preview_z.to(next(G.parameters()).device))

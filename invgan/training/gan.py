@@ -11,13 +11,16 @@ A configuration says
 * which objective (:mod:`invgan.losses.objectives`, by name),
 * which extra losses apply to each network (:class:`LossTerm`: reconstruction, measurement
   consistency, a head loss of ``D``, ...), each with a weight and a start step,
-* which regularisation phases run on ``D`` (:class:`Regularizer`: R1, gradient penalty, ...,
-  lazily every :math:`k` steps or every step).
+* which regularisers act on ``D`` (:class:`Regularizer`: R1, R2, gradient penalty, DRAGAN, in
+  ``D``'s loss every step or lazily every :math:`k` steps as a phase of their own) and which
+  constraints act on its weights after each update (``d_constraints``: WGAN's clipping),
+* optionally a differentiable augmentation of everything ``D`` sees (:class:`AugmentedView`).
 
 One step draws the inputs, runs :math:`G` once and builds what ``D`` judges; the ``D`` phase
-minimises :math:`\ell_D + \sum_j w_j \mathcal{L}^D_j`, the ``G`` phase (every ``n_critic``
-steps) :math:`\sum_i w_i \mathcal{L}^G_i + \lambda\,\ell_G`, and each regulariser runs as its own
-phase. The adversarial part starts at ``adv_start`` (a warm-up on the other terms before it).
+minimises :math:`\ell_D + \sum_j w_j \mathcal{L}^D_j` (every-step regularisers included), the ``G``
+phase (every ``n_critic`` steps) :math:`\sum_i w_i \mathcal{L}^G_i + \lambda\,\ell_G`, and each lazy
+regulariser runs as a phase of its own. The adversarial part starts at ``adv_start`` (a warm-up
+on the other terms before it).
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any, Callable, Mapping, Protocol
 import torch
 from torch import Tensor, nn
 
-from ..losses import AdversarialLoss, GANObjective, GANStep
+from ..data.diffaugment import diff_augment, parse_policy
+from ..losses import AdversarialLoss, GANObjective, GANStep, LatentCodes
 from ..physics import MeasurementModel, lift
 from .recipe import Phase, Recipe
 
@@ -64,20 +68,30 @@ class GeneratorInput(Protocol):
 
 class LatentInput:
     r""":math:`G(z)`, :math:`z \sim \mathcal{N}(0, I)` of shape ``(B, *latent_shape)`` from a seeded
-    stream saved with checkpoints; with ``label_key``, :math:`G(z, c)` with the batch's ``c``."""
+    stream saved with checkpoints; with ``label_key``, :math:`G(z, c)` with the batch's labels
+    ``c`` (CGAN, ACGAN); with ``codes`` (:class:`~invgan.losses.LatentCodes`), InfoGAN's structured
+    latent :math:`[z, c, u]` drawn from the same stream (``latent_shape`` is then ``codes.dim``)."""
 
-    def __init__(self, latent_shape: int | tuple[int, ...], seed: int = 0, label_key: str | None = None):
+    def __init__(self, latent_shape: int | tuple[int, ...], seed: int = 0, label_key: str | None = None, codes: LatentCodes | None = None):
         self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
-        self.label_key = label_key
+        if codes is not None and self.latent_shape != (codes.dim,):
+            raise ValueError(f"latent_shape {self.latent_shape} does not match the codes' dimension {codes.dim}")
+        self.label_key, self.codes = label_key, codes
         self.rng = torch.Generator().manual_seed(seed)
 
     def latents(self, n: int, device: torch.device) -> Tensor:
+        if self.codes is not None:
+            return self.codes.sample(n, self.rng).to(device)
         return torch.randn(n, *self.latent_shape, generator=self.rng).to(device)
 
     def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep:
         n, device = _batch_size(batch)
         z = self.latents(n, device)
-        label = batch[self.label_key] if self.label_key is not None else None
+        label = None
+        if self.label_key is not None:
+            if self.label_key not in batch:
+                raise ValueError(f"the generator is conditioned on {self.label_key!r}, but the batch has only {sorted(batch)}")
+            label = batch[self.label_key]
         x_hat = G(z, label) if label is not None else G(z)
         return GANStep(x_hat=x_hat, x=batch.get("x"), y=batch.get("y"), z=z, label=label, model=G, batch=batch, step=step)
 
@@ -117,11 +131,19 @@ class View(Protocol):
 
 
 class ImageView:
-    r"""Supervised: ``D`` compares the images :math:`x` with :math:`\hat x`."""
+    r"""``D`` compares the images :math:`x` with :math:`\hat x`; with ``conditional=True`` it is
+    also given the step's label, :math:`D(x, c)` vs :math:`D(\hat x, c)` (CGAN)."""
+
+    def __init__(self, conditional: bool = False):
+        self.conditional = conditional
 
     def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
         if s.x is None:
             raise ValueError("D judges clean images, but the batch has none (x)")
+        if self.conditional:
+            if s.label is None:
+                raise ValueError("a conditional D needs the step's label: give the generator input a label_key")
+            return (s.x, s.label), (s.x_hat, s.label)
         return (s.x,), (s.x_hat,)
 
 
@@ -181,6 +203,34 @@ class AmbientView:
         self.measurement.set_rng_state({k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("measurement/")})
 
 
+class AugmentedView:
+    r"""DiffAugment (Zhao et al. 2020) of everything ``D`` sees: the image-shaped inputs of both
+    sides of ``view`` go through :func:`~invgan.data.diffaugment.diff_augment` with fresh
+    per-sample draws (differentiable, so ``G`` still gets its gradient); other inputs (labels)
+    pass through. The draws come from a seeded stream saved with checkpoints."""
+
+    def __init__(self, view: View, policy: str = "color,translation,cutout", seed: int = 0):
+        self.view, self.policy = view, parse_policy(policy)
+        self.rng = torch.Generator().manual_seed(seed)
+
+    def _augment(self, inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
+        return tuple(diff_augment(t, self.policy, self.rng) if t.dim() == 4 and t.is_floating_point() else t for t in inputs)
+
+    def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
+        real, fake = self.view(s)
+        return self._augment(real), self._augment(fake)
+
+    def rng_state(self) -> dict[str, Tensor]:
+        inner = self.view.rng_state() if hasattr(self.view, "rng_state") else {}
+        return {**inner, "augment": self.rng.get_state()}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if hasattr(self.view, "set_rng_state"):
+            self.view.set_rng_state(state)
+        if "augment" in state:
+            self.rng.set_state(state["augment"])
+
+
 # ---------------------------------------------------------------------- extra losses and regularisers
 @dataclass
 class LossTerm:
@@ -194,9 +244,11 @@ class LossTerm:
 
 @dataclass
 class Regularizer:
-    r"""A regularisation phase of ``D``: ``weight * fn(D, step)`` every ``every`` steps, lazily
-    (gain ``every`` and the optimiser correction of :class:`~invgan.training.recipe.Phase`) when
-    ``every > 1``; e.g. ``Regularizer("R1", r1_penalty, weight=gamma, every=16)``."""
+    r"""A regulariser of ``D``, ``weight * fn(D, step)`` (:mod:`invgan.losses.regularizers`). With
+    ``every=1`` it is added to ``D``'s loss at each of its steps (one update, as WGAN-GP's penalty);
+    with ``every > 1`` it runs lazily as its own phase every ``every`` steps, with gain ``every`` and
+    the optimiser correction of :class:`~invgan.training.recipe.Phase` (StyleGAN2's lazy R1:
+    ``Regularizer("R1", r1_penalty, weight=gamma / 2, every=16)``)."""
 
     name: str
     fn: Callable[[nn.Module, GANStep], Tensor]
@@ -290,6 +342,8 @@ class GANRecipe(Recipe):
             phases.append(Phase("D", ("D",), self.discriminator_loss, start=self.adv_start, after=after))
         phases.append(Phase("G", ("G",), self.generator_loss, every=self.n_critic))
         for r in self.regularizers:
+            if r.every == 1:
+                continue  # part of D's loss
             phases.append(Phase(r.name, ("D",), self._regularizer_loss(r), every=r.every, start=self.adv_start, weight=r.weight, lazy=r.every > 1))
         return phases
 
@@ -300,6 +354,9 @@ class GANRecipe(Recipe):
     def discriminator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
         loss, logs = self.adversarial.discriminator_loss(self.networks["D"], s)  # type: ignore[union-attr]
         terms = self._terms(self.d_losses, s)
+        for r in self.regularizers:
+            if r.every == 1:
+                terms[r.name] = r.weight * r.fn(self.networks["D"], s)
         return loss + sum(terms.values()) if terms else loss, {**logs, **terms}
 
     def generator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:

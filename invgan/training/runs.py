@@ -7,6 +7,7 @@ are built once, here, for every kind.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -14,13 +15,14 @@ import torch
 from torch import nn
 
 from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
-from ..data import CropStream, MeasuredSet, fixed_crops, fixed_measurements, load_images
+from ..data import CropStream, MeasuredSet, SampleStream, fixed_crops, fixed_measurements, load_images
 from ..data.small_sets import load_small_set
-from ..nets import ConditionalReconstructor, make_discriminator, padded_dcgan_discriminator
+from ..losses import REGULARIZERS, LatentCodes, clip_weights
+from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..physics import MeasurementModel
-from .gan import GANRecipe
-from .systems import ambient_gan, conditional_gan, unconditional_gan
+from .gan import GANRecipe, Regularizer
+from .systems import acgan, ambient_gan, cgan, conditional_gan, infogan, unconditional_gan
 from .trainer import Trainer, select_device
 
 AnyConfig = Union[ConditionalConfig, UnconditionalConfig]
@@ -39,12 +41,22 @@ class Run:
         return self.trainer.fit(self.stream)
 
 
+OPTIMIZERS = ("adam", "rmsprop")
+
+
 def make_optimizers(networks: nn.ModuleDict, o: OptimConfig) -> dict[str, torch.optim.Optimizer]:
-    """Adam for ``G`` (``lr_g``, ``weight_decay``) and for ``D`` (``lr_d``) with the config's betas."""
-    betas = (o.beta1, o.beta2)
-    opts = {"G": torch.optim.Adam(networks["G"].parameters(), lr=o.lr_g, betas=betas, weight_decay=o.weight_decay)}
+    """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``)."""
+    if o.optimizer not in OPTIMIZERS:
+        raise ValueError(f"invalid optim.optimizer={o.optimizer!r}: expected one of {OPTIMIZERS}")
+
+    def make(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
+        if o.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), weight_decay=weight_decay)
+
+    opts = {"G": make(networks["G"].parameters(), o.lr_g, o.weight_decay)}
     if "D" in networks:
-        opts["D"] = torch.optim.Adam(networks["D"].parameters(), lr=o.lr_d, betas=betas)
+        opts["D"] = make(networks["D"].parameters(), o.lr_d)
     return opts
 
 
@@ -110,24 +122,56 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
 
 
 # ---------------------------------------------------------------------- unconditional / AmbientGAN
+def _latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
+    """``D`` of a generator run: the padded DCGAN critic (with heads if asked) or the MLP critic."""
+    m = cfg.model
+    if m.discriminator == "mlp":
+        if heads:
+            raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
+        return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * m.d_width * 2, 4 * m.d_width), spectral_norm=m.spectral_norm)
+    return padded_dcgan_discriminator(in_channels, shape[-1], m.d_width, m.spectral_norm, heads=heads, norm=m.d_norm)
+
+
+def _toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
+    """The regulariser, clipping and DiffAugment of ``cfg.gan`` as arguments of the systems."""
+    g = cfg.gan
+    out: dict[str, Any] = {"augment": g.augment}
+    if g.regularizer != "none":
+        out["regularizers"] = (Regularizer(g.regularizer, REGULARIZERS[g.regularizer], g.reg_weight, g.reg_every),)
+    if g.clip is not None:
+        out["d_constraints"] = (clip_weights(g.clip),)
+    return out
+
+
 def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
-    """Data, generator, discriminator, operator (AmbientGAN) and trainer of a generator run."""
+    """Data, generator, discriminator, operator (AmbientGAN) and trainer of a generator run
+    (conditioned on labels or latent codes as ``cfg.gan.conditioning`` says)."""
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
-    d, m, t = cfg.data, cfg.model, cfg.train
-    train, held = load_small_set(d.dataset, "train", seed=d.seed), load_small_set(d.dataset, "heldout", seed=d.seed)
-    shape = tuple(train.x.shape[1:])
-    G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width)
+    d, m, t, g = cfg.data, cfg.model, cfg.train, cfg.gan
     if m.output != "sigmoid":
         raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {m.output!r}")
+    train, held = load_small_set(d.dataset, "train", seed=d.seed), load_small_set(d.dataset, "heldout", seed=d.seed)
+    shape = tuple(train.x.shape[1:])
+    labelled = g.conditioning in ("cgan", "acgan")
+    if labelled and bool((train.labels < 0).any()):
+        raise ValueError(f"gan.conditioning={g.conditioning!r} needs labelled images, and the {d.dataset!r} set has none")
+    if g.conditioning != "none" and cfg.ambient:
+        raise ValueError(f"gan.conditioning={g.conditioning!r} is not available for AmbientGAN runs (ambient = true)")
+    n_classes = int(train.labels.max()) + 1 if labelled else 0
+    codes = LatentCodes(m.latent_dim, (g.categorical,), g.continuous) if g.conditioning == "infogan" else None
+    G = make_generator(m.generator, codes.dim if codes else m.latent_dim, shape, output=m.output, width=m.width, n_classes=n_classes)
     measurement = cfg.physics.build(shape, device) if cfg.ambient else None
-    D = padded_dcgan_discriminator(shape[0], shape[-1], m.d_width, m.spectral_norm)
+    heads = {"class": n_classes} if g.conditioning == "acgan" else {"code": codes.head_size} if codes else None
+    D = _latent_discriminator(cfg, shape, shape[0] + (n_classes if g.conditioning == "cgan" else 0), heads)
+    if g.conditioning == "cgan":
+        D = ConditionalDiscriminator(D, n_classes)
     classifier = None
     if cfg.classifier_metrics and d.dataset in ("mnist", "digits8"):
         from ..metrics import load_classifier
 
         classifier = load_classifier(dataset=d.dataset)
-    kwargs = dict(seed=t.seed, eval_samples=d.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic)
+    kwargs = dict(seed=t.seed, eval_samples=d.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **_toolbox(cfg))
     if measurement is not None:
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
             raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
@@ -136,11 +180,22 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
             y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
         # vector measurements (compressed sensing): D sees A^T y, see AmbientView
         recipe = ambient_gan(G, D, measurement, cfg.objective, adjoint=y_shape != shape, **kwargs)
+    elif g.conditioning == "cgan":
+        recipe = cgan(G, D, cfg.objective, **kwargs)
+    elif g.conditioning == "acgan":
+        recipe = acgan(G, D, cfg.objective, class_weight=g.class_weight, **kwargs)
+    elif codes is not None:
+        recipe = infogan(G, D, codes, cfg.objective, info_weight=g.info_weight, continuous_weight=g.continuous_weight, **kwargs)
     else:
         recipe = unconditional_gan(G, D, cfg.objective, **kwargs)
     record = {**config_record(cfg), "generator": G.config}
+    if codes is not None:
+        record["codes"] = dataclasses.asdict(codes)
     trainer = make_trainer(recipe, cfg, held.x.to(device), device, out_dir, progress, record)
-    stream = CropStream(list(train.x), shape[-1], d.batch_size, augment=False, seed=d.seed)
+    if labelled:
+        stream: Any = SampleStream(train.x, d.batch_size, labels=train.labels, seed=d.seed)
+    else:
+        stream = CropStream(list(train.x), shape[-1], d.batch_size, augment=False, seed=d.seed)
     return Run(cfg, trainer, stream, held.x)
 
 

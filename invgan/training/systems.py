@@ -6,14 +6,15 @@ the extra loss terms. Adding a GAN means adding such a function (see docs/traini
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
-from ..losses import GANObjective, MeasurementConsistencyLoss, MeasurementCycleLoss, ReconstructionLoss
+from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, MeasurementConsistencyLoss, MeasurementCycleLoss,
+                      ReconstructionLoss)
 from ..physics import MeasurementModel
 from .evaluators import ReconstructionEvaluator, SampleEvaluator
-from .gan import AmbientView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
+from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
 
 #: what D of a conditional GAN judges: x vs x_hat, y vs A x_hat (also UAIR's), or (y, x) pairs
 CONDITIONAL_VIEWS = {"supervised": ImageView, "measurement": MeasurementView, "uair": MeasurementView, "pair": PairView}
@@ -81,6 +82,12 @@ def unconditional_gan(
     eval_samples: int = 1000,
     preview_n: int = 64,
     regularizers: tuple[Regularizer, ...] = (),
+    d_constraints: tuple[Callable[[nn.Module], None], ...] = (),
+    augment: str = "",
+    label_key: str | None = None,
+    codes: LatentCodes | None = None,
+    g_losses: tuple[LossTerm, ...] = (),
+    d_losses: tuple[LossTerm, ...] = (),
 ) -> GANRecipe:
     r"""Unconditional GAN (Goodfellow et al. 2014; DCGAN with convolutional nets):
 
@@ -89,12 +96,58 @@ def unconditional_gan(
         \min_D\; \ell_D\big(D(x), D(G(z))\big), \qquad \min_G\; \ell_G\big(D(G(z))\big),
         \qquad z\sim\mathcal{N}(0, I),
 
-    with latents from a seeded stream saved in checkpoints. ``generator`` has a ``latent_dim``."""
+    with latents from a seeded stream saved in checkpoints. ``generator`` has a ``latent_dim``.
+    ``regularizers``, ``d_constraints`` (WGAN's clipping) and ``augment`` (a DiffAugment policy of
+    everything ``D`` sees) come from the toolbox of :mod:`invgan.losses`; ``label_key``, ``codes``
+    and head losses make the conditional systems below."""
+    view = view or ImageView()
+    if augment:
+        view = AugmentedView(view, augment, seed=seed + 1)
+    latent_dim = codes.dim if codes is not None else generator.latent_dim
     return GANRecipe(
-        generator, discriminator, inputs=LatentInput(generator.latent_dim, seed), view=view or ImageView(), objective=objective,
-        adv_weight=1.0, n_critic=n_critic, regularizers=regularizers,
-        evaluator=SampleEvaluator(generator.latent_dim, classifier, eval_samples, preview_n, seed),
+        generator, discriminator, inputs=LatentInput(latent_dim, seed, label_key=label_key, codes=codes), view=view,
+        objective=objective, adv_weight=1.0, n_critic=n_critic, regularizers=regularizers, d_constraints=d_constraints,
+        g_losses=g_losses, d_losses=d_losses,
+        evaluator=SampleEvaluator(latent_dim, classifier, eval_samples, preview_n, seed, codes=codes),
     )
+
+
+def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", **kwargs: Any) -> GANRecipe:
+    r"""CGAN (Mirza & Osindero 2014): the label :math:`c` of each real image goes into both networks,
+
+    .. math::
+
+        \min_D\; \ell_D\big(D(x, c), D(G(z, c), c)\big), \qquad \min_G\; \ell_G\big(D(G(z, c), c)\big);
+
+    ``generator`` is a :class:`~invgan.nets.generators.ConditionalGenerator`, ``discriminator`` takes
+    ``(x, c)`` (:class:`~invgan.nets.ConditionalDiscriminator`); batches hold ``x`` and ``label``."""
+    return unconditional_gan(generator, discriminator, objective, view=ImageView(conditional=True), label_key="label", **kwargs)
+
+
+def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", *, class_weight: float = 1.0,
+          **kwargs: Any) -> GANRecipe:
+    r"""ACGAN (Odena et al. 2017): :math:`G(z, c)`, and ``D`` judges the image alone but has an
+    auxiliary classifier head ``"class"``; both networks also minimise the class loss
+    :math:`\mathcal{L}_C` (:class:`~invgan.losses.ClassHeadLoss`): ``D`` on real and generated
+    images, ``G`` on its own, each weighted by ``class_weight``."""
+    return unconditional_gan(
+        generator, discriminator, objective, label_key="label",
+        d_losses=(LossTerm("class", ClassHeadLoss("class", ("real", "fake")), class_weight),),
+        g_losses=(LossTerm("class", ClassHeadLoss("class", ("fake",)), class_weight),), **kwargs,
+    )
+
+
+def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, objective: str | GANObjective = "ns", *,
+            info_weight: float = 1.0, continuous_weight: float = 0.5, **kwargs: Any) -> GANRecipe:
+    r"""InfoGAN (Chen et al. 2016): :math:`G(z, c)` with the structured latent of ``codes`` and a
+    head :math:`Q` = ``"code"`` sharing ``D``'s trunk;
+    :math:`\min_{G,Q}\max_D V(D, G) + \lambda\,\mathcal{L}_I` with the information loss
+    :math:`\mathcal{L}_I` (:class:`~invgan.losses.InfoLoss`) of :math:`Q` on the generated images,
+    :math:`\lambda` = ``info_weight``. :math:`Q` is trained with ``D``'s phase (on the detached
+    samples), ``G`` with its own."""
+    info = InfoLoss(codes, "code", continuous_weight)
+    terms = (LossTerm("info", info, info_weight),)
+    return unconditional_gan(generator, discriminator, objective, codes=codes, d_losses=terms, g_losses=terms, **kwargs)
 
 
 def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = "ns",

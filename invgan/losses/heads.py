@@ -1,0 +1,118 @@
+r"""Losses on named heads of the discriminator (ACGAN's classifier, InfoGAN's :math:`Q`).
+
+They read ``D``'s outputs that the adversarial loss left on the step (``s.d_real``, ``s.d_fake``),
+so ``D`` runs once per side and phase. Use them as :class:`~invgan.training.gan.LossTerm` s of
+``D`` (``d_losses``) and of ``G`` (``g_losses``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .step import GANStep, head
+
+
+class ClassHeadLoss:
+    r"""ACGAN (Odena et al. 2017): the log-likelihood of the right class,
+    :math:`\mathcal{L}_C = -\mathbb{E}\log p(C = c\,|\,x) - \mathbb{E}\log p(C = c\,|\,\hat x)`, as a
+    cross-entropy of the head ``name`` with the step's labels, over the ``sides`` given: both for
+    ``D``, ``("fake",)`` for ``G``."""
+
+    def __init__(self, name: str = "class", sides: tuple[str, ...] = ("real", "fake")):
+        if not sides or set(sides) - {"real", "fake"}:
+            raise ValueError(f"invalid sides={sides!r}: expected 'real' and/or 'fake'")
+        self.name, self.sides = name, tuple(sides)
+
+    def __call__(self, s: GANStep) -> Tensor:
+        if s.label is None:
+            raise ValueError("a class-head loss needs labels: give the generator input a label_key")
+        outs = {"real": s.d_real, "fake": s.d_fake}
+        return sum(F.cross_entropy(head(outs[side], self.name).float(), s.label) for side in self.sides)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class LatentCodes:
+    r"""InfoGAN's structured latent (Chen et al. 2016): :math:`z' = [z, c_1, \dots, c_k, u]` with
+    noise :math:`z\sim\mathcal{N}(0, I_{\text{noise}})`, one-hot categorical codes
+    :math:`c_i\sim\mathrm{Cat}(K_i)` (``categorical = (K_1, ...)``) and continuous codes
+    :math:`u\sim U[-1, 1]^{\text{continuous}}`. The generator is an ordinary :math:`G(z')` of
+    :attr:`dim` inputs."""
+
+    noise: int = 62
+    categorical: tuple[int, ...] = (10,)
+    continuous: int = 2
+
+    def __post_init__(self) -> None:
+        if self.noise < 0 or self.continuous < 0 or any(k < 2 for k in self.categorical):
+            raise ValueError(f"invalid latent codes {self}: expected noise, continuous >= 0 and categories >= 2")
+
+    @property
+    def dim(self) -> int:
+        return self.noise + sum(self.categorical) + self.continuous
+
+    def sample(self, n: int, gen: torch.Generator | None = None) -> Tensor:
+        """``n`` latents ``(n, dim)`` (on the CPU, from ``gen``)."""
+        parts = [torch.randn(n, self.noise, generator=gen)]
+        for k in self.categorical:
+            parts.append(F.one_hot(torch.randint(k, (n,), generator=gen), k).float())
+        parts.append(2 * torch.rand(n, self.continuous, generator=gen) - 1)
+        return torch.cat(parts, 1)
+
+    def with_codes(self, z: Tensor, categories: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
+        """``z`` with the first categorical code set to ``categories`` and/or the continuous codes set."""
+        z = z.clone()
+        if categories is not None:
+            k = self.categorical[0]
+            z[:, self.noise : self.noise + k] = F.one_hot(categories.long().to(z.device), k).to(z.dtype)
+        if continuous is not None:
+            z[:, self.dim - self.continuous :] = continuous.to(z)
+        return z
+
+    def split(self, z: Tensor) -> tuple[list[Tensor], Tensor]:
+        """The category indices (one ``(B,)`` tensor per categorical code) and the continuous codes ``(B, continuous)``."""
+        cats, start = [], self.noise
+        for k in self.categorical:
+            cats.append(z[:, start : start + k].argmax(1))
+            start += k
+        return cats, z[:, start : start + self.continuous]
+
+    @property
+    def head_size(self) -> int:
+        """Outputs of :math:`Q`: the logits of each categorical code, then the continuous means."""
+        return sum(self.categorical) + self.continuous
+
+
+class InfoLoss:
+    r"""InfoGAN's variational lower bound of :math:`I(c; G(z, c))`, as a loss (minimised by ``G`` and by
+    :math:`Q`, a head ``name`` of ``D``): with :math:`Q`'s categorical logits and continuous means
+    :math:`\mu` on the generated images,
+
+    .. math::
+
+        \mathcal{L}_I = \sum_i \mathrm{CE}\big(Q_i(\hat x), c_i\big)
+        + w_\text{cont}\,\tfrac12\,\mathbb{E}\,\|\mu(\hat x) - u\|^2,
+
+    the negative log-likelihood of a factored Gaussian of unit variance for :math:`u` (up to a
+    constant); :math:`-\mathcal{L}_I + H(c)` is the bound. ``continuous_weight`` scales the continuous part."""
+
+    def __init__(self, codes: LatentCodes, name: str = "code", continuous_weight: float = 1.0):
+        self.codes, self.name, self.continuous_weight = codes, name, continuous_weight
+
+    def __call__(self, s: GANStep) -> Tensor:
+        if s.z is None:
+            raise ValueError("the information loss needs the step's latents (z)")
+        q = head(s.d_fake, self.name).float()
+        if q.shape[1] != self.codes.head_size:
+            raise ValueError(f"the {self.name!r} head has {q.shape[1]} outputs, the codes need {self.codes.head_size}")
+        cats, cont = self.codes.split(s.z)
+        loss, start = q.new_zeros(()), 0
+        for k, c in zip(self.codes.categorical, cats):
+            loss = loss + F.cross_entropy(q[:, start : start + k], c)
+            start += k
+        if self.codes.continuous:
+            loss = loss + self.continuous_weight * 0.5 * (q[:, start:] - cont).pow(2).sum(1).mean()
+        return loss

@@ -1,0 +1,104 @@
+r"""Regularisers of the discriminator, as small functions of ``(D, step)``, and constraints on its weights.
+
+A regulariser ``fn(D, s)`` returns a scalar computed from what ``D`` judges in the step
+(``s.real``, ``s.fake``: tuples of ``D``'s positional inputs). Gradients are taken with respect to
+the floating-point inputs only (labels pass through), and every norm is taken **per sample over
+all of its entries** (all channels and pixels, and all floating inputs of a tuple), then
+averaged over the batch. Wrap one in :class:`~invgan.training.gan.Regularizer` to use it: every
+step it is added to ``D``'s loss; lazily every :math:`k` steps it runs as its own phase.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .step import GANStep, logit
+
+
+def _input_gradients(D: nn.Module, inputs: tuple[Tensor, ...]) -> tuple[Tensor, list[Tensor]]:
+    """``D``'s logits at ``inputs`` and their gradients with respect to the floating inputs (graph kept)."""
+    inputs = tuple(t.detach().requires_grad_(t.is_floating_point()) for t in inputs)
+    out = logit(D(*inputs))
+    wrt = [t for t in inputs if t.requires_grad]
+    grads = torch.autograd.grad(out.sum(), wrt, create_graph=True)
+    return out, list(grads)
+
+
+def _squared_norms(grads: list[Tensor]) -> Tensor:
+    """Per-sample squared norm over every entry of every gradient, shape ``(B,)``."""
+    return sum(g.flatten(1).pow(2).sum(1) for g in grads)  # type: ignore[return-value]
+
+
+def r1_penalty(D: nn.Module, s: GANStep) -> Tensor:
+    r"""R1 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_x\,\|\nabla_x D(x)\|_2^2` on real inputs."""
+    _, grads = _input_gradients(D, s.real)
+    return 0.5 * _squared_norms(grads).mean()
+
+
+def r2_penalty(D: nn.Module, s: GANStep) -> Tensor:
+    r"""R2 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_{\hat x}\,\|\nabla_{\hat x} D(\hat x)\|_2^2` on generated inputs."""
+    _, grads = _input_gradients(D, s.fake)
+    return 0.5 * _squared_norms(grads).mean()
+
+
+def _mix(a: tuple[Tensor, ...], b: tuple[Tensor, ...], eps: Tensor) -> tuple[Tensor, ...]:
+    r""":math:`\epsilon a + (1-\epsilon) b` for each floating input (one :math:`\epsilon` per sample); others from ``a``."""
+    out = []
+    for ta, tb in zip(a, b):
+        if ta.is_floating_point():
+            e = eps.view(-1, *([1] * (ta.dim() - 1))).to(ta.dtype)
+            out.append(e * ta.detach() + (1 - e) * tb.detach())
+        else:
+            out.append(ta)
+    return tuple(out)
+
+
+def _batch(inputs: tuple[Tensor, ...]) -> tuple[int, torch.device]:
+    t = next(t for t in inputs if t.is_floating_point())
+    return t.shape[0], t.device
+
+
+def gradient_penalty(D: nn.Module, s: GANStep) -> Tensor:
+    r"""WGAN-GP (Gulrajani et al. 2017): :math:`\mathbb{E}_{\tilde x}\big(\|\nabla_{\tilde x} D(\tilde x)\|_2 - 1\big)^2`
+    at :math:`\tilde x = \epsilon x + (1-\epsilon)\hat x`, :math:`\epsilon\sim U[0,1]` per sample, the norm taken
+    per sample over all of its entries (use it with ``weight`` :math:`\lambda = 10`, the paper's)."""
+    n, device = _batch(s.real)
+    eps = torch.rand(n, device=device)
+    _, grads = _input_gradients(D, _mix(s.real, s.fake, eps))
+    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean()
+
+
+def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
+    r"""DRAGAN (Kodali et al. 2017): the gradient penalty :math:`\mathbb{E}(\|\nabla D(\tilde x)\|_2 - 1)^2` around
+    the data, at :math:`\tilde x = x + \alpha\delta`, :math:`\delta = c\,\mathrm{std}(x)\,u`,
+    :math:`u\sim U[0,1]` per entry, :math:`\alpha\sim U[0,1]` per sample, :math:`c` = ``scale`` (use
+    ``weight`` :math:`\lambda = 10`)."""
+    n, device = _batch(s.real)
+    perturbed = tuple(t.detach() + scale * t.detach().std() * torch.rand_like(t) if t.is_floating_point() else t for t in s.real)
+    alpha = torch.rand(n, device=device)
+    _, grads = _input_gradients(D, _mix(perturbed, s.real, alpha))
+    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean()
+
+
+def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:
+    r"""WGAN's weight clipping (Arjovsky et al. 2017): after each update of ``D``, every parameter is
+    clamped to :math:`[-c, c]`, :math:`c` = ``bound`` (0.01 in the paper). A constraint for
+    ``GANRecipe(d_constraints=...)``."""
+    if not bound > 0:
+        raise ValueError(f"invalid clip bound {bound!r}: expected > 0")
+
+    def clip(D: nn.Module) -> None:
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-bound, bound)
+
+    return clip
+
+
+#: regularisers by name, for configs
+REGULARIZERS: dict[str, Callable[[nn.Module, GANStep], Tensor]] = {
+    "r1": r1_penalty, "r2": r2_penalty, "gp": gradient_penalty, "dragan": dragan_penalty,
+}
