@@ -12,7 +12,7 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q $(TORCH)
-	$(BIN)/python -m pip install -q -e '.[test,plot,examples]'
+	$(BIN)/python -m pip install -q -e '.[test,plot,examples,fid]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -163,3 +163,22 @@ def test_conditioning_needs_labels_and_a_headed_discriminator():
         build_run(resolve("unconditional", None, "acgan-mnist", TINY + ["model.discriminator=mlp"], None), progress=False)
     with pytest.raises(ValueError, match="conditioning"):
         resolve("unconditional", None, None, ["gan.conditioning=pix2pix"], None)
+
+
+def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
+    from invgan.cli import main
+    from invgan.training.checkpoint import load_generator
+
+    for name in ("cgan-mnist", "infogan-mnist"):
+        cfg = resolve("unconditional", None, name, TINY + ["train.steps=1", "train.checkpoint_every=1"], None)
+        run = build_run(cfg, out_dir=str(tmp_path / name), progress=False)
+        run.fit()
+        G = load_generator(tmp_path / name / "last.pt")
+        if name == "infogan-mnist":
+            z = G.sample_latent(50, torch.Generator().manual_seed(0))
+            cats, cont = G.codes.split(z)
+            assert z.shape[1] == G.latent_dim == 64 + 10 + 2 and cont.abs().max() <= 1  # the codes' prior, not N(0, I)
+            assert main(["sample", str(tmp_path / name / "last.pt"), "--traverse", "continuous:1", "-n", "30", "--out", str(tmp_path / "t.png")]) == 0
+        else:
+            assert G.n_classes == 10
+        assert main(["sample", str(tmp_path / name / "last.pt"), "-n", "20", "--out", str(tmp_path / f"{name}.png")]) == 0

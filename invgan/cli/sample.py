@@ -15,18 +15,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default sqrt(n))")
     p.add_argument("--no-ema", action="store_true", help="use the raw generator weights, not the EMA copy")
+    p.add_argument("--traverse", default=None, help="InfoGAN runs: a traversal grid of 'categorical' or 'continuous:J' "
+                   "(one row per category); class-conditional runs always give one row per label")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import torch
     from torchvision.utils import save_image
 
     from ..training.checkpoint import load_generator
 
     if args.n < 1:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of samples")
+    from ..training.evaluators import code_traversal, label_rows
+
     G = load_generator(args.checkpoint, use_ema=not args.no_ema)
-    x = G.sample(args.n, seed=args.seed)
+    n_classes = int(getattr(G, "n_classes", 0) or 0)
+    if args.traverse is not None and G.codes is None:
+        raise ValueError("--traverse needs an InfoGAN generator (a run with gan.conditioning = infogan)")
+    if n_classes or args.traverse is not None:
+        columns = args.nrow or max(1, args.n // (n_classes or G.codes.categorical[0]))
+        with torch.no_grad():
+            x = label_rows(G, columns, args.seed) if n_classes else code_traversal(G, G.codes, args.traverse, columns, args.seed)
+        args.nrow, args.n = columns, x.shape[0]
+    else:
+        x = G.sample(args.n, seed=args.seed)
     if G.output == "tanh":
         x = (x + 1) / 2
     out = Path(args.out)

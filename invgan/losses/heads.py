@@ -7,12 +7,11 @@ so ``D`` runs once per side and phase. Use them as :class:`~invgan.training.gan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..nets.generators import LatentCodes
 from .step import GANStep, head
 
 
@@ -32,58 +31,6 @@ class ClassHeadLoss:
             raise ValueError("a class-head loss needs labels: give the generator input a label_key")
         outs = {"real": s.d_real, "fake": s.d_fake}
         return sum(F.cross_entropy(head(outs[side], self.name).float(), s.label) for side in self.sides)  # type: ignore[return-value]
-
-
-@dataclass(frozen=True)
-class LatentCodes:
-    r"""InfoGAN's structured latent (Chen et al. 2016): :math:`z' = [z, c_1, \dots, c_k, u]` with
-    noise :math:`z\sim\mathcal{N}(0, I_{\text{noise}})`, one-hot categorical codes
-    :math:`c_i\sim\mathrm{Cat}(K_i)` (``categorical = (K_1, ...)``) and continuous codes
-    :math:`u\sim U[-1, 1]^{\text{continuous}}`. The generator is an ordinary :math:`G(z')` of
-    :attr:`dim` inputs."""
-
-    noise: int = 62
-    categorical: tuple[int, ...] = (10,)
-    continuous: int = 2
-
-    def __post_init__(self) -> None:
-        if self.noise < 0 or self.continuous < 0 or any(k < 2 for k in self.categorical):
-            raise ValueError(f"invalid latent codes {self}: expected noise, continuous >= 0 and categories >= 2")
-
-    @property
-    def dim(self) -> int:
-        return self.noise + sum(self.categorical) + self.continuous
-
-    def sample(self, n: int, gen: torch.Generator | None = None) -> Tensor:
-        """``n`` latents ``(n, dim)`` (on the CPU, from ``gen``)."""
-        parts = [torch.randn(n, self.noise, generator=gen)]
-        for k in self.categorical:
-            parts.append(F.one_hot(torch.randint(k, (n,), generator=gen), k).float())
-        parts.append(2 * torch.rand(n, self.continuous, generator=gen) - 1)
-        return torch.cat(parts, 1)
-
-    def with_codes(self, z: Tensor, categories: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
-        """``z`` with the first categorical code set to ``categories`` and/or the continuous codes set."""
-        z = z.clone()
-        if categories is not None:
-            k = self.categorical[0]
-            z[:, self.noise : self.noise + k] = F.one_hot(categories.long().to(z.device), k).to(z.dtype)
-        if continuous is not None:
-            z[:, self.dim - self.continuous :] = continuous.to(z)
-        return z
-
-    def split(self, z: Tensor) -> tuple[list[Tensor], Tensor]:
-        """The category indices (one ``(B,)`` tensor per categorical code) and the continuous codes ``(B, continuous)``."""
-        cats, start = [], self.noise
-        for k in self.categorical:
-            cats.append(z[:, start : start + k].argmax(1))
-            start += k
-        return cats, z[:, start : start + self.continuous]
-
-    @property
-    def head_size(self) -> int:
-        """Outputs of :math:`Q`: the logits of each categorical code, then the continuous means."""
-        return sum(self.categorical) + self.continuous
 
 
 class InfoLoss:

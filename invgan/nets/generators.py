@@ -15,9 +15,64 @@ and the metrics use to check inputs.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class LatentCodes:
+    r"""InfoGAN's structured latent (Chen et al. 2016): :math:`z' = [z, c_1, \dots, c_k, u]` with
+    noise :math:`z\sim\mathcal{N}(0, I_{\text{noise}})`, one-hot categorical codes
+    :math:`c_i\sim\mathrm{Cat}(K_i)` (``categorical = (K_1, ...)``) and continuous codes
+    :math:`u\sim U[-1, 1]^{\text{continuous}}`. The generator is an ordinary :math:`G(z')` of
+    :attr:`dim` inputs."""
+
+    noise: int = 62
+    categorical: tuple[int, ...] = (10,)
+    continuous: int = 2
+
+    def __post_init__(self) -> None:
+        if self.noise < 0 or self.continuous < 0 or any(k < 2 for k in self.categorical):
+            raise ValueError(f"invalid latent codes {self}: expected noise, continuous >= 0 and categories >= 2")
+
+    @property
+    def dim(self) -> int:
+        return self.noise + sum(self.categorical) + self.continuous
+
+    def sample(self, n: int, gen: torch.Generator | None = None) -> Tensor:
+        """``n`` latents ``(n, dim)`` (on the CPU, from ``gen``)."""
+        parts = [torch.randn(n, self.noise, generator=gen)]
+        for k in self.categorical:
+            parts.append(torch.nn.functional.one_hot(torch.randint(k, (n,), generator=gen), k).float())
+        parts.append(2 * torch.rand(n, self.continuous, generator=gen) - 1)
+        return torch.cat(parts, 1)
+
+    def with_codes(self, z: Tensor, categories: Tensor | None = None, continuous: Tensor | None = None) -> Tensor:
+        """``z`` with the first categorical code set to ``categories`` and/or the continuous codes set."""
+        z = z.clone()
+        if categories is not None:
+            k = self.categorical[0]
+            z[:, self.noise : self.noise + k] = torch.nn.functional.one_hot(categories.long().to(z.device), k).to(z.dtype)
+        if continuous is not None:
+            z[:, self.dim - self.continuous :] = continuous.to(z)
+        return z
+
+    def split(self, z: Tensor) -> tuple[list[Tensor], Tensor]:
+        """The category indices (one ``(B,)`` tensor per categorical code) and the continuous codes ``(B, continuous)``."""
+        cats, start = [], self.noise
+        for k in self.categorical:
+            cats.append(z[:, start : start + k].argmax(1))
+            start += k
+        return cats, z[:, start : start + self.continuous]
+
+    @property
+    def head_size(self) -> int:
+        """Outputs of :math:`Q`: the logits of each categorical code, then the continuous means."""
+        return sum(self.categorical) + self.continuous
+
 
 OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "none": None}
 
@@ -35,14 +90,18 @@ class LatentGenerator(nn.Module):
     latent_dim: int
     out_shape: tuple[int, int, int]
     output: str
+    #: a structured latent prior (InfoGAN); ``None``: :math:`\mathcal{N}(0, I)`
+    codes: LatentCodes | None = None
 
     @property
     def output_range(self) -> tuple[float, float] | None:
         return OUTPUTS[self.output]
 
     def sample_latent(self, n: int, generator: torch.Generator | None = None, device: torch.device | str | None = None) -> Tensor:
-        r""":math:`z\sim\mathcal{N}(0, I_d)`, shape ``(n, latent_dim)``."""
+        r""":math:`z\sim\mathcal{N}(0, I_d)` (or the generator's structured ``codes``), shape ``(n, latent_dim)``."""
         device = device if device is not None else next(self.parameters()).device
+        if self.codes is not None:
+            return self.codes.sample(n, generator).to(device)
         return torch.randn(n, self.latent_dim, generator=generator, device="cpu").to(device)
 
     @torch.no_grad()
@@ -161,14 +220,17 @@ GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
 
 
 def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64,
-                   n_classes: int = 0, **kwargs) -> LatentGenerator:
+                   n_classes: int = 0, codes: dict[str, Any] | None = None, **kwargs) -> LatentGenerator:
     """A generator by name (``"dcgan"`` or ``"mlp"``) for images of shape ``out_shape``; with
-    ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator` :math:`G(z, c)` of it.
+    ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator` :math:`G(z, c)` of it;
+    with ``codes`` (``{"categorical": [10], "continuous": 2}``) InfoGAN's :math:`G([z, c, u])`
+    with ``latent_dim`` noise entries and the :class:`LatentCodes` prior.
 
     The arguments are kept in ``G.config`` so that ``make_generator(**G.config)`` rebuilds it
     (checkpoints store this dict next to the weights)."""
     out_shape = tuple(int(s) for s in out_shape)
-    inputs = latent_dim + n_classes
+    prior = LatentCodes(latent_dim, tuple(codes.get("categorical", ())), int(codes.get("continuous", 0))) if codes else None
+    inputs = prior.dim if prior is not None else latent_dim + n_classes
     if kind == "dcgan":
         c, h, w = out_shape
         if h != w:
@@ -180,8 +242,11 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
         raise ValueError(f"unknown generator {kind!r}: expected one of {tuple(GENERATORS)}")
     if n_classes:
         G = ConditionalGenerator(G, n_classes)
+    G.codes = prior
     G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)
     if n_classes:
         G.config["n_classes"] = n_classes
+    if prior is not None:
+        G.config["codes"] = {"categorical": list(prior.categorical), "continuous": prior.continuous}
     return G
 

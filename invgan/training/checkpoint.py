@@ -90,7 +90,12 @@ def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = T
     from ..nets.generators import make_generator
 
     weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location)
+    record = config
     config = config.get("generator", config) if isinstance(config, dict) else config
+    if isinstance(record, dict) and isinstance(record.get("codes"), dict) and isinstance(config, dict) and "codes" not in config:
+        # InfoGAN runs recorded their codes beside the generator (noise = latent_dim minus the codes)
+        c = record["codes"]
+        config = {**config, "latent_dim": c["noise"], "codes": {"categorical": list(c["categorical"]), "continuous": c["continuous"]}}
     if not isinstance(config, dict) or "kind" not in config:
         where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given checkpoint"
         raise ValueError(f"{where} holds no generator config (expected a latent-generator run of invgan)")

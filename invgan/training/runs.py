@@ -7,7 +7,6 @@ are built once, here, for every kind.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Union
 
@@ -17,7 +16,7 @@ from torch import nn
 from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
 from ..data import CropStream, MeasuredSet, SampleStream, fixed_crops, fixed_measurements, load_images
 from ..data.small_sets import load_small_set
-from ..losses import REGULARIZERS, LatentCodes, clip_weights
+from ..losses import REGULARIZERS, clip_weights
 from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..physics import MeasurementModel
@@ -159,8 +158,9 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     if g.conditioning != "none" and cfg.ambient:
         raise ValueError(f"gan.conditioning={g.conditioning!r} is not available for AmbientGAN runs (ambient = true)")
     n_classes = int(train.labels.max()) + 1 if labelled else 0
-    codes = LatentCodes(m.latent_dim, (g.categorical,), g.continuous) if g.conditioning == "infogan" else None
-    G = make_generator(m.generator, codes.dim if codes else m.latent_dim, shape, output=m.output, width=m.width, n_classes=n_classes)
+    code_spec = {"categorical": [g.categorical], "continuous": g.continuous} if g.conditioning == "infogan" else None
+    G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width, n_classes=n_classes, codes=code_spec)
+    codes = G.codes
     measurement = cfg.physics.build(shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if g.conditioning == "acgan" else {"code": codes.head_size} if codes else None
     D = _latent_discriminator(cfg, shape, shape[0] + (n_classes if g.conditioning == "cgan" else 0), heads)
@@ -189,8 +189,6 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     else:
         recipe = unconditional_gan(G, D, cfg.objective, **kwargs)
     record = {**config_record(cfg), "generator": G.config}
-    if codes is not None:
-        record["codes"] = dataclasses.asdict(codes)
     trainer = make_trainer(recipe, cfg, held.x.to(device), device, out_dir, progress, record)
     if labelled:
         stream: Any = SampleStream(train.x, d.batch_size, labels=train.labels, seed=d.seed)
