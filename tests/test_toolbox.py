@@ -13,7 +13,8 @@ from invgan.data import SampleStream
 from invgan.data.diffaugment import cutout, diff_augment, parse_policy, translation
 from invgan.losses import ClassHeadLoss, GANStep, InfoLoss, LatentCodes
 from invgan.nets.generators import make_generator
-from invgan.training import AugmentedView, ImageView, best_matching_accuracy, build_run, code_traversal, label_rows
+from invgan.metrics import best_matching_accuracy
+from invgan.training import AugmentedView, ImageView, build_run, code_traversal, label_rows
 
 
 # ---------------------------------------------------------------- DiffAugment

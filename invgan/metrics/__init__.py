@@ -17,7 +17,7 @@ from __future__ import annotations
 from torch import Tensor
 
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
-from .distances import classifier_score, frechet_distance, precision_recall, sliced_wasserstein
+from .distances import best_matching_accuracy, classifier_score, frechet_distance, precision_recall, sliced_wasserstein
 from .inception import InceptionFeatures, inception_metrics, kernel_distance
 from .images import TIKHONOV_GAMMAS, Estimator, baselines, evaluate_estimator, image_metrics, set_operator
 
@@ -38,7 +38,7 @@ def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | 
 
 
 __all__ = [
-    "InceptionFeatures", "inception_metrics", "kernel_distance",
+    "best_matching_accuracy", "InceptionFeatures", "inception_metrics", "kernel_distance",
     "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
     "evaluate_estimator", "frechet_distance", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
     "set_operator", "sliced_wasserstein", "train_classifier",

@@ -110,3 +110,14 @@ def sliced_wasserstein(real: Tensor, fake: Tensor, *, patch_size: int = 7, patch
         out[f"swd_{level.shape[-1]}"] = dist * 1e3
     out["swd_mean"] = float(np.mean(list(out.values())))
     return out
+
+
+def best_matching_accuracy(codes: Tensor, labels: Tensor, n_codes: int, n_labels: int = 10) -> float:
+    """Agreement of cluster indices ``codes`` with ``labels`` after the best one-to-one matching of
+    code values to labels (Hungarian algorithm on the contingency table)."""
+    from scipy.optimize import linear_sum_assignment
+
+    table = torch.zeros(n_codes, n_labels)
+    table.index_put_((codes.long().cpu(), labels.long().cpu()), torch.ones(len(codes)), accumulate=True)
+    rows, cols = linear_sum_assignment(table.numpy(), maximize=True)
+    return float(table[rows, cols].sum() / len(codes))

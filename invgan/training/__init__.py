@@ -3,14 +3,14 @@ that runs any recipe's phases (:mod:`.trainer`), evaluators, checkpoints, and ru
 
 from .gan import (AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView,
                   Regularizer, as_dict)
-from .evaluators import ReconstructionEvaluator, SampleEvaluator, best_matching_accuracy, code_traversal, label_rows
+from .evaluators import ReconstructionEvaluator, SampleEvaluator, code_traversal, label_rows
 from .recipe import Phase, Recipe, freeze_all_but
 from .runs import Run, build_conditional, build_run, build_unconditional
 from .systems import acgan, ambient_gan, cgan, conditional_gan, infogan, unconditional_gan
 from .trainer import NonFiniteLossError, Trainer, select_device
 
 __all__ = [
-    "AugmentedView", "acgan", "best_matching_accuracy", "cgan", "code_traversal", "infogan", "label_rows",
+    "AugmentedView", "acgan", "cgan", "code_traversal", "infogan", "label_rows",
     "AmbientView", "GANRecipe", "ImageView", "LatentInput", "LossTerm", "MeasurementInput", "MeasurementView",
     "NonFiniteLossError", "PairView", "Phase", "Recipe", "ReconstructionEvaluator", "Regularizer", "Run", "SampleEvaluator", "Trainer", "ambient_gan", "as_dict",
     "build_conditional", "build_run", "build_unconditional", "conditional_gan", "freeze_all_but", "select_device",

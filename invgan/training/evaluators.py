@@ -17,7 +17,7 @@ from torch import Tensor, nn
 from ..data import MeasuredSet
 from ..losses import LatentCodes
 from ..physics import MeasurementModel, lift
-from ..metrics import baselines, evaluate_estimator, set_operator
+from ..metrics import baselines, best_matching_accuracy, evaluate_estimator, set_operator
 
 
 class ReconstructionEvaluator:
@@ -99,17 +99,6 @@ def code_traversal(G: nn.Module, codes: LatentCodes, code: str = "categorical", 
     else:
         raise ValueError(f"invalid code={code!r}: expected 'categorical' or 'continuous:j' with j < {codes.continuous}")
     return torch.cat([G(r.to(device)) for r in rows])
-
-
-def best_matching_accuracy(codes: Tensor, labels: Tensor, n_codes: int, n_labels: int = 10) -> float:
-    """Agreement of cluster indices ``codes`` with ``labels`` after the best one-to-one matching of
-    code values to labels (Hungarian algorithm on the contingency table)."""
-    from scipy.optimize import linear_sum_assignment
-
-    table = torch.zeros(n_codes, n_labels)
-    table.index_put_((codes.long().cpu(), labels.long().cpu()), torch.ones(len(codes)), accumulate=True)
-    rows, cols = linear_sum_assignment(table.numpy(), maximize=True)
-    return float(table[rows, cols].sum() / len(codes))
 
 
 class SampleEvaluator:
