@@ -1,7 +1,7 @@
 r"""Deep image prior on the 256x256 cameraman: inpainting (50 % missing), denoising
 (:math:`\sigma = 25/255`) and x4 super-resolution, with a total-variation baseline.
 
-Every DIP run uses invgan's default :class:`~invgan.solvers.DIPConfig` and its
+Every DIP run uses invgan's default :class:`~invgan.config.DIPConfig` and its
 automatic stop (``stop="auto"``: discrepancy principle for the noisy denoising problem,
 convergence of the averaged output for the noiseless ones); the reference image is used
 for the PSNR only.  ``benchmarks/dip_suite.py`` runs the same problems on eight images.
