@@ -9,7 +9,11 @@ Where pages go (see ``index.md``):
 
 * the user guide is the explicit list ``USER_GUIDE`` below;
 * every other top-level ``docs/*.md`` page is listed automatically, in alphabetical order, under
-  "Experiments and reference" (benchmarks, bad inputs, ...): adding a page needs no edit here.
+  "Experiments and reference" (benchmarks, bad inputs, ...): adding a page needs no edit here;
+  a page in a sub-folder must be in its parent page's own toctree (Sphinx warns otherwise).
+
+The build runs with warnings as errors: a Markdown link must point at a page, a heading anchor
+or a file that exists, and docstrings must be valid reST.
 """
 
 from __future__ import annotations
