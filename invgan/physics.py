@@ -231,25 +231,25 @@ def make_physics(
 ) -> MeasurementModel:
     r"""Build a validated forward operator on top of :mod:`deepinv.physics`.
 
-    =================  ===========================================================
-    ``name``           operator :math:`A`
-    =================  ===========================================================
-    ``"blur"``         :math:`Ax = h * x`; ``kernel`` gaussian (``sigma``), motion,
-                       or a user tensor; ``padding="circular"`` uses the FFT
-                       operator (closed-form :math:`A^\dagger` and prox);
-                       ``fresh_per_sample`` draws a kernel for every sample: a
-                       Gaussian with :math:`\sigma` uniform in :math:`[\sigma/2, 3\sigma/2]`,
-                       or a new motion trajectory
-    ``"inpainting"``   :math:`Ax = m \odot x`, a fraction ``keep`` of pixels kept;
-                       random (``seed``) or given ``mask``; ``fresh_per_sample``
-                       draws a new mask for every sample
-    ``"downsampling"`` :math:`Ax = S(h * x)`, ``factor`` 2 or 4, ``filter``
-    ``"cs"``           :math:`Ax = \Phi x`, :math:`\Phi\in\mathbb{R}^{m\times n}`
-                       with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries;
-                       ``fresh_per_sample``: a new :math:`\Phi` for every sample
-                       (:class:`PerSampleCompressedSensing`)
-    ``"denoising"``    :math:`A = I`
-    =================  ===========================================================
+    ==================  ===========================================================
+    ``name``            operator :math:`A`
+    ==================  ===========================================================
+    ``"blur"``          :math:`Ax = h * x`; ``kernel`` gaussian (``sigma``), motion,
+                        or a user tensor; ``padding="circular"`` uses the FFT
+                        operator (closed-form :math:`A^\dagger` and prox);
+                        ``fresh_per_sample`` draws a kernel for every sample: a
+                        Gaussian with :math:`\sigma` uniform in :math:`[\sigma/2, 3\sigma/2]`,
+                        or a new motion trajectory
+    ``"inpainting"``    :math:`Ax = m \odot x`, a fraction ``keep`` of pixels kept;
+                        random (``seed``) or given ``mask``; ``fresh_per_sample``
+                        draws a new mask for every sample
+    ``"downsampling"``  :math:`Ax = S(h * x)`, ``factor`` 2 or 4, ``filter``
+    ``"cs"``            :math:`Ax = \Phi x`, :math:`\Phi\in\mathbb{R}^{m\times n}`
+                        with i.i.d. :math:`\mathcal{N}(0, 1/m)` entries;
+                        ``fresh_per_sample``: a new :math:`\Phi` for every sample
+                        (:class:`PerSampleCompressedSensing`)
+    ``"denoising"``     :math:`A = I`
+    ==================  ===========================================================
 
     Bad parameters raise :class:`ValueError` naming the parameter, the value and
     the allowed range.

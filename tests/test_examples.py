@@ -1,5 +1,7 @@
-"""The CSGM-vs-Lasso experiment script runs end to end on a tiny setting, and its Lasso bases
-are the orthonormal transforms it claims (so Lasso on them is Lasso on coefficients)."""
+"""Every script in ``examples/`` runs end to end at tiny size (a few steps, small networks, the
+digit classifier and the sliced Wasserstein distance replaced by cheap stand-ins), and the
+CSGM-vs-Lasso script's Lasso bases are the orthonormal transforms it claims (so Lasso on them is
+Lasso on coefficients)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import torch
 
 from invgan.nets.generators import make_generator
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "csgm_mnist.py"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLE = EXAMPLES / "csgm_mnist.py"
 
 
 @pytest.fixture(scope="module")
@@ -52,3 +55,46 @@ def test_csgm_experiment_runs_and_reuses_its_choices(tmp_path, monkeypatch):
     for method, per_m in first["per_image_mse"].items():  # same seeds, same parameters: same errors
         for m, errors in per_m.items():
             assert again["per_image_mse"][method][m] == pytest.approx(errors, rel=1e-5)
+
+
+def _tiny_generator(path: Path) -> Path:
+    G = make_generator("dcgan", 8, (1, 28, 28), output="sigmoid", width=4)
+    torch.save({"config": G.config, "state_dict": G.state_dict()}, path)
+    return path
+
+
+# Tiny command lines of every script but csgm_mnist.py (tested above); ``{tmp}`` is a fresh folder,
+# also the working directory. A new example must be added here (test_every_example_is_run).
+TINY = {
+    "ambientgan_mnist.py": (["--steps", "2", "--out", "{tmp}/run", "--fig", "{tmp}/fig.png"], ["fig.png", "run/last.pt"]),
+    "deepinv_model_in_invgan.py": (["--steps", "2", "--out", "{tmp}/run"], ["run/log.jsonl"]),
+    "dip_cameraman.py": (["--tasks", "inpainting", "denoising", "sr", "tv", "--tv-iters", "2", "--out", "{tmp}/out", "--config",
+                          '{"max_steps": 3, "min_steps": 1, "channels": 4, "depth": 2}'],
+                         ["out/inpainting_dip.png", "out/inpainting_tv.png", "out/sr_convergence.png"]),
+    "inpainting_selfsupervised.py": (["--steps", "2"], ["runs/inpainting-ss/last.pt"]),
+    "mnist_generator_metrics.py": (["{tmp}/g.pt", "--repeats", "1", "--json", "{tmp}/m.json"], ["m.json"]),
+}
+
+
+def test_every_example_is_run():
+    assert {p.name for p in EXAMPLES.glob("*.py")} == {EXAMPLE.name, *TINY}
+
+
+@pytest.mark.parametrize("script", sorted(TINY))
+def test_example_runs_at_tiny_size(script, tmp_path, monkeypatch, capsys):
+    import invgan.metrics as metrics
+    from invgan.metrics import DigitClassifier, sliced_wasserstein
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    # stand-ins for the slow parts of the generator metrics (training the digit classifier, a full SWD)
+    monkeypatch.setattr(metrics, "load_classifier", lambda *a, **k: DigitClassifier(28).eval())
+    monkeypatch.setattr(metrics, "sliced_wasserstein", lambda real, fake, **k: sliced_wasserstein(
+        real[:64], fake[:64], n_directions=8, n_repeats=1))
+    _tiny_generator(tmp_path / "g.pt")
+    args, outputs = TINY[script]
+    monkeypatch.setattr(sys, "argv", [script, *(a.replace("{tmp}", str(tmp_path)) for a in args)])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    assert capsys.readouterr().out.strip()  # every script reports something
+    for name in outputs:
+        assert (tmp_path / name).exists(), name

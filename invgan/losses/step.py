@@ -26,9 +26,11 @@ class GANStep:
     :param y: measurements, and ``physics`` the operator (with its draws) that made them.
     :param z: the latents given to the generator; ``label`` a class label or code ``c``.
     :param model: the generator (for losses that call it again, e.g. a cycle term).
-    :param real, fake: what the discriminator judges, as tuples of its positional inputs.
-    :param d_real, d_fake: the discriminator's outputs on them, set by the adversarial loss
-        of the running phase so that head losses reuse them instead of calling ``D`` again.
+    :param real: what the discriminator judges as real, a tuple of its positional inputs.
+    :param fake: what it judges as fake, the same way.
+    :param d_real: the discriminator's output on ``real``, set by the adversarial loss of the running
+        phase so that head losses reuse it instead of calling ``D`` again.
+    :param d_fake: its output on ``fake``, the same way.
     """
 
     x_hat: Tensor

@@ -279,7 +279,8 @@ class GANRecipe(Recipe):
     :param objective: GAN objective by name or :class:`~invgan.losses.GANObjective`.
     :param adv_weight: :math:`\lambda`, the weight of ``G``'s adversarial term.
     :param adv_start: first step of the ``D`` phase and of ``G``'s adversarial term.
-    :param g_losses, d_losses: extra :class:`LossTerm` s of each side (``d_losses`` can read
+    :param g_losses: extra :class:`LossTerm` s of ``G``'s side.
+    :param d_losses: extra :class:`LossTerm` s of ``D``'s side (they can read
         ``step.d_real``/``step.d_fake``, the outputs of ``D`` in its phase).
     :param regularizers: :class:`Regularizer` phases of ``D``.
     :param d_constraints: functions ``fn(D)`` applied to ``D``'s weights (without gradients) after each
