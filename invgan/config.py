@@ -262,9 +262,11 @@ class LatentModelConfig:
     d_width: int = _opt(32, "base width of D")
     d_norm: str | None = _opt(None, "normalisation in the DCGAN D: batch, layer or none (default: batch, none with spectral norm)")
     spectral_norm: bool = _opt(False, "spectral normalisation of D's layers (SNGAN)")
+    d_dropout: float = _opt(0.0, "dropout after each hidden layer of the MLP D")
 
     def __post_init__(self) -> None:
         _check(self, [
+            ("d_dropout", 0 <= self.d_dropout < 1, "a value in [0, 1)"),
             ("generator", self.generator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
             ("discriminator", self.discriminator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
             ("d_norm", self.d_norm in (None, "batch", "layer", "none"), "'batch', 'layer', 'none' or None"),
@@ -523,15 +525,16 @@ PRESETS: dict[str, Preset] = {
     # step counts of the runs reported in docs/latent_search.md and docs/gallery.md (wall times there)
     "dcgan-mnist": Preset("unconditional", "convolutional G and D with batch norm, non-saturating loss, on 5,000 MNIST digits",
                           {"train": {"steps": 16000}}, paper="DCGAN, Radford et al. 2016"),
-    "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G and D, non-saturating loss",
-                        {"model": {"generator": "mlp", "discriminator": "mlp"}, "train": {"steps": 10000, "out_dir": "runs/gan-mnist"}},
+    "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G and D (dropout in D), non-saturating loss",
+                        {"model": {"generator": "mlp", "discriminator": "mlp", "d_width": 64, "d_dropout": 0.3},
+                         "train": {"steps": 10000, "out_dir": "runs/gan-mnist"}},
                         paper="GAN, Goodfellow et al. 2014"),
     "lsgan-mnist": Preset("unconditional", "least-squares objective on the DCGAN networks",
                           {"objective": "lsgan", "train": {"steps": 5000, "out_dir": "runs/lsgan-mnist"}}, paper="LSGAN, Mao et al. 2017"),
     "wgan-mnist": Preset("unconditional", "Wasserstein critic with weight clipping 0.01, 5 critic steps, RMSProp 5e-5",
                          {"objective": "wgan", "gan": {"clip": 0.01}, "model": {"d_norm": "none"},
                           "optim": {"optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5},
-                          "train": {"steps": 10000, "out_dir": "runs/wgan-mnist"}}, paper="WGAN, Arjovsky et al. 2017"),
+                          "train": {"steps": 6000, "out_dir": "runs/wgan-mnist"}}, paper="WGAN, Arjovsky et al. 2017"),
     "wgangp-mnist": Preset("unconditional", "Wasserstein critic with the gradient penalty (lambda 10) on random interpolates, layer norm "
                            "in D; one critic step at a 3x faster critic learning rate (TTUR) to fit a CPU budget "
                            "(the paper's 5 critic steps: --set optim.n_critic=5)",
@@ -551,7 +554,7 @@ PRESETS: dict[str, Preset] = {
                          {"gan": {"conditioning": "cgan"}, "train": {"steps": 5000, "out_dir": "runs/cgan-mnist"}},
                          paper="CGAN, Mirza & Osindero 2014"),
     "acgan-mnist": Preset("unconditional", "class-conditional G, auxiliary classifier head on D, class loss for both",
-                          {"gan": {"conditioning": "acgan"}, "train": {"steps": 5000, "out_dir": "runs/acgan-mnist"}},
+                          {"gan": {"conditioning": "acgan"}, "train": {"steps": 8000, "out_dir": "runs/acgan-mnist"}},
                           paper="ACGAN, Odena et al. 2017"),
     "infogan-mnist": Preset("unconditional", "unsupervised codes: one 10-way categorical and two continuous codes, Q head on D",
                             {"gan": {"conditioning": "infogan"}, "train": {"steps": 8000, "out_dir": "runs/infogan-mnist"}},

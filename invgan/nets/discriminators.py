@@ -88,9 +88,10 @@ class ConditionalDiscriminator(nn.Module):
 class MLPDiscriminator(nn.Module):
     r"""Fully connected critic (the vanilla GAN of Goodfellow et al. 2014) for inputs of any
     shape with ``in_features`` entries (flattened images, or measurement vectors
-    :math:`y\in\mathbb{R}^m`): LeakyReLU hidden layers, one logit per sample."""
+    :math:`y\in\mathbb{R}^m`): LeakyReLU hidden layers (with ``dropout`` after each, as the
+    original GAN's discriminator had), one logit per sample."""
 
-    def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256), spectral_norm: bool = False):
+    def __init__(self, in_features: int, hidden: tuple[int, ...] = (256, 256), spectral_norm: bool = False, dropout: float = 0.0):
         super().__init__()
         if in_features < 1 or not hidden or min(hidden) < 1:
             raise ValueError(f"invalid MLPDiscriminator(in_features={in_features!r}, hidden={hidden!r}): expected positive sizes")
@@ -98,6 +99,8 @@ class MLPDiscriminator(nn.Module):
         cin = in_features
         for h in hidden:
             layers += [_maybe_sn(nn.Linear(cin, h), spectral_norm), nn.LeakyReLU(0.2, inplace=True)]
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
             cin = h
         layers.append(_maybe_sn(nn.Linear(cin, 1), spectral_norm))
         self.in_features = in_features

@@ -127,7 +127,8 @@ def _latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_c
     if m.discriminator == "mlp":
         if heads:
             raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
-        return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * m.d_width * 2, 4 * m.d_width), spectral_norm=m.spectral_norm)
+        return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * m.d_width * 2, 4 * m.d_width),
+                                 spectral_norm=m.spectral_norm, dropout=m.d_dropout)
     return padded_dcgan_discriminator(in_channels, shape[-1], m.d_width, m.spectral_norm, heads=heads, norm=m.d_norm)
 
 
