@@ -526,7 +526,7 @@ PRESETS: dict[str, Preset] = {
     "dcgan-mnist": Preset("unconditional", "convolutional G and D with batch norm, non-saturating loss, on 5,000 MNIST digits",
                           {"train": {"steps": 16000}}, paper="DCGAN, Radford et al. 2016"),
     "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G and D (dropout in D), non-saturating loss",
-                        {"model": {"generator": "mlp", "discriminator": "mlp", "d_width": 64, "d_dropout": 0.3},
+                        {"model": {"generator": "mlp", "discriminator": "mlp", "d_dropout": 0.3}, "optim": {"lr_d": 5e-5},
                          "train": {"steps": 10000, "out_dir": "runs/gan-mnist"}},
                         paper="GAN, Goodfellow et al. 2014"),
     "lsgan-mnist": Preset("unconditional", "least-squares objective on the DCGAN networks",
@@ -534,7 +534,7 @@ PRESETS: dict[str, Preset] = {
     "wgan-mnist": Preset("unconditional", "Wasserstein critic with weight clipping 0.01, 5 critic steps, RMSProp 5e-5",
                          {"objective": "wgan", "gan": {"clip": 0.01}, "model": {"d_norm": "none"},
                           "optim": {"optimizer": "rmsprop", "lr_g": 5e-5, "lr_d": 5e-5, "n_critic": 5},
-                          "train": {"steps": 6000, "out_dir": "runs/wgan-mnist"}}, paper="WGAN, Arjovsky et al. 2017"),
+                          "train": {"steps": 4000, "out_dir": "runs/wgan-mnist"}}, paper="WGAN, Arjovsky et al. 2017"),
     "wgangp-mnist": Preset("unconditional", "Wasserstein critic with the gradient penalty (lambda 10) on random interpolates, layer norm "
                            "in D; one critic step at a 3x faster critic learning rate (TTUR) to fit a CPU budget "
                            "(the paper's 5 critic steps: --set optim.n_critic=5)",
@@ -549,7 +549,7 @@ PRESETS: dict[str, Preset] = {
                           {"objective": "ragan", "train": {"steps": 5000, "out_dir": "runs/ragan-mnist"}}, paper="RaGAN, Jolicoeur-Martineau 2019"),
     "fgan-mnist": Preset("unconditional", "f-GAN with the Jensen-Shannon divergence (other divergences: objective = fgan-kl, "
                          "fgan-reverse-kl, fgan-pearson, fgan-hellinger)",
-                         {"objective": "fgan-js", "train": {"steps": 5000, "out_dir": "runs/fgan-mnist"}}, paper="f-GAN, Nowozin et al. 2016"),
+                         {"objective": "fgan-js", "train": {"steps": 4000, "out_dir": "runs/fgan-mnist"}}, paper="f-GAN, Nowozin et al. 2016"),
     "cgan-mnist": Preset("unconditional", "class-conditional: the digit label goes into G and D",
                          {"gan": {"conditioning": "cgan"}, "train": {"steps": 5000, "out_dir": "runs/cgan-mnist"}},
                          paper="CGAN, Mirza & Osindero 2014"),
