@@ -263,6 +263,7 @@ class LatentModelConfig:
     d_norm: str | None = _opt(None, "normalisation in the DCGAN D: batch, layer or none (default: batch, none with spectral norm)")
     spectral_norm: bool = _opt(False, "spectral normalisation of D's layers (SNGAN)")
     d_dropout: float = _opt(0.0, "dropout after each hidden layer of the MLP D")
+    g_batch_norm: bool = _opt(False, "batch norm in the hidden layers of the MLP G (the DCGAN G always has it)")
 
     def __post_init__(self) -> None:
         _check(self, [
@@ -525,8 +526,8 @@ PRESETS: dict[str, Preset] = {
     # step counts of the runs reported in docs/latent_search.md and docs/gallery.md (wall times there)
     "dcgan-mnist": Preset("unconditional", "convolutional G and D with batch norm, non-saturating loss, on 5,000 MNIST digits",
                           {"train": {"steps": 16000}}, paper="DCGAN, Radford et al. 2016"),
-    "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G and D (dropout in D), non-saturating loss",
-                        {"model": {"generator": "mlp", "discriminator": "mlp", "d_dropout": 0.3}, "optim": {"lr_d": 5e-5},
+    "gan-mnist": Preset("unconditional", "the vanilla GAN of the seeds: fully connected G (batch norm) and D (dropout), non-saturating loss",
+                        {"model": {"generator": "mlp", "discriminator": "mlp", "d_dropout": 0.3, "g_batch_norm": True},
                          "train": {"steps": 10000, "out_dir": "runs/gan-mnist"}},
                         paper="GAN, Goodfellow et al. 2014"),
     "lsgan-mnist": Preset("unconditional", "least-squares objective on the DCGAN networks",

@@ -162,9 +162,12 @@ class DCGANGenerator(LatentGenerator):
 
 class MLPGenerator(LatentGenerator):
     r"""The vanilla GAN generator (Goodfellow et al. 2014): fully connected layers with
-    LeakyReLU, :math:`G(z) = \phi(W_L\,\sigma(\cdots\sigma(W_1 z)))` reshaped to ``out_shape``."""
+    LeakyReLU, :math:`G(z) = \phi(W_L\,\sigma(\cdots\sigma(W_1 z)))` reshaped to ``out_shape``;
+    ``batch_norm=True`` normalises each hidden layer (needed on MNIST-sized images, where the plain
+    network collapses to one mode; see docs/gallery.md)."""
 
-    def __init__(self, latent_dim: int = 64, out_shape: tuple[int, int, int] = (1, 28, 28), hidden: tuple[int, ...] = (256, 512), *, output: str):
+    def __init__(self, latent_dim: int = 64, out_shape: tuple[int, int, int] = (1, 28, 28), hidden: tuple[int, ...] = (256, 512), *, output: str,
+                 batch_norm: bool = False):
         super().__init__()
         if len(out_shape) != 3 or min(out_shape) < 1:
             raise ValueError(f"invalid out_shape={out_shape!r}: expected (C, H, W)")
@@ -172,7 +175,7 @@ class MLPGenerator(LatentGenerator):
         dims = (latent_dim, *hidden)
         layers: list[nn.Module] = []
         for a, b in zip(dims[:-1], dims[1:]):
-            layers += [nn.Linear(a, b), nn.LeakyReLU(0.2, True)]
+            layers += [nn.Linear(a, b, bias=not batch_norm), *([nn.BatchNorm1d(b)] if batch_norm else []), nn.LeakyReLU(0.2, True)]
         layers += [nn.Linear(dims[-1], math.prod(out_shape)), _activation(output), nn.Unflatten(1, self.out_shape)]
         self.net = nn.Sequential(*layers)
 

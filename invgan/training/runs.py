@@ -160,7 +160,8 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
         raise ValueError(f"gan.conditioning={g.conditioning!r} is not available for AmbientGAN runs (ambient = true)")
     n_classes = int(train.labels.max()) + 1 if labelled else 0
     code_spec = {"categorical": [g.categorical], "continuous": g.continuous} if g.conditioning == "infogan" else None
-    G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width, n_classes=n_classes, codes=code_spec)
+    extra = {"batch_norm": True} if m.generator == "mlp" and m.g_batch_norm else {}
+    G = make_generator(m.generator, m.latent_dim, shape, output=m.output, width=m.width, n_classes=n_classes, codes=code_spec, **extra)
     codes = G.codes
     measurement = cfg.physics.build(shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if g.conditioning == "acgan" else {"code": codes.head_size} if codes else None
