@@ -541,7 +541,7 @@ PRESETS: dict[str, Preset] = {
                            "(the paper's 5 critic steps: --set optim.n_critic=5)",
                            {"objective": "wgan", "gan": {"regularizer": "gp", "reg_weight": 10.0}, "model": {"d_norm": "layer"},
                             "optim": {"lr_g": 1e-4, "lr_d": 3e-4, "beta1": 0.5, "beta2": 0.9, "n_critic": 1},
-                            "train": {"steps": 12000, "out_dir": "runs/wgangp-mnist"}},
+                            "train": {"steps": 16000, "out_dir": "runs/wgangp-mnist"}},
                            paper="WGAN-GP, Gulrajani et al. 2017; TTUR, Heusel et al. 2017"),
     "sngan-mnist": Preset("unconditional", "hinge objective, spectral normalisation in D",
                           {"objective": "hinge", "model": {"spectral_norm": True}, "train": {"steps": 12000, "out_dir": "runs/sngan-mnist"}},
