@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
     cfg = resolve(data=json.loads((run_dir / "config.json").read_text()))
     r = build_run(cfg, out_dir=None, progress=False)
-    r.trainer.resume(ckpt)
+    r.trainer.resume(ckpt, trim_log=False)
     metrics = r.trainer.evaluate(full=True, record=False)  # the run folder is left as it is
     print(f"{ckpt} (step {r.trainer.step})")
     print_metrics(metrics)
