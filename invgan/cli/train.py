@@ -77,10 +77,12 @@ def run(args: argparse.Namespace) -> int:
     if state is not None:
         r.trainer.resume(state)  # cuts log.jsonl back to the checkpoint's step
     write_json(out / "config.json", config_record(cfg))
-    print(f"device: {r.trainer.device} ({r.trainer.precision})")
+    print(f"device: {r.trainer.device} ({r.trainer.precision})", flush=True)
+    finished = state is not None and r.trainer.step == r.trainer.steps
     if args.resume:
-        print(f"resumed from {args.resume} at step {r.trainer.step}", flush=True)
-    metrics = r.fit() or r.trainer.evaluate()
+        print(f"resumed from {args.resume} at step {r.trainer.step}" + (" (the run is complete)" if finished else ""), flush=True)
+    # a finished run resumed is evaluated again, but not logged twice
+    metrics = r.fit() or r.trainer.evaluate(record=not finished)
     r.trainer.save(out / "last.pt")
     print_metrics(metrics)
     print(f"run folder: {out}")

@@ -117,7 +117,9 @@ def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the
         raise ValueError(f"{where} holds a config this version cannot read ({e})") from e
     ours = config_record(cfg)
     if theirs["kind"] != ours["kind"]:
-        raise ValueError(f"{where} is of a {theirs['kind']} run, but this is a {ours['kind']} run")
+        article = lambda k: "an" if k[0] in "aeiou" else "a"  # noqa: E731
+        raise ValueError(f"{where} was made by {article(theirs['kind'])} {theirs['kind']} run, but this is "
+                         f"{article(ours['kind'])} {ours['kind']} run")
     a, b = _flatten(theirs), _flatten(ours)
     diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and not k.startswith(CHANGEABLE_ON_RESUME)]
     if diff:
