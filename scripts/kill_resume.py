@@ -13,7 +13,7 @@ checkpoint every step, this script
    evaluation once, and the final checkpoint's networks, EMA copies and optimiser states are
    bit-identical to the reference's (CPU).
 
-Each kill picks (seeded) a step still ahead and a moment within it (up to one step's time of the
+Each kill picks (seeded) one of the next two steps and a moment within it (up to one step's time of the
 reference run after the log shows the previous step), or, one kill in four, a moment of the
 start-up; so kills land in start-up, in steps and in checkpoint writes. A kill that left a
 ``.tmp`` file was during a checkpoint write; those are counted.
@@ -158,14 +158,15 @@ def run_kind(kind: str, kills: int, steps: int, seed: int, work: Path, log=print
         proc = Proc(command(kind, dir_, steps, extra))
         if done_kills < kills:
             in_startup = rng.random() < 0.25
-            target = rng.randint((last_step or 0) + 1, steps)  # kill while step `target` runs ...
+            target = min(steps, (last_step or 0) + rng.randint(1, 2))  # kill while step `target` runs ...
             offset = rng.uniform(0.0, startup if in_startup else step_time)  # ... this far into it
             while proc.p.poll() is None:
+                ready = False
                 if in_startup:
                     ready = time.perf_counter() - proc.t0 >= offset
-                else:
+                elif proc.started is not None:  # the log is cut back to the checkpoint by then
                     at = logged_step(dir_ / "log.jsonl")
-                    if at is not None and at >= target - 1 and reached is None:
+                    if reached is None and (target <= 1 or (at is not None and at >= target - 1)):
                         reached = time.perf_counter()
                     ready = reached is not None and time.perf_counter() - reached >= offset
                 if ready:
