@@ -86,7 +86,8 @@ class PhysicsConfig:
 @dataclass
 class DataConfig:
     """Training crops from ``source`` ("builtin" or a folder; ``source/train`` and ``source/test``
-    sub-folders are used when present, else ``eval_source``)."""
+    sub-folders are used when present). Held-out images come from ``eval_source`` when given, else
+    ``source/test``; a folder with neither is refused (it would be evaluated on its training images)."""
 
     source: str = "builtin"
     eval_source: str | None = None
