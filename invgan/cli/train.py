@@ -81,8 +81,11 @@ def run(args: argparse.Namespace) -> int:
     finished = state is not None and r.trainer.step == r.trainer.steps
     if args.resume:
         print(f"resumed from {args.resume} at step {r.trainer.step}" + (" (the run is complete)" if finished else ""), flush=True)
-    # a finished run resumed is evaluated again, but not logged twice
-    metrics = r.fit() or r.trainer.evaluate(record=not finished)
+    metrics = r.fit()
+    # fit evaluates at the last step when eval_every > 0 (even when the recipe reports no metrics);
+    # otherwise evaluate once here. A finished run resumed is evaluated again, but not logged twice.
+    if finished or not r.trainer.eval_every:
+        metrics = r.trainer.evaluate(record=not finished)
     r.trainer.save(out / "last.pt")
     print_metrics(metrics)
     print(f"run folder: {out}")
