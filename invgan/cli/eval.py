@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
     cfg = resolve(data=json.loads((run_dir / "config.json").read_text()))
     state = load_trainer_state(ckpt)
-    check_resume_config(cfg, state["config"], f"checkpoint {ckpt}")  # a checkpoint of this run's problem
+    check_resume_config(cfg, state.get("config"), f"checkpoint {ckpt}")  # a checkpoint of this run's problem
     r = build_run(cfg, out_dir=None, progress=False)
     r.trainer.resume(state, trim_log=False)
     metrics = r.trainer.evaluate(full=True, record=False)  # the run folder is left as it is

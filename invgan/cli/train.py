@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     state = None
     if args.resume:
         state = load_trainer_state(args.resume)
-        check_resume_config(cfg, state["config"], f"checkpoint {args.resume}")
+        check_resume_config(cfg, state.get("config"), f"checkpoint {args.resume}")
     r = build_run(cfg)  # loads and checks the data and builds the networks; writes nothing
     if state is not None:
         r.trainer.load_state_dict(state)  # architecture and step count checked here

@@ -72,8 +72,6 @@ def load_trainer_state(path_or_state: str | Path | dict[str, Any], map_location:
     if missing:
         what = "an exported network" if "state_dict" in state else f"a dict without {', '.join(repr(k) for k in missing)}"
         raise ValueError(f"not an invgan trainer checkpoint: {where} holds {what}")
-    if not state.get("config"):
-        raise ValueError(f"checkpoint {where} has no config: it cannot be checked against this run")
     return state
 
 

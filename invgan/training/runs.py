@@ -109,8 +109,8 @@ def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the
     model, loss, optimiser) must equal this run's except the ``train`` section."""
     from ..config import resolve
 
-    if not isinstance(saved, dict):
-        raise ValueError(f"{where} has no readable config")
+    if not saved or not isinstance(saved, dict):
+        raise ValueError(f"{where} has no config: it cannot be checked against this run")
     try:
         theirs = config_record(resolve(data=saved))
     except ValueError as e:
