@@ -58,6 +58,17 @@ class PhysicsConfig:
     poisson_gain: float = _opt(0.01, "Poisson noise gain")
     seed: int = _opt(0, "seed of the operator draws and of the noise")
 
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("sigma", self.sigma > 0, "a value > 0"),
+            ("kernel_size", self.kernel_size is None or (self.kernel_size >= 1 and self.kernel_size % 2 == 1), "None or an odd integer >= 1"),
+            ("keep", 0 < self.keep <= 1, "a fraction in (0, 1]"),
+            ("factor", self.factor in (2, 4), "2 or 4"),
+            ("m", self.m >= 1, "an integer >= 1"),
+            ("noise_sigma", self.noise_sigma is None or self.noise_sigma >= 0, "a value >= 0 (or none)"),
+            ("poisson_gain", self.poisson_gain > 0, "a value > 0"),
+        ], section="physics")
+
     def build(self, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> "MeasurementModel":
         """The operator these settings describe, for images of ``img_size`` (``overrides`` replace
         entries, e.g. a user's ``mask`` or another ``seed``)."""
@@ -75,7 +86,8 @@ class PhysicsConfig:
 @dataclass
 class DataConfig:
     """Training crops from ``source`` ("builtin" or a folder; ``source/train`` and ``source/test``
-    sub-folders are used when present, else ``eval_source``)."""
+    sub-folders are used when present). Held-out images come from ``eval_source`` when given, else
+    ``source/test``; a folder with neither is refused (it would be evaluated on its training images)."""
 
     source: str = "builtin"
     eval_source: str | None = None
@@ -85,6 +97,15 @@ class DataConfig:
     augment: bool = True
     eval_crops: int = 48
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("source", bool(self.source), "'builtin' or a folder"),
+            ("channels", self.channels in (1, 3), "1 (grayscale) or 3 (RGB)"),
+            ("crop", self.crop >= 1, "an integer >= 1"),
+            ("batch_size", self.batch_size >= 1, "an integer >= 1"),
+            ("eval_crops", self.eval_crops >= 1, "an integer >= 1 (held-out crops to evaluate on)"),
+        ], section="data")
 
 
 @dataclass
@@ -102,6 +123,16 @@ class ModelConfig:
     d_layers: int = 2
     spectral_norm: bool = True
 
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("width", self.width >= 1, "an integer >= 1"),
+            ("depth", self.depth >= 1, "an integer >= 1"),
+            ("gamma", self.gamma > 0, "a value > 0"),
+            ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
+            ("d_width", self.d_width >= 1, "an integer >= 1"),
+            ("d_layers", self.d_layers >= 1, "an integer >= 1"),
+        ], section="model")
+
 
 @dataclass
 class LossConfig:
@@ -114,6 +145,15 @@ class LossConfig:
     rec_weight: float = 1.0
     mc_weight: float = 0.0
     cycle_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("adv_weight", self.adv_weight >= 0, "a value >= 0 (0: no discriminator)"),
+            ("reconstruction", self.reconstruction in ("mse", "l1", "none"), "'mse', 'l1' or 'none'"),
+            ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
+            ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
+            ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
+        ], section="loss")
 
 
 @dataclass
@@ -129,6 +169,19 @@ class OptimConfig:
     grad_clip: float | None = None
     ema: float = 0.0
 
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("lr_g", self.lr_g > 0, "a value > 0"),
+            ("lr_d", self.lr_d > 0, "a value > 0"),
+            ("beta1", 0 <= self.beta1 < 1, "a value in [0, 1)"),
+            ("beta2", 0 <= self.beta2 < 1, "a value in [0, 1)"),
+            ("weight_decay", self.weight_decay >= 0, "a value >= 0"),
+            ("scheduler", self.scheduler in ("none", "cosine"), "'none' or 'cosine'"),
+            ("n_critic", self.n_critic >= 1, "an integer >= 1"),
+            ("grad_clip", self.grad_clip is None or self.grad_clip > 0, "a value > 0 (or none)"),
+            ("ema", 0 <= self.ema < 1, "a decay in [0, 1) (0: off)"),
+        ], section="optim")
+
 
 @dataclass
 class TrainConfig:
@@ -143,6 +196,16 @@ class TrainConfig:
     out_dir: str = "runs/cgan"
     progress: bool = True
     tensorboard: bool = True
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("steps", self.steps >= 0, "an integer >= 0"),
+            ("eval_every", self.eval_every >= 0, "an integer >= 0 (0: no evaluation during training)"),
+            ("log_every", self.log_every >= 1, "an integer >= 1"),
+            ("checkpoint_every", self.checkpoint_every >= 0, "an integer >= 0 (0: only the final checkpoint)"),
+            ("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}"),
+            ("out_dir", bool(self.out_dir), "a folder"),
+        ], section="train")
 
 
 @dataclass
@@ -192,18 +255,34 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
+    """The table of a TOML, YAML or JSON config file; a file that does not parse, or whose top
+    level is not a table of keys (a YAML list, say), is a one-line error naming the file."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"config file not found: {p}")
-    if p.suffix == ".toml":
-        return tomllib.loads(p.read_text())
-    if p.suffix in (".yaml", ".yml"):
-        import yaml
+    if p.is_dir():
+        raise IsADirectoryError(f"expected a config file, got a folder: {p}")
+    if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
+        raise ValueError(f"unsupported config format {p.suffix!r}: expected .toml, .yaml/.yml or .json")
+    try:
+        text = p.read_text()
+        if p.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
 
-        return yaml.safe_load(p.read_text()) or {}
-    if p.suffix == ".json":
-        return json.loads(p.read_text())
-    raise ValueError(f"unsupported config format {p.suffix!r}: expected .toml, .yaml/.yml or .json")
+            data = yaml.safe_load(text)
+            data = {} if data is None else data
+    except UnicodeDecodeError as e:
+        raise ValueError(f"config file {p} is not text ({e})") from e
+    except Exception as e:  # TOMLDecodeError, JSONDecodeError, yaml.YAMLError
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"config file {p} does not parse: {first}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {p}: expected a table of keys at the top level, got a {type(data).__name__}")
+    return data
 
 
 def _parse_value(text: str) -> Any:
@@ -249,6 +328,12 @@ class SampleDataConfig:
     eval_samples: int = 1000
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("batch_size", self.batch_size >= 1, "an integer >= 1"),
+            ("eval_samples", self.eval_samples >= 1, "an integer >= 1"),
+        ], section="data")
+
 
 @dataclass
 class LatentModelConfig:
@@ -274,7 +359,7 @@ class LatentModelConfig:
             ("latent_dim", self.latent_dim >= 1, "an integer >= 1"),
             ("width", self.width >= 1, "an integer >= 1"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),
-        ])
+        ], section="model")
 
 
 CONDITIONINGS = ("none", "cgan", "acgan", "infogan")
@@ -313,7 +398,7 @@ class GANConfig:
             ("continuous_weight", self.continuous_weight >= 0, "a value >= 0"),
             ("augment", all(p.strip() in ("color", "translation", "cutout") for p in self.augment.split(",")) if self.augment else True,
              "'' or a comma-separated subset of color, translation, cutout"),
-        ])
+        ], section="gan")
 
 
 @dataclass
@@ -377,11 +462,12 @@ def with_overrides(cfg: Any, **overrides: Any) -> Any:
     return dataclasses.replace(cfg, **overrides)
 
 
-def _check(cfg: Any, checks: list[tuple[str, bool, str]]) -> None:
-    """Raise one clear error for the first setting out of its range."""
+def _check(cfg: Any, checks: list[tuple[str, bool, str]], section: str = "") -> None:
+    """Raise one clear error for the first setting out of its range (``section.name`` when a
+    section is given). NaN fails every comparison, so it is refused by every range."""
     for name, ok, allowed in checks:
         if not ok:
-            raise ValueError(f"invalid {name}={getattr(cfg, name)!r}: expected {allowed}")
+            raise ValueError(f"invalid {section + '.' if section else ''}{name}={getattr(cfg, name)!r}: expected {allowed}")
 
 
 @dataclass

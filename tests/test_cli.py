@@ -52,7 +52,8 @@ def test_unknown_config_key_is_a_clear_error(capsys):
     assert "train.stepz" in err and "train.steps" in err
 
 
-def test_missing_inputs_are_clear_errors(tmp_path, capsys):
+def test_missing_inputs_are_clear_errors(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the default run folder (runs/cgan) must not be a real one
     assert main(["eval", str(tmp_path / "nope")]) == 2
     assert "not a run folder" in capsys.readouterr().err
     assert main(["train", "--set", f"data.source='{tmp_path / 'empty'}'"]) == 2

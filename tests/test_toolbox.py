@@ -178,7 +178,7 @@ def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
         if name == "infogan-mnist":
             z = G.sample_latent(50, torch.Generator().manual_seed(0))
             cats, cont = G.codes.split(z)
-            assert z.shape[1] == G.latent_dim == 64 + 10 + 2 and cont.abs().max() <= 1  # the codes' prior, not N(0, I)
+            assert z.shape[1] == G.latent_dim == G.codes.noise + 10 + 2 and cont.abs().max() <= 1  # the codes' prior, not N(0, I)
             assert main(["sample", str(tmp_path / name / "last.pt"), "--traverse", "continuous:1", "-n", "30", "--out", str(tmp_path / "t.png")]) == 0
         else:
             assert G.n_classes == 10

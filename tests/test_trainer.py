@@ -4,6 +4,7 @@ atomic checkpoints, NaN stop, evaluation in eval mode."""
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -257,3 +258,44 @@ def test_checkpoints_get_the_same_permissions_as_other_outputs(tmp_path):
         os.umask(old)
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
     assert mode(tmp_path / "last.pt") == mode(tmp_path / "log.jsonl") == 0o644
+
+
+def test_resuming_with_more_steps_continues_the_cosine_down(tiny_overrides, tmp_path):
+    """A run of 4 steps resumed for 8: the schedule is re-aimed at 8 steps at update 4 (the rate
+    never climbs back up as the restored T_max=4 made it), and ends where an 8-step run ends."""
+    short = build(tiny_overrides, "optim.scheduler='cosine'", "train.steps=4")
+    short.fit()
+    short.trainer.save(tmp_path / "four.pt")
+    lr = lambda tr: tr.optimizers["G"].param_groups[0]["lr"]  # noqa: E731
+    longer = build(tiny_overrides, "optim.scheduler='cosine'", "train.steps=8", f"train.out_dir='{tmp_path / 'b'}'")
+    longer.trainer.resume(tmp_path / "four.pt")
+    lrs = [lr(longer.trainer)]
+    for t in range(4, 8):
+        longer.trainer.train_step(longer.stream[t])
+        lrs.append(lr(longer.trainer))
+    full = build(tiny_overrides, "optim.scheduler='cosine'", "train.steps=8", f"train.out_dir='{tmp_path / 'c'}'")
+    lr0, eta_min = lr(full.trainer), 0.01 * lr(full.trainer)
+    expected = [eta_min + (lr0 - eta_min) * (1 + math.cos(math.pi * t / 8)) / 2 for t in range(4, 9)]
+    assert lrs == pytest.approx(expected, rel=1e-6)
+    assert all(a >= b for a, b in zip(lrs, lrs[1:]))
+
+
+def test_resume_trims_the_log_and_removes_stale_checkpoint_files(tiny_overrides, tmp_path):
+    run = build(tiny_overrides, "train.checkpoint_every=2", "train.steps=4")
+    run.fit()
+    out = tmp_path / "run"
+    ckpt.save_atomic(torch.load(out / "last.pt", weights_only=True), out / "mid.pt")
+    with open(out / "log.jsonl", "a") as f:
+        f.write('{"step": 5, "D": 0.1}\n{"step": 6, "D"')  # a killed run: rows past the checkpoint, a torn line
+    (out / ".last.pt.abc123.tmp").write_bytes(b"x" * 1000)  # a kill during a checkpoint write
+    state = torch.load(out / "last.pt", weights_only=True)
+    state["step"] = 2
+    torch.save(state, out / "two.pt")
+    again = build(tiny_overrides, "train.checkpoint_every=2", "train.steps=4")
+    again.trainer.resume(out / "two.pt")
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2]
+    again.fit()
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if not r.get("done")] == [1, 2, 3, 4]
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 #: sub-command modules, in the order ``invgan --help`` lists them
@@ -20,12 +21,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; every error it raises ends as one line ``invgan COMMAND: error: ...`` on
+    stderr and a non-zero exit status (2 for bad input, 1 for a run that failed, such as a
+    diverging one; 130 when interrupted), never as a traceback. ``INVGAN_TRACEBACK=1`` re-raises
+    to show one."""
     args = build_parser().parse_args(argv)
+    prefix = f"invgan {args.command}: error:"
     try:
         return int(args.func(args) or 0)
-    except (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, KeyError) as e:
-        print(f"invgan {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print(f"invgan {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:
+        if os.environ.get("INVGAN_TRACEBACK"):
+            raise
+        print(f"{prefix} {_one_line(e)}", file=sys.stderr)
+        return 2 if isinstance(e, (ValueError, OSError, KeyError, TypeError)) else 1
+
+
+def _one_line(e: BaseException) -> str:
+    """The message of ``e`` on one line; the exception's type where its message alone would not say
+    what happened (``KeyError('config')`` prints as ``'config'``)."""
+    from ..training.trainer import NonFiniteLossError
+
+    text = " ".join(str(e).split()) if str(e).strip() else ""
+    if isinstance(e, OSError) and e.filename is not None and e.strerror:
+        text = f"{e.strerror}: {e.filename}"  # PermissionError, FileExistsError, ...
+    if isinstance(e, (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, NonFiniteLossError)) and text:
+        return text
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

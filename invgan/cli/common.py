@@ -106,3 +106,53 @@ def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn
     model = build_reconstructor(cfg).to(device)
     model.load_state_dict(weights)
     return model.eval(), cfg
+
+
+def check_writable_folder(path: str | Path, what: str = "output folder") -> Path:
+    """Fail now, before any work, when ``path`` cannot be a folder we write to: it is an existing
+    file, an ancestor is a file, or the nearest existing ancestor is not writable."""
+    import os
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise NotADirectoryError(f"{what} {p} is an existing file, not a folder")
+    probe = p
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise NotADirectoryError(f"cannot create {what} {p}: {probe} is a file")
+    if probe.exists() and not os.access(probe, os.W_OK | os.X_OK):
+        raise PermissionError(f"cannot write {what} {p}: {probe} is not writable")
+    return p
+
+
+def check_image_output(path: str | Path) -> Path:
+    """Fail now, before any work, when ``path`` cannot be written as an image: a folder, an
+    unknown extension, or a folder that cannot be made or written."""
+    from ..data.images import IMAGE_SUFFIXES
+
+    p = Path(path)
+    if p.is_dir():
+        raise IsADirectoryError(f"--out {p} is a folder: expected an image file name such as {p / 'result.png'}")
+    if p.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"--out {p}: unknown image extension {p.suffix!r}, expected one of {', '.join(IMAGE_SUFFIXES)}")
+    check_writable_folder(p.parent if str(p.parent) else ".", "folder of --out")
+    return p
+
+
+def unique_names(paths: list[str]) -> list[str]:
+    """One output name per input file: its stem, with ``_2``, ``_3``, ... added to the second and
+    later files of a stem already taken (``a/x.png b/x.png`` -> ``x``, ``x_2``), so no output
+    overwrites another."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for path in paths:
+        stem, k, name = Path(path).stem, 1, Path(path).stem
+        while name in taken:
+            k += 1
+            name = f"{stem}_{k}"
+        taken.add(name)
+        names.append(name)
+    return names

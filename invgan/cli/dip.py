@@ -68,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     from invgan.data.images import read_image
     from invgan.solvers.dip import deep_image_prior
 
+    from .common import check_image_output
+
     channels = 3 if args.rgb else 1
     job = _config(args)
+    check_image_output(args.out)
     cfg, phys = job.dip, job.physics
     reference: Tensor | None = None
     if args.image is None:

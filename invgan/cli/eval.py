@@ -21,14 +21,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..config import resolve
     from ..training import build_run
+    from ..training.checkpoint import load_trainer_state
+    from ..training.runs import check_resume_config
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")
     ckpt = Path(args.checkpoint) if args.checkpoint not in ("best", "last") else run_dir / f"{args.checkpoint}.pt"
     cfg = resolve(data=json.loads((run_dir / "config.json").read_text()))
+    state = load_trainer_state(ckpt)
+    check_resume_config(cfg, state.get("config"), f"checkpoint {ckpt}")  # a checkpoint of this run's problem
     r = build_run(cfg, out_dir=None, progress=False)
-    r.trainer.resume(ckpt)
+    r.trainer.resume(state, trim_log=False)
     metrics = r.trainer.evaluate(full=True, record=False)  # the run folder is left as it is
     print(f"{ckpt} (step {r.trainer.step})")
     print_metrics(metrics)

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from ..config import LatentSearchConfig
-from .common import add_config_arguments, add_physics_arguments, add_section_arguments, section_overrides
+from .common import add_config_arguments, add_physics_arguments, add_section_arguments, check_writable_folder, section_overrides, unique_names
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
             if tuple(x.shape) != (c, h, w):
                 raise ValueError(f"{path}: image of shape {tuple(x.shape)} does not match the generator's output {(c, h, w)}")
             xs.append(x)
-        return torch.stack(xs), [Path(p).stem for p in args.images]
+        return torch.stack(xs), unique_names(args.images)
     dataset = checkpoint_config.get("data", {}).get("dataset") or {28: "mnist", 8: "digits8", 25: "lfw"}.get(h)
     if dataset is None:
         raise ValueError(f"no built-in held-out images for a {h}x{w} generator: pass IMAGES")
@@ -72,8 +72,9 @@ def run(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of images")
     cfg = resolve("invert", args.config, args.preset, overrides)
+    check_writable_folder(args.out, "--out folder")
     state = checkpoint.load(args.generator)  # read once: the generator and the run's config
-    G = checkpoint.load_generator(state)
+    G = checkpoint.load_generator(state, name=args.generator)
     x, names = _load_inputs(args, G, state.get("config") or {})
     model = cfg.physics.build(G.out_shape)
     data = fixed_measurements(model, x, seed=cfg.physics.seed)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 import torch
 
@@ -29,18 +28,19 @@ def run(args: argparse.Namespace) -> int:
     from ..physics import lift
     from ..training import select_device
     from ..metrics import image_metrics
-    from .common import load_reconstructor
+    from .common import check_writable_folder, load_reconstructor, unique_names
 
+    out = check_writable_folder(args.out, "--out folder")
     device = select_device(args.device)
     model, cfg = load_reconstructor(args.checkpoint, device)
     p, c = cfg.physics, cfg.data.channels
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     if args.measured and p.name == "cs":
         raise ValueError("--measured needs image-shaped measurements; compressed-sensing measurements are not images")
+    inputs = [read_image(path, c) for path in args.images]  # every input is read (and checked) before any output
+    out.mkdir(parents=True, exist_ok=True)
     results = []
-    for path in args.images:
-        img = read_image(path, c).to(device)[None]
+    for path, stem, img in zip(args.images, unique_names(args.images), inputs):
+        img = img.to(device)[None]
         size = tuple(img.shape[-2:])
         if args.measured and p.name == "downsampling":
             size = (size[0] * p.factor, size[1] * p.factor)
@@ -55,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
             y = img if args.measured else mm.measure(img)
             x_hat = model(y, mm.physics).clamp(0, 1)
             back = lift(mm.physics, y, "adjoint").clamp(0, 1)
-        stem = Path(path).stem
         save_image(back.cpu(), out / f"{stem}_measurement.png")
         save_image(x_hat.cpu(), out / f"{stem}_reconstruction.png")
         row = {"image": str(path), "reconstruction": str(out / f"{stem}_reconstruction.png")}

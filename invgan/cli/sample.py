@@ -25,9 +25,13 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..training.checkpoint import load_generator
+    from .common import check_image_output
 
     if args.n < 1:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of samples")
+    if args.nrow is not None and args.nrow < 1:
+        raise ValueError(f"invalid --nrow {args.nrow}: expected a positive number of images per row")
+    check_image_output(args.out)
     from ..training.evaluators import code_traversal, label_rows
 
     G = load_generator(args.checkpoint, use_ema=not args.no_ema)

@@ -1,26 +1,58 @@
 """``invgan train``: train a conditional reconstructor or an unconditional generator from a config,
-a preset and overrides."""
+a preset and overrides.
+
+Everything is checked before the run folder is touched: the config, the output folder (a new or
+empty folder; an existing run needs ``--resume`` or ``--overwrite``), the data (image sizes
+against the crop), the device, and with ``--resume`` the checkpoint (readable, a trainer
+checkpoint, made for the same problem, of the same architecture). Only then are files written."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
-from .common import add_config_arguments, print_metrics, write_json
+from .common import add_config_arguments, check_writable_folder, print_metrics, write_json
+
+#: what a run folder holds (removed by --overwrite; other files are left alone)
+RUN_FILES = ("config.json", "last.pt", "best.pt", "log.jsonl", "latest.png", "results.json")
+RUN_FOLDERS = ("samples", "tensorboard")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a reconstructor or a generator (config file, preset and --set overrides)")
     add_config_arguments(p)
-    p.add_argument("--out", help="run folder (default: train.out_dir of the config)")
-    p.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
+    p.add_argument("--out", help="run folder (default: train.out_dir of the config); must be new or empty "
+                                 "unless --resume or --overwrite is given")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
+    group.add_argument("--overwrite", action="store_true", help="start afresh in a folder that holds a run, removing its run files first")
     p.add_argument("--list-presets", action="store_true", help="print the preset names and their kinds, and exit")
     p.set_defaults(func=run)
+
+
+def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
+    """A run folder must be writable, and new or empty unless the run continues (``resume``)
+    or replaces (``overwrite``) the one it holds."""
+    check_writable_folder(out, "run folder")
+    if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
+        raise ValueError(f"run folder {out} is not empty: pass --resume {out / 'last.pt'} to continue its run, "
+                         "--overwrite to start afresh in it, or another --out")
+
+
+def clear_run_folder(out: Path) -> None:
+    for name in RUN_FILES:
+        (out / name).unlink(missing_ok=True)
+    for name in RUN_FOLDERS:
+        if (out / name).is_dir():
+            shutil.rmtree(out / name)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..config import PRESETS, config_record, resolve
     from ..training import build_run
+    from ..training.checkpoint import load_trainer_state, remove_stale_tmp
+    from ..training.runs import check_resume_config
 
     if args.list_presets:
         print("\n".join(f"{name:<26} {p.kind:<14} {p.about}" + (f" [{p.paper}]" if p.paper else "") for name, p in sorted(PRESETS.items())))
@@ -29,13 +61,31 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         cfg.train.out_dir = args.out
     out = Path(cfg.train.out_dir)
-    write_json(out / "config.json", config_record(cfg))
-    r = build_run(cfg)
-    print(f"device: {r.trainer.device} ({r.trainer.precision})")
+    check_run_folder(out, bool(args.resume), args.overwrite)
+    state = None
     if args.resume:
-        r.trainer.resume(args.resume)
-        print(f"resumed from {args.resume} at step {r.trainer.step}")
-    metrics = r.fit() or r.trainer.evaluate()
+        state = load_trainer_state(args.resume)
+        check_resume_config(cfg, state.get("config"), f"checkpoint {args.resume}")
+    r = build_run(cfg)  # loads and checks the data and builds the networks; writes nothing
+    if state is not None:
+        r.trainer.load_state_dict(state)  # architecture and step count checked here
+    # every check passed: now the run folder is written
+    if args.overwrite:
+        clear_run_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(out)
+    if state is not None:
+        r.trainer.resume(state)  # cuts log.jsonl back to the checkpoint's step
+    write_json(out / "config.json", config_record(cfg))
+    print(f"device: {r.trainer.device} ({r.trainer.precision})", flush=True)
+    finished = state is not None and r.trainer.step == r.trainer.steps
+    if args.resume:
+        print(f"resumed from {args.resume} at step {r.trainer.step}" + (" (the run is complete)" if finished else ""), flush=True)
+    metrics = r.fit()
+    # fit evaluates at the last step when eval_every > 0 (even when the recipe reports no metrics);
+    # otherwise evaluate once here. A finished run resumed is evaluated again, but not logged twice.
+    if finished or not r.trainer.eval_every:
+        metrics = r.trainer.evaluate(record=not finished)
     r.trainer.save(out / "last.pt")
     print_metrics(metrics)
     print(f"run folder: {out}")

@@ -110,7 +110,7 @@ def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[
     files = sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {root}")
-    images = []
+    images, small = [], []
     for f in files:
         try:
             img = read_image(f, channels)
@@ -119,10 +119,16 @@ def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[
             continue
         if min(img.shape[-2:]) < min_size:
             warnings.warn(f"skipping {f}: {tuple(img.shape[-2:])} is smaller than the crop size {min_size}", stacklevel=2)
+            small.append(tuple(img.shape[-2:]))
             continue
         images.append(img)
     if not images:
-        raise ValueError(f"no usable images under {root} (all {len(files)} files were unreadable or too small)")
+        if small:
+            largest = max(small, key=min)
+            raise ValueError(f"no usable images under {root}: {len(small)} of {len(files)} are smaller than the crop size "
+                             f"{min_size} (largest {largest[0]}x{largest[1]}){', the others unreadable' if len(small) < len(files) else ''}; "
+                             "use a smaller crop")
+        raise ValueError(f"no usable images under {root} (all {len(files)} files were unreadable)")
     return images
 
 

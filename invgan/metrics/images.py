@@ -27,6 +27,10 @@ Estimator = Callable[[Tensor, nn.Module], Tensor]
 TIKHONOV_GAMMAS = tuple(float(g) for g in torch.logspace(-5, 0, 21))
 
 
+#: the smallest image side SSIM (an 11x11 window, reflect-padded by 5) is computed for
+SSIM_MIN_SIZE = 6
+
+
 @cache
 def _metrics() -> tuple[nn.Module, nn.Module]:
     from deepinv.loss.metric import PSNR, SSIM
@@ -42,10 +46,13 @@ def set_operator(physics: nn.Module, params: dict[str, Tensor]) -> None:
 
 @torch.no_grad()
 def image_metrics(estimate: Tensor, truth: Tensor) -> dict[str, Tensor]:
-    """Per-image PSNR and SSIM of ``estimate`` clipped to [0, 1]."""
+    """Per-image PSNR and SSIM of ``estimate`` clipped to [0, 1]. SSIM's 11x11 window needs
+    images of at least :data:`SSIM_MIN_SIZE` pixels a side; on smaller ones it is NaN (undefined)."""
     psnr, ssim = _metrics()
     est = estimate.float().clamp(0, 1)
     truth = truth.float()
+    if min(truth.shape[-2:]) < SSIM_MIN_SIZE:
+        return {"psnr": psnr(est, truth), "ssim": torch.full((truth.shape[0],), float("nan"), device=truth.device)}
     return {"psnr": psnr(est, truth), "ssim": ssim(est, truth)}
 
 

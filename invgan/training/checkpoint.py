@@ -51,7 +51,40 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # a truncated or foreign file
-        raise ValueError(f"not a readable invgan checkpoint: {path} ({e})") from e
+        if path.is_dir():
+            raise IsADirectoryError(f"expected a checkpoint file, got a folder: {path}") from e
+        reason = str(e).strip().splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"not a readable invgan checkpoint: {path} ({reason}; truncated or not a checkpoint)") from e
+
+
+#: what every trainer checkpoint holds
+TRAINER_KEYS = ("step", "networks", "optimizers", "schedulers", "scaler", "rng", "recipe_rng", "best")
+
+
+def load_trainer_state(path_or_state: str | Path | dict[str, Any], map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A trainer checkpoint (``last.pt``/``best.pt``), loaded and checked to be one: a file holding
+    anything else (a bare tensor, an exported network) is a one-line error naming what it holds."""
+    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given state"
+    state = load(path_or_state, map_location) if isinstance(path_or_state, (str, Path)) else path_or_state
+    if not isinstance(state, dict):
+        raise ValueError(f"not an invgan trainer checkpoint: {where} holds a {type(state).__name__}")
+    missing = [k for k in TRAINER_KEYS if k not in state]
+    if missing:
+        what = "an exported network" if "state_dict" in state else f"a dict without {', '.join(repr(k) for k in missing)}"
+        raise ValueError(f"not an invgan trainer checkpoint: {where} holds {what}")
+    return state
+
+
+def remove_stale_tmp(folder: str | Path) -> list[Path]:
+    """Delete the temporary files :func:`save_atomic` leaves when it is killed mid-write
+    (``.NAME.*.tmp``, as large as a checkpoint); returns what was removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    stale = [p for p in folder.glob(".*.pt.*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 def _ema_weights(ema: dict[str, Any]) -> dict[str, Any]:
@@ -83,24 +116,28 @@ def export_network(path_or_state: str | Path | dict[str, Any], key: str = "G", e
     return (_ema_weights(copies[key]) if key in copies else networks[key]), state["config"]
 
 
-def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = True, map_location: str = "cpu") -> LatentGenerator:
+def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = True, map_location: str = "cpu",
+                   name: str | Path | None = None) -> LatentGenerator:
     """Rebuild the generator ``G`` of an unconditional (or AmbientGAN) run from its checkpoint
     (``config["generator"]``; EMA weights when kept and ``use_ema``, see :func:`export_network`)
-    or from an exported ``{"config", "state_dict"}``; returned in eval mode."""
+    or from an exported ``{"config", "state_dict"}``; returned in eval mode. ``name`` is what
+    errors call an already loaded checkpoint (its file)."""
     from ..nets.generators import make_generator
 
     weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location)
-    record = config
+    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given checkpoint")
+    run_kind = config.get("kind") if isinstance(config, dict) and "generator" not in config else None
+    if run_kind in ("conditional", "invert", "dip"):
+        raise ValueError(f"{where} is a checkpoint of a {run_kind} run (a reconstructor), not of a generator: "
+                         "expected an unconditional or AmbientGAN run")
     config = config.get("generator", config) if isinstance(config, dict) else config
-    if isinstance(record, dict) and isinstance(record.get("codes"), dict) and isinstance(config, dict) and "codes" not in config:
-        # InfoGAN runs recorded their codes beside the generator (noise = latent_dim minus the codes)
-        c = record["codes"]
-        config = {**config, "latent_dim": c["noise"], "codes": {"categorical": list(c["categorical"]), "continuous": c["continuous"]}}
     if not isinstance(config, dict) or "kind" not in config:
-        where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given checkpoint"
         raise ValueError(f"{where} holds no generator config (expected a latent-generator run of invgan)")
-    G = make_generator(**config)
-    G.load_state_dict(weights)
+    try:
+        G = make_generator(**config)
+        G.load_state_dict(weights)
+    except (TypeError, RuntimeError) as e:
+        raise ValueError(f"{where}: the generator cannot be rebuilt from its config ({' '.join(str(e).split())[:300]})") from e
     return G.eval()
 
 

@@ -8,6 +8,7 @@ are built once, here, for every kind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Union
 
 import torch
@@ -98,6 +99,55 @@ def _conditional_discriminator(cfg: ConditionalConfig, eval_set: MeasuredSet) ->
     return make_discriminator(m.discriminator, channels, size, width=m.d_width, spectral_norm=m.spectral_norm, **extra)
 
 
+def check_held_out(source: str, eval_source: str | None) -> None:
+    """A folder ``data.source`` needs held-out images: its ``test/`` sub-folder, or
+    ``data.eval_source``. Without them the run would evaluate (and pick ``best.pt``) on its own
+    training images, so it is refused rather than done with a warning nobody reads."""
+    if source == "builtin" or eval_source is not None:
+        return
+    root = Path(source)
+    if root.is_dir() and not (root / "test").is_dir():
+        raise ValueError(f"data folder {root} has no test/ sub-folder of held-out images: put the training images in "
+                         f"{root / 'train'} and held-out ones in {root / 'test'}, or name a folder of held-out images with "
+                         "data.eval_source (evaluating on the training images would report a meaningless score)")
+
+
+CHANGEABLE_ON_RESUME = ("train.",)  #: config entries a resumed run may change (steps, cadences, device, ...)
+
+
+def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the checkpoint") -> None:
+    """Refuse to resume a checkpoint made for another problem: its config (kind, physics, data,
+    model, loss, optimiser) must equal this run's except the ``train`` section."""
+    from ..config import resolve
+
+    if not saved or not isinstance(saved, dict):
+        raise ValueError(f"{where} has no config: it cannot be checked against this run")
+    try:
+        theirs = config_record(resolve(data=saved))
+    except ValueError as e:
+        raise ValueError(f"{where} holds a config this version cannot read ({e})") from e
+    ours = config_record(cfg)
+    if theirs["kind"] != ours["kind"]:
+        article = lambda k: "an" if k[0] in "aeiou" else "a"  # noqa: E731
+        raise ValueError(f"{where} was made by {article(theirs['kind'])} {theirs['kind']} run, but this is "
+                         f"{article(ours['kind'])} {ours['kind']} run")
+    a, b = _flatten(theirs), _flatten(ours)
+    diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and not k.startswith(CHANGEABLE_ON_RESUME)]
+    if diff:
+        shown = "; ".join(f"{k} = {a.get(k)!r} there, {b.get(k)!r} here" for k in diff[:4]) + ("; ..." if len(diff) > 4 else "")
+        raise ValueError(f"{where} was made for another problem ({shown}): only train.* settings may change on resume")
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[prefix + k] = v
+    return out
+
+
 def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
     """Data, operator, reconstructor, discriminator and trainer of a conditional-GAN run."""
     torch.manual_seed(cfg.train.seed)
@@ -105,6 +155,7 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
     d, L = cfg.data, cfg.loss
     if L.reconstruction not in ("mse", "l1", "none"):
         raise ValueError(f"invalid loss.reconstruction={L.reconstruction!r}: expected 'mse', 'l1' or 'none'")
+    check_held_out(d.source, d.eval_source)
     train_images = load_images(d.source, "train", d.channels, min_size=d.crop)
     test_images = load_images(d.eval_source or d.source, "test", d.channels, min_size=d.crop)
     measurement = build_measurement(cfg, device)

@@ -61,14 +61,33 @@ def training_precision(requested: str, device: torch.device) -> str:
     return resolve_precision(requested, device)
 
 
+def _mps_available() -> bool:
+    return getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+
+
 def select_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"``: CUDA, else MPS, else the CPU; a named device must exist on this machine (a
+    clear error, not CUDA's own, when ``"cuda"`` is asked for without a GPU)."""
     if str(device) == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"invalid device={str(device)!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'") from e
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={str(device)!r} was asked for, but no CUDA GPU is usable here: use 'auto' or 'cpu'")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device={str(device)!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+    elif dev.type == "mps" and not _mps_available():
+        raise ValueError(f"device={str(device)!r} was asked for, but MPS is not available here: use 'auto' or 'cpu'")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"invalid device={str(device)!r}: expected 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'")
+    return dev
 
 
 SCHEDULERS = ("none", "cosine")
@@ -95,6 +114,20 @@ def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[s
         k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates.get(k, 0)), eta_min=0.01 * opt.param_groups[0]["lr"])
         for k, opt in optimizers.items()
     }
+
+
+def continue_cosine(sched: torch.optim.lr_scheduler.CosineAnnealingLR, total: int) -> None:
+    r"""Re-aim a restored cosine schedule at a new number of updates ``total`` (a run resumed with
+    more, or fewer, steps): the cosine from each base rate down to ``eta_min`` is re-built over
+    ``total`` updates and positioned at the updates already made, :math:`t`, so the rate becomes
+    :math:`\eta_\min + (\eta_0 - \eta_\min)(1 + \cos(\pi t / T))/2` and keeps decreasing from
+    there (it never climbs back as the restored ``T_max`` would make it)."""
+    total = max(1, int(total))
+    t = min(sched.last_epoch, total)
+    sched.T_max = total
+    for group, base in zip(sched.optimizer.param_groups, sched.base_lrs):
+        group["lr"] = sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * t / total)) / 2
+    sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
 
 
 def correct_for_lazy_phases(phases: list[Phase], optimizers: Mapping[str, Optimizer]) -> None:
@@ -169,6 +202,9 @@ class Trainer:
         self.precision = training_precision(precision, self.device)
         if steps < 0:
             raise ValueError(f"invalid steps={steps!r}: expected >= 0")
+        for name, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
+            if value < 0:
+                raise ValueError(f"invalid {name}={value!r}: expected >= 0")
         decays = dict(ema) if isinstance(ema, Mapping) else ({recipe.generator_key: ema} if ema > 0 else {})
         for key, decay in decays.items():
             if key not in recipe.networks:
@@ -200,7 +236,9 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._pending: dict[str, list[Tensor]] = {}
         self._all_finite: Tensor | None = None  # every loss since the last log flush was finite
-        self._writer = self._make_writer() if tensorboard and self.out_dir is not None else None
+        # made when training starts, so building a trainer writes nothing to the run folder
+        self._tensorboard = tensorboard and self.out_dir is not None
+        self._writer = None
 
     # ------------------------------------------------------------------ networks
     @property
@@ -272,6 +310,10 @@ class Trainer:
             stream.loader(start=self.step, stop=self.steps) if hasattr(stream, "loader") else (stream[t] for t in range(self.step, self.steps))
         )
         last_eval: dict[str, float] = {}
+        if self.out_dir is not None:
+            ckpt.remove_stale_tmp(self.out_dir)  # what a kill during a checkpoint write left
+        if self._tensorboard and self._writer is None:
+            self._writer = self._make_writer()
         bar = tqdm(total=self.steps, initial=self.step, disable=not self.progress, desc="train", dynamic_ncols=True, mininterval=0.5)
         t0 = time.perf_counter()
         try:
@@ -380,8 +422,23 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a checkpoint's state. A checkpoint of another architecture (other networks, widths,
+        EMA copies, optimisers or schedulers) is a :class:`ValueError` saying which part differs.
+        A cosine schedule restored for another number of steps is re-aimed at this run's
+        (:func:`continue_cosine`); a checkpoint past ``steps`` is refused."""
+        step = int(state["step"])
+        if step > self.steps:
+            raise ValueError(f"the checkpoint is at step {step}, beyond this run's steps={self.steps}: ask for at least {step} steps")
+        for part, ours in (("networks", self.networks), ("optimizers", self.optimizers), ("schedulers", self.schedulers)):
+            theirs = state.get(part) or {}
+            if set(theirs) != set(ours):
+                raise ValueError(f"the checkpoint holds {part} {sorted(theirs)} but this run has {sorted(ours)} (another kind of run or config)")
         for k, net in self.networks.items():
-            net.load_state_dict(state["networks"][k])
+            try:
+                net.load_state_dict(state["networks"][k])
+            except RuntimeError as e:
+                detail = " ".join(str(e).split("\n", 2)[1:2]).strip() or str(e).splitlines()[0]
+                raise ValueError(f"the checkpoint's network {k!r} has another architecture than this run's ({detail})") from e
         saved_emas = ckpt.ema_states(state)
         for k, ema in self.emas.items():
             if k not in saved_emas:
@@ -390,7 +447,10 @@ class Trainer:
         for k, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][k])
         for k, sched in self.schedulers.items():
+            total = sched.T_max  # this run's number of updates of network k
             sched.load_state_dict(state["schedulers"][k])
+            if sched.T_max != total:
+                continue_cosine(sched, total)
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.best = int(state["step"]), float(state["best"])
         ckpt.set_rng_state(state["rng"])
@@ -405,9 +465,32 @@ class Trainer:
             self._flush_logs()  # raises, naming the loss and the step
         return ckpt.save_atomic(self.state_dict(), path)
 
-    def resume(self, path: str | Path) -> None:
-        """Continue exactly where the checkpoint at ``path`` stopped."""
-        self.load_state_dict(ckpt.load(path, map_location=self.device))
+    def resume(self, path: str | Path | dict[str, Any], trim_log: bool = True) -> None:
+        """Continue exactly where the checkpoint at ``path`` (or an already loaded trainer
+        checkpoint) stopped. With ``trim_log`` the run folder's ``log.jsonl`` is cut back to the
+        rows of steps up to the checkpoint's (the steps after it are run again), so a resumed log
+        has each step once; ``trim_log=False`` (evaluation only) leaves the folder untouched."""
+        self.load_state_dict(ckpt.load_trainer_state(path, map_location=self.device))
+        if trim_log:
+            self._truncate_log(self.step)
+
+    def _truncate_log(self, step: int) -> None:
+        """Keep the log rows of steps ``<= step`` (a torn last line of a killed run and the
+        ``done`` row of a finished one go too); rewritten atomically."""
+        path = self._path("log.jsonl")
+        if path is None or not path.is_file():
+            return
+        kept = []
+        for line in path.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("step"), int) and row["step"] <= step and not row.get("done"):
+                kept.append(line + "\n")
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(kept))
+        tmp.replace(path)
 
     # ------------------------------------------------------------------ files
     def _path(self, name: str) -> Path | None:
