@@ -19,6 +19,7 @@ from ..data.small_sets import load_small_set
 from ..nets import ConditionalReconstructor, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..physics import MeasurementModel
+from .distributed import init_from_env
 from .gan import GANRecipe
 from .systems import ambient_gan, conditional_gan, unconditional_gan
 from .trainer import Trainer, select_device
@@ -57,6 +58,7 @@ def make_trainer(recipe: GANRecipe, cfg: AnyConfig, eval_data: Any, device: torc
         device=device, channels_last=t.channels_last, log_every=t.log_every, eval_every=t.eval_every,
         checkpoint_every=t.checkpoint_every, progress=t.progress if progress is None else progress,
         tensorboard=t.tensorboard, config=record if record is not None else config_record(cfg),
+        compile=t.compile, sync_batchnorm=t.sync_batchnorm, find_unused_parameters=t.find_unused_parameters,
     )
 
 
@@ -89,6 +91,7 @@ def _conditional_discriminator(cfg: ConditionalConfig, eval_set: MeasuredSet) ->
 
 def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
     """Data, operator, reconstructor, discriminator and trainer of a conditional-GAN run."""
+    init_from_env(cfg.train.device)  # joins torchrun's process group, if any (see docs/distributed.md)
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, L = cfg.data, cfg.loss
@@ -112,6 +115,7 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
 # ---------------------------------------------------------------------- unconditional / AmbientGAN
 def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
     """Data, generator, discriminator, operator (AmbientGAN) and trainer of a generator run."""
+    init_from_env(cfg.train.device)
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, m, t = cfg.data, cfg.model, cfg.train
