@@ -23,8 +23,8 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -q
 
-bench: install
-	$(BIN)/python benchmarks/train_step.py
+bench: install   # every benchmark, one table of ratios (quick: < 10 min on 2 cores); `python -m benchmarks --full` for more
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) runs
