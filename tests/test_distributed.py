@@ -104,3 +104,20 @@ def test_rank_streams_differ_in_values():
     (y0, z0), (y1, z1), (y0b, z0b) = draws(0), draws(1), draws(0)
     assert torch.equal(y0, y0b) and torch.equal(z0, z0b)
     assert not torch.equal(y0, y1) and not torch.equal(z0, z1)
+
+
+def test_nproc_relaunches_the_same_command_without_it():
+    from invgan.cli import build_parser
+    from invgan.cli.train import relaunch_arguments
+
+    args = build_parser().parse_args(["train", "--nproc", "2", "--preset", "demo", "--set", "train.steps=3", "--out", "r"])
+    assert args.nproc == 2
+    assert relaunch_arguments(args) == ["train", "--preset", "demo", "--out", "r", "--set", "train.steps=3"]
+
+
+def test_distributed_true_needs_a_process_group():
+    import distributed_worker as w
+
+    with pytest.raises(ValueError, match="process group"):
+        t = w.make_trainer(1, noise=False)
+        type(t)(t.recipe, t.optimizers, 1, device="cpu", distributed=True)
