@@ -211,14 +211,18 @@ def bench_dip(s: Settings) -> list[Row]:
 
 
 # ---------------------------------------------------------------------- data parallel
+def _ddp_threads() -> int:
+    """Threads per process of the DDP row: the machine's cores shared out between 2 processes."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
 def _worker_throughput(nproc: int, steps: int, batch: int) -> float:
     worker = str(ROOT / "benchmarks" / "ddp_worker.py")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    env["OMP_NUM_THREADS"] = str(_ddp_threads())  # the same threads per process in both runs
     if nproc == 1:
         cmd = [sys.executable, worker, str(steps), str(batch)]
     else:
-        threads = max(1, (os.cpu_count() or 1) // nproc)  # the machine's cores shared out
-        env["OMP_NUM_THREADS"] = str(threads)
         cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", worker, str(steps), str(batch)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     found = re.search(r"samples_per_s=([0-9.]+)", out.stdout)
@@ -232,7 +236,7 @@ def bench_ddp(s: Settings) -> list[Row]:
     t = interleaved({"1 process": lambda: _worker_throughput(1, s.ddp_steps, batch),
                      "2 processes": lambda: _worker_throughput(2, s.ddp_steps, batch)}, max(1, s.rounds - 1))
     one, two = 1 / med(t["1 process"]), 1 / med(t["2 processes"])
-    return [Row(f"DDP, 2 processes (gloo, {max(1, (os.cpu_count() or 1) // 2)} thread(s) each) vs 1 process, batch {batch} per process",
+    return [Row(f"DDP, 2 processes (gloo) vs 1 process, {_ddp_threads()} thread(s) and batch {batch} per process",
                 f"{two:.1f} vs {one:.1f} samples/s per process ({2 * two:.1f} vs {one:.1f} in all)", two / one,
                 "per-process throughput, 2 procs / 1 proc (1.0 = perfect scaling)")]
 
