@@ -15,6 +15,7 @@ import dataclasses
 import inspect
 import json
 import math
+import os
 import time
 import warnings
 from contextlib import ExitStack, contextmanager, nullcontext
@@ -76,8 +77,6 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
             return torch.device("cpu")
     device = torch.device(device)
     if device.type == "cuda" and device.index is None and dist_util.env_world_size() > 1:
-        import os
-
         return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     return device
 
