@@ -2,7 +2,7 @@
 ``python -m benchmarks``). Prints ``samples_per_s=<per-process samples per second>`` on rank 0.
 
     python benchmarks/ddp_worker.py STEPS BATCH                      # one process
-    python -m torch.distributed.run --standalone --nproc_per_node=2 benchmarks/ddp_worker.py STEPS BATCH
+    python -m torch.distributed.run --standalone --nproc_per_node=2 benchmarks/ddp_worker.py STEPS BATCH [DEVICE]
 """
 
 from __future__ import annotations
@@ -14,23 +14,24 @@ import warnings
 import torch
 
 
-def main(steps: int, batch: int) -> None:
+def main(steps: int, batch: int, device: str = "cpu") -> None:
     warnings.filterwarnings("ignore")
     from invgan.config import resolve
     from invgan.data import CropStream, load_builtin
-    from invgan.training import Trainer, conditional_gan
+    from invgan.training import Trainer, conditional_gan, select_device
     from invgan.training.distributed import init_from_env, shutdown
     from invgan.training.runs import build_measurement, build_reconstructor, make_optimizers
     from invgan.nets import make_discriminator
 
-    info = init_from_env("cpu")
-    cfg = resolve("conditional", preset="demo", overrides=["train.device='cpu'"])
+    info = init_from_env(device)
+    cfg = resolve("conditional", preset="demo", overrides=[f"train.device='{device}'"])
+    dev = select_device(device)  # cuda:LOCAL_RANK under torchrun
     torch.manual_seed(0)
     G = build_reconstructor(cfg)
     D = make_discriminator("patchgan", 1, cfg.data.crop, width=cfg.model.d_width, spectral_norm=True, n_layers=cfg.model.d_layers)
-    recipe = conditional_gan(G, build_measurement(cfg), D, objective="lsgan", adv_weight=0.01)
+    recipe = conditional_gan(G, build_measurement(cfg, dev), D, objective="lsgan", adv_weight=0.01)
     warm = 3
-    trainer = Trainer(recipe, make_optimizers(recipe.networks, cfg.optim), warm + steps, device="cpu", precision="fp32",
+    trainer = Trainer(recipe, make_optimizers(recipe.networks, cfg.optim), warm + steps, device=dev, precision="fp32",
                       channels_last=True, progress=False, log_every=10**9)
     # per-process batch `batch`: the global batch grows with the number of processes (weak scaling)
     stream = CropStream(load_builtin("train", 1), cfg.data.crop, batch * info.world_size, seed=0)
@@ -48,4 +49,4 @@ def main(steps: int, batch: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]), int(sys.argv[2]))
+    main(int(sys.argv[1]), int(sys.argv[2]), *sys.argv[3:4])
