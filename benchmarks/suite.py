@@ -303,7 +303,7 @@ def run(names: list[str], settings: Settings, log=print) -> list[Row]:
         except Exception as e:  # one failing benchmark must not hide the others
             got = [Row(name, f"failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", None, "")]
         rows += got
-        log(f"[{name}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr)
+        log(f"[{name}: {time.perf_counter() - t0:.0f} s]\n" + table(got).split("\n", 2)[2], file=sys.stderr)  # rows as they come
     return rows
 
 
