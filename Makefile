@@ -31,8 +31,8 @@ docs: install
 	$(BIN)/python -m sphinx -W --keep-going -E -q -b html docs docs/_build/html
 	@echo "docs: open docs/_build/html/index.html"
 
-bench: install
-	$(BIN)/python benchmarks/train_step.py
+bench: install   # every benchmark, one table of ratios (quick: < 10 min on 2 cores); `python -m benchmarks --full` for more
+	$(BIN)/python -m benchmarks --quick
 
 clean:
 	rm -rf $(VENV) runs docs/_build docs/api/generated docs/examples

@@ -84,11 +84,11 @@ def run_raw(G, D, op, batches, device, channels_last: bool = False) -> float:
     return (time.perf_counter() - t0) / len(batches)
 
 
-def run_invgan(G, D, op, batches, device, channels_last: bool = True) -> float:
+def run_invgan(G, D, op, batches, device, channels_last: bool = True, precision: str = "fp32") -> float:
     recipe = conditional_gan(G, op, D, objective="lsgan", adv_weight=LAMBDA, reconstruction="mse")
     opts = {"G": adam(G.parameters(), 1e-3), "D": adam(D.parameters(), 2e-4)}
     trainer = Trainer(recipe, opts, steps=len(batches), device=device, progress=False, log_every=25, channels_last=channels_last,
-                      precision="fp32")  # the raw loop runs fp32
+                      precision=precision)  # the raw loop runs fp32
     sync(device)
     t0 = time.perf_counter()
     trainer.fit(batches)

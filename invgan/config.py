@@ -196,6 +196,9 @@ class TrainConfig:
     out_dir: str = "runs/cgan"
     progress: bool = True
     tensorboard: bool = True
+    compile: bool = False  # torch.compile each network (off by default)
+    sync_batchnorm: bool = False  # SyncBatchNorm in data-parallel CUDA runs (plain BatchNorm on CPU)
+    find_unused_parameters: bool = False  # DDP's option, for phases that leave parameters of their networks without gradient
 
     def __post_init__(self) -> None:
         _check(self, [

@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .seeding import rank_seed
+
 import deepinv.physics as dphys
 from deepinv.physics.blur import gaussian_blur
 from deepinv.physics.generator import (
@@ -163,6 +165,13 @@ class MeasurementModel:
             self.generator.rng.set_state(state["generator"])
         if "noise" in state:
             self.physics.noise_model.rng.set_state(state["noise"])
+
+    def shard_streams(self, rank: int) -> None:
+        """Rank-offset seeds for the operator draws and the noise (data-parallel runs); the fixed
+        operator itself (a mask, a kernel, a matrix) stays the same on every rank."""
+        for g in (getattr(self.generator, "rng", None), getattr(getattr(self.physics, "noise_model", None), "rng", None)):
+            if g is not None and rank:
+                g.manual_seed(rank_seed(g.initial_seed(), rank))
 
 
 class PerSampleCompressedSensing(dphys.LinearPhysics):

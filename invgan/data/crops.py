@@ -13,6 +13,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from ..seeding import rank_seed
+
 
 def _augment(crop: Tensor, g: torch.Generator) -> Tensor:
     """Random horizontal flip and rotation by a multiple of 90 degrees (the dihedral group)."""
@@ -63,6 +65,14 @@ class CropStream(Dataset):
             out.append(_augment(crop, g) if self.augment else crop)
         return torch.stack(out).contiguous()
 
+    def shard(self, rank: int, world_size: int) -> "CropStream":
+        """Process ``rank``'s part of a data-parallel run: ``batch_size / world_size`` crops per step
+        (``batch_size`` is the global batch) from a rank-offset seed (rank 0 keeps ``seed``)."""
+        if self.batch_size % world_size:
+            raise ValueError(f"the global batch_size={self.batch_size} is not divisible by the {world_size} processes")
+        return CropStream(self.images, self.size, self.batch_size // world_size, augment=self.augment,
+                          seed=rank_seed(self.seed, rank), length=self.length)
+
     def loader(self, start: int = 0, stop: int | None = None, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
         """A loader over batches ``start, start+1, ..., stop-1``."""
         stop = self.length if stop is None else stop
@@ -112,5 +122,11 @@ class SampleStream(Dataset):
         idx = torch.randint(self.images.shape[0], (self.batch_size,), generator=g)
         x = self.images[idx].contiguous()
         return x if self.labels is None else {"x": x, "label": self.labels[idx].long()}
+
+    def shard(self, rank: int, world_size: int) -> "SampleStream":
+        """Process ``rank``'s part of a data-parallel run, as :meth:`CropStream.shard`."""
+        if self.batch_size % world_size:
+            raise ValueError(f"the global batch_size={self.batch_size} is not divisible by the {world_size} processes")
+        return SampleStream(self.images, self.batch_size // world_size, labels=self.labels, seed=rank_seed(self.seed, rank), length=self.length)
 
     loader = CropStream.loader

@@ -19,7 +19,11 @@ from .step import GANStep, logit
 
 
 def _input_gradients(D: nn.Module, inputs: tuple[Tensor, ...]) -> tuple[Tensor, list[Tensor]]:
-    """``D``'s logits at ``inputs`` and their gradients with respect to the floating inputs (graph kept)."""
+    """``D``'s logits at ``inputs`` and their gradients with respect to the floating inputs (graph kept).
+
+    Each penalty adds ``0 * D(x).sum()``: the output layer's bias has no gradient in a penalty on
+    input gradients, and this term gives every parameter one (zero), which
+    ``DistributedDataParallel`` needs to finish its reduction; the value is unchanged."""
     inputs = tuple(t.detach().requires_grad_(t.is_floating_point()) for t in inputs)
     out = logit(D(*inputs))
     wrt = [t for t in inputs if t.requires_grad]
@@ -34,14 +38,14 @@ def _squared_norms(grads: list[Tensor]) -> Tensor:
 
 def r1_penalty(D: nn.Module, s: GANStep) -> Tensor:
     r"""R1 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_x\,\|\nabla_x D(x)\|_2^2` on real inputs."""
-    _, grads = _input_gradients(D, s.real)
-    return 0.5 * _squared_norms(grads).mean()
+    out, grads = _input_gradients(D, s.real)
+    return 0.5 * _squared_norms(grads).mean() + 0.0 * out.sum()
 
 
 def r2_penalty(D: nn.Module, s: GANStep) -> Tensor:
     r"""R2 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_{\hat x}\,\|\nabla_{\hat x} D(\hat x)\|_2^2` on generated inputs."""
-    _, grads = _input_gradients(D, s.fake)
-    return 0.5 * _squared_norms(grads).mean()
+    out, grads = _input_gradients(D, s.fake)
+    return 0.5 * _squared_norms(grads).mean() + 0.0 * out.sum()
 
 
 def _mix(a: tuple[Tensor, ...], b: tuple[Tensor, ...], eps: Tensor) -> tuple[Tensor, ...]:
@@ -67,8 +71,8 @@ def gradient_penalty(D: nn.Module, s: GANStep) -> Tensor:
     per sample over all of its entries (use it with ``weight`` :math:`\lambda = 10`, the paper's)."""
     n, device = _batch(s.real)
     eps = torch.rand(n, device=device)
-    _, grads = _input_gradients(D, _mix(s.real, s.fake, eps))
-    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean()
+    out, grads = _input_gradients(D, _mix(s.real, s.fake, eps))
+    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean() + 0.0 * out.sum()
 
 
 def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
@@ -79,8 +83,8 @@ def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
     n, device = _batch(s.real)
     perturbed = tuple(t.detach() + scale * t.detach().std() * torch.rand_like(t) if t.is_floating_point() else t for t in s.real)
     alpha = torch.rand(n, device=device)
-    _, grads = _input_gradients(D, _mix(perturbed, s.real, alpha))
-    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean()
+    out, grads = _input_gradients(D, _mix(perturbed, s.real, alpha))
+    return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean() + 0.0 * out.sum()
 
 
 def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from ..data.diffaugment import diff_augment, parse_policy
 from ..losses import AdversarialLoss, GANObjective, GANStep, LatentCodes
 from ..physics import MeasurementModel, lift
+from .distributed import offset_generator
 from .recipe import Phase, Recipe
 
 Batch = Any  # a tensor of images, or a dict of tensors ("x", "y", "label", ...)
@@ -102,6 +103,9 @@ class LatentInput:
         if "latent" in state:
             self.rng.set_state(state["latent"])
 
+    def shard_streams(self, rank: int) -> None:
+        offset_generator(self.rng, rank)
+
 
 class MeasurementInput:
     r""":math:`\hat x = R(y, A)` with :math:`y = \mathcal{N}(A_\theta x)` simulated from the batch's
@@ -121,6 +125,9 @@ class MeasurementInput:
 
     def set_rng_state(self, state: dict[str, Tensor]) -> None:
         self.measurement.set_rng_state(state)
+
+    def shard_streams(self, rank: int) -> None:
+        self.measurement.shard_streams(rank)
 
 
 # ---------------------------------------------------------------------- what D judges
@@ -201,6 +208,9 @@ class AmbientView:
 
     def set_rng_state(self, state: dict[str, Tensor]) -> None:
         self.measurement.set_rng_state({k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("measurement/")})
+
+    def shard_streams(self, rank: int) -> None:
+        self.measurement.shard_streams(rank)
 
 
 class AugmentedView:
@@ -395,3 +405,8 @@ class GANRecipe(Recipe):
     def set_rng_state(self, state: dict[str, Tensor]) -> None:
         for o in self._streams():
             o.set_rng_state(state)
+
+    def shard_streams(self, rank: int) -> None:
+        for o in self._streams():
+            if hasattr(o, "shard_streams"):
+                o.shard_streams(rank)

@@ -104,6 +104,10 @@ class Recipe(nn.Module):
     def set_rng_state(self, state: dict[str, Tensor]) -> None:
         pass
 
+    def shard_streams(self, rank: int) -> None:
+        """Re-seed the recipe's random streams for process ``rank`` of a data-parallel run (rank 0
+        keeps its seeds; see :func:`invgan.training.distributed.rank_seed`)."""
+
 
 def freeze_all_but(networks: nn.ModuleDict, trainable: tuple[str, ...]) -> None:
     """Only the named networks require gradients (so a G step puts no work into D)."""

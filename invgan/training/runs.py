@@ -21,6 +21,7 @@ from ..losses import REGULARIZERS, clip_weights
 from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..physics import MeasurementModel
+from .distributed import init_from_env
 from .gan import GANRecipe, Regularizer
 from .systems import acgan, ambient_gan, cgan, conditional_gan, infogan, unconditional_gan
 from .trainer import Trainer, select_device
@@ -69,6 +70,7 @@ def make_trainer(recipe: GANRecipe, cfg: AnyConfig, eval_data: Any, device: torc
         device=device, channels_last=t.channels_last, log_every=t.log_every, eval_every=t.eval_every,
         checkpoint_every=t.checkpoint_every, progress=t.progress if progress is None else progress,
         tensorboard=t.tensorboard, config=record if record is not None else config_record(cfg),
+        compile=t.compile, sync_batchnorm=t.sync_batchnorm, find_unused_parameters=t.find_unused_parameters,
     )
 
 
@@ -150,6 +152,7 @@ def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
     """Data, operator, reconstructor, discriminator and trainer of a conditional-GAN run."""
+    init_from_env(cfg.train.device)  # joins torchrun's process group, if any (see docs/distributed.md)
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, L = cfg.data, cfg.loss
@@ -197,6 +200,7 @@ def _toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
 def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
     """Data, generator, discriminator, operator (AmbientGAN) and trainer of a generator run
     (conditioned on labels or latent codes as ``cfg.gan.conditioning`` says)."""
+    init_from_env(cfg.train.device)
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, m, t, g = cfg.data, cfg.model, cfg.train, cfg.gan

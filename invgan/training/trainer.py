@@ -12,10 +12,13 @@ here; nothing here knows what a GAN is.
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import math
+import os
 import time
-from contextlib import nullcontext
+import warnings
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -27,6 +30,7 @@ from tqdm.auto import tqdm
 
 from ..precision import autocast_dtype, resolve_precision
 from . import checkpoint as ckpt
+from . import distributed as dist_util
 from .recipe import Phase, Recipe, freeze_all_but
 
 class EMAWithWarmup:
@@ -67,13 +71,15 @@ def _mps_available() -> bool:
 
 def select_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"``: CUDA, else MPS, else the CPU; a named device must exist on this machine (a
-    clear error, not CUDA's own, when ``"cuda"`` is asked for without a GPU)."""
+    clear error, not CUDA's own, when ``"cuda"`` is asked for without a GPU). Under ``torchrun``
+    with several processes, a CUDA device without an index is the process's ``LOCAL_RANK``."""
     if str(device) == "auto":
         if torch.cuda.is_available():
-            return torch.device("cuda")
-        if _mps_available():
+            device = "cuda"
+        elif _mps_available():
             return torch.device("mps")
-        return torch.device("cpu")
+        else:
+            return torch.device("cpu")
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError) as e:
@@ -83,6 +89,8 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
             raise ValueError(f"device={str(device)!r} was asked for, but no CUDA GPU is usable here: use 'auto' or 'cpu'")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device={str(device)!r} was asked for, but this machine has {torch.cuda.device_count()} CUDA GPU(s)")
+        if dev.index is None and dist_util.env_world_size() > 1:  # under torchrun: the process's own GPU
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
     elif dev.type == "mps" and not _mps_available():
         raise ValueError(f"device={str(device)!r} was asked for, but MPS is not available here: use 'auto' or 'cpu'")
     elif dev.type not in ("cpu", "cuda", "mps"):
@@ -175,6 +183,13 @@ class Trainer:
     :param grad_clip: max gradient norm per network (``None``: off).
     :param precision: ``"auto"`` (see :func:`training_precision`), ``"fp32"``, ``"bf16"`` (CUDA or
         CPU autocast) or ``"fp16"`` (CUDA, with a GradScaler). The resolved choice is :attr:`precision`.
+    :param distributed: data-parallel training over the joined ``torch.distributed`` process group
+        (``None``: when one with several processes exists; see :mod:`invgan.training.distributed`).
+    :param find_unused_parameters: DDP's option, for recipes where a phase leaves some parameters
+        of a network it trains without a gradient (a head used by another phase only).
+    :param sync_batchnorm: SyncBatchNorm in data-parallel CUDA runs (plain BatchNorm on CPU,
+        where SyncBatchNorm does not run).
+    :param compile: ``torch.compile`` each network (in place: state dicts keep their keys).
     """
 
     def __init__(
@@ -197,6 +212,10 @@ class Trainer:
         progress: bool = True,
         tensorboard: bool = False,
         config: dict[str, Any] | None = None,
+        distributed: bool | None = None,
+        find_unused_parameters: bool = False,
+        sync_batchnorm: bool = False,
+        compile: bool = False,
     ):
         self.device = select_device(device)
         self.precision = training_precision(precision, self.device)
@@ -220,6 +239,16 @@ class Trainer:
         if missing:
             raise ValueError(f"no optimiser given for network(s) {sorted(missing)} trained by the recipe's phases")
         self.optimizers = optimizers
+        self.dist = dist_util.current() if distributed is not False else dist_util.DistInfo()
+        if distributed and not self.dist.enabled:
+            raise ValueError("distributed=True needs a joined torch.distributed process group with several processes (torchrun)")
+        self._ddp: dict[str, nn.Module] = {}
+        self._rank_states: tuple[int, list[dict[str, Any]]] | None = None  # (step, every rank's random state)
+        if compile:
+            for net in self.networks.values():
+                net.compile()
+        if self.dist.enabled:
+            self._setup_distributed(find_unused_parameters, sync_batchnorm)
         correct_for_lazy_phases(self.phases, optimizers)
         self.schedulers = make_schedulers(optimizers, scheduler, updates_per_network(self.phases, steps))
         self.steps, self.step = steps, 0
@@ -237,7 +266,7 @@ class Trainer:
         self._pending: dict[str, list[Tensor]] = {}
         self._all_finite: Tensor | None = None  # every loss since the last log flush was finite
         # made when training starts, so building a trainer writes nothing to the run folder
-        self._tensorboard = tensorboard and self.out_dir is not None
+        self._tensorboard = tensorboard and self.out_dir is not None and self.is_main
         self._writer = None
 
     # ------------------------------------------------------------------ networks
@@ -258,6 +287,59 @@ class Trainer:
         """The network that is evaluated and exported: the generator's EMA copy when kept."""
         return self.eval_networks()[self.recipe.generator_key]
 
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes files and evaluates (rank 0, or the only process)."""
+        return self.dist.is_main
+
+    def _setup_distributed(self, find_unused: bool, sync_batchnorm: bool) -> None:
+        """One DDP wrapper per trained network, rank-offset random streams (see :meth:`train_step`)."""
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        if sync_batchnorm:
+            if self.device.type == "cuda":
+                for key in list(self.networks):
+                    # the same Parameter objects: the optimisers need no rebuilding
+                    self.recipe.networks[key] = nn.SyncBatchNorm.convert_sync_batchnorm(self.networks[key])
+            else:
+                warnings.warn("sync_batchnorm needs CUDA: plain BatchNorm (per-process statistics) is used on "
+                              f"{self.device.type}", stacklevel=3)
+        ids = [self.device.index] if self.device.type == "cuda" else None
+        # buffers are synced once, at construction, and not before every forward
+        no_buffer_sync = {"forward_sync_buffers" if "forward_sync_buffers" in inspect.signature(DDP).parameters else "broadcast_buffers": False}
+        for key in sorted({k for p in self.phases for k in p.networks}):
+            # broadcast_buffers=False: parameters stay identical through the averaged gradients;
+            # buffers (BatchNorm statistics) are per process, rank 0's are the ones saved.
+            self._ddp[key] = DDP(self.networks[key], device_ids=ids, find_unused_parameters=find_unused, **no_buffer_sync)
+        rank = self.dist.rank
+        if rank:
+            torch.manual_seed(dist_util.rank_seed(torch.initial_seed(), rank))
+            self.recipe.shard_streams(rank)
+
+    @contextmanager
+    def _data_parallel(self):
+        """During a step the recipe sees each trained network's DDP wrapper (no-op in one process)."""
+        if not self._ddp:
+            yield
+            return
+        raw = {k: self.networks[k] for k in self._ddp}
+        try:
+            for k, wrapper in self._ddp.items():
+                self.recipe.networks[k] = wrapper
+            yield
+        finally:
+            for k, net in raw.items():
+                self.recipe.networks[k] = net
+
+    def _only_syncing(self, keys: tuple[str, ...]):
+        """Every DDP wrapper outside ``keys`` runs under ``no_sync()``: a network a phase calls but
+        does not train (D in G's phase) gets no reducer state, so no reduction is left pending."""
+        stack = ExitStack()
+        for k, wrapper in self._ddp.items():
+            if k not in keys:
+                stack.enter_context(wrapper.no_sync())
+        return stack
+
     def autocast(self):
         if self.amp_dtype is None:
             return nullcontext()
@@ -272,12 +354,25 @@ class Trainer:
         self.recipe.train()
         # Only networks some due phase trains build a graph in the shared forward.
         freeze_all_but(self.networks, trained)
-        with self.autocast():
+        with self._data_parallel():
+            logs = self._run_phases(due, trained, batch, step)
+        for key in trained:
+            if key in self.emas:
+                self.emas[key].update_parameters(self.networks[key])
+            if key in self.schedulers:
+                self.schedulers[key].step()
+        self.step = step + 1
+        return logs
+
+    def _run_phases(self, due: list[Phase], trained: tuple[str, ...], batch: Any, step: int) -> dict[str, Tensor]:
+        # Under DDP, each phase's backward all-reduces the gradients of the phase's networks (and
+        # only those: the others run under no_sync), so every rank takes the same optimiser step.
+        with self._only_syncing(trained), self.autocast():
             ctx = self.recipe(batch, step)
         logs: dict[str, Tensor] = {}
         for phase in due:
             freeze_all_but(self.networks, phase.networks)
-            with self.autocast():
+            with self._only_syncing(phase.networks), self.autocast():
                 loss, extra = phase.loss(ctx)
             scale = phase.weight * phase.gain
             self.scaler.scale(loss * scale if scale != 1 else loss).backward()
@@ -294,46 +389,58 @@ class Trainer:
                     phase.after()
             logs[phase.name] = loss.detach()
             logs.update({f"{phase.name}/{k}": v.detach() for k, v in extra.items()})
-        for key in trained:
-            if key in self.emas:
-                self.emas[key].update_parameters(self.networks[key])
-            if key in self.schedulers:
-                self.schedulers[key].step()
-        self.step = step + 1
         return logs
 
     # ------------------------------------------------------------------ loop
     def fit(self, stream: Any) -> dict[str, float]:
         """Train from ``self.step`` to ``self.steps``; ``stream.loader(start, stop)`` (or a
-        sequence indexed by step) gives batch ``t`` at step ``t``. Returns the last evaluation."""
-        batches: Iterable[Any] = (
-            stream.loader(start=self.step, stop=self.steps) if hasattr(stream, "loader") else (stream[t] for t in range(self.step, self.steps))
-        )
+        sequence indexed by step) gives batch ``t`` at step ``t``. Returns the last evaluation.
+
+        In a data-parallel run every process calls it; a stream with ``shard(rank, world_size)``
+        (:class:`~invgan.data.CropStream`) is split into per-process streams, and only rank 0
+        evaluates and writes files."""
+        if self.dist.enabled and hasattr(stream, "shard"):
+            stream = stream.shard(self.dist.rank, self.dist.world_size)
+        if hasattr(stream, "loader"):
+            pin = self.device.type == "cuda" and "pin_memory" in inspect.signature(stream.loader).parameters
+            batches: Iterable[Any] = stream.loader(start=self.step, stop=self.steps, **({"pin_memory": True} if pin else {}))
+        else:
+            batches = (stream[t] for t in range(self.step, self.steps))
         last_eval: dict[str, float] = {}
-        if self.out_dir is not None:
+        main = self.is_main
+        if self.out_dir is not None and main:
             ckpt.remove_stale_tmp(self.out_dir)  # what a kill during a checkpoint write left
         if self._tensorboard and self._writer is None:
             self._writer = self._make_writer()
-        bar = tqdm(total=self.steps, initial=self.step, disable=not self.progress, desc="train", dynamic_ncols=True, mininterval=0.5)
+        bar = tqdm(total=self.steps, initial=self.step, disable=not (self.progress and main), desc="train", dynamic_ncols=True, mininterval=0.5)
         t0 = time.perf_counter()
         try:
             for batch in batches:
                 logs = self.train_step(move_batch(batch, self.device, self.memory_format))
                 self._watch(logs)
                 bar.update(1)
-                if self.step % self.log_every == 0 or self.step == self.steps:
+                last = self.step == self.steps
+                eval_due = bool(self.eval_every) and (self.step % self.eval_every == 0 or last)
+                ckpt_due = bool(self.checkpoint_every) and (self.step % self.checkpoint_every == 0 or last)
+                # in a data-parallel run, the collectives (log flush, random states) come before rank 0 works alone
+                sync = self.dist.enabled and (eval_due or ckpt_due or last)
+                if self.step % self.log_every == 0 or last or (sync and self._pending):
                     row = self._flush_logs()
                     bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k != "step" and "/" not in k}, refresh=False)
-                if self.eval_every and (self.step % self.eval_every == 0 or self.step == self.steps):
+                if sync:
+                    self.gather_rank_states()
+                if eval_due and main:
                     last_eval = self.evaluate()
                     bar.write(f"step {self.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in last_eval.items()))
-                if self.checkpoint_every and (self.step % self.checkpoint_every == 0 or self.step == self.steps):
+                if ckpt_due and main:
                     self.save(self._path("last.pt"))
         finally:
             bar.close()
             if self._writer is not None:
                 self._writer.flush()
-        if self.out_dir is not None:
+        if self.dist.enabled and (self._rank_states is None or self._rank_states[0] != self.step):
+            self.gather_rank_states()  # a run resumed at its last step: save() on rank 0 after fit needs them
+        if self.out_dir is not None and main:
             self._log({"step": self.step, "seconds": time.perf_counter() - t0, "done": True})
         return last_eval
 
@@ -348,15 +455,25 @@ class Trainer:
     def _flush_logs(self) -> dict[str, float]:
         """Average the pending losses (one host sync per log interval) and stop on NaN/inf."""
         row: dict[str, Any] = {"step": self.step}
-        for k, vals in self._pending.items():
-            t = torch.stack(vals).float()
-            if not torch.isfinite(t).all():
-                bad = int(torch.nonzero(~torch.isfinite(t))[0]) + self.step - len(vals) + 1
+        stacked = {k: torch.stack(vals).float() for k, vals in self._pending.items()}
+        means = torch.stack([t.mean() for t in stacked.values()]) if stacked else None
+        if means is not None and self.dist.enabled:
+            # the mean over every process's batch (a NaN anywhere makes it NaN on every rank)
+            torch.distributed.all_reduce(means)
+            means = means / self.dist.world_size
+        values = means.tolist() if means is not None else []
+        for (k, t), mean in zip(stacked.items(), values):
+            if not math.isfinite(mean) or not torch.isfinite(t).all():
+                n = len(self._pending[k])
                 self._pending, self._all_finite = {}, None
                 last = self._path("last.pt")
                 kept = f"; the last good checkpoint is {last}" if last is not None and last.exists() else ""
+                if torch.isfinite(t).all():
+                    raise NonFiniteLossError(f"loss {k!r} became non-finite on another process within steps "
+                                             f"{self.step - n + 1}..{self.step}: stopping{kept}")
+                bad = int(torch.nonzero(~torch.isfinite(t))[0]) + self.step - n + 1
                 raise NonFiniteLossError(f"loss {k!r} became {t[~torch.isfinite(t)][0].item()} at step {bad}: stopping{kept}")
-            row[k] = t.mean().item()
+            row[k] = mean
         self._pending, self._all_finite = {}, None
         self._log(row)
         if self._writer is not None:
@@ -407,8 +524,21 @@ class Trainer:
         return metrics
 
     # ------------------------------------------------------------------ checkpoints
+    def gather_rank_states(self) -> None:
+        """Collect every process's random state at this step for the next checkpoint (a collective:
+        every rank calls it; :meth:`fit` does at each evaluation, checkpoint and at its end)."""
+        if self.dist.enabled:
+            mine = {"rng": ckpt.rng_state(), "recipe_rng": self.recipe.rng_state()}
+            self._rank_states = (self.step, dist_util.all_gather_objects(mine))
+
     def state_dict(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.dist.enabled:
+            if self._rank_states is None or self._rank_states[0] != self.step:
+                self.gather_rank_states()  # collective: every rank must be here
+            extra["rank_rng"] = self._rank_states[1]  # type: ignore[index]
         return {
+            **extra,
             "step": self.step,
             "networks": {k: v.state_dict() for k, v in self.networks.items()},
             "ema": {k: v.state_dict() for k, v in self.emas.items()},
@@ -453,8 +583,20 @@ class Trainer:
                 continue_cosine(sched, total)
         self.scaler.load_state_dict(state["scaler"])
         self.step, self.best = int(state["step"]), float(state["best"])
-        ckpt.set_rng_state(state["rng"])
+        ranks = state.get("rank_rng")
+        if self.dist.enabled and ranks is not None and len(ranks) == self.dist.world_size:
+            mine = ranks[self.dist.rank]
+            ckpt.set_rng_state(mine["rng"])
+            self.recipe.set_rng_state(mine["recipe_rng"])
+            return
+        ckpt.set_rng_state(state["rng"])  # rank 0's in a data-parallel checkpoint
         self.recipe.set_rng_state(state["recipe_rng"])
+        if self.dist.enabled or ranks is not None:
+            warnings.warn(f"checkpoint of {len(ranks) if ranks else 1} process(es) resumed with {self.dist.world_size}: "
+                          "the random streams are re-seeded per process, not an exact continuation", stacklevel=2)
+            if self.dist.rank:
+                torch.manual_seed(dist_util.rank_seed(torch.initial_seed(), self.dist.rank))
+                self.recipe.shard_streams(self.dist.rank)
 
     def save(self, path: str | Path | None) -> Path | None:
         """Write a checkpoint; a loss that became NaN or infinite since the last log flush stops the
@@ -498,7 +640,7 @@ class Trainer:
 
     def _log(self, row: dict[str, Any]) -> None:
         self.history.append(row)
-        if self.out_dir is not None:
+        if self.out_dir is not None and self.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             with open(self.out_dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
