@@ -633,7 +633,7 @@ PRESETS: dict[str, Preset] = {
                             "train": {"steps": 16000, "out_dir": "runs/wgangp-mnist"}},
                            paper="WGAN-GP, Gulrajani et al. 2017; TTUR, Heusel et al. 2017"),
     "sngan-mnist": Preset("unconditional", "hinge objective, spectral normalisation in D",
-                          {"objective": "hinge", "model": {"spectral_norm": True}, "train": {"steps": 12000, "out_dir": "runs/sngan-mnist"}},
+                          {"objective": "hinge", "model": {"spectral_norm": True}, "train": {"steps": 15000, "out_dir": "runs/sngan-mnist"}},
                           paper="SNGAN, Miyato et al. 2018 (hinge loss: Lim & Ye 2017)"),
     "ragan-mnist": Preset("unconditional", "relativistic average objective (both terms in G's loss)",
                           {"objective": "ragan", "train": {"steps": 5000, "out_dir": "runs/ragan-mnist"}}, paper="RaGAN, Jolicoeur-Martineau 2019"),
