@@ -648,7 +648,7 @@ PRESETS: dict[str, Preset] = {
                           paper="ACGAN, Odena et al. 2017"),
     "infogan-mnist": Preset("unconditional", "unsupervised codes: one 10-way categorical and two continuous codes, Q head on D",
                             {"gan": {"conditioning": "infogan", "continuous_weight": 0.1}, "model": {"latent_dim": 16},
-                             "optim": {"lr_g": 1e-3}, "train": {"steps": 8000, "out_dir": "runs/infogan-mnist"}},
+                             "optim": {"lr_g": 1e-3}, "train": {"steps": 12000, "out_dir": "runs/infogan-mnist"}},
                             paper="InfoGAN, Chen et al. 2016"),
     "ambientgan-mnist": Preset("unconditional", "generator learnt from MNIST digits with half the pixels missing (D sees only measurements)",
                                {"ambient": True, "train": {"steps": 8000, "out_dir": "runs/ambientgan-mnist"}},
