@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from invgan.config import PRESETS, resolve
 from invgan.data import SampleStream

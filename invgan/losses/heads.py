@@ -7,7 +7,6 @@ so ``D`` runs once per side and phase. Use them as :class:`~invgan.training.gan.
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 

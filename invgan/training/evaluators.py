@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import MeasuredSet
-from ..losses import LatentCodes
+from ..nets.generators import LatentCodes
 from ..physics import MeasurementModel, lift
 from ..metrics import baselines, best_matching_accuracy, evaluate_estimator, set_operator
 
