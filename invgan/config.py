@@ -96,11 +96,13 @@ class DataConfig:
     batch_size: int = 8
     augment: bool = True
     eval_crops: int = 48
+    eval_crop: int | None = None  # side of the held-out crops (default: crop), e.g. 256 for x4 super-resolution
     seed: int = 0
 
     def __post_init__(self) -> None:
         _check(self, [
             ("source", bool(self.source), "'builtin' or a folder"),
+            ("eval_crop", self.eval_crop is None or self.eval_crop >= 1, "an integer >= 1, or None (the training crop)"),
             ("channels", self.channels in (1, 3), "1 (grayscale) or 3 (RGB)"),
             ("crop", self.crop >= 1, "an integer >= 1"),
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
@@ -108,12 +110,21 @@ class DataConfig:
         ], section="data")
 
 
+RECONSTRUCTORS = ("unet", "srresnet", "rrdb")
+PERCEPTUAL_NETS = ("inception", "vgg19")
+
+
 @dataclass
 class ModelConfig:
-    """Reconstructor (U-Net on a lifted measurement) and discriminator."""
+    """Reconstructor and discriminator. ``generator``: ``"unet"`` (a U-Net on the lifted
+    measurement, any operator), ``"srresnet"`` (SRGAN's) or ``"rrdb"`` (ESRGAN's), the last two for
+    the downsampling operator only (:mod:`invgan.nets.sr`)."""
 
+    generator: str = "unet"
     width: int = 16
     depth: int = 3
+    blocks: int = 8  # residual blocks of srresnet, RRDBs of rrdb
+    bicubic_skip: bool = True  # srresnet / rrdb predict a residual on the bicubic interpolation
     lift: str = "tikhonov"
     gamma: float = 0.01
     latent_channels: int = 0
@@ -125,8 +136,10 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _check(self, [
+            ("generator", self.generator in RECONSTRUCTORS, f"one of {RECONSTRUCTORS}"),
             ("width", self.width >= 1, "an integer >= 1"),
             ("depth", self.depth >= 1, "an integer >= 1"),
+            ("blocks", self.blocks >= 1, "an integer >= 1"),
             ("gamma", self.gamma > 0, "a value > 0"),
             ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),
@@ -141,14 +154,21 @@ class LossConfig:
     objective: str = "lsgan"
     adversarial: str = "supervised"
     adv_weight: float = 0.01
+    adv_start: int = 0  # steps of warm-up on the other terms first (SRGAN/ESRGAN pretraining); pretrained.pt keeps its end
     reconstruction: str = "mse"
     rec_weight: float = 1.0
     mc_weight: float = 0.0
     cycle_weight: float = 1.0
+    perceptual_weight: float = 0.0  # weight of the perceptual loss (from adv_start on)
+    perceptual_net: str = "inception"  # its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)
+    vgg_weights: str | None = None  # a local file of torchvision's vgg19 state dict (never downloaded)
 
     def __post_init__(self) -> None:
         _check(self, [
             ("adv_weight", self.adv_weight >= 0, "a value >= 0 (0: no discriminator)"),
+            ("adv_start", self.adv_start >= 0, "an integer >= 0"),
+            ("perceptual_weight", self.perceptual_weight >= 0, "a value >= 0 (0: off)"),
+            ("perceptual_net", self.perceptual_net in PERCEPTUAL_NETS, f"one of {PERCEPTUAL_NETS}"),
             ("reconstruction", self.reconstruction in ("mse", "l1", "none"), "'mse', 'l1' or 'none'"),
             ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
             ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
@@ -612,6 +632,44 @@ PRESETS: dict[str, Preset] = {
         "conditional", "inpainting from measurements only: D compares y with A x_hat, UAIR's cycle term (no ground truth)",
         {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
          "loss": {"adversarial": "uair", "reconstruction": "none", "adv_weight": 1.0, "mc_weight": 1.0}}),
+    # image-to-image GANs of the seeds as conditional runs (docs/image_to_image.md has their figures)
+    "pix2pix-deblur": Preset(
+        "conditional", "pix2pix for deblurring: U-Net G, PatchGAN D judging (A^T y, x) pairs, non-saturating loss + 100 L1 "
+        "(the demo's optimiser schedule, for comparisons at equal steps)",
+        {"model": {"discriminator": "patchgan", "spectral_norm": False},
+         "loss": {"objective": "ns", "adversarial": "pair", "adv_weight": 1.0, "reconstruction": "l1", "rec_weight": 100.0},
+         "train": {"out_dir": "runs/pix2pix-deblur"}}, paper="pix2pix, Isola et al. 2017"),
+    "pix2pix-inpainting": Preset(
+        "conditional", "pix2pix for inpainting (half the pixels kept, a fresh mask per sample)",
+        {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
+         "model": {"discriminator": "patchgan", "spectral_norm": False},
+         "loss": {"objective": "ns", "adversarial": "pair", "adv_weight": 1.0, "reconstruction": "l1", "rec_weight": 100.0},
+         "train": {"out_dir": "runs/pix2pix-inpainting"}}, paper="pix2pix, Isola et al. 2017"),
+    "srresnet-x4": Preset(
+        "conditional", "x4 super-resolution with SRResNet (residual blocks, PixelShuffle) on MSE alone; held out on 256x256 crops",
+        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
+         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+         "model": {"generator": "srresnet", "width": 32, "blocks": 8},
+         "loss": {"adv_weight": 0.0}, "train": {"steps": 3000, "out_dir": "runs/srresnet-x4"}},
+        paper="SRResNet, Ledig et al. 2017"),
+    "srgan-x4": Preset(
+        "conditional", "SRGAN: SRResNet pretrained on MSE for 3,000 steps (pretrained.pt), then 1,000 steps of MSE + 1e-3 adversarial (VGG-style D)",
+        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
+         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+         "model": {"generator": "srresnet", "width": 32, "blocks": 8, "discriminator": "esrgan", "spectral_norm": False},
+         "loss": {"objective": "ns", "adv_weight": 1e-3, "adv_start": 3000},
+         "optim": {"lr_g": 1e-3, "lr_d": 1e-4}, "train": {"steps": 4000, "out_dir": "runs/srgan-x4"}},
+        paper="SRGAN, Ledig et al. 2017"),
+    "esrgan-x4": Preset(
+        "conditional", "ESRGAN: RRDB G (no batch norm, residual scaling 0.2) pretrained on L1, then perceptual (offline "
+        "Inception features; VGG-19 with loss.perceptual_net=vgg19 and a local loss.vgg_weights file) + 5e-3 RaGAN + 1e-2 L1",
+        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
+         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+         "model": {"generator": "rrdb", "width": 32, "blocks": 2, "discriminator": "esrgan", "spectral_norm": False},
+         "loss": {"objective": "ragan", "adv_weight": 5e-3, "adv_start": 2500, "reconstruction": "l1", "rec_weight": 1e-2,
+                  "perceptual_weight": 1.0},
+         "optim": {"lr_g": 1e-3, "lr_d": 1e-4}, "train": {"steps": 3500, "out_dir": "runs/esrgan-x4"}},
+        paper="ESRGAN, Wang et al. 2018"),
     # step counts of the runs reported in docs/latent_search.md and docs/gallery.md (wall times there)
     "dcgan-mnist": Preset("unconditional", "convolutional G and D with batch norm, non-saturating loss, on 5,000 MNIST digits",
                           {"train": {"steps": 16000}}, paper="DCGAN, Radford et al. 2016"),

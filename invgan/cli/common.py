@@ -69,6 +69,7 @@ def results_table(metrics: dict[str, float]) -> str:
     """Baselines vs reconstruction, PSNR (dB) and SSIM."""
     rows = [
         ("back-projection A^T y", metrics.get("baseline_psnr"), metrics.get("baseline_ssim")),
+        ("bicubic (on the operator's grid)", metrics.get("bicubic_psnr"), metrics.get("bicubic_ssim")),
         (f"Tikhonov, best gamma={metrics.get('classical_gamma', float('nan')):.2g}", metrics.get("classical_psnr"), metrics.get("classical_ssim")),
         ("invgan reconstructor", metrics.get("psnr"), metrics.get("ssim")),
     ]

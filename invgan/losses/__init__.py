@@ -3,7 +3,7 @@ discriminator regularisers, and imaging losses (small modules of the step record
 
 from .adversarial import AdversarialLoss
 from .heads import ClassHeadLoss, InfoLoss, LatentCodes
-from .imaging import MeasurementConsistencyLoss, MeasurementCycleLoss, ReconstructionLoss
+from .imaging import MeasurementConsistencyLoss, MeasurementCycleLoss, PerceptualLoss, ReconstructionLoss
 from .objectives import F_DIVERGENCES, OBJECTIVES, FDivergence, GANObjective, get_objective, register_objective
 from .regularizers import REGULARIZERS, clip_weights, dragan_penalty, gradient_penalty, r1_penalty, r2_penalty
 from .step import DOutput, GANStep, head, logit
@@ -12,5 +12,5 @@ __all__ = [
     "ClassHeadLoss", "InfoLoss", "LatentCodes",
     "F_DIVERGENCES", "FDivergence", "REGULARIZERS", "clip_weights", "dragan_penalty", "gradient_penalty", "r2_penalty",
     "OBJECTIVES", "AdversarialLoss", "DOutput", "GANObjective", "GANStep", "MeasurementConsistencyLoss",
-    "MeasurementCycleLoss", "ReconstructionLoss", "get_objective", "head", "logit", "r1_penalty", "register_objective",
+    "MeasurementCycleLoss", "PerceptualLoss", "ReconstructionLoss", "get_objective", "head", "logit", "r1_penalty", "register_objective",
 ]

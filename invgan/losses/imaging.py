@@ -43,3 +43,31 @@ class MeasurementCycleLoss(nn.Module):
             raise ValueError("the cycle loss needs the reconstructor (step.model)")
         y_hat = s.physics.A(s.x_hat)
         return F.mse_loss(s.physics.A(s.model(y_hat, s.physics)), y_hat)
+
+
+class PerceptualLoss(nn.Module):
+    r"""Perceptual (content) loss on the features of a frozen network :math:`\phi`, passed in:
+
+    .. math::
+
+        \mathcal{L}_\text{percep} = \tfrac{1}{N}\,\|\phi(\hat x) - \phi(x)\|_1
+
+    (SRGAN's VGG content loss uses the squared norm, ESRGAN the :math:`\ell_1` norm on features
+    before the activation; see :mod:`invgan.nets.features` for the networks invgan loads offline).
+    :math:`\phi` stays frozen: it is kept out of the module's parameters and checkpoints."""
+
+    def __init__(self, features: nn.Module, metric: str = "l1"):
+        super().__init__()
+        if metric not in ("mse", "l1"):
+            raise ValueError(f"invalid perceptual metric={metric!r}: expected 'mse' or 'l1'")
+        features.requires_grad_(False).eval()
+        self.__dict__["features"] = features  # not a submodule: never trained, never saved
+        self.metric = metric
+
+    def forward(self, s: GANStep) -> Tensor:
+        if s.x is None:
+            raise ValueError("the perceptual loss needs ground truth x")
+        phi = self.features.to(s.x_hat.device)
+        target = phi(s.x).detach()
+        estimate = phi(s.x_hat)
+        return F.mse_loss(estimate, target) if self.metric == "mse" else F.l1_loss(estimate, target)

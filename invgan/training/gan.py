@@ -336,6 +336,8 @@ class GANRecipe(Recipe):
         self.adv_weight, self.adv_start, self.n_critic = adv_weight, adv_start, n_critic
         self.g_losses, self.d_losses, self.regularizers = list(g_losses), list(d_losses), list(regularizers)
         self.d_constraints = list(d_constraints)
+        # the generator at the end of its warm-up on the other terms (ESRGAN's PSNR-oriented network)
+        self.snapshots = {adv_start: "pretrained"} if adv_start > 0 and discriminator is not None else {}
         if evaluator is not None:
             self.best_metric, self.preview_columns = evaluator.best_metric, evaluator.preview_columns
 

@@ -70,12 +70,15 @@ class Recipe(nn.Module):
     and implement :meth:`forward` (the shared computations of a step) and :meth:`phases`.
     ``generator_key`` names the network that is evaluated and exported (and keeps an EMA copy
     when the trainer's ``ema`` is a number); ``best_metric`` the key of :meth:`evaluate` whose
-    maximum is kept as ``best.pt``; ``preview_columns`` the width of the preview grid.
+    maximum is kept as ``best.pt``; ``preview_columns`` the width of the preview grid;
+    ``snapshots`` maps a step to a checkpoint name the trainer also writes when it reaches that
+    step (``{t: "pretrained"}``: ``pretrained.pt``, the weights at the end of a warm-up).
     """
 
     generator_key: str = "G"
     best_metric: str | None = None
     preview_columns: int = 8
+    snapshots: dict[int, str] = {}
 
     def __init__(self) -> None:
         super().__init__()

@@ -15,11 +15,12 @@ import torch
 from torch import nn
 
 from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
-from ..data import CropStream, MeasuredSet, SampleStream, fixed_crops, fixed_measurements, load_images
+from ..data import CropStream, SampleStream, fixed_crops, fixed_measurements, load_images
 from ..data.small_sets import load_small_set
-from ..losses import REGULARIZERS, clip_weights
+from ..losses import REGULARIZERS, PerceptualLoss, clip_weights
 from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
+from ..nets.sr import RRDBNet, SRResNet
 from ..physics import MeasurementModel
 from .distributed import init_from_env
 from .gan import GANRecipe, Regularizer
@@ -79,19 +80,29 @@ def build_measurement(cfg: ConditionalConfig, device: torch.device | str = "cpu"
     return cfg.physics.build((cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
 
 
-def build_reconstructor(cfg: ConditionalConfig) -> ConditionalReconstructor:
-    m = cfg.model
-    return ConditionalReconstructor(
-        cfg.data.channels, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels, norm=m.norm
-    )
+def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
+    """The generator :math:`R(y, A)` of ``cfg.model.generator``: a U-Net on the lifted measurement
+    (any operator), or SRGAN's / ESRGAN's network on the low-resolution image (downsampling only)."""
+    m, c = cfg.model, cfg.data.channels
+    if m.generator == "unet":
+        return ConditionalReconstructor(c, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels,
+                                        norm=m.norm)
+    if cfg.physics.name != "downsampling":
+        raise ValueError(f"model.generator={m.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
+                         f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")
+    if m.generator == "srresnet":
+        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, bicubic_skip=m.bicubic_skip)
+    return RRDBNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, growth=max(1, m.width // 2), bicubic_skip=m.bicubic_skip)
 
 
-def _conditional_discriminator(cfg: ConditionalConfig, eval_set: MeasuredSet) -> nn.Module:
-    """``D`` for what it judges: images, or image-shaped measurements (self-supervised)."""
+def _conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:
+    """``D`` for what it judges, on training crops: images, or image-shaped measurements (self-supervised)."""
     L, m = cfg.loss, cfg.model
     channels, size = cfg.data.channels, cfg.data.crop
     if L.adversarial in ("measurement", "uair"):
-        y_shape = eval_set.y.shape
+        with torch.no_grad():
+            device = next(iter(measurement.physics.buffers()), torch.empty(0)).device
+            y_shape = measurement.physics.A(torch.zeros(1, channels, size, size, device=device)).shape
         if len(y_shape) != 4 or y_shape[-1] != y_shape[-2]:
             raise ValueError(f"adversarial={L.adversarial!r} needs image-shaped measurements, got shape {tuple(y_shape[1:])}")
         channels, size = y_shape[1], y_shape[-1]
@@ -159,17 +170,26 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
     if L.reconstruction not in ("mse", "l1", "none"):
         raise ValueError(f"invalid loss.reconstruction={L.reconstruction!r}: expected 'mse', 'l1' or 'none'")
     check_held_out(d.source, d.eval_source)
+    eval_crop = d.eval_crop or d.crop
     train_images = load_images(d.source, "train", d.channels, min_size=d.crop)
-    test_images = load_images(d.eval_source or d.source, "test", d.channels, min_size=d.crop)
+    test_images = load_images(d.eval_source or d.source, "test", d.channels, min_size=eval_crop)
     measurement = build_measurement(cfg, device)
     stream = CropStream(train_images, d.crop, d.batch_size, augment=d.augment, seed=d.seed)
-    eval_set = fixed_measurements(measurement, fixed_crops(test_images, d.crop, d.eval_crops).to(device), seed=1234)
+    # the held-out crops may be larger than the training crops (fully convolutional networks): own operator
+    eval_measurement = measurement if eval_crop == d.crop else cfg.physics.build((d.channels, eval_crop, eval_crop), device)
+    eval_set = fixed_measurements(eval_measurement, fixed_crops(test_images, eval_crop, d.eval_crops).to(device), seed=1234)
     G = build_reconstructor(cfg)
-    D = _conditional_discriminator(cfg, eval_set) if L.adv_weight > 0 else None
+    D = _conditional_discriminator(cfg, measurement) if L.adv_weight > 0 else None
+    perceptual = None
+    if L.perceptual_weight > 0:
+        from ..nets.features import perceptual_features
+
+        perceptual = PerceptualLoss(perceptual_features(L.perceptual_net, L.vgg_weights))
     recipe = conditional_gan(
-        G, measurement, D, objective=L.objective, adversarial=L.adversarial, adv_weight=L.adv_weight,
+        G, measurement, D, objective=L.objective, adversarial=L.adversarial, adv_weight=L.adv_weight, adv_start=L.adv_start,
         reconstruction=None if L.reconstruction == "none" else L.reconstruction, rec_weight=L.rec_weight,
         mc_weight=L.mc_weight, cycle_weight=L.cycle_weight, n_critic=cfg.optim.n_critic,
+        perceptual=perceptual, perceptual_weight=L.perceptual_weight, eval_measurement=eval_measurement,
     )
     return Run(cfg, make_trainer(recipe, cfg, eval_set, device, out_dir, progress), stream, eval_set)
 

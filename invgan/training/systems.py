@@ -36,6 +36,9 @@ def conditional_gan(
     n_critic: int = 1,
     back_projection: str = "adjoint",
     regularizers: tuple[Regularizer, ...] = (),
+    perceptual: nn.Module | None = None,
+    perceptual_weight: float = 1.0,
+    eval_measurement: MeasurementModel | None = None,
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -48,7 +51,11 @@ def conditional_gan(
     :math:`A\hat x` (``"measurement"``, self-supervised; ``"uair"`` adds the cycle term
     :math:`\lambda\omega\|A R(A\hat x, A) - A\hat x\|^2`) or the pairs :math:`(A^\top y, x)` vs
     :math:`(A^\top y, \hat x)` (``"pair"``, pix2pix). ``reconstruction`` is ``"mse"``, ``"l1"``, a
-    loss module of the step, or ``None``."""
+    loss module of the step, or ``None``. ``perceptual`` (a
+    :class:`~invgan.losses.PerceptualLoss`) adds :math:`w_\text{p}\|\phi(\hat x)-\phi(x)\|_1` from
+    ``adv_start`` on; before ``adv_start`` the generator is trained on the reconstruction terms alone
+    (SRGAN's SRResNet and ESRGAN's PSNR-oriented pretraining), and ``pretrained.pt`` keeps that
+    network. ``eval_measurement``: the operator of the held-out set when its images have another size."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
     terms = []
@@ -57,6 +64,8 @@ def conditional_gan(
         terms.append(LossTerm("rec", rec, rec_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
+    if perceptual is not None:
+        terms.append(LossTerm("percep", perceptual, perceptual_weight, start=adv_start))
     if discriminator is not None and adversarial == "uair":
         terms.append(LossTerm("cycle", MeasurementCycleLoss(), adv_weight * cycle_weight, start=adv_start))
     view_cls = CONDITIONAL_VIEWS[adversarial]
@@ -66,7 +75,7 @@ def conditional_gan(
     return GANRecipe(
         reconstructor, discriminator, inputs=MeasurementInput(measurement), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
-        evaluator=ReconstructionEvaluator(measurement, back_projection),
+        evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection),
     )
 
 

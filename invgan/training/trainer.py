@@ -434,6 +434,9 @@ class Trainer:
                     bar.write(f"step {self.step}: " + ", ".join(f"{k} {v:.4g}" for k, v in last_eval.items()))
                 if ckpt_due and main:
                     self.save(self._path("last.pt"))
+                snapshot = self.recipe.snapshots.get(self.step)
+                if snapshot is not None and main:
+                    self.save(self._path(f"{snapshot}.pt"))  # e.g. the end of a warm-up (network interpolation)
         finally:
             bar.close()
             if self._writer is not None:
