@@ -19,7 +19,7 @@ from torch import Tensor
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
 from .distances import best_matching_accuracy, classifier_score, frechet_distance, precision_recall, sliced_wasserstein
 from .inception import InceptionFeatures, inception_metrics, kernel_distance
-from .images import TIKHONOV_GAMMAS, Estimator, baselines, evaluate_estimator, image_metrics, set_operator
+from .images import TIKHONOV_GAMMAS, Estimator, baselines, compare_estimators, evaluate_estimator, image_metrics, patches, set_operator
 
 
 def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | None = None, *, k: int = 3, swd: bool = True) -> dict[str, float]:
@@ -40,6 +40,6 @@ def generator_metrics(fake: Tensor, real: Tensor, classifier: DigitClassifier | 
 __all__ = [
     "best_matching_accuracy", "InceptionFeatures", "inception_metrics", "kernel_distance",
     "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
-    "evaluate_estimator", "frechet_distance", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
+    "compare_estimators", "evaluate_estimator", "frechet_distance", "patches", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
     "set_operator", "sliced_wasserstein", "train_classifier",
 ]

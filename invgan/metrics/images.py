@@ -57,20 +57,25 @@ def image_metrics(estimate: Tensor, truth: Tensor) -> dict[str, Tensor]:
 
 
 @torch.no_grad()
-def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, batch_size: int = 16) -> dict[str, float]:
+def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, batch_size: int = 16,
+                       outputs: list[Tensor] | None = None) -> dict[str, float]:
     """Mean PSNR/SSIM of ``model(y, physics)`` over ``data``.
 
     ``model`` is any callable with deepinv's calling convention ``model(y, physics)``: a
     conditional reconstructor, a deepinv ``Reconstructor`` (such as
     :class:`invgan.solvers.LatentSearch`, which re-enables gradients for its own search) or a
     function. It is called as given: put a network in eval mode first. The operator draw of
-    each batch (``data.batches``) is restored in ``physics`` before the call."""
+    each batch (``data.batches``) is restored in ``physics`` before the call. ``outputs``, when
+    given, receives the estimates (on the CPU, clipped to [0, 1]) for metrics of the whole set."""
     sums: dict[str, list[Tensor]] = {"psnr": [], "ssim": []}
     device = next(iter(physics.buffers()), torch.empty(0)).device
     for x, y, params in data.batches(batch_size):
         x, y = x.to(device), y.to(device)
         set_operator(physics, {k: v.to(device) for k, v in params.items()})
-        for k, v in image_metrics(model(y, physics), x).items():
+        estimate = model(y, physics)
+        if outputs is not None:
+            outputs.append(estimate.detach().float().clamp(0, 1).cpu())
+        for k, v in image_metrics(estimate, x).items():
             sums[k].append(v.cpu())
     return {k: float(torch.cat(v).mean()) for k, v in sums.items()}
 
@@ -102,3 +107,37 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
         bic = evaluate_estimator(bicubic_upsample, data, physics)
         out.update(bicubic_psnr=bic["psnr"], bicubic_ssim=bic["ssim"])
     return out
+
+
+def patches(images: Tensor, size: int) -> Tensor:
+    """The non-overlapping ``size`` x ``size`` patches of a batch of images, ``(N * k, C, size, size)``."""
+    if min(images.shape[-2:]) < size:
+        raise ValueError(f"patches of {size}x{size} need images at least that large, got {tuple(images.shape[-2:])}")
+    p = images.unfold(-2, size, size).unfold(-2, size, size)  # (N, C, rows, cols, size, size)
+    return p.permute(0, 2, 3, 1, 4, 5).reshape(-1, images.shape[1], size, size)
+
+
+@torch.no_grad()
+def compare_estimators(estimators: dict[str, Estimator], data: MeasuredSet, physics: nn.Module, features: nn.Module | None = None,
+                       patch: int = 64, batch_size: int = 8) -> dict[str, dict[str, float]]:
+    r"""Every estimator of ``estimators`` (name: ``model(y, physics)``) on one held-out set, through
+    :func:`evaluate_estimator`: mean PSNR/SSIM and, with Inception ``features``
+    (:class:`~invgan.metrics.InceptionFeatures`), FID and KID of the estimates' ``patch`` x ``patch``
+    patches against the same patches of the truth (patch FID/KID: how natural the textures are,
+    which PSNR does not see). Put networks in eval mode first."""
+    from .inception import kernel_distance
+    from .distances import frechet_distance
+
+    real = None
+    if features is not None:
+        real = features(patches(data.x.float().cpu(), patch))
+    table: dict[str, dict[str, float]] = {}
+    for name, model in estimators.items():
+        outs: list[Tensor] = []
+        row = evaluate_estimator(model, data, physics, batch_size, outputs=outs)
+        if features is not None:
+            fake = features(patches(torch.cat(outs), patch))
+            kid, kid_std = kernel_distance(real, fake, subset_size=max(2, len(real) // 2))  # half-size subsets: a spread
+            row.update(fid=frechet_distance(real, fake), kid=kid, kid_std=kid_std)
+        table[name] = row
+    return table

@@ -95,7 +95,7 @@ class VGG19Preactivation(nn.Module):
 def vgg19_features(weights: str | Path) -> VGG19Preactivation:
     """VGG-19 features from a local file of torchvision's ``vgg19`` state dict (the full network's
     or its ``features.*`` entries only). Nothing is downloaded."""
-    from torchvision.models import vgg19
+    from torchvision.models.vgg import cfgs, make_layers
 
     path = Path(weights).expanduser()
     if not path.is_file():
@@ -112,7 +112,7 @@ def vgg19_features(weights: str | Path) -> VGG19Preactivation:
     if not isinstance(state, dict):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a VGG-19 state dict")
     feats = {k.removeprefix("features."): v for k, v in state.items() if k.startswith("features.")}
-    net = vgg19(weights=None).features
+    net = make_layers(cfgs["E"])  # vgg19().features, without building the 120M-parameter classifier
     expected = set(net.state_dict())
     if set(feats) != expected:
         raise ValueError(f"{path} is not a VGG-19 state dict: expected the entries features.0.weight ... features.34.bias "
