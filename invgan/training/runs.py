@@ -90,8 +90,11 @@ def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     if cfg.physics.name != "downsampling":
         raise ValueError(f"model.generator={m.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
                          f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")
+    if m.norm not in ("none", "batch") or (m.generator == "rrdb" and m.norm != "none"):
+        allowed = "'none' or 'batch'" if m.generator == "srresnet" else "'none' (ESRGAN's RRDB has no normalisation)"
+        raise ValueError(f"invalid model.norm={m.norm!r} for model.generator={m.generator!r}: expected {allowed}")
     if m.generator == "srresnet":
-        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, bicubic_skip=m.bicubic_skip)
+        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, batch_norm=m.norm == "batch", bicubic_skip=m.bicubic_skip)
     return RRDBNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, growth=max(1, m.width // 2), bicubic_skip=m.bicubic_skip)
 
 
