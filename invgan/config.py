@@ -266,6 +266,8 @@ def _coerce(value: Any, hint: Any, name: str) -> Any:
     allowed = getattr(hint, "__args__", (hint,))
     if value is None and type(None) in allowed:
         return None
+    if value is None and str in allowed:
+        return "none"  # `--set model.norm=none`: the option named "none" of a field that takes no None
     for t in allowed:
         if t is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)

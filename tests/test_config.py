@@ -108,3 +108,10 @@ def test_physics_defaults_are_declared_once():
         resolve("invert", overrides=section_overrides(p.parse_args(["--noise-sigma", "nan"]), "physics"))
     cfg = resolve("invert", overrides=section_overrides(args, "physics"))
     assert (cfg.physics.name, cfg.physics.keep, cfg.physics.fresh_per_sample, cfg.physics.noise_sigma) == ("inpainting", 0.3, True, 0.1)
+
+
+def test_set_none_names_the_option_none_of_a_string_field():
+    from invgan.config import resolve
+
+    cfg = resolve("conditional", overrides=["model.norm=none", "physics.noise_sigma=none"])
+    assert cfg.model.norm == "none" and cfg.physics.noise_sigma is None  # str field vs optional field
