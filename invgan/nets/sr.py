@@ -93,6 +93,13 @@ class SRResNet(_SRBase):
         self.trunk = nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width) if batch_norm else nn.Identity())
         self.upsample = nn.Sequential(*(m for _ in range(stages) for m in (nn.Conv2d(width, 4 * width, 3, padding=1), nn.PixelShuffle(2), nn.PReLU(width))))
         self.tail = nn.Conv2d(width, channels, 9, padding=4)
+        if not batch_norm:  # He initialisation for PReLU, each residual branch scaled down by 0.1 (no norm to rescale it)
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, a=0.25)
+                    nn.init.zeros_(m.bias)
+            for block in self.blocks:
+                block.net[3].weight.data.mul_(0.1)
         if bicubic_skip:
             nn.init.zeros_(self.tail.weight)
             nn.init.zeros_(self.tail.bias)
