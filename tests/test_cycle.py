@@ -15,7 +15,7 @@ from invgan.config import resolve
 from invgan.data import UnpairedCropStream, split_by_image
 from invgan.losses import CycleConsistencyLoss, GANStep, IdentityLoss
 from invgan.losses.objectives import d_lsgan
-from invgan.nets import CycleGenerators, PairedCritics
+from invgan.nets import CycleGenerators, PairedCritics, ResidualUNet
 from invgan.physics import make_physics
 from invgan.training import HistoryPool, UnpairedInput, UnpairedView, build_run
 
@@ -108,6 +108,12 @@ def test_cycle_and_identity_losses_by_hand():
     assert CycleConsistencyLoss()(_step(CycleGenerators(Affine(1, -1), Affine(1, 1)), x, y)).item() == pytest.approx(0.0)
     with pytest.raises(ValueError, match="direction"):
         G(x, direction="sideways")
+
+
+def test_residual_unet_starts_at_the_identity_only_when_asked():
+    t = torch.rand(2, 1, 8, 8)
+    assert torch.equal(ResidualUNet(1, width=4, depth=2, zero_init=True)(t), t)
+    assert not torch.equal(ResidualUNet(1, width=4, depth=2)(t), t)  # the default: identity plus a small random residual
 
 
 def test_paired_critics_average_the_two_critics_objectives():

@@ -22,14 +22,20 @@ TO_CLEAN, TO_MEASURED = "to_clean", "to_measured"
 
 
 class ResidualUNet(nn.Module):
-    r"""Image-to-image :math:`t \mapsto t + U(t)` with a U-Net :math:`U` whose output layer starts at
-    zero, so training starts from the identity map."""
+    r"""Image-to-image :math:`t \mapsto t + U(t)` with a U-Net :math:`U`.
 
-    def __init__(self, channels: int = 1, width: int = 16, depth: int = 3, norm: str = "none"):
+    ``zero_init=True`` zeroes :math:`U`'s output layer, so training starts from the exact identity.
+    That is a trap for CycleGAN (measured in docs/cyclegan.md): at a zero residual the
+    :math:`\ell_1` cycle and identity losses have a subgradient that outweighs the adversarial pull,
+    and both generators stay the identity. The default keeps PyTorch's initialisation: the
+    identity plus a small random residual."""
+
+    def __init__(self, channels: int = 1, width: int = 16, depth: int = 3, norm: str = "none", zero_init: bool = False):
         super().__init__()
         self.unet = UNet(channels, channels, width=width, depth=depth, norm=norm)
-        nn.init.zeros_(self.unet.out.weight)
-        nn.init.zeros_(self.unet.out.bias)
+        if zero_init:
+            nn.init.zeros_(self.unet.out.weight)
+            nn.init.zeros_(self.unet.out.bias)
 
     def forward(self, t: Tensor) -> Tensor:
         return t + self.unet(t)
