@@ -162,6 +162,8 @@ class LossConfig:
     perceptual_weight: float = 0.0  # weight of the perceptual loss (from adv_start on)
     perceptual_net: str = "inception"  # its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)
     vgg_weights: str | None = None  # a local file of torchvision's vgg19 state dict (never downloaded)
+    identity_weight: float = 0.5  # adversarial = "unpaired" (CycleGAN): identity loss weight, relative to cycle_weight
+    pool_size: int = 50  # adversarial = "unpaired": past fakes each critic is shown (0: only the newest)
 
     def __post_init__(self) -> None:
         _check(self, [
@@ -173,6 +175,8 @@ class LossConfig:
             ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
             ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
+            ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
+            ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
         ], section="loss")
 
 
@@ -723,6 +727,13 @@ PRESETS: dict[str, Preset] = {
     "dip-sr4": Preset("dip", "deep image prior x4 super-resolution", {"physics": {"name": "downsampling", "factor": 4}}),
     "csgm-inpainting": Preset("invert", "latent search from digits with half the pixels missing, a mask per image",
                               {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True}}),
+    "cyclegan-deblur": Preset(
+        "conditional", "unpaired deblurring: sharp crops of half the built-in photos, blurred crops of the other half; "
+        "two U-Net generators, two PatchGAN critics, LSGAN, cycle (10) and identity (0.5) losses, a pool of 50 fakes",
+        {"loss": {"adversarial": "unpaired", "reconstruction": "none", "adv_weight": 1.0, "cycle_weight": 10.0,
+                  "identity_weight": 0.5, "pool_size": 50, "objective": "lsgan"},
+         "optim": {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5}, "train": {"out_dir": "runs/cyclegan-deblur"}},
+        paper="CycleGAN, Zhu et al. 2017"),
 }
 
 

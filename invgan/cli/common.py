@@ -98,13 +98,14 @@ def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn
     """The trained reconstructor of a checkpoint (its EMA copy when the run kept one) and the run config."""
     from ..config import ConditionalConfig, resolve
     from ..training.checkpoint import export_network
-    from ..training.runs import build_reconstructor
+    from ..training.runs import UNPAIRED_SYSTEMS, build_cycle_generators, build_reconstructor
 
     weights, config = export_network(checkpoint, "G", ema=True, map_location=device)
     cfg = resolve(data=config)
     if not isinstance(cfg, ConditionalConfig):
         raise ValueError(f"{checkpoint} is a checkpoint of a generator run, not of a reconstructor")
-    model = build_reconstructor(cfg).to(device)
+    unpaired = cfg.loss.adversarial in UNPAIRED_SYSTEMS  # CycleGAN: G(y, physics) is its generator G_c
+    model = (build_cycle_generators(cfg) if unpaired else build_reconstructor(cfg)).to(device)
     model.load_state_dict(weights)
     return model.eval(), cfg
 

@@ -1,7 +1,7 @@
 """Data: built-in photos and user folders, the small built-in sets (digits, faces), random crops,
 measurements, and an image writer."""
 
-from .crops import CropStream, SampleStream, fixed_crops
+from .crops import CropStream, SampleStream, UnpairedCropStream, fixed_crops, split_by_image
 from .images import BUILTIN_TEST, BUILTIN_TRAIN, load_builtin, load_cameraman, load_folder, load_images, read_image, to_tensor, write_image
 from .measurements import MeasuredSet, fixed_measurements
 from .small_sets import SMALL_SETS, SmallImageSet, load_small_set
@@ -9,4 +9,5 @@ from .small_sets import SMALL_SETS, SmallImageSet, load_small_set
 __all__ = [
     "BUILTIN_TEST", "BUILTIN_TRAIN", "SMALL_SETS", "CropStream", "MeasuredSet", "SampleStream", "SmallImageSet", "fixed_crops", "fixed_measurements",
     "load_builtin", "load_cameraman", "load_folder", "load_images", "load_small_set", "read_image", "to_tensor", "write_image",
+    "UnpairedCropStream", "split_by_image",
 ]

@@ -130,3 +130,42 @@ class SampleStream(Dataset):
         return SampleStream(self.images, self.batch_size // world_size, labels=self.labels, seed=rank_seed(self.seed, rank), length=self.length)
 
     loader = CropStream.loader
+
+
+def split_by_image(images: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+    """Two disjoint halves of a list of images, alternating (images 0, 2, 4, ... and 1, 3, 5, ...),
+    for unpaired training: no image gives crops to both."""
+    if len(images) < 2:
+        raise ValueError(f"unpaired training needs at least 2 training images (one set of clean images, another of "
+                         f"measured ones), got {len(images)}")
+    return list(images[0::2]), list(images[1::2])
+
+
+class UnpairedCropStream(Dataset):
+    r"""Item ``t`` is ``{"x": crops of images, "x_other": crops of other_images}``, two
+    :class:`CropStream` s (seeds ``seed`` and ``seed + 1``) over disjoint sets of images: the second
+    are measured by :class:`~invgan.training.unpaired.UnpairedInput`, so the clean and the measured
+    crops of a step never come from the same pictures. Like :class:`CropStream`, batch ``t``
+    depends only on ``(seed, t)``, so a resumed run sees the batches of an uninterrupted one."""
+
+    def __init__(self, images: Sequence[Tensor], other_images: Sequence[Tensor], size: int, batch_size: int, augment: bool = True,
+                 seed: int = 0, length: int = 2**62):
+        self.clean = CropStream(images, size, batch_size, augment=augment, seed=seed, length=length)
+        self.other = CropStream(other_images, size, batch_size, augment=augment, seed=seed + 1, length=length)
+        self.seed, self.length = seed, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, step: int) -> dict[str, Tensor]:
+        return {"x": self.clean[step], "x_other": self.other[step]}
+
+    def shard(self, rank: int, world_size: int) -> "UnpairedCropStream":
+        """Process ``rank``'s part of a data-parallel run, as :meth:`CropStream.shard`."""
+        clean, other = self.clean.shard(rank, world_size), self.other.shard(rank, world_size)
+        out = UnpairedCropStream(clean.images, other.images, clean.size, clean.batch_size, augment=clean.augment, seed=clean.seed,
+                                 length=self.length)
+        out.other = other
+        return out
+
+    loader = CropStream.loader

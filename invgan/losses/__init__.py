@@ -2,6 +2,7 @@
 discriminator regularisers, and imaging losses (small modules of the step record)."""
 
 from .adversarial import AdversarialLoss
+from .cycle import CycleConsistencyLoss, IdentityLoss
 from .heads import ClassHeadLoss, InfoLoss, LatentCodes
 from .imaging import MeasurementConsistencyLoss, MeasurementCycleLoss, PerceptualLoss, ReconstructionLoss
 from .objectives import F_DIVERGENCES, OBJECTIVES, FDivergence, GANObjective, get_objective, register_objective
@@ -13,4 +14,5 @@ __all__ = [
     "F_DIVERGENCES", "FDivergence", "REGULARIZERS", "clip_weights", "dragan_penalty", "gradient_penalty", "r2_penalty",
     "OBJECTIVES", "AdversarialLoss", "DOutput", "GANObjective", "GANStep", "MeasurementConsistencyLoss",
     "MeasurementCycleLoss", "PerceptualLoss", "ReconstructionLoss", "get_objective", "head", "logit", "r1_penalty", "register_objective",
+    "CycleConsistencyLoss", "IdentityLoss",
 ]

@@ -33,11 +33,14 @@ class AdversarialLoss(nn.Module):
         super().__init__()
         self.objective = get_objective(objective)
 
-    def discriminator_loss(self, D: nn.Module, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
+    def discriminator_loss(self, D: nn.Module, s: GANStep, fake: tuple[Tensor, ...] | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """``D``'s side on ``s.real`` and the detached ``s.fake``, or on ``fake`` when given (what the
+        view shows ``D`` in its phase, e.g. fakes from a history pool; already without gradient)."""
+        fake = _detached(s.fake) if fake is None else fake
         # One evaluation of D's parametrised weights (spectral norm) for both calls: real and fake
         # are judged by the same D, and the normalisation is differentiated once, not twice.
         with parametrize.cached():
-            s.d_real, s.d_fake = D(*s.real), D(*_detached(s.fake))
+            s.d_real, s.d_fake = D(*s.real), D(*fake)
         real, fake = logit(s.d_real), logit(s.d_fake)
         return self.objective.d(real, fake), {"real_logit": real.detach().mean(), "fake_logit": fake.detach().mean()}
 

@@ -31,6 +31,8 @@ class GANStep:
     :param d_real: the discriminator's output on ``real``, set by the adversarial loss of the running
         phase so that head losses reuse it instead of calling ``D`` again.
     :param d_fake: its output on ``fake``, the same way.
+    :param extras: further outputs of the step's generator forward, by name (CycleGAN's fake
+        measurement :math:`\hat y = G_m(x)` under ``"y_hat"``), for the loss terms that read them.
     """
 
     x_hat: Tensor
@@ -46,6 +48,7 @@ class GANStep:
     fake: tuple[Tensor, ...] = ()
     d_real: DOutput | None = None
     d_fake: DOutput | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 def logit(out: DOutput) -> Tensor:

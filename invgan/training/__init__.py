@@ -6,7 +6,8 @@ from .gan import (AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput,
 from .evaluators import ReconstructionEvaluator, SampleEvaluator, code_traversal, label_rows
 from .recipe import Phase, Recipe, freeze_all_but
 from .runs import Run, build_conditional, build_run, build_unconditional
-from .systems import acgan, ambient_gan, cgan, conditional_gan, infogan, unconditional_gan
+from .systems import acgan, ambient_gan, cgan, conditional_gan, cycle_gan, infogan, unconditional_gan
+from .unpaired import HistoryPool, UnpairedInput, UnpairedView
 from .trainer import NonFiniteLossError, Trainer, select_device
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "NonFiniteLossError", "PairView", "Phase", "Recipe", "ReconstructionEvaluator", "Regularizer", "Run", "SampleEvaluator", "Trainer", "ambient_gan", "as_dict",
     "build_conditional", "build_run", "build_unconditional", "conditional_gan", "freeze_all_but", "select_device",
     "unconditional_gan",
+    "HistoryPool", "UnpairedInput", "UnpairedView", "cycle_gan",
 ]

@@ -132,7 +132,12 @@ class MeasurementInput:
 
 # ---------------------------------------------------------------------- what D judges
 class View(Protocol):
-    """``(real, fake)``: the positional inputs of ``D`` for each side, computed once per step."""
+    """``(real, fake)``: the positional inputs of ``D`` for each side, computed once per step.
+
+    A view may also define ``for_discriminator(fake) -> fake``: what ``D``'s phase judges as fake,
+    given the detached fakes of the step (CycleGAN's history pool,
+    :class:`~invgan.training.unpaired.UnpairedView`); without it ``D`` judges the step's fakes.
+    ``G``'s phase always judges the step's own fakes."""
 
     def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]: ...
 
@@ -365,7 +370,10 @@ class GANRecipe(Recipe):
         return {t.name: t.weight * t.fn(s) for t in terms if s.step >= t.start}
 
     def discriminator_loss(self, s: GANStep) -> tuple[Tensor, dict[str, Tensor]]:
-        loss, logs = self.adversarial.discriminator_loss(self.networks["D"], s)  # type: ignore[union-attr]
+        fake = tuple(t.detach() for t in s.fake)
+        if hasattr(self.view, "for_discriminator"):
+            fake = self.view.for_discriminator(fake)  # type: ignore[union-attr]
+        loss, logs = self.adversarial.discriminator_loss(self.networks["D"], s, fake)  # type: ignore[union-attr]
         terms = self._terms(self.d_losses, s)
         for r in self.regularizers:
             if r.every == 1:

@@ -15,16 +15,17 @@ import torch
 from torch import nn
 
 from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
-from ..data import CropStream, SampleStream, fixed_crops, fixed_measurements, load_images
+from ..data import CropStream, MeasuredSet, SampleStream, UnpairedCropStream, fixed_crops, fixed_measurements, load_images, split_by_image
 from ..data.small_sets import load_small_set
 from ..losses import REGULARIZERS, PerceptualLoss, clip_weights
 from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
+from ..nets.cycle import CycleGenerators, PairedCritics, ResidualUNet
 from ..nets.generators import make_generator
 from ..nets.sr import RRDBNet, SRResNet
 from ..physics import MeasurementModel
 from .distributed import init_from_env
 from .gan import GANRecipe, Regularizer
-from .systems import acgan, ambient_gan, cgan, conditional_gan, infogan, unconditional_gan
+from .systems import acgan, ambient_gan, cgan, conditional_gan, cycle_gan, infogan, unconditional_gan
 from .trainer import Trainer, select_device
 
 AnyConfig = Union[ConditionalConfig, UnconditionalConfig]
@@ -181,6 +182,11 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
     # the held-out crops may be larger than the training crops (fully convolutional networks): own operator
     eval_measurement = measurement if eval_crop == d.crop else cfg.physics.build((d.channels, eval_crop, eval_crop), device)
     eval_set = fixed_measurements(eval_measurement, fixed_crops(test_images, eval_crop, d.eval_crops).to(device), seed=1234)
+    if L.adversarial in UNPAIRED_SYSTEMS:  # no (x, y) pairs: its own stream and networks
+        if eval_crop != d.crop:
+            raise ValueError(f"loss.adversarial={L.adversarial!r} evaluates on training-size crops: leave data.eval_crop unset")
+        recipe, stream = UNPAIRED_SYSTEMS[L.adversarial](cfg, train_images, measurement, eval_set)
+        return Run(cfg, make_trainer(recipe, cfg, eval_set, device, out_dir, progress), stream, eval_set)
     G = build_reconstructor(cfg)
     D = _conditional_discriminator(cfg, measurement) if L.adv_weight > 0 else None
     perceptual = None
@@ -195,6 +201,39 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
         perceptual=perceptual, perceptual_weight=L.perceptual_weight, eval_measurement=eval_measurement,
     )
     return Run(cfg, make_trainer(recipe, cfg, eval_set, device, out_dir, progress), stream, eval_set)
+
+
+def build_cycle_generators(cfg: ConditionalConfig) -> CycleGenerators:
+    """CycleGAN's generator pair: two residual U-Nets of ``model.width``, ``depth`` and ``norm``."""
+    d, m = cfg.data, cfg.model
+    return CycleGenerators(*(ResidualUNet(d.channels, width=m.width, depth=m.depth, norm=m.norm) for _ in range(2)))
+
+
+def build_cycle_gan(cfg: ConditionalConfig, train_images: list[torch.Tensor], measurement: MeasurementModel,
+                    eval_set: MeasuredSet) -> tuple[GANRecipe, UnpairedCropStream]:
+    """CycleGAN's recipe and stream (``loss.adversarial = "unpaired"``): the training images split
+    in two disjoint halves, clean crops of one and measured crops of the other; two residual
+    U-Nets (``model.width``, ``depth``, ``norm``) and two critics (``model.discriminator``, ...)."""
+    d, m, L = cfg.data, cfg.model, cfg.loss
+    if L.reconstruction != "none":
+        raise ValueError(f"loss.adversarial='unpaired' learns without (x, y) pairs, but loss.reconstruction={L.reconstruction!r} "
+                         "needs them: set loss.reconstruction='none'")
+    if L.mc_weight > 0:
+        raise ValueError(f"loss.adversarial='unpaired' (CycleGAN) does not give its generator the operator, but "
+                         f"loss.mc_weight={L.mc_weight!r} needs it: set loss.mc_weight=0")
+    if m.latent_channels:
+        raise ValueError(f"loss.adversarial='unpaired' has deterministic generators: model.latent_channels must be 0, got {m.latent_channels}")
+    clean, measured = split_by_image(train_images)
+    stream = UnpairedCropStream(clean, measured, d.crop, d.batch_size, augment=d.augment, seed=d.seed)
+    G = build_cycle_generators(cfg)
+    D = PairedCritics(_conditional_discriminator(cfg, measurement), _conditional_discriminator(cfg, measurement))
+    recipe = cycle_gan(G, D, measurement, L.objective, adv_weight=L.adv_weight, cycle_weight=L.cycle_weight,
+                       identity_weight=L.identity_weight, pool_size=L.pool_size, n_critic=cfg.optim.n_critic, seed=cfg.train.seed)
+    return recipe, stream
+
+
+#: conditional systems trained without pairs, by ``loss.adversarial``: a builder of their recipe and stream
+UNPAIRED_SYSTEMS = {"unpaired": build_cycle_gan}
 
 
 # ---------------------------------------------------------------------- unconditional / AmbientGAN

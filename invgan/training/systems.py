@@ -12,9 +12,11 @@ from torch import nn
 
 from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, MeasurementConsistencyLoss, MeasurementCycleLoss,
                       ReconstructionLoss)
+from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
 from ..physics import MeasurementModel
 from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
+from .unpaired import UnpairedInput, UnpairedView
 
 #: what D of a conditional GAN judges: x vs x_hat, y vs A x_hat (also UAIR's), or (y, x) pairs
 CONDITIONAL_VIEWS = {"supervised": ImageView, "measurement": MeasurementView, "uair": MeasurementView, "pair": PairView}
@@ -170,3 +172,47 @@ def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: Mea
 
     each with its own fresh operator draw :math:`\theta'` (see :class:`~invgan.training.gan.AmbientView`)."""
     return unconditional_gan(generator, discriminator, objective, view=AmbientView(measurement, adjoint), **kwargs)
+
+
+def cycle_gan(
+    generators: nn.Module,
+    critics: nn.Module,
+    measurement: MeasurementModel,
+    objective: str | GANObjective = "lsgan",
+    *,
+    adv_weight: float = 1.0,
+    cycle_weight: float = 10.0,
+    identity_weight: float = 0.5,
+    pool_size: int = 50,
+    n_critic: int = 1,
+    seed: int = 0,
+    back_projection: str = "adjoint",
+) -> GANRecipe:
+    r"""CycleGAN (Zhu et al. 2017) for unpaired reconstruction: clean images :math:`x` and
+    measurements :math:`y = \mathcal{N}(A x')` of *other* images :math:`x'`, two generators
+    :math:`G_c: y\mapsto x`, :math:`G_m: x\mapsto y` (``generators``, a
+    :class:`~invgan.nets.cycle.CycleGenerators`) and two critics :math:`D_c, D_m` (``critics``, a
+    :class:`~invgan.nets.cycle.PairedCritics`):
+
+    .. math::
+
+        \min_{G_c, G_m}\; \lambda\,\tfrac12\big[\ell_G(D_c(G_c(y))) + \ell_G(D_m(G_m(x)))\big]
+        + \lambda_\text{cyc}\mathcal{L}_\text{cyc} + \lambda_\text{id}\lambda_\text{cyc}\mathcal{L}_\text{id},
+        \qquad
+        \min_{D_c, D_m}\; \tfrac12\big[\ell_D(D_c(x), D_c(\tilde x)) + \ell_D(D_m(y), D_m(\tilde y))\big],
+
+    with :math:`\mathcal{L}_\text{cyc}` and :math:`\mathcal{L}_\text{id}` of
+    :mod:`invgan.losses.cycle` (:math:`\lambda_\text{cyc}` = ``cycle_weight``, the paper's 10;
+    :math:`\lambda_\text{id}` = ``identity_weight``, its 0.5, relative to :math:`\lambda_\text{cyc}`)
+    and :math:`\tilde x, \tilde y` the fakes through history pools of ``pool_size`` (50).
+    The operator only simulates the measurements: :math:`G_c` never sees it. Evaluation is the
+    conditional GAN's (:math:`G_c(y)` against :math:`A^\top y` and the best Tikhonov solution)."""
+    if adv_weight <= 0:
+        raise ValueError(f"invalid adv_weight={adv_weight!r}: CycleGAN needs its critics, expected a value > 0")
+    terms = [LossTerm("cycle", CycleConsistencyLoss(), cycle_weight)] if cycle_weight > 0 else []
+    if identity_weight > 0 and cycle_weight > 0:
+        terms.append(LossTerm("identity", IdentityLoss(), identity_weight * cycle_weight))
+    return GANRecipe(
+        generators, critics, inputs=UnpairedInput(measurement), view=UnpairedView(pool_size, seed), objective=objective,
+        adv_weight=adv_weight, n_critic=n_critic, g_losses=terms, evaluator=ReconstructionEvaluator(measurement, back_projection),
+    )
