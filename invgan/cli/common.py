@@ -94,15 +94,18 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn.Module, Any]:
-    """The trained reconstructor of a checkpoint (its EMA copy when the run kept one) and the run config."""
+    """The trained reconstructor of a checkpoint (its EMA copy when the run kept one), or of a
+    shipped model by name (:mod:`invgan.pretrained`), and the run config."""
     from ..config import ConditionalConfig, resolve
+    from ..pretrained import load_checkpoint_or_weights
     from ..training.checkpoint import export_network
     from ..training.runs import build_reconstructor
 
-    weights, config = export_network(checkpoint, "G", ema=True, map_location=device)
+    state, where, _ = load_checkpoint_or_weights(str(checkpoint), map_location=device)
+    weights, config = export_network(state, "G", ema=True, map_location=device, name=where)
     cfg = resolve(data=config)
     if not isinstance(cfg, ConditionalConfig):
-        raise ValueError(f"{checkpoint} is a checkpoint of a generator run, not of a reconstructor")
+        raise ValueError(f"{where} is a checkpoint of a generator run, not of a reconstructor")
     model = build_reconstructor(cfg).to(device)
     model.load_state_dict(weights)
     return model.eval(), cfg
