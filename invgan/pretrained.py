@@ -363,13 +363,16 @@ def summary(name: str) -> str:
             + (f"; {figures}" if figures else "") + f"; sha256 {p['sha256'][:12]}")
 
 
+#: the figures of a provenance's metrics that `invgan weights` shows (``section.key``)
+HEADLINE = ("eval.fd", "eval.precision", "eval.recall", "eval.psnr", "eval.ssim", "cs_m100.mean_mse", "cs_m100.mean_psnr")
+
+
 def _headline(metrics: dict[str, Any]) -> dict[str, float]:
-    """The numeric top-level figures of a metrics record (one level of nesting flattened)."""
+    """The :data:`HEADLINE` figures a metrics record holds."""
     out: dict[str, float] = {}
-    for k, v in metrics.items():
-        if isinstance(v, dict):
-            out.update({f"{k}.{kk}": vv for kk, vv in v.items() if isinstance(vv, (int, float)) and not isinstance(vv, bool)
-                        and kk in ("fd", "precision", "recall", "mean_mse", "mean_psnr", "psnr", "ssim")})
-        elif isinstance(v, (int, float)) and not isinstance(v, bool):
-            out[k] = v
+    for key in HEADLINE:
+        section, name = key.split(".")
+        value = metrics.get(section, {}).get(name) if isinstance(metrics.get(section), dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = value
     return out

@@ -9,7 +9,9 @@ dates, machine, torch version, sha256, metrics, and a small check figure measure
 
 NAME must be registered in ``invgan.pretrained.REGISTRY``. ``--metrics-json`` is a JSON object
 stored as the record's ``metrics`` verbatim (measure them first, e.g. ``invgan eval RUN --json``
-and ``invgan invert --generator FILE --json``); say in it how each figure was measured.
+and ``invgan invert --generator FILE --json``); say in it how each figure was measured. ``invgan
+weights`` shows the figures under ``eval`` (fd, precision, recall, psnr, ssim) and ``cs_m100``
+(mean_mse, mean_psnr).
 """
 
 from __future__ import annotations
