@@ -7,8 +7,8 @@ Each shipped model ``NAME`` is two files of package data:
   "ema", "step"}``. ``network`` is ``"generator"`` (an unconditional or AmbientGAN run's ``G``,
   rebuilt from ``config["generator"]``) or ``"reconstructor"`` (a conditional run's ``G``, rebuilt
   from the run config by :func:`invgan.training.runs.build_reconstructor`); ``config`` is the
-  run's whole config (``config.json``). Floating tensors are stored as ``dtype`` (float16 halves
-  the size) and cast back to float32 on load; ``state_dict`` holds the EMA weights when the run
+  run's whole config (``config.json``). Floating tensors are stored as ``dtype`` (float32 by
+  default; float16 halves the size) and cast back to float32 on load; ``state_dict`` holds the EMA weights when the run
   kept an EMA copy (``ema``). As ``{"config", "state_dict"}`` it is also an exported network
   that :func:`invgan.training.checkpoint.load_generator` accepts.
 * ``NAME.json``: provenance: the training command, preset, steps, seed, git commit, dates,
@@ -238,7 +238,7 @@ def check_figure(network: nn.Module, kind: str, config: dict[str, Any]) -> dict[
 
 # ---------------------------------------------------------------------- export
 def _git(git_dir: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(git_dir), *args], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(["git", "-C", str(git_dir), *args], capture_output=True, text=True, check=True).stdout.rstrip("\n")
 
 
 def _machine() -> str:
@@ -294,13 +294,15 @@ def _output_difference(network: nn.Module, reference: nn.Module, kind: str, conf
     return float((network(y, measurement.physics) - reference(y, measurement.physics)).abs().max())
 
 
-def export_run(run_dir: str | Path, name: str, command: str, checkpoint: str = "best", dtype: str = "float16",
-               metrics: dict[str, Any] | None = None, git_dir: str | Path | None = None, notes: str | None = None,
-               out_dir: str | Path | None = None) -> tuple[Path, Path]:
+def export_run(run_dir: str | Path, name: str, command: str, checkpoint: str = "best", dtype: str = "float32",
+               metrics: dict[str, Any] | None = None, git_dir: str | Path | None = None, commit: str | None = None,
+               notes: str | None = None, out_dir: str | Path | None = None) -> tuple[Path, Path]:
     """Write ``NAME.pt`` and ``NAME.json`` (into ``out_dir``, default the package's weights folder)
     from run folder ``run_dir``'s ``checkpoint`` (``best``, ``last`` or a file): the network's EMA
     weights when kept, stored as ``dtype``, and its provenance (``metrics`` as given, measured
-    elsewhere; the check figure measured here on the written file). Returns the two paths."""
+    elsewhere; the check figure measured here on the written file). The code's commit and its
+    uncommitted files are read from ``git_dir`` (default: this checkout) unless ``commit`` names
+    the commit that trained the run (then its uncommitted files are not known). Returns the two paths."""
     from .training.checkpoint import ema_states, export_network, load_trainer_state, save_atomic
 
     entry = _entry(name)
@@ -324,17 +326,19 @@ def export_run(run_dir: str | Path, name: str, command: str, checkpoint: str = "
                       "state_dict": stored, "dtype": dtype, "ema": ema, "step": int(state["step"])}, out / f"{name}.pt")
     shipped = build_network(read_weights(pt), str(pt))
     gd = Path(git_dir) if git_dir is not None else Path(__file__).resolve().parents[1]
-    try:
-        commit, dirty = _git(gd, "rev-parse", "HEAD"), _git(gd, "status", "--porcelain", "--untracked-files=no").splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = None, []
+    dirty: list[str] | None = None
+    if commit is None:
+        try:
+            commit, dirty = _git(gd, "rev-parse", "HEAD"), [line[3:] for line in _git(gd, "status", "--porcelain", "--untracked-files=no").splitlines()]
+        except (OSError, subprocess.CalledProcessError):
+            commit = None
     record = {
         "name": name, "network": entry.network, "about": entry.about, "file": pt.name, "sha256": sha256(pt),
         "size_bytes": pt.stat().st_size, "dtype": dtype, "ema": ema,
         "command": command, "preset": entry.preset, "steps": config.get("train", {}).get("steps"),
         "seed": config.get("train", {}).get("seed"), "checkpoint": ckpt.name, "checkpoint_step": int(state["step"]),
         "differs_from_preset": _preset_differences(config, entry.preset),
-        "git_commit": commit, "git_uncommitted": [line[3:] for line in dirty],
+        "git_commit": commit, "git_uncommitted": dirty,
         "trained": _dt.datetime.fromtimestamp(ckpt.stat().st_mtime, _dt.timezone.utc).isoformat(timespec="seconds"),
         "exported": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(), "torch": torch.__version__, "python": platform.python_version(),

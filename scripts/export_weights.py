@@ -1,6 +1,6 @@
 """Export a trained run into the shipped-weights format of invgan (``invgan/weights/NAME.pt`` and
 ``NAME.json``, see :mod:`invgan.pretrained`): the network's EMA weights (when the run kept them)
-in float16 with its config, and a provenance record (command, preset, steps, seed, git commit,
+with its config (float32; ``--dtype float16`` halves the size, measure what it changes first), and a provenance record (command, preset, steps, seed, git commit,
 dates, machine, torch version, sha256, metrics, and a small check figure measured here).
 
     python scripts/export_weights.py /work/ship/dcgan-mnist dcgan-mnist \\
@@ -33,9 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("name", help=f"registered model name: one of {', '.join(REGISTRY)}")
     p.add_argument("--command", required=True, help="the exact command line that trained the run")
     p.add_argument("--checkpoint", default="best", help="'best' (default), 'last' or a checkpoint file")
-    p.add_argument("--dtype", default="float16", choices=tuple(DTYPES), help="storage type of the floating tensors (default float16)")
+    p.add_argument("--dtype", default="float32", choices=tuple(DTYPES), help="storage type of the floating tensors (default float32)")
     p.add_argument("--metrics-json", help="JSON object of measured metrics, stored as 'metrics'")
     p.add_argument("--git-dir", default=None, help="checkout whose commit trained the run (default: this one)")
+    p.add_argument("--commit", default=None, help="the commit that trained the run, when the checkout has moved on since")
     p.add_argument("--notes", default=None, help="free text kept in the record")
     p.add_argument("--out-dir", default=None, help="where to write NAME.pt/NAME.json (default: invgan/weights/)")
     args = p.parse_args(argv)
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if metrics is not None and not isinstance(metrics, dict):
             raise ValueError(f"--metrics-json {args.metrics_json}: expected a JSON object, got a {type(metrics).__name__}")
         pt, js = export_run(args.run_dir, args.name, args.command, checkpoint=args.checkpoint, dtype=args.dtype, metrics=metrics,
-                            git_dir=args.git_dir, notes=args.notes, out_dir=args.out_dir)
+                            git_dir=args.git_dir, commit=args.commit, notes=args.notes, out_dir=args.out_dir)
     except (ValueError, OSError, json.JSONDecodeError) as e:
         print(f"export_weights.py: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
