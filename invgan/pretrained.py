@@ -66,8 +66,8 @@ CHECK_PROTOCOL: dict[str, dict[str, Any]] = {
                   "about": "latent search (invgan invert's defaults but 2 restarts x at most 150 Adam steps) on the first 8 "
                            "held-out digits, CS m = 100, noise 0.1, seed 0; per-pixel MSE"},
     "reconstructor": {"figure": "psnr", "crops": 2, "seed": 1234,
-                      "about": "PSNR (dB) of the reconstructor on the first 2 held-out crops the run's evaluation draws "
-                               "(fixed_crops seed 1234, measurement seed 1234)"},
+                      "about": "mean PSNR (dB) of the reconstructor on 2 crops of the run's held-out images (fixed_crops(images, "
+                               "crop, 2), seed 1234), measured as the run's evaluation measures (seed 1234)"},
 }
 
 
@@ -213,7 +213,7 @@ def _cs_check(G: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
 
 
 def _sr_check(model: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
-    """Mean PSNR of a reconstructor on the first held-out crops of its run's evaluation set."""
+    """Mean PSNR of a reconstructor on a few fixed crops of its run's held-out images."""
     from .config import resolve
     from .data import fixed_crops, fixed_measurements, load_images
     from .metrics import evaluate_estimator
