@@ -18,6 +18,7 @@ first test digits recovered by each method for a few m (``csgm_vs_lasso_examples
 per-pixel MSE (mean ± standard error over the test digits) against :math:`m`.
 
     python examples/csgm_mnist.py --generator runs/dcgan-mnist/best.pt --out docs/figures
+    python examples/csgm_mnist.py --out docs/figures     # the shipped dcgan-mnist generator (invgan weights)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from sklearn.linear_model import Lasso
 from invgan.data.digits import load_digits
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.pretrained import load_checkpoint_or_weights
 from invgan.training.checkpoint import load_generator
 
 M_VALUES = (10, 25, 50, 100, 200, 300, 400, 500, 750)
@@ -81,7 +83,7 @@ def lasso(A: np.ndarray, y: np.ndarray, alpha: float, basis: np.ndarray | None) 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--generator", default="runs/dcgan-mnist/best.pt")
+    ap.add_argument("--generator", default="dcgan-mnist", help="checkpoint, or a shipped generator's name (default: dcgan-mnist)")
     ap.add_argument("--out", default="docs/figures")
     ap.add_argument("--n-test", type=int, default=32)
     ap.add_argument("--n-val", type=int, default=8)
@@ -102,7 +104,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    G = load_generator(args.generator)
+    state, where, _ = load_checkpoint_or_weights(args.generator)
+    G = load_generator(state, name=where)
     held = load_digits("mnist", "heldout").x
     x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
     n = x_test[0].numel()

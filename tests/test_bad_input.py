@@ -122,6 +122,14 @@ CASES: list[Case] = [
     Case("invert-reconstructor", "checkpoints", "a reconstructor checkpoint given to `invert`", "invert --generator {run}/last.pt --out {out}/inv", "checkpoint of a conditional run"),
     Case("sample-tensor", "checkpoints", "`sample` of a bare tensor", "sample {tensor_pt} --out {out}/s.png", "holds a Tensor"),
     Case("sample-no-config", "checkpoints", "`sample` of a checkpoint without config", "sample {noconfig_pt} --out {out}/s.png", "has no config"),
+    Case("invert-unknown-name", "checkpoints", "`--generator` neither a file nor a shipped model name", "invert --generator nope -n 2 --out {out}/inv",
+         "'nope' is neither a checkpoint file nor a shipped model"),
+    Case("sample-missing-file", "checkpoints", "`sample` of a checkpoint file that does not exist", "sample {out}/nope.pt --out {out}/s.png",
+         "checkpoint not found"),
+    Case("reconstruct-shipped-generator", "checkpoints", "a shipped generator given to `reconstruct --checkpoint`",
+         "reconstruct --checkpoint dcgan-mnist {small} --out {out}/rec", "shipped model 'dcgan-mnist' is a checkpoint of a generator run"),
+    Case("sample-no-ema-shipped", "checkpoints", "`sample --no-ema` of shipped weights (one copy only)", "sample dcgan-mnist --no-ema --out {out}/s.png",
+         "--no-ema needs a trainer checkpoint"),
     # --- runs
     Case("diverging", "runs", "a diverging run (`optim.lr_g=1e30`)", T + " --set optim.lr_g=1e30 --set optim.lr_d=1e30", "became nan at step"),
 ]

@@ -9,7 +9,7 @@ import os
 import sys
 
 #: sub-command modules, in the order ``invgan --help`` lists them
-COMMANDS = ("demo", "train", "eval", "reconstruct", "sample", "invert", "dip", "interpolate")
+COMMANDS = ("demo", "train", "eval", "reconstruct", "sample", "invert", "dip", "interpolate", "weights")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,6 +1,7 @@
-r"""``invgan invert --generator CKPT --physics cs --m 100 [IMAGES] --out DIR [--json]``:
+r"""``invgan invert [--generator CKPT|NAME] --physics cs --m 100 [IMAGES] --out DIR [--json]``:
 recover images from simulated measurements by latent search,
-:math:`\hat x = G(\arg\min_z \|A(G(z)) - y\|^2 + \lambda\|z\|^2)`."""
+:math:`\hat x = G(\arg\min_z \|A(G(z)) - y\|^2 + \lambda\|z\|^2)`, through a trained generator
+(default: the shipped ``dcgan-mnist``, see :mod:`invgan.pretrained`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..config import LatentSearchConfig
+from ..pretrained import DEFAULT_GENERATOR
 from .common import add_config_arguments, add_physics_arguments, add_section_arguments, check_writable_folder, section_overrides, unique_names
 
 
@@ -17,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Options come from the 'invert' config (invgan/config.py: InvertConfig): defaults, "
                                    "then --preset, --config, --set, then the flags below.")
     p.add_argument("images", nargs="*", help="image files (default: built-in held-out digits)")
-    p.add_argument("--generator", required=True, help="checkpoint of an unconditional or AmbientGAN run")
+    p.add_argument("--generator", default=None, metavar="CKPT|NAME",
+                   help="checkpoint of an unconditional or AmbientGAN run, or the name of a shipped generator "
+                        f"(`invgan weights` lists them; default: the shipped {DEFAULT_GENERATOR!r})")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
     add_config_arguments(p)
     add_physics_arguments(p)
@@ -63,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from ..config import resolve
     from ..data import fixed_measurements
     from ..physics import lift
+    from ..pretrained import load_checkpoint_or_weights
     from ..solvers import latent_search
     from ..training import checkpoint
 
@@ -73,8 +78,11 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of images")
     cfg = resolve("invert", args.config, args.preset, overrides)
     check_writable_folder(args.out, "--out folder")
-    state = checkpoint.load(args.generator)  # read once: the generator and the run's config
-    G = checkpoint.load_generator(state, name=args.generator)
+    # read once: the generator and the run's config
+    state, where, path = load_checkpoint_or_weights(args.generator or DEFAULT_GENERATOR)
+    G = checkpoint.load_generator(state, name=where)
+    if "format" in state:  # shipped weights: say which
+        print(f"generator: {where} ({path}), step {state['step']}, {'EMA' if state['ema'] else 'raw'} weights")
     x, names = _load_inputs(args, G, state.get("config") or {})
     model = cfg.physics.build(G.out_shape)
     data = fixed_measurements(model, x, seed=cfg.physics.seed)
@@ -92,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
         save_image(torch.stack([to_unit(x[i]), back[i].clamp(lo, hi), to_unit(res.x_hat[i])]).clamp(0, 1), out / f"{name}.png", nrow=3, padding=2, pad_value=1.0)
         rows.append({"image": name, "objective": float(res.objective[i]), "psnr": float(psnr[i]), "mse": float(mse[i])})
     save_image(torch.stack([x, back.clamp(lo, hi), res.x_hat], 1).flatten(0, 1).clamp(lo, hi).sub(lo).div(hi - lo), out / "all.png", nrow=3, padding=2, pad_value=1.0)
-    summary = {"physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
+    summary = {"generator": str(path), "physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
                "mean_psnr": float(psnr.mean()), "mean_mse": float(mse.mean()), "images": rows}
     if args.json:
         (out / "results.json").write_text(json.dumps(summary, indent=2))

@@ -11,7 +11,9 @@ import torch
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("reconstruct", help="apply a trained reconstructor to images (simulated or given measurements)")
     p.add_argument("images", nargs="+", help="image files: clean images to measure, or measurements with --measured")
-    p.add_argument("--checkpoint", required=True, help="checkpoint of a trained run (e.g. runs/demo/best.pt)")
+    p.add_argument("--checkpoint", required=True, metavar="CKPT|NAME",
+                   help="checkpoint of a trained run (e.g. runs/demo/best.pt), or the name of a shipped reconstructor "
+                        "(e.g. sr4; `invgan weights` lists them)")
     p.add_argument("--out", default="reconstructions", help="output folder for the PNGs (default: reconstructions)")
     p.add_argument("--measured", action="store_true", help="the images are measurements y, not clean images")
     p.add_argument("--mask", help="inpainting mask image (white = kept) for --measured inpainting data")

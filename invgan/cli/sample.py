@@ -1,4 +1,5 @@
-"""``invgan sample CHECKPOINT -n 64 --out grid.png``: a grid of samples of a trained generator."""
+"""``invgan sample [CHECKPOINT|NAME] -n 64 --out grid.png``: a grid of samples of a trained generator
+(default: the shipped ``dcgan-mnist``, see :mod:`invgan.pretrained`)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from pathlib import Path
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sample", help="draw a grid of samples from a trained unconditional generator")
-    p.add_argument("checkpoint", help="trainer checkpoint (last.pt / best.pt) of an unconditional or AmbientGAN run")
+    p.add_argument("checkpoint", nargs="?", default=None, metavar="CHECKPOINT|NAME",
+                   help="trainer checkpoint (last.pt / best.pt) of an unconditional or AmbientGAN run, or the name of a "
+                        "shipped generator (`invgan weights` lists them; default: the shipped 'dcgan-mnist')")
     p.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     p.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latents (default 0)")
     p.add_argument("--nrow", type=int, default=None, help="images per row (default sqrt(n))")
-    p.add_argument("--no-ema", action="store_true", help="use the raw generator weights, not the EMA copy")
+    p.add_argument("--no-ema", action="store_true", help="use the raw generator weights, not the EMA copy (trainer checkpoints only: "
+                   "shipped weights hold one copy)")
     p.add_argument("--traverse", default=None, help="InfoGAN runs: a traversal grid of 'categorical' or 'continuous:J' "
                    "(one row per category); class-conditional runs always give one row per label")
     p.set_defaults(func=run)
@@ -24,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
     from torchvision.utils import save_image
 
+    from ..pretrained import DEFAULT_GENERATOR, load_checkpoint_or_weights
     from ..training.checkpoint import load_generator
     from .common import check_image_output
 
@@ -34,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     check_image_output(args.out)
     from ..training.evaluators import code_traversal, label_rows
 
-    G = load_generator(args.checkpoint, use_ema=not args.no_ema)
+    state, where, path = load_checkpoint_or_weights(args.checkpoint or DEFAULT_GENERATOR)
+    if args.no_ema and "format" in state:
+        raise ValueError(f"--no-ema needs a trainer checkpoint: {where} holds only the {'EMA' if state['ema'] else 'raw'} weights")
+    G = load_generator(state, use_ema=not args.no_ema, name=where)
     n_classes = int(getattr(G, "n_classes", 0) or 0)
     if args.traverse is not None and G.codes is None:
         raise ValueError("--traverse needs an InfoGAN generator (a run with gan.conditioning = infogan)")
@@ -50,5 +58,6 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_image(x.clamp(0, 1), out, nrow=args.nrow or max(1, int(math.ceil(math.sqrt(args.n)))), padding=2, pad_value=1.0)
-    print(f"wrote {args.n} samples to {out}")
+    source = f"{where} ({path})" if "format" in state else str(path)
+    print(f"wrote {args.n} samples of {source} to {out}")
     return 0

@@ -93,15 +93,15 @@ def _ema_weights(ema: dict[str, Any]) -> dict[str, Any]:
 
 
 def export_network(path_or_state: str | Path | dict[str, Any], key: str = "G", ema: bool = True,
-                   map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], dict[str, Any]]:
+                   map_location: str | torch.device = "cpu", name: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     r"""The weights of network ``key`` of a checkpoint and the checkpoint's config.
 
     Returns the EMA weights :math:`\bar\theta` when ``ema`` and the checkpoint kept an EMA copy of
     that network, else its raw weights :math:`\theta`; an exported network
     (``{"config", "state_dict"}``) is returned as it is. ``path_or_state`` is a file (loaded with
     ``weights_only=True``) or an already loaded checkpoint, so a caller that also needs other
-    entries reads the file once."""
-    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else "the given state"
+    entries reads the file once; ``name`` is what errors call it then (its file)."""
+    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given state")
     state = load(path_or_state, map_location) if isinstance(path_or_state, (str, Path)) else path_or_state
     if not isinstance(state, dict) or not ("networks" in state or "state_dict" in state):
         raise ValueError(f"not an invgan checkpoint: {where} holds a {type(state).__name__}, not a trainer checkpoint or an exported network")
@@ -124,7 +124,7 @@ def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = T
     errors call an already loaded checkpoint (its file)."""
     from ..nets.generators import make_generator
 
-    weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location)
+    weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location, name=name)
     where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given checkpoint")
     run_kind = config.get("kind") if isinstance(config, dict) and "generator" not in config else None
     if run_kind in ("conditional", "invert", "dip"):
