@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import copy
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -271,14 +270,9 @@ BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
 
 # ---------------------------------------------------------------------- the table
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from invgan.precision import cpu_name
+
+    cpu = cpu_name()
     load = ""
     if hasattr(os, "getloadavg"):
         load = f", load average {os.getloadavg()[0]:.2f} at the start"

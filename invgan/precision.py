@@ -37,6 +37,20 @@ def cpu_capabilities() -> dict:
         return {}
 
 
+def cpu_name() -> str:
+    """The CPU's model name (``/proc/cpuinfo`` where there is one, else what :mod:`platform` says)."""
+    import platform
+    from pathlib import Path
+
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def native_bf16(device: torch.device | str = "cpu") -> bool:
     r"""Whether ``device`` runs bfloat16 arithmetic natively.
 

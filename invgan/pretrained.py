@@ -243,14 +243,9 @@ def _git(git_dir: Path, *args: str) -> str:
 
 def _machine() -> str:
     """CPU model, core count and GPU (if any) of this machine, in words."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from .precision import cpu_name
+
+    cpu = cpu_name()
     import os
 
     gpu = f", GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ", no GPU"

@@ -21,6 +21,7 @@ from ..losses import GANStep
 from ..nets.cycle import TO_MEASURED
 from ..physics import MeasurementModel
 from .distributed import offset_generator
+from .gan import MeasurementInput
 
 
 class HistoryPool:
@@ -80,12 +81,13 @@ class HistoryPool:
         self.stored = stored.clone() if stored is not None else None
 
 
-class UnpairedInput:
+class UnpairedInput(MeasurementInput):
     r""":math:`\hat x = G_c(y)` and :math:`\hat y = G_m(x)`, with :math:`y = \mathcal{N}(A x')`
     measured from the batch's ``other_key`` images :math:`x'` (disjoint from its ``"x"`` images)."""
 
     def __init__(self, measurement: MeasurementModel, other_key: str = "x_other"):
-        self.measurement, self.other_key = measurement, other_key
+        super().__init__(measurement)  # its operator's random streams are this input's
+        self.other_key = other_key
 
     def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep:
         if "x" not in batch or self.other_key not in batch:
@@ -101,15 +103,6 @@ class UnpairedInput:
         x_hat = G(y, physics)
         y_hat = G(x, physics, direction=TO_MEASURED)
         return GANStep(x_hat=x_hat, x=x, y=y, physics=physics, model=G, batch=batch, step=step, extras={"y_hat": y_hat})
-
-    def rng_state(self) -> dict[str, Tensor]:
-        return self.measurement.rng_state()
-
-    def set_rng_state(self, state: dict[str, Tensor]) -> None:
-        self.measurement.set_rng_state(state)
-
-    def shard_streams(self, rank: int) -> None:
-        self.measurement.shard_streams(rank)
 
 
 class UnpairedView:
