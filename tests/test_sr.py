@@ -5,6 +5,7 @@ the warm-up snapshot, and tiny runs of the pix2pix / SRGAN / ESRGAN presets."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -227,3 +228,33 @@ def test_cli_interpolate_writes_a_network_reconstruct_reads(tmp_path):
     assert main(["interpolate", str(tmp_path), "--alpha", "0.5", "--out", str(tmp_path / "x.pt")]) == 2  # no pretrained.pt there
     assert main(["interpolate", str(run_dir), "--alpha", "1.5", "--out", str(tmp_path / "x.pt")]) == 2
     assert not (tmp_path / "x.pt").exists()
+
+
+class _PooledFeatures(nn.Module):
+    """A cheap stand-in for the Inception features: 4x4 average-pooled pixels, as float64."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, 4).flatten(1).double()
+
+
+@pytest.mark.parametrize("fid", [False, True])
+def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
+    """examples/compare_reconstructors.py at tiny size: baselines, two checkpoints of a run and an
+    interpolation on one held-out set, the table (patch FID/KID on stand-in features) and the figure."""
+    import runpy
+
+    import invgan.metrics as metrics
+
+    monkeypatch.setattr(metrics, "InceptionFeatures", _PooledFeatures)
+    cfg = _tiny("srgan-x4", tmp_path, "loss.adv_start=2")
+    build_run(cfg).fit()
+    run = tmp_path / "srgan-x4"
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "compare_reconstructors.py"))
+    out = tmp_path / "cmp"
+    script["main"]([f"{run}:pretrained=PSNR", f"{run}:last=GAN", "--interpolate", str(run), "0", "--crops", "2", "--patch", "16",
+                    "--out", str(out), "--show", "1", "--zoom", "16", *([] if fid else ["--no-fid"])])
+    table = json.loads((out / "table.json").read_text())["table"]
+    assert {"A^T y", "bicubic", "PSNR", "GAN", "srgan-x4 interpolated, alpha 0"} <= set(table)
+    assert any(k.startswith("Tikhonov") for k in table)
+    assert table["srgan-x4 interpolated, alpha 0"]["psnr"] == pytest.approx(table["PSNR"]["psnr"])  # alpha 0 is the PSNR network
+    assert ("kid" in table["GAN"]) == fid and (out / "crops.png").exists() and "| bicubic |" in (out / "table.md").read_text()
