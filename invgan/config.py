@@ -671,10 +671,11 @@ PRESETS: dict[str, Preset] = {
         paper="SRGAN, Ledig et al. 2017"),
     "esrgan-x4": Preset(
         "conditional", "ESRGAN: RRDB G (no batch norm, residual scaling 0.2) pretrained on L1, then perceptual (offline "
-        "Inception features; VGG-19 with loss.perceptual_net=vgg19 and a local loss.vgg_weights file) + 5e-3 RaGAN + 1e-2 L1",
+        "Inception features; VGG-19 with loss.perceptual_net=vgg19 and a local loss.vgg_weights file) + 5e-3 RaGAN + 1e-2 L1; "
+        "spectral norm in the VGG-style critic (the paper's, model.spectral_norm=false, lost 1.7 dB and 7 KID points)",
         {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
          "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
-         "model": {"generator": "rrdb", "width": 32, "blocks": 2, "discriminator": "esrgan", "spectral_norm": False},
+         "model": {"generator": "rrdb", "width": 32, "blocks": 2, "discriminator": "esrgan", "spectral_norm": True},
          "loss": {"objective": "ragan", "adv_weight": 5e-3, "adv_start": 2500, "reconstruction": "l1", "rec_weight": 1e-2,
                   "perceptual_weight": 1.0},
          "optim": {"lr_g": 1e-3, "lr_d": 1e-4}, "train": {"steps": 3500, "out_dir": "runs/esrgan-x4"}},
