@@ -626,6 +626,17 @@ class Preset:
     paper: str = ""
 
 
+#: what the pix2pix presets share: D judges (A^T y, x) pairs, non-saturating loss + 100 L1 (Isola et al. 2017)
+_PIX2PIX: dict[str, Any] = {
+    "model": {"discriminator": "patchgan", "spectral_norm": True},
+    "loss": {"objective": "ns", "adversarial": "pair", "adv_weight": 1.0, "reconstruction": "l1", "rec_weight": 100.0},
+}
+#: what the x4 super-resolution presets share: noise-free bicubic x4, 64x64 training crops, 256x256 held-out crops
+_SR_X4: dict[str, Any] = {
+    "physics": {"name": "downsampling", "factor": 4, "noise": "none"},
+    "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+}
+
 PRESETS: dict[str, Preset] = {
     "demo": Preset("conditional", "deblurring (Gaussian blur, noise 0.01) on the built-in photos: the `invgan demo` run",
                    {"train": {"out_dir": "runs/demo"}}),
@@ -642,29 +653,25 @@ PRESETS: dict[str, Preset] = {
     "pix2pix-deblur": Preset(
         "conditional", "pix2pix for deblurring: U-Net G, PatchGAN D judging (A^T y, x) pairs, non-saturating loss + 100 L1; "
         "spectral norm in D (the paper's D without it, model.spectral_norm=false, lost 2.6 dB) and the demo's optimiser schedule",
-        {"model": {"discriminator": "patchgan", "spectral_norm": True},
-         "loss": {"objective": "ns", "adversarial": "pair", "adv_weight": 1.0, "reconstruction": "l1", "rec_weight": 100.0},
+        {**_PIX2PIX,
          "train": {"out_dir": "runs/pix2pix-deblur"}}, paper="pix2pix, Isola et al. 2017"),
     "pix2pix-inpainting": Preset(
         "conditional", "pix2pix for inpainting (half the pixels kept, a fresh mask per sample)",
         {"physics": {"name": "inpainting", "keep": 0.5, "fresh_per_sample": True},
-         "model": {"discriminator": "patchgan", "spectral_norm": True},
-         "loss": {"objective": "ns", "adversarial": "pair", "adv_weight": 1.0, "reconstruction": "l1", "rec_weight": 100.0},
+         **_PIX2PIX,
          "train": {"out_dir": "runs/pix2pix-inpainting"}}, paper="pix2pix, Isola et al. 2017"),
     "srresnet-x4": Preset(
         "conditional", "x4 super-resolution with SRResNet (residual blocks, PixelShuffle) on L1, held out on 256x256 crops; "
         "without the paper's batch norm (model.norm=batch: its running statistics, taken on the training textures, "
         "cost 2 dB on held-out photos), with L1 instead of MSE (EDSR's choice), Adam 5e-4 (1e-3 diverged)",
-        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
-         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+        {**_SR_X4,
          "model": {"generator": "srresnet", "width": 32, "blocks": 8},
          "loss": {"adv_weight": 0.0, "reconstruction": "l1"}, "optim": {"lr_g": 5e-4, "beta1": 0.9},
          "train": {"steps": 3000, "out_dir": "runs/srresnet-x4"}},
         paper="SRResNet, Ledig et al. 2017"),
     "srgan-x4": Preset(
         "conditional", "SRGAN: SRResNet pretrained on L1 for 3,000 steps (pretrained.pt), then 1,000 steps of L1 + 1e-3 adversarial (VGG-style D)",
-        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
-         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+        {**_SR_X4,
          "model": {"generator": "srresnet", "width": 32, "blocks": 8, "discriminator": "esrgan", "spectral_norm": False},
          "loss": {"objective": "ns", "adv_weight": 1e-3, "adv_start": 3000, "reconstruction": "l1"},
          "optim": {"lr_g": 5e-4, "lr_d": 1e-4, "beta1": 0.9}, "train": {"steps": 4000, "out_dir": "runs/srgan-x4"}},
@@ -673,8 +680,7 @@ PRESETS: dict[str, Preset] = {
         "conditional", "ESRGAN: RRDB G (no batch norm, residual scaling 0.2) pretrained on L1, then perceptual (offline "
         "Inception features; VGG-19 with loss.perceptual_net=vgg19 and a local loss.vgg_weights file) + 5e-3 RaGAN + 1e-2 L1; "
         "spectral norm in the VGG-style critic (the paper's, model.spectral_norm=false, lost 1.7 dB and 7 KID points)",
-        {"physics": {"name": "downsampling", "factor": 4, "noise": "none"},
-         "data": {"crop": 64, "batch_size": 16, "eval_crop": 256, "eval_crops": 24},
+        {**_SR_X4,
          "model": {"generator": "rrdb", "width": 32, "blocks": 2, "discriminator": "esrgan", "spectral_norm": True},
          "loss": {"objective": "ragan", "adv_weight": 5e-3, "adv_start": 2500, "reconstruction": "l1", "rec_weight": 1e-2,
                   "perceptual_weight": 1.0},
