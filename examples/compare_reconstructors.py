@@ -49,16 +49,6 @@ def interpolated(folder: Path, alpha: float):
     return psnr, cfg
 
 
-def held_out_set(cfg, n: int | None):
-    from invgan.data import fixed_crops, fixed_measurements, load_images
-
-    d = cfg.data
-    size = d.eval_crop or d.crop
-    images = load_images(d.eval_source or d.source, "test", d.channels, min_size=size)
-    model = cfg.physics.build((d.channels, size, size))
-    return model, fixed_measurements(model, fixed_crops(images, size, n or d.eval_crops), seed=1234)
-
-
 def crops_figure(estimators: dict, data, physics, path: Path, n: int, zoom: int) -> None:
     """Rows: held-out crops (a zoomed centre region); columns: the measurement (nearest-neighbour
     upsampled when smaller), each estimator, the truth."""
@@ -105,7 +95,9 @@ def main(argv: list[str] | None = None) -> None:
         folder, alphas = Path(args.interpolate[0]), [float(a) for a in args.interpolate[1:]]
         for a in alphas:
             models[f"{folder.name} interpolated, alpha {a:g}"], _ = interpolated(folder, a)
-    measurement, data = held_out_set(cfg0, args.crops)
+    from invgan.training.runs import held_out_set
+
+    measurement, data = held_out_set(cfg0, "cpu", n=args.crops)
     physics = measurement.physics
     gamma = max(TIKHONOV_GAMMAS, key=lambda g: evaluate_estimator(lambda y, ph: lift(ph, y, "tikhonov", g), data, physics)["psnr"])
     estimators = {"A^T y": lambda y, ph: lift(ph, y, "adjoint"), f"Tikhonov (best gamma {gamma:.2g})": lambda y, ph: lift(ph, y, "tikhonov", gamma)}

@@ -116,6 +116,20 @@ def _conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementM
     return make_discriminator(m.discriminator, channels, size, width=m.d_width, spectral_norm=m.spectral_norm, **extra)
 
 
+def held_out_set(cfg: ConditionalConfig, device: torch.device | str = "cpu", measurement: MeasurementModel | None = None,
+                 n: int | None = None) -> tuple[MeasurementModel, MeasuredSet]:
+    """The operator and the fixed measured set a conditional run is evaluated on: ``n`` (default
+    ``data.eval_crops``) crops of side ``data.eval_crop`` (default ``data.crop``) of the held-out
+    images, measured once (seed 1234). Crops larger than the training ones get their own operator
+    (the networks are fully convolutional); ``measurement``, the training operator, is reused otherwise."""
+    d = cfg.data
+    size = d.eval_crop or d.crop
+    images = load_images(d.eval_source or d.source, "test", d.channels, min_size=size)
+    if measurement is None or size != d.crop:
+        measurement = cfg.physics.build((d.channels, size, size), device)
+    return measurement, fixed_measurements(measurement, fixed_crops(images, size, n or d.eval_crops).to(device), seed=1234)
+
+
 def check_held_out(source: str, eval_source: str | None) -> None:
     """A folder ``data.source`` needs held-out images: its ``test/`` sub-folder, or
     ``data.eval_source``. Without them the run would evaluate (and pick ``best.pt``) on its own
@@ -176,12 +190,9 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
     check_held_out(d.source, d.eval_source)
     eval_crop = d.eval_crop or d.crop
     train_images = load_images(d.source, "train", d.channels, min_size=d.crop)
-    test_images = load_images(d.eval_source or d.source, "test", d.channels, min_size=eval_crop)
     measurement = build_measurement(cfg, device)
     stream = CropStream(train_images, d.crop, d.batch_size, augment=d.augment, seed=d.seed)
-    # the held-out crops may be larger than the training crops (fully convolutional networks): own operator
-    eval_measurement = measurement if eval_crop == d.crop else cfg.physics.build((d.channels, eval_crop, eval_crop), device)
-    eval_set = fixed_measurements(eval_measurement, fixed_crops(test_images, eval_crop, d.eval_crops).to(device), seed=1234)
+    eval_measurement, eval_set = held_out_set(cfg, device, measurement)
     if L.adversarial in UNPAIRED_SYSTEMS:  # no (x, y) pairs: its own stream and networks
         if eval_crop != d.crop:
             raise ValueError(f"loss.adversarial={L.adversarial!r} evaluates on training-size crops: leave data.eval_crop unset")
