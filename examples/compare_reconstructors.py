@@ -6,7 +6,9 @@ PSNR/SSIM and, unless ``--no-fid``, patch FID/KID on the offline Inception featu
 are the back-projection A^T y, the best-tuned Tikhonov solution (an oracle weight, tuned on this
 set) and, for super-resolution, bicubic interpolation on the operator's grid. ``--interpolate RUN
 ALPHA...`` adds ESRGAN's network interpolation between ``RUN/pretrained.pt`` (the end of the
-warm-up) and ``RUN/last.pt``.
+warm-up) and ``RUN/last.pt``; with ``--choose-alpha ALPHA...`` the weight among those with the
+lowest patch KID on crops of the *training* photos (``held_out_set(..., split="train")``, never
+the held-out ones) is picked first and then reported on the held-out set like any other row.
 
     python examples/compare_reconstructors.py runs/srgan-x4:pretrained=SRResNet runs/srgan-x4:last=SRGAN \\
         runs/esrgan-x4:last=ESRGAN --interpolate runs/esrgan-x4 0.8 --out docs/figures/sr4
@@ -49,6 +51,17 @@ def interpolated(folder: Path, alpha: float):
     return psnr, cfg
 
 
+def choose_alpha(folder: Path, alphas: list[float], cfg, crops: int | None, patch: int, features) -> dict[float, float]:
+    """Patch KID of each interpolation weight on crops of the training photos (a selection set:
+    the held-out photos are not looked at); the caller keeps the lowest."""
+    from invgan.metrics import compare_estimators
+    from invgan.training.runs import held_out_set
+
+    measurement, data = held_out_set(cfg, "cpu", n=crops, split="train")
+    table = compare_estimators({a: interpolated(folder, a)[0] for a in alphas}, data, measurement.physics, features, patch=patch)
+    return {a: row["kid"] for a, row in table.items()}
+
+
 def crops_figure(estimators: dict, data, physics, path: Path, n: int, zoom: int) -> None:
     """Rows: held-out crops (a zoomed centre region); columns: the measurement (nearest-neighbour
     upsampled when smaller), each estimator, the truth."""
@@ -72,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("runs", nargs="+", help="FOLDER[:best|last|pretrained][=LABEL]")
     p.add_argument("--interpolate", nargs="+", default=None, metavar="RUN ALPHA", help="a run folder, then alphas in [0, 1]")
+    p.add_argument("--choose-alpha", nargs="+", type=float, default=None, metavar="ALPHA",
+                   help="with --interpolate: also pick, among these, the alpha of lowest patch KID on training-photo crops")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--crops", type=int, default=None, help="held-out crops (default: the first run's data.eval_crops)")
     p.add_argument("--patch", type=int, default=64, help="patch size of patch FID/KID")
@@ -80,6 +95,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--zoom", type=int, default=96, help="side of the zoomed region in the figure")
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
+    if args.choose_alpha and not args.interpolate:
+        p.error("--choose-alpha needs --interpolate RUN")
+    if args.choose_alpha and args.no_fid:
+        p.error("--choose-alpha picks by patch KID: it cannot be combined with --no-fid")
     if args.threads:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators
@@ -91,11 +110,18 @@ def main(argv: list[str] | None = None) -> None:
         folder, ckpt, label = parse_run(text)
         models[label], cfg = load_model(folder, ckpt)
         cfg0 = cfg0 or cfg
+    from invgan.training.runs import held_out_set
+
+    selection = None
     if args.interpolate:
         folder, alphas = Path(args.interpolate[0]), [float(a) for a in args.interpolate[1:]]
+        if args.choose_alpha:
+            selection = choose_alpha(folder, args.choose_alpha, cfg0, args.crops, args.patch, InceptionFeatures())
+            best = min(selection, key=selection.get)
+            models[f"{folder.name} interpolated, alpha {best:g} (chosen on training crops)"], _ = interpolated(folder, best)
         for a in alphas:
-            models[f"{folder.name} interpolated, alpha {a:g}"], _ = interpolated(folder, a)
-    from invgan.training.runs import held_out_set
+            if not (selection and a == best):  # the chosen weight is already a row
+                models[f"{folder.name} interpolated, alpha {a:g}"], _ = interpolated(folder, a)
 
     measurement, data = held_out_set(cfg0, "cpu", n=args.crops)
     physics = measurement.physics
@@ -108,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
     table = compare_estimators(estimators, data, physics, None if args.no_fid else InceptionFeatures(), patch=args.patch)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    meta = {"runs": args.runs, "interpolate": args.interpolate, "crops": len(data.x), "crop": int(data.x.shape[-1]),
+    meta = {"runs": args.runs, "interpolate": args.interpolate, "alpha_selection_kid": selection, "crops": len(data.x), "crop": int(data.x.shape[-1]),
             "patch": args.patch, "physics": cfg0.physics.name, "seconds": round(time.perf_counter() - t0, 1), "torch": torch.__version__}
     (out / "table.json").write_text(json.dumps({"meta": meta, "table": table}, indent=2) + "\n")
     fid = not args.no_fid

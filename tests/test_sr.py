@@ -18,6 +18,7 @@ from invgan.nets.features import VGG19_CONV5_4, perceptual_features, vgg19_featu
 from invgan.nets.sr import RRDBNet, SRResNet, interpolate_networks
 from invgan.physics import bicubic_upsample, make_physics, sampling_grid
 from invgan.training import build_run
+from invgan.training.runs import held_out_set
 
 
 def _downsampling(size: int = 32, factor: int = 4):
@@ -252,9 +253,25 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
     script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "compare_reconstructors.py"))
     out = tmp_path / "cmp"
     script["main"]([f"{run}:pretrained=PSNR", f"{run}:last=GAN", "--interpolate", str(run), "0", "--crops", "2", "--patch", "16",
-                    "--out", str(out), "--show", "1", "--zoom", "16", *([] if fid else ["--no-fid"])])
-    table = json.loads((out / "table.json").read_text())["table"]
+                    "--out", str(out), "--show", "1", "--zoom", "16", *(["--choose-alpha", "0", "1"] if fid else ["--no-fid"])])
+    result = json.loads((out / "table.json").read_text())
+    table = result["table"]
     assert {"A^T y", "bicubic", "PSNR", "GAN", "srgan-x4 interpolated, alpha 0"} <= set(table)
     assert any(k.startswith("Tikhonov") for k in table)
     assert table["srgan-x4 interpolated, alpha 0"]["psnr"] == pytest.approx(table["PSNR"]["psnr"])  # alpha 0 is the PSNR network
     assert ("kid" in table["GAN"]) == fid and (out / "crops.png").exists() and "| bicubic |" in (out / "table.md").read_text()
+    if fid:  # the alpha of lowest KID on training crops, then reported on the held-out set
+        selection = {float(a): kid for a, kid in result["meta"]["alpha_selection_kid"].items()}
+        best = min(selection, key=selection.get)
+        chosen = table[f"srgan-x4 interpolated, alpha {best:g} (chosen on training crops)"]
+        assert chosen["psnr"] == pytest.approx(table["PSNR" if best == 0 else "GAN"]["psnr"])
+
+
+def test_held_out_set_split(tmp_path):
+    """split="train" measures crops of the training photos (a selection set), the default the held-out ones."""
+    cfg = _tiny("srresnet-x4", tmp_path)
+    _, test = held_out_set(cfg, n=2)
+    _, train = held_out_set(cfg, n=2, split="train")
+    assert train.x.shape == test.x.shape and not torch.equal(train.x, test.x)
+    with pytest.raises(ValueError, match="invalid split='val'"):
+        held_out_set(cfg, split="val")

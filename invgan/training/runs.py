@@ -117,14 +117,20 @@ def _conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementM
 
 
 def held_out_set(cfg: ConditionalConfig, device: torch.device | str = "cpu", measurement: MeasurementModel | None = None,
-                 n: int | None = None) -> tuple[MeasurementModel, MeasuredSet]:
+                 n: int | None = None, split: str = "test") -> tuple[MeasurementModel, MeasuredSet]:
     """The operator and the fixed measured set a conditional run is evaluated on: ``n`` (default
     ``data.eval_crops``) crops of side ``data.eval_crop`` (default ``data.crop``) of the held-out
     images, measured once (seed 1234). Crops larger than the training ones get their own operator
-    (the networks are fully convolutional); ``measurement``, the training operator, is reused otherwise."""
+    (the networks are fully convolutional); ``measurement``, the training operator, is reused otherwise.
+
+    ``split="train"`` draws the same kind of set from the *training* images instead: a selection
+    set for choices (an interpolation weight, a checkpoint) that must not look at the held-out photos."""
+    if split not in ("test", "train"):
+        raise ValueError(f"invalid split={split!r}: expected 'test' (held-out images) or 'train'")
     d = cfg.data
     size = d.eval_crop or d.crop
-    images = load_images(d.eval_source or d.source, "test", d.channels, min_size=size)
+    source = d.source if split == "train" else (d.eval_source or d.source)
+    images = load_images(source, split, d.channels, min_size=size)
     if measurement is None or size != d.crop:
         measurement = cfg.physics.build((d.channels, size, size), device)
     return measurement, fixed_measurements(measurement, fixed_crops(images, size, n or d.eval_crops).to(device), seed=1234)
