@@ -99,6 +99,17 @@ def main(argv: list[str] | None = None) -> None:
         p.error("--choose-alpha needs --interpolate RUN")
     if args.choose_alpha and args.no_fid:
         p.error("--choose-alpha picks by patch KID: it cannot be combined with --no-fid")
+    if args.interpolate:
+        if len(args.interpolate) < 2:
+            p.error("--interpolate needs a run folder, then one or more alphas")
+        try:
+            weights = [float(a) for a in args.interpolate[1:]] + list(args.choose_alpha or [])
+        except ValueError:
+            p.error(f"--interpolate: expected alphas after the run folder, got {args.interpolate[1:]}")
+        if any(not 0.0 <= a <= 1.0 for a in weights):
+            p.error(f"interpolation weights must lie in [0, 1], got {weights}")
+        if not (Path(args.interpolate[0]) / "pretrained.pt").is_file():
+            p.error(f"{args.interpolate[0]} has no pretrained.pt: interpolation needs a run with loss.adv_start > 0")
     if args.threads:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators

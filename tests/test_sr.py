@@ -267,6 +267,24 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
         assert chosen["psnr"] == pytest.approx(table["PSNR" if best == 0 else "GAN"]["psnr"])
 
 
+@pytest.mark.parametrize("args, message", [
+    (["--choose-alpha", "0.5"], "--choose-alpha needs --interpolate"),
+    (["--interpolate", "RUN", "0.5", "--choose-alpha", "1.5"], "must lie in \\[0, 1\\]"),
+    (["--interpolate", "RUN", "0.5"], "has no pretrained.pt"),
+])
+def test_compare_reconstructors_example_refuses_bad_interpolation(args, message, tmp_path, capsys):
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "compare_reconstructors.py"))
+    args = [str(tmp_path) if a == "RUN" else a for a in args]
+    with pytest.raises(SystemExit):
+        script["main"]([f"{tmp_path}:last", *args, "--out", str(tmp_path / "cmp")])
+    import re
+
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "cmp").exists()
+
+
 def test_held_out_set_split(tmp_path):
     """split="train" measures crops of the training photos (a selection set), the default the held-out ones."""
     cfg = _tiny("srresnet-x4", tmp_path)
