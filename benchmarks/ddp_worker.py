@@ -20,7 +20,8 @@ def main(steps: int, batch: int, device: str = "cpu") -> None:
     from invgan.data import CropStream, load_builtin
     from invgan.training import Trainer, conditional_gan, select_device
     from invgan.training.distributed import init_from_env, shutdown
-    from invgan.training.runs import build_measurement, build_reconstructor, make_optimizers
+    from invgan.builders import build_measurement, build_reconstructor
+    from invgan.optim import make_optimizers
     from invgan.nets import make_discriminator
 
     info = init_from_env(device)

@@ -20,7 +20,7 @@ import torch
 from invgan.data import fixed_crops, fixed_measurements, load_builtin, CropStream
 from invgan.config import resolve
 from invgan.training import Trainer, conditional_gan, select_device
-from invgan.training.runs import build_measurement
+from invgan.builders import build_measurement
 from invgan.metrics import baselines, evaluate_estimator
 
 from train_step import LAMBDA, adam, deepinv_trainer, make_parts

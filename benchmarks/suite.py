@@ -82,7 +82,7 @@ def _demo_setup(s: Settings):
     from benchmarks import train_step as ts
     from invgan.config import resolve
     from invgan.data import CropStream, load_builtin
-    from invgan.training.runs import build_measurement
+    from invgan.builders import build_measurement
 
     device = torch.device("cpu")
     cfg = resolve("conditional", preset="demo", overrides=["train.device='cpu'"])

@@ -34,7 +34,7 @@ from invgan.data import CropStream, load_builtin
 from invgan.losses.objectives import d_lsgan, g_lsgan
 from invgan.config import resolve
 from invgan.training import Trainer, conditional_gan, select_device
-from invgan.training.runs import build_measurement, build_reconstructor
+from invgan.builders import build_measurement, build_reconstructor
 from invgan.nets import make_discriminator
 
 LAMBDA = 0.01  # adversarial weight

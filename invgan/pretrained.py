@@ -146,7 +146,7 @@ def build_network(state: dict[str, Any], where: str = "the weights") -> nn.Modul
 
         return load_generator({"config": state["config"], "state_dict": state["state_dict"]}, name=where)
     from .config import ConditionalConfig, resolve
-    from .training.runs import build_reconstructor
+    from .builders import build_reconstructor
 
     cfg = resolve(data=state["config"])
     if not isinstance(cfg, ConditionalConfig):
@@ -217,7 +217,7 @@ def _sr_check(model: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> fl
     from .config import resolve
     from .data import fixed_crops, fixed_measurements, load_images
     from .metrics import evaluate_estimator
-    from .training.runs import build_measurement
+    from .builders import build_measurement
 
     cfg = resolve(data=config)
     d = cfg.data
@@ -279,7 +279,7 @@ def _output_difference(network: nn.Module, reference: nn.Module, kind: str, conf
         return float((network(z) - reference(z)).abs().max())
     from .config import resolve
     from .data import fixed_crops, fixed_measurements, load_images
-    from .training.runs import build_measurement
+    from .builders import build_measurement
 
     cfg = resolve(data=config)
     d = cfg.data

@@ -22,7 +22,7 @@ import torch  # noqa: E402
 from invgan.cli.common import load_reconstructor  # noqa: E402
 from invgan.data import fixed_crops, fixed_measurements, load_images  # noqa: E402
 from invgan.metrics import baselines, evaluate_estimator  # noqa: E402
-from invgan.training.runs import build_measurement  # noqa: E402
+from invgan.builders import build_measurement  # noqa: E402
 
 
 def seconds(run: Path) -> float:

@@ -14,14 +14,15 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-from ..config import ConditionalConfig, OptimConfig, UnconditionalConfig, config_record
+from ..builders import build_cycle_generators, build_measurement, build_reconstructor
+from ..config import ConditionalConfig, UnconditionalConfig, config_record
 from ..data import CropStream, MeasuredSet, SampleStream, UnpairedCropStream, fixed_crops, fixed_measurements, load_images, split_by_image
 from ..data.small_sets import load_small_set
 from ..losses import REGULARIZERS, PerceptualLoss, clip_weights
-from ..nets import ConditionalDiscriminator, ConditionalReconstructor, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
-from ..nets.cycle import CycleGenerators, PairedCritics, ResidualUNet
+from ..nets import ConditionalDiscriminator, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
+from ..nets.cycle import PairedCritics
 from ..nets.generators import make_generator
-from ..nets.sr import RRDBNet, SRResNet
+from ..optim import make_optimizers
 from ..physics import MeasurementModel
 from .distributed import init_from_env
 from .gan import GANRecipe, Regularizer
@@ -44,25 +45,6 @@ class Run:
         return self.trainer.fit(self.stream)
 
 
-OPTIMIZERS = ("adam", "rmsprop")
-
-
-def make_optimizers(networks: nn.ModuleDict, o: OptimConfig) -> dict[str, torch.optim.Optimizer]:
-    """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``)."""
-    if o.optimizer not in OPTIMIZERS:
-        raise ValueError(f"invalid optim.optimizer={o.optimizer!r}: expected one of {OPTIMIZERS}")
-
-    def make(params, lr: float, weight_decay: float = 0.0) -> torch.optim.Optimizer:
-        if o.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
-        return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), weight_decay=weight_decay)
-
-    opts = {"G": make(networks["G"].parameters(), o.lr_g, o.weight_decay)}
-    if "D" in networks:
-        opts["D"] = make(networks["D"].parameters(), o.lr_d)
-    return opts
-
-
 def make_trainer(recipe: GANRecipe, cfg: AnyConfig, eval_data: Any, device: torch.device, out_dir: str | None,
                  progress: bool | None, record: dict[str, Any] | None = None) -> Trainer:
     o, t = cfg.optim, cfg.train
@@ -77,28 +59,6 @@ def make_trainer(recipe: GANRecipe, cfg: AnyConfig, eval_data: Any, device: torc
 
 
 # ---------------------------------------------------------------------- conditional
-def build_measurement(cfg: ConditionalConfig, device: torch.device | str = "cpu") -> MeasurementModel:
-    return cfg.physics.build((cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
-
-
-def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
-    """The generator :math:`R(y, A)` of ``cfg.model.generator``: a U-Net on the lifted measurement
-    (any operator), or SRGAN's / ESRGAN's network on the low-resolution image (downsampling only)."""
-    m, c = cfg.model, cfg.data.channels
-    if m.generator == "unet":
-        return ConditionalReconstructor(c, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels,
-                                        norm=m.norm)
-    if cfg.physics.name != "downsampling":
-        raise ValueError(f"model.generator={m.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
-                         f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")
-    if m.norm not in ("none", "batch") or (m.generator == "rrdb" and m.norm != "none"):
-        allowed = "'none' or 'batch'" if m.generator == "srresnet" else "'none' (ESRGAN's RRDB has no normalisation)"
-        raise ValueError(f"invalid model.norm={m.norm!r} for model.generator={m.generator!r}: expected {allowed}")
-    if m.generator == "srresnet":
-        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, batch_norm=m.norm == "batch", bicubic_skip=m.bicubic_skip)
-    return RRDBNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, growth=max(1, m.width // 2), bicubic_skip=m.bicubic_skip)
-
-
 def _conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:
     """``D`` for what it judges, on training crops: images, or image-shaped measurements (self-supervised)."""
     L, m = cfg.loss, cfg.model
@@ -218,12 +178,6 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
         perceptual=perceptual, perceptual_weight=L.perceptual_weight, eval_measurement=eval_measurement,
     )
     return Run(cfg, make_trainer(recipe, cfg, eval_set, device, out_dir, progress), stream, eval_set)
-
-
-def build_cycle_generators(cfg: ConditionalConfig) -> CycleGenerators:
-    """CycleGAN's generator pair: two residual U-Nets of ``model.width``, ``depth`` and ``norm``."""
-    d, m = cfg.data, cfg.model
-    return CycleGenerators(*(ResidualUNet(d.channels, width=m.width, depth=m.depth, norm=m.norm) for _ in range(2)))
 
 
 def build_cycle_gan(cfg: ConditionalConfig, train_images: list[torch.Tensor], measurement: MeasurementModel,

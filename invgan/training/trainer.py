@@ -28,6 +28,7 @@ from torch.optim import Optimizer
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from ..optim import continue_cosine, make_schedulers
 from ..precision import autocast_dtype, resolve_precision
 from . import checkpoint as ckpt
 from . import distributed as dist_util
@@ -98,9 +99,6 @@ def select_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
-SCHEDULERS = ("none", "cosine")
-
-
 def updates_per_network(phases: list[Phase], steps: int) -> dict[str, int]:
     """How many steps of ``range(steps)`` update each network (a step counts once per network,
     however many of its phases are due)."""
@@ -109,33 +107,6 @@ def updates_per_network(phases: list[Phase], steps: int) -> dict[str, int]:
         for key in {k for p in phases if p.due(t) for k in p.networks}:
             counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[str, int]) -> dict[str, Any]:
-    r"""Learning-rate schedulers by name: ``"none"``, or ``"cosine"`` from the initial rate down to 1 %
-    over each network's number of optimiser ``updates`` (stepped once per step that updates it)."""
-    if name not in SCHEDULERS:
-        raise ValueError(f"invalid scheduler={name!r}: expected one of {SCHEDULERS}")
-    if name == "none":
-        return {}
-    return {
-        k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates.get(k, 0)), eta_min=0.01 * opt.param_groups[0]["lr"])
-        for k, opt in optimizers.items()
-    }
-
-
-def continue_cosine(sched: torch.optim.lr_scheduler.CosineAnnealingLR, total: int) -> None:
-    r"""Re-aim a restored cosine schedule at a new number of updates ``total`` (a run resumed with
-    more, or fewer, steps): the cosine from each base rate down to ``eta_min`` is re-built over
-    ``total`` updates and positioned at the updates already made, :math:`t`, so the rate becomes
-    :math:`\eta_\min + (\eta_0 - \eta_\min)(1 + \cos(\pi t / T))/2` and keeps decreasing from
-    there (it never climbs back as the restored ``T_max`` would make it)."""
-    total = max(1, int(total))
-    t = min(sched.last_epoch, total)
-    sched.T_max = total
-    for group, base in zip(sched.optimizer.param_groups, sched.base_lrs):
-        group["lr"] = sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * t / total)) / 2
-    sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
 
 
 def correct_for_lazy_phases(phases: list[Phase], optimizers: Mapping[str, Optimizer]) -> None:

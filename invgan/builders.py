@@ -1,0 +1,44 @@
+r"""Parts of a run built from its config: the operator, the reconstructor and CycleGAN's generator
+pair. They sit between :mod:`invgan.config` and :mod:`invgan.training`, so that loading a trained
+network (:mod:`invgan.pretrained`, ``invgan reconstruct``) rebuilds it without the training code.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .config import ConditionalConfig
+from .nets import ConditionalReconstructor
+from .nets.cycle import CycleGenerators, ResidualUNet
+from .nets.sr import RRDBNet, SRResNet
+from .physics import MeasurementModel
+
+
+def build_measurement(cfg: ConditionalConfig, device: torch.device | str = "cpu") -> MeasurementModel:
+    return cfg.physics.build((cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
+
+
+def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
+    """The generator :math:`R(y, A)` of ``cfg.model.generator``: a U-Net on the lifted measurement
+    (any operator), or SRGAN's / ESRGAN's network on the low-resolution image (downsampling only)."""
+    m, c = cfg.model, cfg.data.channels
+    if m.generator == "unet":
+        return ConditionalReconstructor(c, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels,
+                                        norm=m.norm)
+    if cfg.physics.name != "downsampling":
+        raise ValueError(f"model.generator={m.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
+                         f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")
+    if m.norm not in ("none", "batch") or (m.generator == "rrdb" and m.norm != "none"):
+        allowed = "'none' or 'batch'" if m.generator == "srresnet" else "'none' (ESRGAN's RRDB has no normalisation)"
+        raise ValueError(f"invalid model.norm={m.norm!r} for model.generator={m.generator!r}: expected {allowed}")
+    if m.generator == "srresnet":
+        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, batch_norm=m.norm == "batch", bicubic_skip=m.bicubic_skip)
+    return RRDBNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, growth=max(1, m.width // 2), bicubic_skip=m.bicubic_skip)
+
+
+
+def build_cycle_generators(cfg: ConditionalConfig) -> CycleGenerators:
+    """CycleGAN's generator pair: two residual U-Nets of ``model.width``, ``depth`` and ``norm``."""
+    d, m = cfg.data, cfg.model
+    return CycleGenerators(*(ResidualUNet(d.channels, width=m.width, depth=m.depth, norm=m.norm) for _ in range(2)))

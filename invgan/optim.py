@@ -1,0 +1,65 @@
+r"""Optimisers and learning-rate schedules of a run, by name.
+
+The vocabularies (:data:`OPTIMIZERS`, :data:`SCHEDULERS`) live here, beside the functions that use
+them; the config schema imports them from this module.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+
+if TYPE_CHECKING:
+    from .config import OptimConfig
+
+#: ``optim.optimizer``: Adam (with the config's betas) or RMSProp (WGAN's)
+OPTIMIZERS = ("adam", "rmsprop")
+#: ``optim.scheduler``: a constant rate, or a cosine decay to 1 % over each network's updates
+SCHEDULERS = ("none", "cosine")
+
+
+def make_optimizers(networks: nn.ModuleDict, o: "OptimConfig") -> dict[str, Optimizer]:
+    """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``)."""
+    if o.optimizer not in OPTIMIZERS:
+        raise ValueError(f"invalid optim.optimizer={o.optimizer!r}: expected one of {OPTIMIZERS}")
+
+    def make(params, lr: float, weight_decay: float = 0.0) -> Optimizer:
+        if o.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, betas=(o.beta1, o.beta2), weight_decay=weight_decay)
+
+    opts = {"G": make(networks["G"].parameters(), o.lr_g, o.weight_decay)}
+    if "D" in networks:
+        opts["D"] = make(networks["D"].parameters(), o.lr_d)
+    return opts
+
+
+def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[str, int]) -> dict[str, Any]:
+    r"""Learning-rate schedulers by name: ``"none"``, or ``"cosine"`` from the initial rate down to 1 %
+    over each network's number of optimiser ``updates`` (stepped once per step that updates it)."""
+    if name not in SCHEDULERS:
+        raise ValueError(f"invalid scheduler={name!r}: expected one of {SCHEDULERS}")
+    if name == "none":
+        return {}
+    return {
+        k: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, updates.get(k, 0)), eta_min=0.01 * opt.param_groups[0]["lr"])
+        for k, opt in optimizers.items()
+    }
+
+
+def continue_cosine(sched: torch.optim.lr_scheduler.CosineAnnealingLR, total: int) -> None:
+    r"""Re-aim a restored cosine schedule at a new number of updates ``total`` (a run resumed with
+    more, or fewer, steps): the cosine from each base rate down to ``eta_min`` is re-built over
+    ``total`` updates and positioned at the updates already made, :math:`t`, so the rate becomes
+    :math:`\eta_\min + (\eta_0 - \eta_\min)(1 + \cos(\pi t / T))/2` and keeps decreasing from
+    there (it never climbs back as the restored ``T_max`` would make it)."""
+    total = max(1, int(total))
+    t = min(sched.last_epoch, total)
+    sched.T_max = total
+    for group, base in zip(sched.optimizer.param_groups, sched.base_lrs):
+        group["lr"] = sched.eta_min + (base - sched.eta_min) * (1 + math.cos(math.pi * t / total)) / 2
+    sched._last_lr = [group["lr"] for group in sched.optimizer.param_groups]
