@@ -55,7 +55,7 @@ def choose_alpha(folder: Path, alphas: list[float], cfg, crops: int | None, patc
     """Patch KID of each interpolation weight on crops of the training photos (a selection set:
     the held-out photos are not looked at); the caller keeps the lowest."""
     from invgan.metrics import compare_estimators
-    from invgan.training.runs import held_out_set
+    from invgan.training.conditional import held_out_set
 
     measurement, data = held_out_set(cfg, "cpu", n=crops, split="train")
     table = compare_estimators({a: interpolated(folder, a)[0] for a in alphas}, data, measurement.physics, features, patch=patch)
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
         folder, ckpt, label = parse_run(text)
         models[label], cfg = load_model(folder, ckpt)
         cfg0 = cfg0 or cfg
-    from invgan.training.runs import held_out_set
+    from invgan.training.conditional import held_out_set
 
     selection = None
     if args.interpolate:

@@ -18,7 +18,7 @@ from invgan.nets.features import VGG19_CONV5_4, perceptual_features, vgg19_featu
 from invgan.nets.sr import RRDBNet, SRResNet, interpolate_networks
 from invgan.physics import bicubic_upsample, make_physics, sampling_grid
 from invgan.training import build_run
-from invgan.training.runs import held_out_set
+from invgan.training.conditional import held_out_set
 
 
 def _downsampling(size: int = 32, factor: int = 4):

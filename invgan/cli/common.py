@@ -101,7 +101,7 @@ def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn
     from ..pretrained import load_checkpoint_or_weights
     from ..training.checkpoint import export_network
     from ..builders import build_cycle_generators, build_reconstructor
-    from ..training.runs import UNPAIRED_SYSTEMS
+    from ..training.conditional import UNPAIRED_SYSTEMS
 
     state, where, _ = load_checkpoint_or_weights(str(checkpoint), map_location=device)
     weights, config = export_network(state, "G", ema=True, map_location=device, name=where)

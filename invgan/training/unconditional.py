@@ -1,0 +1,110 @@
+r"""The parts of a generator run (:math:`x = G(z)`): the built-in images, the generator, its
+discriminator, AmbientGAN's operator, and the recipe of the system that ``gan.conditioning``
+names (:data:`CONDITIONED_SYSTEMS`), or :func:`~invgan.training.systems.ambient_gan` when the
+generator learns from measurements only."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..config import UnconditionalConfig
+from ..data import CropStream, SampleStream
+from ..data.small_sets import load_small_set
+from ..losses import REGULARIZERS, clip_weights
+from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
+from ..nets.generators import make_generator
+from .gan import GANRecipe, Regularizer
+from .parts import RunParts
+from .systems import acgan, ambient_gan, cgan, infogan, unconditional_gan
+
+
+def _plain(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
+    return unconditional_gan(G, D, cfg.objective, **common)
+
+
+def _cgan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
+    return cgan(G, D, cfg.objective, **common)
+
+
+def _acgan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
+    return acgan(G, D, cfg.objective, class_weight=cfg.gan.class_weight, **common)
+
+
+def _infogan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
+    gan = cfg.gan
+    return infogan(G, D, G.codes, cfg.objective, info_weight=gan.info_weight, continuous_weight=gan.continuous_weight, **common)
+
+
+#: the system of each ``gan.conditioning``: a recipe from the config, ``G``, ``D`` and the common arguments
+CONDITIONED_SYSTEMS: dict[str, Callable[..., GANRecipe]] = {"none": _plain, "cgan": _cgan, "acgan": _acgan, "infogan": _infogan}
+
+
+def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunParts:
+    """Data, generator, discriminator, operator (AmbientGAN) and recipe of a generator run
+    (conditioned on labels or latent codes as ``cfg.gan.conditioning`` says)."""
+    data, model, gan = cfg.data, cfg.model, cfg.gan
+    if model.output != "sigmoid":
+        raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {model.output!r}")
+    train, held = load_small_set(data.dataset, "train", seed=data.seed), load_small_set(data.dataset, "heldout", seed=data.seed)
+    shape = tuple(train.x.shape[1:])
+    labelled = gan.conditioning in ("cgan", "acgan")
+    if labelled and bool((train.labels < 0).any()):
+        raise ValueError(f"gan.conditioning={gan.conditioning!r} needs labelled images, and the {data.dataset!r} set has none")
+    if gan.conditioning != "none" and cfg.ambient:
+        raise ValueError(f"gan.conditioning={gan.conditioning!r} is not available for AmbientGAN runs (ambient = true)")
+    n_classes = int(train.labels.max()) + 1 if labelled else 0
+    code_spec = {"categorical": [gan.categorical], "continuous": gan.continuous} if gan.conditioning == "infogan" else None
+    extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
+    G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
+                       codes=code_spec, **extra)
+    measurement = cfg.physics.build(shape, device) if cfg.ambient else None
+    heads = {"class": n_classes} if gan.conditioning == "acgan" else {"code": G.codes.head_size} if G.codes else None
+    D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
+    if gan.conditioning == "cgan":
+        D = ConditionalDiscriminator(D, n_classes)
+    classifier = None
+    if cfg.classifier_metrics and data.dataset in ("mnist", "digits8"):
+        from ..metrics import load_classifier
+
+        classifier = load_classifier(dataset=data.dataset)
+    common = dict(seed=cfg.train.seed, eval_samples=data.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **toolbox(cfg))
+    if measurement is not None:
+        if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
+            raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
+                             "matrix never shows D the rest of the image): set physics.fresh_per_sample = true")
+        with torch.no_grad():
+            y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
+        # vector measurements (compressed sensing): D sees A^T y, see AmbientView
+        recipe = ambient_gan(G, D, measurement, cfg.objective, adjoint=y_shape != shape, **common)
+    else:
+        recipe = CONDITIONED_SYSTEMS[gan.conditioning](cfg, G, D, **common)
+    if labelled:
+        stream: Any = SampleStream(train.x, data.batch_size, labels=train.labels, seed=data.seed)
+    else:
+        stream = CropStream(list(train.x), shape[-1], data.batch_size, augment=False, seed=data.seed)
+    return RunParts(recipe, stream, held.x.to(device), record={"generator": G.config})
+
+
+def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
+    """``D`` of a generator run: the padded DCGAN critic (with heads if asked) or the MLP critic."""
+    model = cfg.model
+    if model.discriminator == "mlp":
+        if heads:
+            raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
+        return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * model.d_width * 2, 4 * model.d_width),
+                                 spectral_norm=model.spectral_norm, dropout=model.d_dropout)
+    return padded_dcgan_discriminator(in_channels, shape[-1], model.d_width, model.spectral_norm, heads=heads, norm=model.d_norm)
+
+
+def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
+    """The regulariser, clipping and DiffAugment of ``cfg.gan`` as arguments of the systems."""
+    gan = cfg.gan
+    out: dict[str, Any] = {"augment": gan.augment}
+    if gan.regularizer != "none":
+        out["regularizers"] = (Regularizer(gan.regularizer, REGULARIZERS[gan.regularizer], gan.reg_weight, gan.reg_every),)
+    if gan.clip is not None:
+        out["d_constraints"] = (clip_weights(gan.clip),)
+    return out
