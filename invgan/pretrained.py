@@ -252,19 +252,13 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores{gpu}, {platform.system()}"
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        out.update(_flatten(v, f"{prefix}{k}.") if isinstance(v, dict) else {prefix + k: v})
-    return out
-
-
 def _preset_differences(config: dict[str, Any], preset: str) -> list[str]:
     """The entries of a run config that differ from ``preset``'s (``train.*`` apart from steps and seed ignored)."""
     from .config import config_record, resolve
+    from .nested import flatten
 
-    ours = _flatten({k: v for k, v in config.items() if k != "generator"})
-    theirs = _flatten(config_record(resolve(config["kind"], preset=preset)))
+    ours = flatten({k: v for k, v in config.items() if k != "generator"})
+    theirs = flatten(config_record(resolve(config["kind"], preset=preset)))
     keep = ("train.steps", "train.seed")
     return [f"{k} = {ours.get(k)!r} (preset: {theirs.get(k)!r})" for k in sorted(set(ours) | set(theirs))
             if ours.get(k) != theirs.get(k) and (not k.startswith("train.") or k in keep)]

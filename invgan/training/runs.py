@@ -22,6 +22,7 @@ from ..losses import REGULARIZERS, PerceptualLoss, clip_weights
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, make_discriminator, padded_dcgan_discriminator
 from ..nets.cycle import PairedCritics
 from ..nets.generators import make_generator
+from ..nested import flatten
 from ..optim import make_optimizers
 from ..physics import MeasurementModel
 from .distributed import init_from_env
@@ -128,21 +129,11 @@ def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the
         article = lambda k: "an" if k[0] in "aeiou" else "a"  # noqa: E731
         raise ValueError(f"{where} was made by {article(theirs['kind'])} {theirs['kind']} run, but this is "
                          f"{article(ours['kind'])} {ours['kind']} run")
-    a, b = _flatten(theirs), _flatten(ours)
+    a, b = flatten(theirs), flatten(ours)
     diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and not k.startswith(CHANGEABLE_ON_RESUME)]
     if diff:
         shown = "; ".join(f"{k} = {a.get(k)!r} there, {b.get(k)!r} here" for k in diff[:4]) + ("; ..." if len(diff) > 4 else "")
         raise ValueError(f"{where} was made for another problem ({shown}): only train.* settings may change on resume")
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
 
 
 def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progress: bool | None = None) -> Run:
