@@ -6,11 +6,11 @@ Each shipped model ``NAME`` is two files of package data:
   ``{"format": "invgan-weights", "version", "name", "network", "config", "state_dict", "dtype",
   "ema", "step"}``. ``network`` is ``"generator"`` (an unconditional or AmbientGAN run's ``G``,
   rebuilt from ``config["generator"]``) or ``"reconstructor"`` (a conditional run's ``G``, rebuilt
-  from the run config by :func:`invgan.training.runs.build_reconstructor`); ``config`` is the
+  from the run config by :func:`invgan.builders.build_reconstructor`); ``config`` is the
   run's whole config (``config.json``). Floating tensors are stored as ``dtype`` (float32 by
   default; float16 halves the size) and cast back to float32 on load; ``state_dict`` holds the EMA weights when the run
   kept an EMA copy (``ema``). As ``{"config", "state_dict"}`` it is also an exported network
-  that :func:`invgan.training.checkpoint.load_generator` accepts.
+  that :func:`invgan.loading.load_generator` accepts.
 * ``NAME.json``: provenance: the training command, preset, steps, seed, git commit, dates,
   machine, torch version, the ``.pt`` file's sha256, the measured metrics and a small
   :func:`check_figure` that ``tests/test_pretrained.py`` re-measures.
@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from .loading import load, load_generator
 
 FORMAT = "invgan-weights"
 VERSION = 1
@@ -118,8 +120,6 @@ def sha256(path: str | Path) -> str:
 
 def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """A weights file (``weights_only=True``), checked, with its floating tensors cast to float32."""
-    from .training.checkpoint import load
-
     return checked_weights(load(path, map_location), str(path))
 
 
@@ -142,8 +142,6 @@ def load_weights(name: str, map_location: str | torch.device = "cpu") -> dict[st
 def build_network(state: dict[str, Any], where: str = "the weights") -> nn.Module:
     """The network of a weights state (``{"network", "config", "state_dict"}``), in eval mode."""
     if state["network"] == "generator":
-        from .training.checkpoint import load_generator
-
         return load_generator({"config": state["config"], "state_dict": state["state_dict"]}, name=where)
     from .config import ConditionalConfig, resolve
     from .builders import build_reconstructor
@@ -181,10 +179,8 @@ def resolve_checkpoint(arg: str) -> tuple[Path, str | None]:
 
 def load_checkpoint_or_weights(arg: str, map_location: str | torch.device = "cpu") -> tuple[dict[str, Any], str, Path]:
     """A trainer checkpoint or an exported network, or a shipped model by name (then a
-    ``{"config", "state_dict", ...}`` that the loaders of :mod:`invgan.training.checkpoint`
+    ``{"config", "state_dict", ...}`` that the loaders of :mod:`invgan.loading`
     accept), what messages call it (the path, or ``shipped model 'NAME'``) and its file."""
-    from .training.checkpoint import load
-
     path, name = resolve_checkpoint(arg)
     if name is None:
         state = load(path, map_location)
@@ -292,7 +288,8 @@ def export_run(run_dir: str | Path, name: str, command: str, checkpoint: str = "
     elsewhere; the check figure measured here on the written file). The code's commit and its
     uncommitted files are read from ``git_dir`` (default: this checkout) unless ``commit`` names
     the commit that trained the run (then its uncommitted files are not known). Returns the two paths."""
-    from .training.checkpoint import ema_states, export_network, load_trainer_state, save_atomic
+    from .loading import ema_states, export_network
+    from .training.checkpoint import load_trainer_state, save_atomic
 
     entry = _entry(name)
     if dtype not in DTYPES:
