@@ -54,18 +54,25 @@ def _cs_check(G: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
     return float((res.x_hat - x).flatten(1).pow(2).mean())
 
 
-def _sr_check(model: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
-    """Mean PSNR of a reconstructor on a few fixed crops of its run's held-out images."""
-    from invgan.builders import build_measurement
+def _held_out_crops(config: dict[str, Any], n: int):
+    r"""The operator and ``n`` measured held-out crops of run ``config`` at its *training* crop size:
+    :func:`invgan.training.runs.held_out_set` (crops and measurements drawn with seed 1234) with
+    ``data.eval_crop`` unset, so that a run evaluated on larger crops (sr4: 256) is checked on
+    small ones (64)."""
     from invgan.config import resolve
-    from invgan.data import fixed_crops, fixed_measurements, load_images
+    from invgan.training.runs import held_out_set
+
+    cfg = resolve(data={**config, "data": {**config.get("data", {}), "eval_crop": None}})
+    return held_out_set(cfg, "cpu", n=n)
+
+
+def _sr_check(model: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
+    """Mean PSNR of a reconstructor on a few fixed crops of its run's held-out images (seed ``p["seed"]``, 1234)."""
     from invgan.metrics import evaluate_estimator
 
-    cfg = resolve(data=config)
-    d = cfg.data
-    crops = fixed_crops(load_images(d.eval_source or d.source, "test", d.channels, min_size=d.crop), d.crop, p["crops"], seed=p["seed"])
-    measurement = build_measurement(cfg)
-    data = fixed_measurements(measurement, crops, seed=p["seed"])
+    if p["seed"] != 1234:
+        raise ValueError(f"the check crops are the run's held-out set, drawn with seed 1234, not {p['seed']}")
+    measurement, data = _held_out_crops(config, p["crops"])
     return evaluate_estimator(model, data, measurement.physics)["psnr"]
 
 
@@ -110,16 +117,8 @@ def _output_difference(network: nn.Module, reference: nn.Module, kind: str, conf
     if kind == "generator":
         z = torch.randn(64, network.latent_dim, generator=torch.Generator().manual_seed(0))
         return float((network(z) - reference(z)).abs().max())
-    from invgan.builders import build_measurement
-    from invgan.config import resolve
-    from invgan.data import fixed_crops, fixed_measurements, load_images
-
-    cfg = resolve(data=config)
-    d = cfg.data
-    crops = fixed_crops(load_images(d.eval_source or d.source, "test", d.channels, min_size=d.crop), d.crop, 4)
-    measurement = build_measurement(cfg)
-    y = fixed_measurements(measurement, crops, seed=1234).y
-    return float((network(y, measurement.physics) - reference(y, measurement.physics)).abs().max())
+    measurement, data = _held_out_crops(config, 4)
+    return float((network(data.y, measurement.physics) - reference(data.y, measurement.physics)).abs().max())
 
 
 # ---------------------------------------------------------------------- export
