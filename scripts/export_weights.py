@@ -1,7 +1,9 @@
 """Export a trained run into the shipped-weights format of invgan (``invgan/weights/NAME.pt`` and
 ``NAME.json``, see :mod:`invgan.pretrained`): the network's EMA weights (when the run kept them)
-with its config (float32; ``--dtype float16`` halves the size, measure what it changes first), and a provenance record (command, preset, steps, seed, git commit,
-dates, machine, torch version, sha256, metrics, and a small check figure measured here).
+with its config (float32; ``--dtype float16`` halves the size, measure what it changes first), and
+a provenance record (command, preset, steps, seed, git commit, dates, machine, torch version,
+sha256, metrics, and a small check figure measured here). The export code is
+``scripts/weights_export.py``, beside this script.
 
     python scripts/export_weights.py /work/ship/dcgan-mnist dcgan-mnist \\
         --command "invgan train --preset dcgan-mnist" --metrics-json metrics.json
@@ -26,7 +28,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's invgan, whatever is installed
 
 
 def main(argv: list[str] | None = None) -> int:
-    from invgan.pretrained import DTYPES, REGISTRY, export_run
+    from invgan.pretrained import DTYPES, REGISTRY
+    from weights_export import export_run  # beside this script: its folder is on the path of `python scripts/export_weights.py`
 
     p = argparse.ArgumentParser(prog="export_weights.py", description=__doc__.split("\n\n")[0])
     p.add_argument("run_dir", help="run folder written by `invgan train` (config.json, best.pt, last.pt)")

@@ -9,7 +9,9 @@ missing. ``sr4`` is exported by its trainer (``scripts/export_weights.py RUN_DIR
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,23 @@ import torch
 
 from invgan import pretrained
 from invgan.cli import main
+
+
+def _export_module():
+    """``scripts/weights_export.py`` (the export code lives beside its script, outside the package),
+    loaded by file path as the test of ``scripts/kill_resume.py`` loads its script; found from this
+    file's folder upwards, wherever the tests are laid out."""
+    path = next(p / "scripts" / "weights_export.py" for p in Path(__file__).resolve().parents
+                if (p / "scripts" / "weights_export.py").is_file())
+    spec = importlib.util.spec_from_file_location("weights_export", path)
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+weights_export = _export_module()
 
 #: models whose files must be in the package
 MUST_SHIP = ("dcgan-mnist", "ambientgan-mnist")
@@ -81,7 +100,7 @@ def test_check_figure_is_reproduced_at_small_size(name):
     record = pretrained.provenance(name)
     network = pretrained.load_pretrained(name)
     assert not network.training and all(p.dtype == torch.float32 for p in network.parameters())
-    got = pretrained.check_figure(network, record["network"], pretrained.load_weights(name)["config"])
+    got = weights_export.check_figure(network, record["network"], pretrained.load_weights(name)["config"])
     want = record["check"]["value"]
     assert got["protocol"] == record["check"]["protocol"]
     if record["network"] == "generator":
@@ -173,7 +192,7 @@ def tiny_gan(tmp_path):
 
 def test_export_writes_a_loadable_file_and_its_record(tiny_gan, tmp_path, monkeypatch):
     weights = tmp_path / "weights"
-    pt, js = pretrained.export_run(tiny_gan, "dcgan-mnist", "invgan train --preset dcgan-mnist --set train.steps=2",
+    pt, js = weights_export.export_run(tiny_gan, "dcgan-mnist", "invgan train --preset dcgan-mnist --set train.steps=2",
                                    checkpoint="last", metrics={"note": "none measured"}, out_dir=weights)
     record = json.loads(js.read_text())
     assert record["sha256"] == pretrained.sha256(pt) and record["checkpoint_step"] == 2 and record["ema"] is True
@@ -189,14 +208,14 @@ def test_export_writes_a_loadable_file_and_its_record(tiny_gan, tmp_path, monkey
     with torch.no_grad():
         assert torch.allclose(G(z), reference(z), atol=1e-2)
     config = torch.load(pt, weights_only=True)["config"]
-    assert pretrained.check_figure(G, "generator", config)["value"] == pytest.approx(record["check"]["value"], rel=1e-6)
+    assert weights_export.check_figure(G, "generator", config)["value"] == pytest.approx(record["check"]["value"], rel=1e-6)
 
 
 def test_export_of_a_reconstructor_and_reconstruct_by_name(tiny_overrides, tmp_path, monkeypatch, capsys):
     run = tmp_path / "run"
     assert main(["train", "--preset", "sr4", *[a for o in tiny_overrides for a in ("--set", o)], "--out", str(run)]) == 0
     weights = tmp_path / "weights"
-    pt, js = pretrained.export_run(run, "sr4", "invgan train --preset sr4 (tiny)", checkpoint="last", dtype="float16", out_dir=weights)
+    pt, js = weights_export.export_run(run, "sr4", "invgan train --preset sr4 (tiny)", checkpoint="last", dtype="float16", out_dir=weights)
     record = json.loads(js.read_text())
     assert record["network"] == "reconstructor" and record["ema"] is False and 0 < record["float16_max_abs_output_difference"] < 1e-2
     stored = torch.load(pt, weights_only=True)["state_dict"]
@@ -208,4 +227,4 @@ def test_export_of_a_reconstructor_and_reconstruct_by_name(tiny_overrides, tmp_p
     save_image(torch.rand(1, 32, 32), img)
     assert main(["reconstruct", "--checkpoint", "sr4", str(img), "--out", str(tmp_path / "rec")]) == 0
     with pytest.raises(ValueError, match="'dcgan-mnist' is a generator, but .* is a checkpoint of a conditional run"):
-        pretrained.export_run(run, "dcgan-mnist", "x", checkpoint="last", out_dir=weights)
+        weights_export.export_run(run, "dcgan-mnist", "x", checkpoint="last", out_dir=weights)

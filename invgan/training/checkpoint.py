@@ -1,10 +1,10 @@
-r"""Atomic checkpoints, the random-number state needed to resume a run exactly, and the
-export of one trained network (its EMA copy or its raw weights) from a checkpoint.
+r"""Atomic checkpoints and the random-number state needed to resume a run exactly.
 
 A trainer checkpoint holds ``networks`` (one state dict per network), ``ema`` (the
 :class:`~torch.optim.swa_utils.AveragedModel` of the generator, keys prefixed ``module.``, or
-``None``) and ``config`` (the run configuration). An exported network is
-``{"config": ..., "state_dict": ...}``."""
+``None``) and ``config`` (the run configuration). Reading a trained network back (:func:`load`,
+:func:`export_network`, :func:`load_generator`, :func:`ema_states`) needs no training code: it
+lives in :mod:`invgan.loading`, and is re-exported here for the callers that import it from here."""
 
 from __future__ import annotations
 
@@ -12,13 +12,15 @@ import os
 import random
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from ..nets.generators import LatentGenerator
+from ..loading import ema_states, export_network, load, load_generator
+
+__all__ = ["TRAINER_KEYS", "ema_states", "export_network", "load", "load_generator", "load_trainer_state",
+           "remove_stale_tmp", "rng_state", "save_atomic", "set_rng_state"]
 
 
 def save_atomic(obj: Any, path: str | Path) -> Path:
@@ -41,20 +43,6 @@ def save_atomic(obj: Any, path: str | Path) -> Path:
             os.unlink(tmp)
         raise
     return path
-
-
-def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code runs on load)."""
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
-    try:
-        return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # a truncated or foreign file
-        if path.is_dir():
-            raise IsADirectoryError(f"expected a checkpoint file, got a folder: {path}") from e
-        reason = str(e).strip().splitlines()[0].split(". ")[0] if str(e).strip() else type(e).__name__
-        raise ValueError(f"not a readable invgan checkpoint: {path} ({reason}; truncated or not a checkpoint)") from e
 
 
 #: what every trainer checkpoint holds
@@ -87,60 +75,6 @@ def remove_stale_tmp(folder: str | Path) -> list[Path]:
     return stale
 
 
-def _ema_weights(ema: dict[str, Any]) -> dict[str, Any]:
-    """An EMA copy's weights with the ``module.`` prefix of ``AveragedModel`` removed."""
-    return {k.removeprefix("module."): v for k, v in ema.items() if k.startswith("module.")}
-
-
-def export_network(path_or_state: str | Path | dict[str, Any], key: str = "G", ema: bool = True,
-                   map_location: str | torch.device = "cpu", name: str | Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    r"""The weights of network ``key`` of a checkpoint and the checkpoint's config.
-
-    Returns the EMA weights :math:`\bar\theta` when ``ema`` and the checkpoint kept an EMA copy of
-    that network, else its raw weights :math:`\theta`; an exported network
-    (``{"config", "state_dict"}``) is returned as it is. ``path_or_state`` is a file (loaded with
-    ``weights_only=True``) or an already loaded checkpoint, so a caller that also needs other
-    entries reads the file once; ``name`` is what errors call it then (its file)."""
-    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given state")
-    state = load(path_or_state, map_location) if isinstance(path_or_state, (str, Path)) else path_or_state
-    if not isinstance(state, dict) or not ("networks" in state or "state_dict" in state):
-        raise ValueError(f"not an invgan checkpoint: {where} holds a {type(state).__name__}, not a trainer checkpoint or an exported network")
-    if state.get("config") is None:
-        raise ValueError(f"checkpoint {where} has no config: the networks cannot be rebuilt without it")
-    if "state_dict" in state and "networks" not in state:
-        return state["state_dict"], state["config"]
-    networks = state["networks"]
-    if key not in networks:
-        raise ValueError(f"checkpoint {where} has no network {key!r}: it holds {tuple(networks)}")
-    copies = ema_states(state) if ema else {}
-    return (_ema_weights(copies[key]) if key in copies else networks[key]), state["config"]
-
-
-def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = True, map_location: str = "cpu",
-                   name: str | Path | None = None) -> LatentGenerator:
-    """Rebuild the generator ``G`` of an unconditional (or AmbientGAN) run from its checkpoint
-    (``config["generator"]``; EMA weights when kept and ``use_ema``, see :func:`export_network`)
-    or from an exported ``{"config", "state_dict"}``; returned in eval mode. ``name`` is what
-    errors call an already loaded checkpoint (its file)."""
-    from ..nets.generators import make_generator
-
-    weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location, name=name)
-    where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given checkpoint")
-    run_kind = config.get("kind") if isinstance(config, dict) and "generator" not in config else None
-    if run_kind in ("conditional", "invert", "dip"):
-        raise ValueError(f"{where} is a checkpoint of a {run_kind} run (a reconstructor), not of a generator: "
-                         "expected an unconditional or AmbientGAN run")
-    config = config.get("generator", config) if isinstance(config, dict) else config
-    if not isinstance(config, dict) or "kind" not in config:
-        raise ValueError(f"{where} holds no generator config (expected a latent-generator run of invgan)")
-    try:
-        G = make_generator(**config)
-        G.load_state_dict(weights)
-    except (TypeError, RuntimeError) as e:
-        raise ValueError(f"{where}: the generator cannot be rebuilt from its config ({' '.join(str(e).split())[:300]})") from e
-    return G.eval()
-
-
 def rng_state() -> dict[str, Any]:
     """Global random streams (torch CPU/CUDA, numpy, random) in a ``weights_only``-safe form."""
     np_state = np.random.get_state()
@@ -162,14 +96,3 @@ def set_rng_state(state: dict[str, Any]) -> None:
     random.setstate((py[0], tuple(py[1]), py[2]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def ema_states(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The EMA copies a trainer checkpoint holds, by network key. Checkpoints written before EMA
-    copies could be kept for any network hold one copy, of ``"G"``, directly under ``"ema"``."""
-    ema = state.get("ema")
-    if not ema:
-        return {}
-    if "n_averaged" in ema:  # one AveragedModel state: the single-generator format
-        return {"G": ema}
-    return dict(ema)

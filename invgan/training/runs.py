@@ -14,6 +14,7 @@ from typing import Any, Callable, Union
 import torch
 
 from ..config import ConditionalConfig, UnconditionalConfig, config_record, resolve
+from ..nested import flatten
 from ..optim import make_optimizers
 from .conditional import UNPAIRED_SYSTEMS, conditional_parts, held_out_set
 from .distributed import init_from_env
@@ -103,18 +104,8 @@ def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the
         article = lambda k: "an" if k[0] in "aeiou" else "a"  # noqa: E731
         raise ValueError(f"{where} was made by {article(theirs['kind'])} {theirs['kind']} run, but this is "
                          f"{article(ours['kind'])} {ours['kind']} run")
-    a, b = _flatten(theirs), _flatten(ours)
+    a, b = flatten(theirs), flatten(ours)
     diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and not k.startswith(CHANGEABLE_ON_RESUME)]
     if diff:
         shown = "; ".join(f"{k} = {a.get(k)!r} there, {b.get(k)!r} here" for k in diff[:4]) + ("; ..." if len(diff) > 4 else "")
         raise ValueError(f"{where} was made for another problem ({shown}): only train.* settings may change on resume")
-
-
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[prefix + k] = v
-    return out
