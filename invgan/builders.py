@@ -42,3 +42,11 @@ def build_cycle_generators(cfg: ConditionalConfig) -> CycleGenerators:
     """CycleGAN's generator pair: two residual U-Nets of ``model.width``, ``depth`` and ``norm``."""
     d, m = cfg.data, cfg.model
     return CycleGenerators(*(ResidualUNet(d.channels, width=m.width, depth=m.depth, norm=m.norm) for _ in range(2)))
+
+
+def build_trained_generator(cfg: ConditionalConfig) -> nn.Module:
+    """The network a conditional run trains as ``G``: the reconstructor, or CycleGAN's generator
+    pair (``loss.adversarial = "unpaired"``; called as ``G(y, physics)`` it is the measured-to-clean
+    generator :math:`G_c`)."""
+    return build_cycle_generators(cfg) if cfg.loss.adversarial == "unpaired" else build_reconstructor(cfg)
+

@@ -98,18 +98,16 @@ def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn
     """The trained reconstructor of a checkpoint (its EMA copy when the run kept one), or of a
     shipped model by name (:mod:`invgan.pretrained`), and the run config."""
     from ..config import ConditionalConfig, resolve
+    from ..builders import build_trained_generator
+    from ..loading import export_network
     from ..pretrained import load_checkpoint_or_weights
-    from ..training.checkpoint import export_network
-    from ..builders import build_cycle_generators, build_reconstructor
-    from ..training.conditional import UNPAIRED_SYSTEMS
 
     state, where, _ = load_checkpoint_or_weights(str(checkpoint), map_location=device)
     weights, config = export_network(state, "G", ema=True, map_location=device, name=where)
     cfg = resolve(data=config)
     if not isinstance(cfg, ConditionalConfig):
         raise ValueError(f"{where} is a checkpoint of a generator run, not of a reconstructor")
-    unpaired = cfg.loss.adversarial in UNPAIRED_SYSTEMS  # CycleGAN: G(y, physics) is its generator G_c
-    model = (build_cycle_generators(cfg) if unpaired else build_reconstructor(cfg)).to(device)
+    model = build_trained_generator(cfg).to(device)
     model.load_state_dict(weights)
     return model.eval(), cfg
 

@@ -24,7 +24,8 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..nets.sr import interpolate_networks
-    from ..training.checkpoint import export_network, save_atomic
+    from ..loading import export_network
+    from ..training.checkpoint import save_atomic
     from .common import check_writable_folder
 
     if args.run_dir is None and (args.psnr is None or args.gan is None):

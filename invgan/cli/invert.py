@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from ..physics import lift
     from ..pretrained import load_checkpoint_or_weights
     from ..solvers import latent_search
-    from ..training import checkpoint
+    from ..loading import load_generator
 
     overrides = [*args.overrides, *section_overrides(args, "physics"), *section_overrides(args, "search"), f"search.progress={str(not args.no_progress).lower()}"]
     if args.seed is not None:
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     check_writable_folder(args.out, "--out folder")
     # read once: the generator and the run's config
     state, where, path = load_checkpoint_or_weights(args.generator or DEFAULT_GENERATOR)
-    G = checkpoint.load_generator(state, name=where)
+    G = load_generator(state, name=where)
     if "format" in state:  # shipped weights: say which
         print(f"generator: {where} ({path}), step {state['step']}, {'EMA' if state['ema'] else 'raw'} weights")
     x, names = _load_inputs(args, G, state.get("config") or {})

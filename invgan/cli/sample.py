@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
     from ..pretrained import DEFAULT_GENERATOR, load_checkpoint_or_weights
-    from ..training.checkpoint import load_generator
+    from ..loading import load_generator
     from .common import check_image_output
 
     if args.n < 1:
