@@ -24,10 +24,11 @@ from ..nets.cycle import PairedCritics
 from ..nets.generators import make_generator
 from ..optim import make_optimizers
 from ..physics import MeasurementModel
+from ..precision import select_device
 from .distributed import init_from_env
 from .gan import GANRecipe, Regularizer
 from .systems import acgan, ambient_gan, cgan, conditional_gan, cycle_gan, infogan, unconditional_gan
-from .trainer import Trainer, select_device
+from .trainer import Trainer
 
 AnyConfig = Union[ConditionalConfig, UnconditionalConfig]
 
