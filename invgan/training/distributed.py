@@ -2,7 +2,7 @@ r"""Data-parallel training across processes (``torchrun``), for the :class:`~inv
 
 One process per device (or per group of CPU cores); ``torchrun`` sets ``RANK``, ``LOCAL_RANK``,
 ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT``, and :func:`init_from_env` joins the process
-group (``nccl`` on CUDA, ``gloo`` on CPU). The trainer then
+group (``nccl`` on CUDA, ``gloo`` on CPU). The trainer then, through its :class:`DataParallel`,
 
 * wraps each trained network in its own :class:`~torch.nn.parallel.DistributedDataParallel` for
   the duration of a step (the recipe sees the wrappers, everything else the plain networks), and
