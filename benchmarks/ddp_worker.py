@@ -18,7 +18,8 @@ def main(steps: int, batch: int, device: str = "cpu") -> None:
     warnings.filterwarnings("ignore")
     from invgan.config import resolve
     from invgan.data import CropStream, load_builtin
-    from invgan.training import Trainer, conditional_gan, select_device
+    from invgan.precision import select_device
+    from invgan.training import Trainer, conditional_gan
     from invgan.training.distributed import init_from_env, shutdown
     from invgan.builders import build_measurement, build_reconstructor
     from invgan.optim import make_optimizers

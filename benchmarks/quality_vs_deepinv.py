@@ -19,7 +19,8 @@ import torch
 
 from invgan.data import fixed_crops, fixed_measurements, load_builtin, CropStream
 from invgan.config import resolve
-from invgan.training import Trainer, conditional_gan, select_device
+from invgan.precision import select_device
+from invgan.training import Trainer, conditional_gan
 from invgan.builders import build_measurement
 from invgan.metrics import baselines, evaluate_estimator
 

@@ -33,7 +33,8 @@ import torch.nn.functional as F
 from invgan.data import CropStream, load_builtin
 from invgan.losses.objectives import d_lsgan, g_lsgan
 from invgan.config import resolve
-from invgan.training import Trainer, conditional_gan, select_device
+from invgan.precision import select_device
+from invgan.training import Trainer, conditional_gan
 from invgan.builders import build_measurement, build_reconstructor
 from invgan.nets import make_discriminator
 

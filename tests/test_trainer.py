@@ -236,14 +236,14 @@ def test_spectral_norm_is_evaluated_once_per_discriminator_phase(tiny_overrides)
 
 def test_auto_precision_is_fp32_on_cpu_and_follows_native_bf16_on_accelerators(tiny_overrides, monkeypatch):
     import invgan.precision as prec
-    from invgan.training.trainer import training_precision
+    from invgan.precision import choose_precision
 
     assert build(tiny_overrides).trainer.precision == "fp32"  # train.precision defaults to "auto"
     for native in (True, False):
         monkeypatch.setattr(prec, "native_bf16", lambda device, n=native: n)
-        assert training_precision("auto", torch.device("cpu")) == "fp32"
-        assert training_precision("auto", torch.device("cuda")) == ("bf16" if native else "fp32")
-        assert training_precision("bf16", torch.device("cpu")) == "bf16"
+        assert choose_precision("auto", torch.device("cpu"), "training") == "fp32"
+        assert choose_precision("auto", torch.device("cuda"), "training") == ("bf16" if native else "fp32")
+        assert choose_precision("bf16", torch.device("cpu"), "training") == "bf16"
 
 
 def test_checkpoints_get_the_same_permissions_as_other_outputs(tmp_path):

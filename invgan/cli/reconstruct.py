@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..data import read_image
     from ..physics import lift
-    from ..training import select_device
+    from ..precision import select_device
     from ..metrics import image_metrics
     from .common import check_writable_folder, load_reconstructor, unique_names
 

@@ -13,6 +13,9 @@ A step of the trainer is
             only phase.networks require grad
             loss, logs = phase.loss(ctx)
             backward of phase.weight * phase.gain * loss, clip, optimiser step per network
+
+:func:`updates_per_network` counts the steps that update each network (a cosine schedule's
+length) and :func:`correct_for_lazy_phases` adapts the optimisers of lazy phases.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from torch import Tensor, nn
+from torch.optim import Optimizer
 
 Logs = dict[str, Tensor]
 LossFn = Callable[[Any], tuple[Tensor, Logs]]
@@ -118,3 +122,28 @@ def freeze_all_but(networks: nn.ModuleDict, trainable: tuple[str, ...]) -> None:
         flag = key in trainable
         for p in net.parameters():
             p.requires_grad_(flag)
+
+
+def updates_per_network(phases: list[Phase], steps: int) -> dict[str, int]:
+    """How many steps of ``range(steps)`` update each network (a step counts once per network,
+    however many of its phases are due)."""
+    counts: dict[str, int] = {}
+    for t in range(steps):
+        for key in {k for p in phases if p.due(t) for k in p.networks}:
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def correct_for_lazy_phases(phases: list[Phase], optimizers: Mapping[str, Optimizer]) -> None:
+    r"""StyleGAN2's correction for lazy regularisation every :math:`k` steps: :math:`c = k/(k+1)`,
+    learning rate :math:`\eta \leftarrow c\,\eta` and Adam's :math:`\beta_i \leftarrow \beta_i^{\,c}`,
+    for each optimiser of a network a lazy phase trains."""
+    for phase in phases:
+        if not phase.lazy or phase.every == 1:
+            continue
+        c = phase.every / (phase.every + 1)
+        for key in phase.networks:
+            for group in optimizers[key].param_groups:
+                group["lr"] *= c
+                if "betas" in group:
+                    group["betas"] = tuple(b**c for b in group["betas"])

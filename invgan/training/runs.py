@@ -16,10 +16,11 @@ import torch
 from ..config import ConditionalConfig, UnconditionalConfig, config_record, resolve
 from ..nested import flatten
 from ..optim import make_optimizers
+from ..precision import select_device
 from .conditional import UNPAIRED_SYSTEMS, conditional_parts, held_out_set
 from .distributed import init_from_env
 from .parts import RunParts
-from .trainer import Trainer, select_device
+from .trainer import Trainer
 from .unconditional import unconditional_parts
 
 __all__ = ["RUN_KINDS", "Run", "UNPAIRED_SYSTEMS", "build_conditional", "build_run", "build_unconditional", "check_resume_config",
