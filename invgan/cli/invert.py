@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="checkpoint of an unconditional or AmbientGAN run, or the name of a shipped generator "
                         f"(`invgan weights` lists them; default: the shipped {DEFAULT_GENERATOR!r})")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    add_config_arguments(p)
+    add_config_arguments(p, ("invert",))
     add_physics_arguments(p)
     add_section_arguments(p, LatentSearchConfig, "search", "latent search", skip=("seed", "progress"))
     p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise and the restarts (physics.seed and search.seed)")

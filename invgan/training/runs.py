@@ -151,8 +151,6 @@ def build_conditional(cfg: ConditionalConfig, out_dir: str | None = None, progre
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, L = cfg.data, cfg.loss
-    if L.reconstruction not in ("mse", "l1", "none"):
-        raise ValueError(f"invalid loss.reconstruction={L.reconstruction!r}: expected 'mse', 'l1' or 'none'")
     check_held_out(d.source, d.eval_source)
     eval_crop = d.eval_crop or d.crop
     train_images = load_images(d.source, "train", d.channels, min_size=d.crop)
@@ -237,8 +235,6 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
     torch.manual_seed(cfg.train.seed)
     device = select_device(cfg.train.device)
     d, m, t, g = cfg.data, cfg.model, cfg.train, cfg.gan
-    if m.output != "sigmoid":
-        raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {m.output!r}")
     train, held = load_small_set(d.dataset, "train", seed=d.seed), load_small_set(d.dataset, "heldout", seed=d.seed)
     shape = tuple(train.x.shape[1:])
     labelled = g.conditioning in ("cgan", "acgan")
@@ -269,15 +265,15 @@ def build_unconditional(cfg: UnconditionalConfig, out_dir: str | None = None, pr
         with torch.no_grad():
             y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
         # vector measurements (compressed sensing): D sees A^T y, see AmbientView
-        recipe = ambient_gan(G, D, measurement, cfg.objective, adjoint=y_shape != shape, **kwargs)
+        recipe = ambient_gan(G, D, measurement, cfg.loss.objective, adjoint=y_shape != shape, **kwargs)
     elif g.conditioning == "cgan":
-        recipe = cgan(G, D, cfg.objective, **kwargs)
+        recipe = cgan(G, D, cfg.loss.objective, **kwargs)
     elif g.conditioning == "acgan":
-        recipe = acgan(G, D, cfg.objective, class_weight=g.class_weight, **kwargs)
+        recipe = acgan(G, D, cfg.loss.objective, class_weight=g.class_weight, **kwargs)
     elif codes is not None:
-        recipe = infogan(G, D, codes, cfg.objective, info_weight=g.info_weight, continuous_weight=g.continuous_weight, **kwargs)
+        recipe = infogan(G, D, codes, cfg.loss.objective, info_weight=g.info_weight, continuous_weight=g.continuous_weight, **kwargs)
     else:
-        recipe = unconditional_gan(G, D, cfg.objective, **kwargs)
+        recipe = unconditional_gan(G, D, cfg.loss.objective, **kwargs)
     record = {**config_record(cfg), "generator": G.config}
     trainer = make_trainer(recipe, cfg, held.x.to(device), device, out_dir, progress, record)
     if labelled:

@@ -13,6 +13,7 @@ from torch import nn
 from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, MeasurementConsistencyLoss, MeasurementCycleLoss,
                       ReconstructionLoss)
 from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
+from ..losses.objectives import CONDITIONAL_OBJECTIVE, UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel
 from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
@@ -27,7 +28,7 @@ def conditional_gan(
     measurement: MeasurementModel,
     discriminator: nn.Module | None = None,
     *,
-    objective: str | GANObjective = "lsgan",
+    objective: str | GANObjective = CONDITIONAL_OBJECTIVE,
     adversarial: str = "supervised",
     adv_weight: float = 0.01,
     adv_start: int = 0,
@@ -84,7 +85,7 @@ def conditional_gan(
 def unconditional_gan(
     generator: nn.Module,
     discriminator: nn.Module,
-    objective: str | GANObjective = "ns",
+    objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE,
     *,
     view: View | None = None,
     n_critic: int = 1,
@@ -123,7 +124,7 @@ def unconditional_gan(
     )
 
 
-def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", **kwargs: Any) -> GANRecipe:
+def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, **kwargs: Any) -> GANRecipe:
     r"""CGAN (Mirza & Osindero 2014): the label :math:`c` of each real image goes into both networks,
 
     .. math::
@@ -135,7 +136,7 @@ def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObj
     return unconditional_gan(generator, discriminator, objective, view=ImageView(conditional=True), label_key="label", **kwargs)
 
 
-def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", *, class_weight: float = 1.0,
+def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, *, class_weight: float = 1.0,
           **kwargs: Any) -> GANRecipe:
     r"""ACGAN (Odena et al. 2017): :math:`G(z, c)`, and ``D`` judges the image alone but has an
     auxiliary classifier head ``"class"``; both networks also minimise the class loss
@@ -148,7 +149,7 @@ def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANOb
     )
 
 
-def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, objective: str | GANObjective = "ns", *,
+def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, *,
             info_weight: float = 1.0, continuous_weight: float = 0.5, **kwargs: Any) -> GANRecipe:
     r"""InfoGAN (Chen et al. 2016): :math:`G(z, c)` with the structured latent of ``codes`` and a
     head :math:`Q` = ``"code"`` sharing ``D``'s trunk;
@@ -161,7 +162,7 @@ def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, 
     return unconditional_gan(generator, discriminator, objective, codes=codes, d_losses=terms, g_losses=terms, **kwargs)
 
 
-def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = "ns",
+def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE,
                 *, adjoint: bool = False, **kwargs: Any) -> GANRecipe:
     r"""AmbientGAN (Bora et al. 2018): the unconditional GAN with ``D`` judging only measurements,
 
@@ -178,7 +179,7 @@ def cycle_gan(
     generators: nn.Module,
     critics: nn.Module,
     measurement: MeasurementModel,
-    objective: str | GANObjective = "lsgan",
+    objective: str | GANObjective = CONDITIONAL_OBJECTIVE,
     *,
     adv_weight: float = 1.0,
     cycle_weight: float = 10.0,
