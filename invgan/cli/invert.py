@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise and the restarts (physics.seed and search.seed)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="write results.json (objective, and PSNR/MSE when the truth is known)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 
