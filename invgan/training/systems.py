@@ -181,8 +181,8 @@ def cycle_gan(
     measurement: MeasurementModel,
     objective: str | GANObjective = CONDITIONAL_OBJECTIVE,
     *,
-    adv_weight: float = 1.0,
-    cycle_weight: float = 10.0,
+    adv_weight: float,
+    cycle_weight: float,
     identity_weight: float = 0.5,
     pool_size: int = 50,
     n_critic: int = 1,
@@ -207,7 +207,10 @@ def cycle_gan(
     :math:`\lambda_\text{id}` = ``identity_weight``, its 0.5, relative to :math:`\lambda_\text{cyc}`)
     and :math:`\tilde x, \tilde y` the fakes through history pools of ``pool_size`` (50).
     The operator only simulates the measurements: :math:`G_c` never sees it. Evaluation is the
-    conditional GAN's (:math:`G_c(y)` against :math:`A^\top y` and the best Tikhonov solution)."""
+    conditional GAN's (:math:`G_c(y)` against :math:`A^\top y` and the best Tikhonov solution).
+    ``adv_weight`` (:math:`\lambda`) and ``cycle_weight`` have no default here: the config's ``loss``
+    section, shared with the supervised systems, states them once (the ``cyclegan-deblur`` preset
+    sets the paper's 1 and 10)."""
     if adv_weight <= 0:
         raise ValueError(f"invalid adv_weight={adv_weight!r}: CycleGAN needs its critics, expected a value > 0")
     terms = [LossTerm("cycle", CycleConsistencyLoss(), cycle_weight)] if cycle_weight > 0 else []
