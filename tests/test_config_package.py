@@ -125,6 +125,6 @@ def test_objective_defaults_are_stated_once():
 
 
 def test_lower_layers_do_not_import_the_config():
-    code = ("import sys, invgan.physics, invgan.data, invgan.nets, invgan.nets.dip, invgan.losses, invgan.metrics, invgan.optim; "
+    code = ("import sys, invgan.physics, invgan.data, invgan.nets, invgan.nets.dip, invgan.losses, invgan.metrics, invgan.optim, invgan.solvers, invgan.options; "
             "assert 'invgan.config' not in sys.modules, sorted(m for m in sys.modules if m.startswith('invgan'))")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

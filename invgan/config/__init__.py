@@ -15,8 +15,9 @@ of job has one schema, in a module of its own:
 and every kind shares the sections of :mod:`~invgan.config.sections` (one :class:`PhysicsConfig`).
 Files and ``--set`` are read by :mod:`~invgan.config.reader`, checked by the machinery of
 :mod:`~invgan.config.schema` and resolved by :mod:`~invgan.config.kinds`. The vocabularies of the
-options live in the modules that use them (``invgan.nets``, ``invgan.losses``, ``invgan.optim``);
-this package imports them from there, and sits above those modules and below
+options live in the modules that use them (``invgan.nets``, ``invgan.losses``, ``invgan.optim``),
+and the settings of the solvers (:class:`DIPConfig`, :class:`LatentSearchConfig`) beside them in
+``invgan.solvers``; this package imports them from there, and sits above those modules and below
 ``invgan.builders``, ``invgan.training`` and the commands.
 """
 

@@ -1,50 +1,20 @@
-"""The schema machinery of the configs: one field helper that gives every option its help text,
-range checks with one error style, and the building of a schema from a nested table of keys.
+"""The schema machinery of the configs: the field helper, range checks and keyword overrides (from
+:mod:`invgan.options`, which the solvers' settings use too), and the building of a schema from a
+nested table of keys.
 
-Every option of every kind is declared with :func:`_opt` (its default and one line of help); the
-commands' ``--help`` and the docs read that help from the field's metadata (:func:`iter_options`)."""
+Every option of every kind is declared with :func:`~invgan.options._opt` (its default and one line
+of help); the commands' ``--help`` and the docs read that help from the field's metadata
+(:func:`iter_options`)."""
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import field, fields
+from dataclasses import fields
 from typing import Any, Iterator, get_type_hints
 
+from ..options import RENAMED, _check, _opt, _section, with_overrides
 
-def _opt(default: Any, about: str, *, factory: Any = None) -> Any:
-    """A config field with its one-line description (shown by ``--help`` of the commands);
-    ``factory`` instead of ``default`` for a nested section."""
-    if factory is not None:
-        return field(default_factory=factory, metadata={"help": about})
-    return field(default=default, metadata={"help": about})
-
-
-def _section(factory: Any, about: str) -> Any:
-    """A nested section of a config (a dataclass built by ``factory``), with its description."""
-    return _opt(None, about, factory=factory)
-
-
-def _check(cfg: Any, checks: list[tuple[str, bool, str]], section: str = "") -> None:
-    """Raise one clear error for the first setting out of its range (``section.name`` when a
-    section is given). NaN fails every comparison, so it is refused by every range."""
-    for name, ok, allowed in checks:
-        if not ok:
-            raise ValueError(f"invalid {section + '.' if section else ''}{name}={getattr(cfg, name)!r}: expected {allowed}")
-
-
-#: option names that were renamed, with their new names (an old name gets a pointed error)
-RENAMED = {"steps": "max_steps", "tol": "tolerance"}
-
-
-def with_overrides(cfg: Any, **overrides: Any) -> Any:
-    """A copy of the options ``cfg`` with keyword ``overrides`` (checked like the options themselves);
-    an unknown name is an error listing the valid ones."""
-    names = {f.name for f in fields(cfg)}
-    unknown = sorted(set(overrides) - names)
-    if unknown:
-        hints = [f"{k!r} (now {RENAMED[k]!r})" if RENAMED.get(k) in names else repr(k) for k in unknown]
-        raise ValueError(f"unknown {type(cfg).__name__} option {', '.join(hints)}: expected one of {', '.join(sorted(names))}")
-    return dataclasses.replace(cfg, **overrides)
+__all__ = ["RENAMED", "_check", "_opt", "_section", "with_overrides", "dataclass_from_dict", "iter_options"]
 
 
 def dataclass_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
