@@ -137,7 +137,30 @@ def write_gallery() -> None:
     (GALLERY / "index.rst").write_text("\n".join(index), encoding="utf-8")
 
 
+
+def write_options() -> None:
+    """``api/options.rst``: every option of every kind of job with its default and help text,
+    generated from the schemas (:data:`invgan.config.KINDS`), as ``invgan train --help`` lists them."""
+    import json
+
+    from invgan.config import KINDS, iter_options
+
+    def esc(text: str) -> str:
+        return re.sub(r"([\\`*_|])", r"\\\1", text)
+
+    out = ["Options of every kind", "=====================", "",
+           "Generated from the schemas of :mod:`invgan.config` at every build: each option of each kind of job,",
+           "its default and its help text (the same list ends ``invgan train --help``). Set one with",
+           "``--set section.key=value`` or in a TOML/YAML/JSON config file.", ""]
+    for kind, schema in KINDS.items():
+        out += [kind, "-" * len(kind), ""]
+        for key, default, about in iter_options(schema()):
+            out += [f"``{key}`` (``{json.dumps(default)}``)", f"    {esc(about)}", ""]
+    (DOCS / "api" / "options.rst").write_text("\n".join(out), encoding="utf-8")
+
+
 write_gallery()
+write_options()
 
 
 def setup(app):

@@ -23,10 +23,8 @@ SCHEDULERS = ("none", "cosine")
 
 
 def make_optimizers(networks: nn.ModuleDict, o: "OptimConfig") -> dict[str, Optimizer]:
-    """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``)."""
-    if o.optimizer not in OPTIMIZERS:
-        raise ValueError(f"invalid optim.optimizer={o.optimizer!r}: expected one of {OPTIMIZERS}")
-
+    """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``);
+    ``o.optimizer`` is one of :data:`OPTIMIZERS` (checked by :class:`~invgan.config.OptimConfig`)."""
     def make(params, lr: float, weight_decay: float = 0.0) -> Optimizer:
         if o.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)

@@ -11,11 +11,29 @@ import torch
 from torch import nn
 
 
-def add_config_arguments(p: argparse.ArgumentParser) -> None:
+def add_config_arguments(p: argparse.ArgumentParser, kinds: tuple[str, ...] = ()) -> None:
+    """``--config``, ``--preset`` and ``--set``; the help ends with every option of the ``kinds``
+    of job the command runs (:func:`options_epilog`)."""
     p.add_argument("--config", help="run configuration (.toml, .yaml or .json)")
     p.add_argument("--preset", help="named starting configuration (see `invgan train --list-presets`)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override one entry, e.g. --set train.steps=500 (repeatable)")
+    if kinds:
+        p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.epilog = options_epilog(kinds)
+
+
+def options_epilog(kinds: tuple[str, ...]) -> str:
+    """Every option of each kind of job, ``section.key (default): help``, generated from the
+    schemas (:data:`invgan.config.KINDS`), for the ``--help`` of the commands that take ``--set``."""
+    from ..config import KINDS, iter_options
+
+    blocks = []
+    for kind in kinds:
+        lines = [f"options of {'an' if kind[0] in 'aeiou' else 'a'} {kind} run (--config file, --set KEY=VALUE; default in parentheses):"]
+        lines += [f"  {key} ({json.dumps(default)}): {about}" for key, default, about in iter_options(KINDS[kind]())]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _flag_type(hint: Any):

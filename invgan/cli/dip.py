@@ -44,12 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reference", help="ground-truth image for PSNR/SSIM")
     p.add_argument("--out", default="result.png", help="output estimate (PNG); measurement and plot are written next to it")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    add_config_arguments(p)
+    add_config_arguments(p, ("dip",))
     add_physics_arguments(p)
     add_section_arguments(p, DIPConfig, "dip", "deep image prior", rename={"noise_sigma": "stop-noise-sigma"}, skip=("seed", "progress"))
     p.add_argument("--no-bf16", dest="dip.precision", action="store_const", const="fp32", help="deprecated alias of --precision fp32")
     p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise, the weights and z (physics.seed and dip.seed)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

@@ -23,13 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="checkpoint of an unconditional or AmbientGAN run, or the name of a shipped generator "
                         f"(`invgan weights` lists them; default: the shipped {DEFAULT_GENERATOR!r})")
     p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
-    add_config_arguments(p)
+    add_config_arguments(p, ("invert",))
     add_physics_arguments(p)
     add_section_arguments(p, LatentSearchConfig, "search", "latent search", skip=("seed", "progress"))
     p.add_argument("--seed", type=int, default=None, help="seed of the operator, the noise and the restarts (physics.seed and search.seed)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--json", action="store_true", help="write results.json (objective, and PSNR/MSE when the truth is known)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
 

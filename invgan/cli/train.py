@@ -22,7 +22,7 @@ RUN_FOLDERS = ("samples", "tensorboard")
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a reconstructor or a generator (config file, preset and --set overrides)")
-    add_config_arguments(p)
+    add_config_arguments(p, ("conditional", "unconditional"))
     p.add_argument("--out", help="run folder (default: train.out_dir of the config); must be new or empty "
                                  "unless --resume or --overwrite is given")
     group = p.add_mutually_exclusive_group()

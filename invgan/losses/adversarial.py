@@ -17,7 +17,7 @@ from __future__ import annotations
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
-from .objectives import GANObjective, get_objective
+from .objectives import UNCONDITIONAL_OBJECTIVE, GANObjective, get_objective
 from .step import GANStep, logit
 
 
@@ -29,7 +29,7 @@ class AdversarialLoss(nn.Module):
     """Both sides of a GAN objective on the step's ``(real, fake)``; each side calls ``D``
     once per input and leaves the outputs on the step (``d_real``, ``d_fake``) for head losses."""
 
-    def __init__(self, objective: str | GANObjective = "ns"):
+    def __init__(self, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE):
         super().__init__()
         self.objective = get_objective(objective)
 

@@ -13,6 +13,9 @@ from torch import Tensor
 from ..nets.generators import LatentCodes
 from .step import GANStep, head
 
+#: ``gan.conditioning``: none, the label into G and D (CGAN), a class head on D (ACGAN), latent codes with a Q head (InfoGAN)
+CONDITIONINGS = ("none", "cgan", "acgan", "infogan")
+
 
 class ClassHeadLoss:
     r"""ACGAN (Odena et al. 2017): the log-likelihood of the right class,

@@ -36,6 +36,11 @@ class GANObjective:
     needs_real_in_g: bool = False
 
 
+#: the objective of a conditional run when none is named: least squares (Mao et al. 2017)
+CONDITIONAL_OBJECTIVE = "lsgan"
+#: the objective of an unconditional run when none is named: the non-saturating loss (Goodfellow et al. 2014)
+UNCONDITIONAL_OBJECTIVE = "ns"
+
 OBJECTIVES: dict[str, GANObjective] = {}
 
 

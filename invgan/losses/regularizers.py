@@ -106,3 +106,5 @@ def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:
 REGULARIZERS: dict[str, Callable[[nn.Module, GANStep], Tensor]] = {
     "r1": r1_penalty, "r2": r2_penalty, "gp": gradient_penalty, "dragan": dragan_penalty,
 }
+#: ``gan.regularizer``: none, or one of :data:`REGULARIZERS`
+REGULARIZER_NAMES = ("none", *REGULARIZERS)

@@ -4,7 +4,12 @@ from .discriminators import ConditionalDiscriminator, DCGANDiscriminator, ESRGAN
 from .cycle import CycleGenerators, PairedCritics, ResidualUNet
 from .reconstructor import ConditionalReconstructor, UNet
 
+#: ``model.generator`` of a conditional run: a U-Net on the lifted measurement (any operator),
+#: SRGAN's SRResNet or ESRGAN's RRDB network (downsampling only, :mod:`invgan.nets.sr`)
+RECONSTRUCTORS = ("unet", "srresnet", "rrdb")
+
 __all__ = [
+    "RECONSTRUCTORS",
     "ConditionalDiscriminator", "ConditionalReconstructor", "DCGANDiscriminator", "ESRGANDiscriminator", "MLPDiscriminator", "PatchGANDiscriminator",
     "UNet", "make_discriminator", "padded_dcgan_discriminator",
     "CycleGenerators", "PairedCritics", "ResidualUNet",

@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from ..config import NET_NAMES, UPSAMPLING_MODES
+#: the deep image prior's networks (``dip.net``) and their upsampling modes (``dip.upsampling``)
+NET_NAMES = ("convdecoder", "skip")
+UPSAMPLING_MODES = ("nearest", "bilinear", "bicubic")
 
 
 

@@ -124,6 +124,7 @@ def vgg19_features(weights: str | Path) -> VGG19Preactivation:
     return VGG19Preactivation(net).eval()
 
 
+#: ``loss.perceptual_net``: the feature networks of the perceptual loss
 PERCEPTUAL_NETS = ("inception", "vgg19")
 
 

@@ -33,6 +33,7 @@ from torch import Tensor, nn
 
 from ..data.diffaugment import diff_augment, parse_policy
 from ..losses import AdversarialLoss, GANObjective, GANStep, LatentCodes
+from ..losses.objectives import UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel, lift
 from .distributed import offset_generator
 from .recipe import Phase, Recipe
@@ -310,7 +311,7 @@ class GANRecipe(Recipe):
         *,
         inputs: GeneratorInput,
         view: View | None = None,
-        objective: str | GANObjective = "ns",
+        objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE,
         adv_weight: float = 1.0,
         adv_start: int = 0,
         n_critic: int = 1,

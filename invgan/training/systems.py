@@ -13,6 +13,7 @@ from torch import nn
 from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, MeasurementConsistencyLoss, MeasurementCycleLoss,
                       ReconstructionLoss)
 from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
+from ..losses.objectives import CONDITIONAL_OBJECTIVE, UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel
 from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
@@ -27,7 +28,7 @@ def conditional_gan(
     measurement: MeasurementModel,
     discriminator: nn.Module | None = None,
     *,
-    objective: str | GANObjective = "lsgan",
+    objective: str | GANObjective = CONDITIONAL_OBJECTIVE,
     adversarial: str = "supervised",
     adv_weight: float = 0.01,
     adv_start: int = 0,
@@ -84,7 +85,7 @@ def conditional_gan(
 def unconditional_gan(
     generator: nn.Module,
     discriminator: nn.Module,
-    objective: str | GANObjective = "ns",
+    objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE,
     *,
     view: View | None = None,
     n_critic: int = 1,
@@ -123,7 +124,7 @@ def unconditional_gan(
     )
 
 
-def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", **kwargs: Any) -> GANRecipe:
+def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, **kwargs: Any) -> GANRecipe:
     r"""CGAN (Mirza & Osindero 2014): the label :math:`c` of each real image goes into both networks,
 
     .. math::
@@ -135,7 +136,7 @@ def cgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObj
     return unconditional_gan(generator, discriminator, objective, view=ImageView(conditional=True), label_key="label", **kwargs)
 
 
-def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = "ns", *, class_weight: float = 1.0,
+def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, *, class_weight: float = 1.0,
           **kwargs: Any) -> GANRecipe:
     r"""ACGAN (Odena et al. 2017): :math:`G(z, c)`, and ``D`` judges the image alone but has an
     auxiliary classifier head ``"class"``; both networks also minimise the class loss
@@ -148,7 +149,7 @@ def acgan(generator: nn.Module, discriminator: nn.Module, objective: str | GANOb
     )
 
 
-def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, objective: str | GANObjective = "ns", *,
+def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE, *,
             info_weight: float = 1.0, continuous_weight: float = 0.5, **kwargs: Any) -> GANRecipe:
     r"""InfoGAN (Chen et al. 2016): :math:`G(z, c)` with the structured latent of ``codes`` and a
     head :math:`Q` = ``"code"`` sharing ``D``'s trunk;
@@ -161,7 +162,7 @@ def infogan(generator: nn.Module, discriminator: nn.Module, codes: LatentCodes, 
     return unconditional_gan(generator, discriminator, objective, codes=codes, d_losses=terms, g_losses=terms, **kwargs)
 
 
-def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = "ns",
+def ambient_gan(generator: nn.Module, discriminator: nn.Module, measurement: MeasurementModel, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE,
                 *, adjoint: bool = False, **kwargs: Any) -> GANRecipe:
     r"""AmbientGAN (Bora et al. 2018): the unconditional GAN with ``D`` judging only measurements,
 
@@ -178,10 +179,10 @@ def cycle_gan(
     generators: nn.Module,
     critics: nn.Module,
     measurement: MeasurementModel,
-    objective: str | GANObjective = "lsgan",
+    objective: str | GANObjective = CONDITIONAL_OBJECTIVE,
     *,
-    adv_weight: float = 1.0,
-    cycle_weight: float = 10.0,
+    adv_weight: float,
+    cycle_weight: float,
     identity_weight: float = 0.5,
     pool_size: int = 50,
     n_critic: int = 1,
@@ -206,7 +207,10 @@ def cycle_gan(
     :math:`\lambda_\text{id}` = ``identity_weight``, its 0.5, relative to :math:`\lambda_\text{cyc}`)
     and :math:`\tilde x, \tilde y` the fakes through history pools of ``pool_size`` (50).
     The operator only simulates the measurements: :math:`G_c` never sees it. Evaluation is the
-    conditional GAN's (:math:`G_c(y)` against :math:`A^\top y` and the best Tikhonov solution)."""
+    conditional GAN's (:math:`G_c(y)` against :math:`A^\top y` and the best Tikhonov solution).
+    ``adv_weight`` (:math:`\lambda`) and ``cycle_weight`` have no default here: the config's ``loss``
+    section, shared with the supervised systems, states them once (the ``cyclegan-deblur`` preset
+    sets the paper's 1 and 10)."""
     if adv_weight <= 0:
         raise ValueError(f"invalid adv_weight={adv_weight!r}: CycleGAN needs its critics, expected a value > 0")
     terms = [LossTerm("cycle", CycleConsistencyLoss(), cycle_weight)] if cycle_weight > 0 else []

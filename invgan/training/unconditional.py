@@ -22,20 +22,20 @@ from .systems import acgan, ambient_gan, cgan, infogan, unconditional_gan
 
 
 def _plain(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
-    return unconditional_gan(G, D, cfg.objective, **common)
+    return unconditional_gan(G, D, cfg.loss.objective, **common)
 
 
 def _cgan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
-    return cgan(G, D, cfg.objective, **common)
+    return cgan(G, D, cfg.loss.objective, **common)
 
 
 def _acgan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
-    return acgan(G, D, cfg.objective, class_weight=cfg.gan.class_weight, **common)
+    return acgan(G, D, cfg.loss.objective, class_weight=cfg.gan.class_weight, **common)
 
 
 def _infogan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any) -> GANRecipe:
     gan = cfg.gan
-    return infogan(G, D, G.codes, cfg.objective, info_weight=gan.info_weight, continuous_weight=gan.continuous_weight, **common)
+    return infogan(G, D, G.codes, cfg.loss.objective, info_weight=gan.info_weight, continuous_weight=gan.continuous_weight, **common)
 
 
 #: the system of each ``gan.conditioning``: a recipe from the config, ``G``, ``D`` and the common arguments
@@ -46,8 +46,6 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     """Data, generator, discriminator, operator (AmbientGAN) and recipe of a generator run
     (conditioned on labels or latent codes as ``cfg.gan.conditioning`` says)."""
     data, model, gan = cfg.data, cfg.model, cfg.gan
-    if model.output != "sigmoid":
-        raise ValueError(f"built-in digits are in [0, 1]: model.output must be 'sigmoid', got {model.output!r}")
     train, held = load_small_set(data.dataset, "train", seed=data.seed), load_small_set(data.dataset, "heldout", seed=data.seed)
     shape = tuple(train.x.shape[1:])
     labelled = gan.conditioning in ("cgan", "acgan")
@@ -78,7 +76,7 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
         with torch.no_grad():
             y_shape = tuple(measurement.physics.A(torch.zeros(1, *shape, device=device)).shape[1:])
         # vector measurements (compressed sensing): D sees A^T y, see AmbientView
-        recipe = ambient_gan(G, D, measurement, cfg.objective, adjoint=y_shape != shape, **common)
+        recipe = ambient_gan(G, D, measurement, cfg.loss.objective, adjoint=y_shape != shape, **common)
     else:
         recipe = CONDITIONED_SYSTEMS[gan.conditioning](cfg, G, D, **common)
     if labelled:

@@ -1,0 +1,121 @@
+r"""The ``conditional`` kind: a conditional GAN reconstructor :math:`R(y, A)` trained on crops of
+images measured through ``physics`` (:func:`invgan.training.systems.conditional_gan`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..losses.objectives import CONDITIONAL_OBJECTIVE
+from ..nets import RECONSTRUCTORS
+from ..nets.features import PERCEPTUAL_NETS
+from .schema import _check, _opt, _section
+from .sections import OptimConfig, PhysicsConfig, TrainConfig
+
+#: ``loss.reconstruction``: the pixel loss of the reconstructor, or none
+RECONSTRUCTION_LOSSES = ("mse", "l1", "none")
+
+
+@dataclass
+class DataConfig:
+    """Training crops from ``source`` ("builtin" or a folder; ``source/train`` and ``source/test``
+    sub-folders are used when present). Held-out images come from ``eval_source`` when given, else
+    ``source/test``; a folder with neither is refused (it would be evaluated on its training images)."""
+
+    source: str = _opt("builtin", "training images: builtin (the bundled photos) or a folder (its train/ sub-folder when present)")
+    eval_source: str | None = _opt(None, "folder of held-out images (default: source/test)")
+    channels: int = _opt(1, "1 (grayscale) or 3 (RGB)")
+    crop: int = _opt(64, "side of the training crops")
+    batch_size: int = _opt(8, "crops per training step")
+    augment: bool = _opt(True, "a random flip and 90-degree rotation of each training crop")
+    eval_crops: int = _opt(48, "held-out crops to evaluate on")
+    eval_crop: int | None = _opt(None, "side of the held-out crops (default: crop), e.g. 256 for x4 super-resolution")
+    seed: int = _opt(0, "seed of the crop draws")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("source", bool(self.source), "'builtin' or a folder"),
+            ("eval_crop", self.eval_crop is None or self.eval_crop >= 1, "an integer >= 1, or None (the training crop)"),
+            ("channels", self.channels in (1, 3), "1 (grayscale) or 3 (RGB)"),
+            ("crop", self.crop >= 1, "an integer >= 1"),
+            ("batch_size", self.batch_size >= 1, "an integer >= 1"),
+            ("eval_crops", self.eval_crops >= 1, "an integer >= 1 (held-out crops to evaluate on)"),
+        ], section="data")
+
+
+@dataclass
+class ModelConfig:
+    """Reconstructor and discriminator. ``generator``: ``"unet"`` (a U-Net on the lifted
+    measurement, any operator), ``"srresnet"`` (SRGAN's) or ``"rrdb"`` (ESRGAN's), the last two for
+    the downsampling operator only (:mod:`invgan.nets.sr`)."""
+
+    generator: str = _opt("unet", "reconstructor: unet (any operator), srresnet or rrdb (downsampling only)")
+    width: int = _opt(16, "base width of the reconstructor")
+    depth: int = _opt(3, "levels of the U-Net")
+    blocks: int = _opt(8, "residual blocks of srresnet, RRDBs of rrdb")
+    bicubic_skip: bool = _opt(True, "srresnet / rrdb predict a residual on the bicubic interpolation")
+    lift: str = _opt("tikhonov", "the U-Net's input: adjoint (A^T y), pinv or tikhonov")
+    gamma: float = _opt(0.01, "Tikhonov weight of the tikhonov lift")
+    latent_channels: int = _opt(0, "noise channels z given to the U-Net (0: deterministic)")
+    norm: str = _opt("none", "normalisation in the reconstructor: none or batch")
+    discriminator: str = _opt("patchgan", "discriminator: patchgan, dcgan or esrgan")
+    d_width: int = _opt(32, "base width of D")
+    d_layers: int = _opt(2, "strided layers of the PatchGAN D")
+    spectral_norm: bool = _opt(True, "spectral normalisation of D's layers")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("generator", self.generator in RECONSTRUCTORS, f"one of {RECONSTRUCTORS}"),
+            ("width", self.width >= 1, "an integer >= 1"),
+            ("depth", self.depth >= 1, "an integer >= 1"),
+            ("blocks", self.blocks >= 1, "an integer >= 1"),
+            ("gamma", self.gamma > 0, "a value > 0"),
+            ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
+            ("d_width", self.d_width >= 1, "an integer >= 1"),
+            ("d_layers", self.d_layers >= 1, "an integer >= 1"),
+        ], section="model")
+
+
+@dataclass
+class LossConfig:
+    r""":math:`\mathcal{L}_G = w_\text{rec}\mathcal{L}_\text{rec} + w_\text{mc}\|A\hat x-y\|^2 + \lambda\mathcal{L}_\text{adv}`."""
+
+    objective: str = _opt(CONDITIONAL_OBJECTIVE, "GAN objective (invgan.losses.OBJECTIVES): ns, lsgan, wgan, hinge, ragan, ...")
+    adversarial: str = _opt("supervised", "what D judges: supervised (x vs x_hat), measurement (y vs A x_hat), uair, pair (pix2pix) "
+                                          "or unpaired (CycleGAN)")
+    adv_weight: float = _opt(0.01, "lambda, the weight of the adversarial term (0: no discriminator)")
+    adv_start: int = _opt(0, "steps of warm-up on the other terms first (SRGAN/ESRGAN pretraining); pretrained.pt keeps its end")
+    reconstruction: str = _opt("mse", "pixel loss: mse, l1 or none")
+    rec_weight: float = _opt(1.0, "its weight")
+    mc_weight: float = _opt(0.0, "weight of the measurement consistency ||A x_hat - y||^2")
+    cycle_weight: float = _opt(1.0, "weight of UAIR's cycle term, or of CycleGAN's cycle losses")
+    perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
+    perceptual_net: str = _opt("inception", "its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)")
+    vgg_weights: str | None = _opt(None, "a local file of torchvision's vgg19 state dict (never downloaded)")
+    identity_weight: float = _opt(0.5, "adversarial = unpaired (CycleGAN): identity loss weight, relative to cycle_weight")
+    pool_size: int = _opt(50, "adversarial = unpaired: past fakes each critic is shown (0: only the newest)")
+
+    def __post_init__(self) -> None:
+        _check(self, [
+            ("adv_weight", self.adv_weight >= 0, "a value >= 0 (0: no discriminator)"),
+            ("adv_start", self.adv_start >= 0, "an integer >= 0"),
+            ("perceptual_weight", self.perceptual_weight >= 0, "a value >= 0 (0: off)"),
+            ("perceptual_net", self.perceptual_net in PERCEPTUAL_NETS, f"one of {PERCEPTUAL_NETS}"),
+            ("reconstruction", self.reconstruction in RECONSTRUCTION_LOSSES, "'mse', 'l1' or 'none'"),
+            ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
+            ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
+            ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
+            ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
+            ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
+        ], section="loss")
+
+
+@dataclass
+class ConditionalConfig:
+    """A conditional GAN reconstructor run (:func:`invgan.training.systems.conditional_gan`)."""
+
+    physics: PhysicsConfig = _section(PhysicsConfig, "the forward operator")
+    data: DataConfig = _section(DataConfig, "training and held-out images")
+    model: ModelConfig = _section(ModelConfig, "reconstructor and discriminator")
+    loss: LossConfig = _section(LossConfig, "objective and loss terms")
+    optim: OptimConfig = _section(OptimConfig, "optimisers")
+    train: TrainConfig = _section(TrainConfig, "the training loop")
