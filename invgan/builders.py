@@ -5,18 +5,33 @@ network (:mod:`invgan.pretrained`, ``invgan reconstruct``) rebuilds it without t
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import torch
 from torch import nn
 
-from .config import ConditionalConfig
+from .config import ConditionalConfig, PhysicsConfig
 from .nets import ConditionalReconstructor
 from .nets.cycle import CycleGenerators, ResidualUNet
 from .nets.sr import RRDBNet, SRResNet
-from .physics import MeasurementModel
+from .physics import MeasurementModel, default_noise_sigma, make_physics
+
+
+def build_operator(physics: PhysicsConfig, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> MeasurementModel:
+    """The operator a ``physics`` section describes, for images of ``img_size`` (``overrides``
+    replace entries, e.g. a user's ``mask`` or another ``seed``); ``noise_sigma = None`` is the
+    operator's usual level (:func:`invgan.physics.default_noise_sigma`: 25/255 for denoising, else none)."""
+    params = {**dataclasses.asdict(physics), **overrides}
+    if params["noise_sigma"] is None:
+        params["noise_sigma"] = default_noise_sigma(params["name"])
+        params["noise"] = params["noise"] if params["noise_sigma"] > 0 else "none"
+    return make_physics(params.pop("name"), img_size, device=device, **params)
 
 
 def build_measurement(cfg: ConditionalConfig, device: torch.device | str = "cpu") -> MeasurementModel:
-    return cfg.physics.build((cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
+    """The training operator of a conditional run, for crops of ``data.crop``."""
+    return build_operator(cfg.physics, (cfg.data.channels, cfg.data.crop, cfg.data.crop), device)
 
 
 def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:

@@ -39,6 +39,7 @@ CHECK_PROTOCOL: dict[str, dict[str, Any]] = {
 # ---------------------------------------------------------------------- the check figure
 def _cs_check(G: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
     """Mean per-pixel MSE of latent search through ``G`` on held-out digits (``invgan invert``'s pipeline)."""
+    from invgan.builders import build_operator
     from invgan.config import resolve
     from invgan.data import fixed_measurements
     from invgan.data.small_sets import load_small_set
@@ -48,7 +49,7 @@ def _cs_check(G: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
                                        f"search.restarts={p['restarts']}", f"search.max_steps={p['max_steps']}",
                                        f"search.prior_weight={p['prior_weight']}", f"search.seed={p['seed']}", "search.progress=false"])
     x = load_small_set(config.get("data", {}).get("dataset", "mnist"), "heldout", limit=p["images"]).x
-    model = cfg.physics.build(G.out_shape)
+    model = build_operator(cfg.physics, G.out_shape)
     data = fixed_measurements(model, x, seed=cfg.physics.seed)
     res = latent_search(data.y, model.physics, G, cfg.search)
     return float((res.x_hat - x).flatten(1).pow(2).mean())

@@ -4,6 +4,7 @@ import pytest
 
 import dataclasses
 
+from invgan.builders import build_operator
 from invgan.config import KINDS, PRESETS, ConditionalConfig, UnconditionalConfig, resolve
 
 
@@ -75,13 +76,13 @@ def test_physics_config_builds_the_operator_it_describes():
 
     from invgan.config import PhysicsConfig
 
-    mm = PhysicsConfig(name="downsampling", factor=4, filter="bilinear", noise="poisson", poisson_gain=0.5).build((1, 16, 16))
+    mm = build_operator(PhysicsConfig(name="downsampling", factor=4, filter="bilinear", noise="poisson", poisson_gain=0.5), (1, 16, 16))
     assert mm.params["factor"] == 4 and mm.params["filter"] == "bilinear"
     assert isinstance(mm.physics.noise_model, dinv.physics.PoissonNoise)
-    blur = PhysicsConfig(name="blur", padding="reflect").build((1, 16, 16))
+    blur = build_operator(PhysicsConfig(name="blur", padding="reflect"), (1, 16, 16))
     assert isinstance(blur.physics, dinv.physics.Blur) and blur.params["padding"] == "reflect"
     with pytest.raises(ValueError, match="keep=2.0"):
-        PhysicsConfig(name="inpainting", keep=2.0).build((1, 16, 16))
+        build_operator(PhysicsConfig(name="inpainting", keep=2.0), (1, 16, 16))
 
 
 def test_physics_defaults_are_declared_once():

@@ -65,6 +65,7 @@ def _config(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from invgan.builders import build_operator
     from invgan.data.images import read_image
     from invgan.solvers.dip import deep_image_prior
 
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
     img_size = tuple(x.shape)
     mask = (read_image(args.mask, 1)[0] > 0.5).float() if args.mask and phys.name == "inpainting" else None
-    model = phys.build(img_size, **({"mask": mask} if mask is not None else {}))
+    model = build_operator(phys, img_size, **({"mask": mask} if mask is not None else {}))
     if args.measured:
         if phys.name not in ("inpainting", "denoising", "blur"):
             raise ValueError(f"--measured works for same-size operators (inpainting, denoising, blur), not {phys.name!r}")

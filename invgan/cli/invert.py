@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from deepinv.loss.metric import PSNR
     from torchvision.utils import save_image
 
+    from ..builders import build_operator
     from ..config import resolve
     from ..data import fixed_measurements
     from ..physics import lift
@@ -84,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if "format" in state:  # shipped weights: say which
         print(f"generator: {where} ({path}), step {state['step']}, {'EMA' if state['ema'] else 'raw'} weights")
     x, names = _load_inputs(args, G, state.get("config") or {})
-    model = cfg.physics.build(G.out_shape)
+    model = build_operator(cfg.physics, G.out_shape)
     data = fixed_measurements(model, x, seed=cfg.physics.seed)
     physics = model.physics  # holds the operator draws that made data.y
     res = latent_search(data.y, physics, G, cfg.search)

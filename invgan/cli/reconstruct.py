@@ -26,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from torchvision.utils import save_image
 
+    from ..builders import build_operator
     from ..data import read_image
     from ..physics import lift
     from ..precision import select_device
@@ -51,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.mask:
                 raise ValueError("--measured inpainting data needs --mask (white = kept pixels)")
             mask = (read_image(args.mask, 1) > 0.5).float().to(device)
-        mm = p.build((c, *size), device, mask=mask, seed=args.seed, fresh_per_sample=False)
+        mm = build_operator(p, (c, *size), device, mask=mask, seed=args.seed, fresh_per_sample=False)
         torch.manual_seed(args.seed)
         with torch.no_grad():
             y = img if args.measured else mm.measure(img)

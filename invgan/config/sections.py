@@ -3,22 +3,16 @@ optimisers (:class:`OptimConfig`) and the training loop (:class:`TrainConfig`)."
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from ..optim import OPTIMIZERS, SCHEDULERS
 from ..precision import PRECISIONS
 from .schema import _check, _opt
 
-if TYPE_CHECKING:
-    from ..physics import MeasurementModel
-
-
 @dataclass
 class PhysicsConfig:
-    r"""Forward operator :math:`y = \mathcal{N}(Ax)`, built by :func:`invgan.physics.make_physics`
-    (whose defaults are these). The one physics section of every kind of job."""
+    r"""Forward operator :math:`y = \mathcal{N}(Ax)`, built by :func:`invgan.builders.build_operator`
+    through :func:`invgan.physics.make_physics` (whose defaults are these). The one physics section of every kind of job."""
 
     name: str = _opt("blur", "operator: blur, inpainting, downsampling, cs or denoising")
     sigma: float = _opt(2.0, "Gaussian blur width (pixels)")
@@ -45,17 +39,6 @@ class PhysicsConfig:
             ("noise_sigma", self.noise_sigma is None or self.noise_sigma >= 0, "a value >= 0 (or none)"),
             ("poisson_gain", self.poisson_gain > 0, "a value > 0"),
         ], section="physics")
-
-    def build(self, img_size: tuple[int, int, int], device: Any = "cpu", **overrides: Any) -> "MeasurementModel":
-        """The operator these settings describe, for images of ``img_size`` (``overrides`` replace
-        entries, e.g. a user's ``mask`` or another ``seed``)."""
-        from ..physics import default_noise_sigma, make_physics
-
-        params = {**dataclasses.asdict(self), **overrides}
-        if params["noise_sigma"] is None:  # the operator's usual level: 25/255 for denoising, else none
-            params["noise_sigma"] = default_noise_sigma(params["name"])
-            params["noise"] = params["noise"] if params["noise_sigma"] > 0 else "none"
-        return make_physics(params.pop("name"), img_size, device=device, **params)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from ..builders import build_cycle_generators, build_measurement, build_reconstructor
+from ..builders import build_cycle_generators, build_measurement, build_operator, build_reconstructor
 from ..config import ConditionalConfig
 from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, load_images, split_by_image
 from ..losses import PerceptualLoss
@@ -87,7 +87,7 @@ def held_out_set(cfg: ConditionalConfig, device: torch.device | str = "cpu", mea
     source = data.source if split == "train" else (data.eval_source or data.source)
     images = load_images(source, split, data.channels, min_size=size)
     if measurement is None or size != data.crop:
-        measurement = cfg.physics.build((data.channels, size, size), device)
+        measurement = build_operator(cfg.physics, (data.channels, size, size), device)
     return measurement, fixed_measurements(measurement, fixed_crops(images, size, n or data.eval_crops).to(device), seed=1234)
 
 

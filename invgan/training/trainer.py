@@ -223,6 +223,7 @@ class Trainer:
                  compile: bool = False):
         self.device = select_device(device)
         self.precision = choose_precision(precision, self.device, "training")
+        self.amp_dtype = autocast_dtype(self.precision)
         if steps < 0:
             raise ValueError(f"invalid steps={steps!r}: expected >= 0")
         for name, value in (("eval_every", eval_every), ("checkpoint_every", checkpoint_every), ("log_every", log_every)):
@@ -243,11 +244,11 @@ class Trainer:
                 net.compile()
         self.parallel = DataParallel(self.recipe, trained, self.device, distributed, find_unused_parameters, sync_batchnorm)
         self.dist = self.parallel.info
+        updates = updates_per_network(self.phases, steps)
         correct_for_lazy_phases(self.phases, optimizers)
-        self.schedulers = make_schedulers(optimizers, scheduler, updates_per_network(self.phases, steps))
+        self.schedulers = make_schedulers(optimizers, scheduler, updates)
         self.steps, self.step = steps, 0
         self.eval_data, self.grad_clip, self.config = eval_data, grad_clip, config or {}
-        self.amp_dtype = autocast_dtype(self.precision)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.precision == "fp16")
         self.log_every, self.eval_every, self.checkpoint_every = max(1, log_every), eval_every, checkpoint_every
         self.progress = progress

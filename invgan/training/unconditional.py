@@ -10,6 +10,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from ..builders import build_operator
 from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
@@ -58,7 +59,7 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
                        codes=code_spec, **extra)
-    measurement = cfg.physics.build(shape, device) if cfg.ambient else None
+    measurement = build_operator(cfg.physics, shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if gan.conditioning == "acgan" else {"code": G.codes.head_size} if G.codes else None
     D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
     if gan.conditioning == "cgan":
