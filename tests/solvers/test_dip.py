@@ -400,7 +400,7 @@ def test_suite_quick_mode(tmp_path):
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("dip_suite", Path(__file__).parents[1] / "benchmarks" / "dip_suite.py")
+    spec = importlib.util.spec_from_file_location("dip_suite", Path(__file__).parents[2] / "benchmarks" / "dip_suite.py")
     suite = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(suite)
     rows = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",

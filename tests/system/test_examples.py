@@ -16,7 +16,7 @@ import torch
 
 from invgan.nets.generators import make_generator
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXAMPLE = EXAMPLES / "csgm_mnist.py"
 
 

@@ -28,7 +28,7 @@ from PIL import Image
 
 from invgan.cli import main
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = ["data.crop=16", "data.batch_size=2", "data.eval_crops=4", "model.width=4", "model.depth=2", "model.d_width=4",
         "model.d_layers=1", "train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=1",
         "train.progress=false", "train.tensorboard=false", "train.device='cpu'"]

@@ -10,7 +10,7 @@ from torch import nn
 
 from invgan.training import Trainer
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "training.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "training.md"
 
 
 def _how_to_add_a_gan() -> str:

@@ -250,7 +250,7 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
     cfg = _tiny("srgan-x4", tmp_path, "loss.adv_start=2")
     build_run(cfg).fit()
     run = tmp_path / "srgan-x4"
-    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "compare_reconstructors.py"))
+    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "compare_reconstructors.py"))
     out = tmp_path / "cmp"
     script["main"]([f"{run}:pretrained=PSNR", f"{run}:last=GAN", "--interpolate", str(run), "0", "--crops", "2", "--patch", "16",
                     "--out", str(out), "--show", "1", "--zoom", "16", *(["--choose-alpha", "0", "1"] if fid else ["--no-fid"])])
@@ -275,7 +275,7 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
 def test_compare_reconstructors_example_refuses_bad_interpolation(args, message, tmp_path, capsys):
     import runpy
 
-    script = runpy.run_path(str(Path(__file__).resolve().parents[1] / "examples" / "compare_reconstructors.py"))
+    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "compare_reconstructors.py"))
     args = [str(tmp_path) if a == "RUN" else a for a in args]
     with pytest.raises(SystemExit):
         script["main"]([f"{tmp_path}:last", *args, "--out", str(tmp_path / "cmp")])

@@ -1,12 +1,13 @@
 """Data-parallel training on CPU: 2 processes with the gloo backend, launched by torchrun.
 
-One torchrun launch (tests/distributed_worker.py) runs every scenario; this file checks its
+One torchrun launch (tests/training/distributed_worker.py) runs every scenario; this file checks its
 outputs: identical weights on both ranks, an exact resume, and agreement with one process
 trained on the same global batch.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -18,8 +19,17 @@ import torch.distributed as dist
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("distributed_worker.py")
+
+
+def _worker():
+    """The worker module, imported by its path (tests/ is not on ``sys.path`` under importlib mode)."""
+    if "distributed_worker" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("distributed_worker", WORKER)
+        sys.modules["distributed_worker"] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules["distributed_worker"]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,7 @@ def test_matches_one_process_on_the_global_batch(ddp_runs):
     """2 processes x 2 crops = 1 process x the same 4 crops: the gradient of a mean loss is the mean
     of the per-process gradients, so the weights agree up to float rounding of the reduction order
     (no BatchNorm, no measurement noise: nothing else differs between the two runs)."""
-    import distributed_worker as w
+    w = _worker()
 
     shards = [w.stream().shard(r, 2) for r in range(2)]
     batches = [torch.cat([s[t] for s in shards]) for t in range(w.STEPS)]
@@ -116,7 +126,7 @@ def test_nproc_relaunches_the_same_command_without_it():
 
 
 def test_distributed_true_needs_a_process_group():
-    import distributed_worker as w
+    w = _worker()
 
     with pytest.raises(ValueError, match="process group"):
         t = w.make_trainer(1, noise=False)

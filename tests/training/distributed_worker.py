@@ -1,6 +1,6 @@
-"""Runs of tests/test_distributed.py, executed by ``torchrun --nproc_per_node=2`` (gloo, CPU).
+"""Runs of tests/training/test_distributed.py, executed by ``torchrun --nproc_per_node=2`` (gloo, CPU).
 
-``python -m torch.distributed.run --standalone --nproc_per_node=2 tests/distributed_worker.py OUT``
+``python -m torch.distributed.run --standalone --nproc_per_node=2 tests/training/distributed_worker.py OUT``
 writes, per rank, ``OUT/<run>_rank<r>.pt``: the networks' state after each run:
 
 * ``full``: 6 steps of a conditional GAN with noisy measurements and an R1 phase every 2 steps;
