@@ -78,7 +78,7 @@ TINY = {
 
 
 #: scripts that need trained run folders: run at tiny size by the tests of their recipes
-TESTED_ELSEWHERE = {"compare_reconstructors.py": "tests/test_sr.py"}
+TESTED_ELSEWHERE = {"compare_reconstructors.py": "tests/system/test_compare_reconstructors.py"}
 
 
 def test_every_example_is_run():

@@ -12,6 +12,7 @@ from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
 from invgan.physics import make_physics
 from invgan.training import (GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, PairView, Regularizer, Trainer,
                              conditional_gan)
+from invgan.training import AugmentedView
 
 
 class LinearD(nn.Module):
@@ -133,3 +134,15 @@ def test_recipe_settings_are_checked():
         GANRecipe(G, D, inputs=LatentInput(4), view=ImageView(), n_critic=0)
     with pytest.raises(ValueError, match="a batch must be a tensor"):
         GANRecipe(G, D, inputs=LatentInput(4), view=ImageView())([1, 2], 0)
+
+
+def test_augmented_view_augments_both_sides_lets_labels_through_and_resumes():
+    x, x_hat, c = torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
+    s = GANStep(x_hat=x_hat, x=x, label=c)
+    view = AugmentedView(ImageView(conditional=True), "translation,cutout", seed=3)
+    state = view.rng_state()
+    (r, rc), (f, fc) = view(s)
+    assert rc is c and fc is c and not torch.equal(r, x) and not torch.equal(f, x_hat)
+    view.set_rng_state(state)
+    (r2, _), (f2, _) = view(s)
+    assert torch.equal(r, r2) and torch.equal(f, f2)

@@ -1,6 +1,5 @@
-"""CycleGAN as a configuration of the GAN core: the history pool, the cycle and identity losses by
-hand, the paired critics, the unpaired stream and input, the preset end to end, which network
-each phase updates, and exact resume (pool included)."""
+"""CycleGAN's unpaired training: the history pool, the unpaired stream and input, the preset end to end,
+which network each phase updates, and exact resume (pool included)."""
 
 from __future__ import annotations
 
@@ -13,9 +12,8 @@ from torch import nn
 from invgan.cli import main
 from invgan.config import resolve
 from invgan.data import UnpairedCropStream, split_by_image
-from invgan.losses import CycleConsistencyLoss, GANStep, IdentityLoss
-from invgan.losses.objectives import d_lsgan
-from invgan.nets import CycleGenerators, PairedCritics, ResidualUNet
+from invgan.losses import GANStep
+from invgan.nets import CycleGenerators
 from invgan.physics import make_physics
 from invgan.training import HistoryPool, UnpairedInput, UnpairedView, build_run
 
@@ -87,45 +85,6 @@ class Affine(nn.Module):
 
     def forward(self, t):
         return self.scale * t + self.shift
-
-
-def _step(G: CycleGenerators, x: torch.Tensor, y: torch.Tensor) -> GANStep:
-    return GANStep(x_hat=G(y), x=x, y=y, model=G, extras={"y_hat": G(x, direction="to_measured")})
-
-
-def test_cycle_and_identity_losses_by_hand():
-    x, y = torch.full((2, 1, 4, 4), 0.5), torch.full((2, 1, 4, 4), 0.25)
-    identity = CycleGenerators(Affine(1, 0), Affine(1, 0))
-    assert CycleConsistencyLoss()(_step(identity, x, y)).item() == 0
-    assert IdentityLoss()(_step(identity, x, y)).item() == 0
-    # G_c(t) = 2t, G_m(t) = t + 1:
-    # clean cycle G_c(G_m(x)) - x = x + 2 = 2.5; measured cycle G_m(G_c(y)) - y = y + 1 = 1.25
-    G = CycleGenerators(Affine(2, 0), Affine(1, 1))
-    assert CycleConsistencyLoss()(_step(G, x, y)).item() == pytest.approx(2.5 + 1.25)
-    # identity: G_c(x) - x = x = 0.5; G_m(y) - y = 1
-    assert IdentityLoss()(_step(G, x, y)).item() == pytest.approx(0.5 + 1.0)
-    # only the clean cycle broken: G_c(t) = t, G_m(t) = t + 1 gives 1 + 1; G_c(t) = t - 1, G_m(t) = t + 1 gives 0
-    assert CycleConsistencyLoss()(_step(CycleGenerators(Affine(1, -1), Affine(1, 1)), x, y)).item() == pytest.approx(0.0)
-    with pytest.raises(ValueError, match="direction"):
-        G(x, direction="sideways")
-
-
-def test_residual_unet_starts_at_the_identity_only_when_asked():
-    t = torch.rand(2, 1, 8, 8)
-    assert torch.equal(ResidualUNet(1, width=4, depth=2, zero_init=True)(t), t)
-    assert not torch.equal(ResidualUNet(1, width=4, depth=2)(t), t)  # the default: identity plus a small random residual
-
-
-def test_paired_critics_average_the_two_critics_objectives():
-    D = PairedCritics(nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3, padding=1))
-    a, b = torch.rand(2, 1, 4, 4), torch.rand(2, 1, 4, 4)
-    out = D(a, b)
-    assert out.shape == (2, 32)
-    ra, rb = D.clean(a).flatten(1), D.measured(b).flatten(1)
-    fa, fb = torch.zeros_like(ra), torch.zeros_like(rb)
-    assert d_lsgan(out, torch.zeros_like(out)).item() == pytest.approx((d_lsgan(ra, fa) + d_lsgan(rb, fb)).item() / 2, rel=1e-6)
-    with pytest.raises(ValueError, match="same number"):
-        PairedCritics(nn.Conv2d(1, 1, 3, padding=1), nn.Conv2d(1, 1, 3, stride=2, padding=1))(a, b)
 
 
 # ---------------------------------------------------------------- data and input
