@@ -40,3 +40,26 @@ def test_latent_codes_and_the_information_loss_by_hand():
     assert InfoLoss(codes, continuous_weight=0.5)(s).item() == pytest.approx(math.log(4) + 0.5 * 0.5 * 2.5, rel=1e-6)
     fixed = codes.with_codes(z[:3], categories=torch.tensor([2, 2, 2]))
     assert codes.split(fixed)[0][0].tolist() == [2, 2, 2] and torch.equal(fixed[:, :3], z[:3, :3])
+
+
+def test_class_head_loss_of_uniform_logits_is_log_k_per_side_and_checks_its_input():
+    from invgan.losses.heads import ClassHeadLoss as Loss
+
+    out = {"logit": torch.zeros(3), "class": torch.zeros(3, 4)}
+    s = GANStep(x_hat=torch.zeros(3), label=torch.tensor([0, 1, 3]), d_real=out, d_fake=out)
+    assert Loss()(s).item() == pytest.approx(2 * math.log(4))
+    assert Loss(sides=("fake",))(s).item() == pytest.approx(math.log(4))
+    with pytest.raises(ValueError, match="sides"):
+        Loss(sides=("both",))
+    with pytest.raises(ValueError, match="needs labels"):
+        Loss()(GANStep(x_hat=torch.zeros(3), d_real=out, d_fake=out))
+
+
+def test_info_loss_refuses_a_head_of_the_wrong_size_and_missing_latents():
+    codes = LatentCodes(noise=2, categorical=(3,), continuous=1)
+    z = torch.zeros(2, codes.dim)
+    wrong = GANStep(x_hat=torch.zeros(2), z=z, d_fake={"logit": torch.zeros(2), "code": torch.zeros(2, codes.head_size + 1)})
+    with pytest.raises(ValueError, match="outputs, the codes need"):
+        InfoLoss(codes)(wrong)
+    with pytest.raises(ValueError, match="latents"):
+        InfoLoss(codes)(GANStep(x_hat=torch.zeros(2)))

@@ -107,3 +107,35 @@ def test_held_out_set_split(tmp_path):
     assert train.x.shape == test.x.shape and not torch.equal(train.x, test.x)
     with pytest.raises(ValueError, match="invalid split='val'"):
         held_out_set(cfg, split="val")
+
+
+def test_build_run_dispatches_on_the_kind_of_the_config(monkeypatch, tiny_overrides):
+    from invgan.training import runs
+
+    calls = []
+    monkeypatch.setattr(runs, "build_conditional", lambda cfg, **kw: calls.append(("conditional", kw)) or "c")
+    monkeypatch.setattr(runs, "build_unconditional", lambda cfg, **kw: calls.append(("unconditional", kw)) or "u")
+    assert runs.build_run(resolve(overrides=tiny_overrides), out_dir="o", progress=False) == "c"
+    assert runs.build_run(resolve_unconditional("dcgan-digits8", []), progress=True) == "u"
+    assert calls == [("conditional", {"out_dir": "o", "progress": False}), ("unconditional", {"out_dir": None, "progress": True})]
+
+
+def test_a_tiny_conditional_run_builds_and_trains(tiny_overrides):
+    run = build_run(resolve(overrides=tiny_overrides))
+    assert set(run.trainer.networks) == {"G", "D"} and run.trainer.step == 0
+    run.fit()
+    assert run.trainer.step == 4
+
+
+def test_a_folder_without_held_out_images_is_refused(tmp_path, image_root, tiny_overrides):
+    from invgan.training.runs import check_held_out
+
+    only_train = tmp_path / "only_train"
+    (only_train / "train").mkdir(parents=True)
+    for f in (image_root / "train").iterdir():
+        (only_train / "train" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(ValueError, match="no test/ sub-folder of held-out images"):
+        build_run(resolve(overrides=[*tiny_overrides, f"data.source='{only_train}'"]))
+    check_held_out("builtin", None)  # the built-in photos come split
+    check_held_out(str(only_train), str(image_root / "test"))  # held-out images named elsewhere
+    check_held_out(str(image_root), None)

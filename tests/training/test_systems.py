@@ -163,3 +163,24 @@ def test_conditioning_needs_labels_and_a_headed_discriminator():
         build_run(resolve("unconditional", None, "acgan-mnist", TINY + ["model.discriminator=mlp"], None), progress=False)
     with pytest.raises(ValueError, match="conditioning"):
         resolve("unconditional", None, None, ["gan.conditioning=pix2pix"], None)
+
+
+def test_conditional_gan_without_a_discriminator_trains_the_reconstructor_alone():
+    from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
+    from invgan.training import conditional_gan
+
+    torch.manual_seed(0)
+    measurement = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none")
+    R = ConditionalReconstructor(1, width=4, depth=2)
+    recipe = conditional_gan(R, measurement, None)
+    assert set(recipe.networks) == {"G"}
+    before = [p.detach().clone() for p in R.parameters()]
+    _train(recipe, [torch.rand(2, 1, 16, 16) for _ in range(2)], 2)
+    assert any(not torch.equal(a, b) for a, b in zip(before, R.parameters()))
+    D = PatchGANDiscriminator(1, width=4, n_layers=1)  # "supervised": D judges images alone
+    with_d = conditional_gan(ConditionalReconstructor(1, width=4, depth=2), measurement, D)
+    assert set(with_d.networks) == {"G", "D"}
+    step = with_d(torch.rand(2, 1, 16, 16), 0)
+    loss, _ = with_d.discriminator_loss(step)
+    loss.backward()
+    assert all(p.grad is None for p in with_d.networks["G"].parameters()) and any(p.grad is not None for p in D.parameters())

@@ -199,3 +199,23 @@ def test_d_phase_judges_the_views_pooled_fakes_and_g_phase_the_steps_own(tiny_ov
         assert torch.equal(s.d_fake, D(torch.zeros_like(s.x_hat), torch.zeros_like(s.y)))
         recipe.generator_loss(s)
         assert len(shown) == 1 and torch.equal(s.d_fake, D(s.x_hat, s.extras["y_hat"]))
+
+
+def test_history_pool_returns_the_first_size_samples_as_they_are_and_checks_its_input():
+    pool = HistoryPool(size=3, seed=0)
+    first = torch.arange(3.0).view(3, 1)
+    assert torch.equal(pool(first), first) and len(pool) == 3  # filling: every sample stored and returned
+    assert torch.equal(pool.stored, first)
+    later = pool(torch.full((40, 1), 9.0))
+    swapped = later[later != 9.0]
+    assert 0 < swapped.numel() < 40 and set(swapped.tolist()) <= {0.0, 1.0, 2.0}  # about half swapped, for stored ones
+    assert len(pool) == 3
+    with pytest.raises(ValueError, match="shape"):
+        pool(torch.zeros(2, 2))
+    with pytest.raises(ValueError, match=">= 0"):
+        HistoryPool(size=-1)
+    with pytest.raises(ValueError, match="holds 3 samples, this one 5"):
+        HistoryPool(size=5).load_state(pool.state())
+    off = HistoryPool(size=0)
+    x = torch.rand(4, 1)
+    assert off(x) is x and len(off) == 0 and "stored" not in off.state()
