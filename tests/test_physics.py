@@ -2,12 +2,10 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 import deepinv as dinv
 
-from invgan.physics import blur_kernel, lift, make_physics
-import torch.nn.functional as F
-from invgan.physics import bicubic_upsample
-from invgan.physics import sampling_grid
+from invgan.physics import bicubic_upsample, blur_kernel, lift, make_physics, sampling_grid
 
 SIZE = (1, 16, 16)
 
@@ -119,7 +117,6 @@ def _downsampling(size: int = 32, factor: int = 4):
     return make_physics("downsampling", (1, size, size), factor=factor, noise="none", noise_sigma=0.0).physics
 
 
-
 @pytest.mark.parametrize("factor", [2, 4])
 def test_sampling_grid_matches_a_shifted_image(factor):
     physics = _downsampling(32, factor)
@@ -129,7 +126,6 @@ def test_sampling_grid_matches_a_shifted_image(factor):
     x = torch.arange(32.0).expand(1, 1, 32, 32).contiguous()
     i = 16 // factor
     assert physics.A(x)[0, 0, i, i].item() == pytest.approx(factor * i + offset, abs=1e-3)
-
 
 
 def test_bicubic_on_the_grid_beats_unaligned_interpolation():

@@ -1,9 +1,7 @@
 """Figures written by invgan.plotting."""
 
-
 import numpy as np
 import pytest
-
 
 
 def test_plot_convergence_writes_a_figure(tmp_path):

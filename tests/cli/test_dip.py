@@ -33,18 +33,15 @@ def _cli(argv: list[str]) -> int:
     return args.func(args)
 
 
-
 def _sets(**dip) -> list[str]:
     """``--set dip.key=value`` for each option."""
     return [a for k, v in dip.items() for a in ("--set", f"dip.{k}={json.dumps(v)}")]
-
 
 
 def _write_png(path, x: torch.Tensor) -> None:
     from invgan.data.images import write_image as save_png
 
     save_png(x, path)
-
 
 
 def test_cli_json_and_outputs(tmp_path, capsys):
@@ -64,7 +61,6 @@ def test_cli_json_and_outputs(tmp_path, capsys):
     from invgan.data.images import read_image
 
     assert read_image(out).shape == (1, 32, 32)
-
 
 
 def test_cli_bad_inputs_are_clear_errors(tmp_path):
@@ -92,7 +88,6 @@ def test_cli_bad_inputs_are_clear_errors(tmp_path):
         _cli([str(img), "--preset", "demo", "--no-progress"])
 
 
-
 def test_cli_measured_image_without_reference(tmp_path, capsys):
     noisy = (synthetic(24)[0] + 0.1 * torch.randn(1, 24, 24, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     img = tmp_path / "noisy.png"
@@ -105,7 +100,6 @@ def test_cli_measured_image_without_reference(tmp_path, capsys):
     assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
     with pytest.raises(ValueError, match="same-size operators"):
         _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
-
 
 
 def test_cli_precision_flag_and_help(monkeypatch, capsys):

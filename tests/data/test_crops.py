@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
-from invgan.data import SampleStream
-from invgan.data import CropStream
-from invgan.data import fixed_crops
+from invgan.data import CropStream, SampleStream, fixed_crops
 
 
 # ---------------------------------------------------------------- DiffAugment
@@ -34,11 +31,9 @@ def test_crop_stream_is_a_function_of_the_step():
     assert len(loaded) == 3 and torch.equal(loaded[2], s[7])
 
 
-
 def test_crop_size_larger_than_an_image_is_an_error():
     with pytest.raises(ValueError, match="crop size 64"):
         CropStream([torch.rand(1, 32, 32)], 64, batch_size=2)
-
 
 
 def test_fixed_crops_cover_every_image():

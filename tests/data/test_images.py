@@ -1,6 +1,5 @@
 """Built-in photos split by image, user folders with clear errors, image files written and read back."""
 
-
 import numpy as np
 import pytest
 import torch

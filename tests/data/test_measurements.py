@@ -1,6 +1,5 @@
 """Fixed, seeded measurements of a held-out set."""
 
-
 import torch
 
 from invgan.data import fixed_measurements

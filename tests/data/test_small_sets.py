@@ -1,9 +1,7 @@
 """The small built-in data sets, by name."""
 
-
 import pytest
 import torch
-
 
 
 def test_small_sets_by_name_digits_and_faces_apart():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
@@ -22,7 +21,6 @@ class Affine(nn.Module):
 
 def _step(G: CycleGenerators, x: torch.Tensor, y: torch.Tensor) -> GANStep:
     return GANStep(x_hat=G(y), x=x, y=y, model=G, extras={"y_hat": G(x, direction="to_measured")})
-
 
 
 def test_cycle_and_identity_losses_by_hand():

@@ -24,7 +24,6 @@ def test_class_head_loss_by_hand():
     assert ClassHeadLoss("class", ("fake",))(s).item() == pytest.approx(ce_fake, rel=1e-6)
 
 
-
 def test_latent_codes_and_the_information_loss_by_hand():
     codes = LatentCodes(noise=3, categorical=(4,), continuous=2)
     z = codes.sample(1000, torch.Generator().manual_seed(0))

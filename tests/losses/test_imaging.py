@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
@@ -15,7 +14,6 @@ class _Doubling(nn.Module):
 
     def forward(self, x):
         return torch.cat([2 * x, x * x], 1)
-
 
 
 def test_perceptual_loss_against_hand_values():

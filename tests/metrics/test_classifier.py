@@ -20,13 +20,11 @@ def classifier(tmp_path_factory):
         mp.undo()
 
 
-
 def test_classifier_is_trained_once_and_cached_in_the_user_cache(classifier, tmp_path_factory):
     clf, files, again = classifier
     assert len(files) == 1 and "xdg" in str(files[0])
     assert clf.heldout_accuracy > 0.85
     assert all(torch.equal(a, b) for a, b in zip(clf.state_dict().values(), again.state_dict().values()))
-
 
 
 def test_metrics_separate_real_digits_from_noise_and_blur(classifier):

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from invgan.data.digits import load_digits
-from invgan.metrics import classifier_score, frechet_distance, precision_recall, sliced_wasserstein
-from invgan.metrics import best_matching_accuracy
+from invgan.metrics import best_matching_accuracy, classifier_score, frechet_distance, precision_recall, sliced_wasserstein
 
 
 def test_frechet_distance_matches_closed_form_for_gaussians():

@@ -4,7 +4,6 @@ import pytest
 import torch
 
 
-
 def test_evaluate_estimator_scores_any_model_y_physics():
     from invgan.data import fixed_measurements
     from invgan.metrics import evaluate_estimator, image_metrics, set_operator
@@ -19,7 +18,6 @@ def test_evaluate_estimator_scores_any_model_y_physics():
     set_operator(model.physics, data.operator_params)  # the masks of all 5 measurements
     m = image_metrics(lift(model.physics, data.y, "adjoint"), x)
     assert back["psnr"] == pytest.approx(float(m["psnr"].mean()), rel=1e-5)
-
 
 
 def test_one_evaluation_function_scores_all_three_jobs():

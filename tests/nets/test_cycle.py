@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
@@ -15,7 +14,6 @@ def test_residual_unet_starts_at_the_identity_only_when_asked():
     t = torch.rand(2, 1, 8, 8)
     assert torch.equal(ResidualUNet(1, width=4, depth=2, zero_init=True)(t), t)
     assert not torch.equal(ResidualUNet(1, width=4, depth=2)(t), t)  # the default: identity plus a small random residual
-
 
 
 def test_paired_critics_average_the_two_critics_objectives():

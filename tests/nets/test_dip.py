@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
@@ -22,12 +21,10 @@ def test_nets_any_size_gray_and_rgb(name, img_size):
     assert 0 <= float(x.min()) and float(x.max()) <= 1  # sigmoid output
 
 
-
 @pytest.mark.parametrize("mode", ["nearest", "bilinear", "bicubic"])
 def test_nets_upsampling_modes(mode):
     assert ConvDecoder((1, 20, 24), in_size=(3, 3), depth=2, channels=4, upsampling=mode)(torch.rand(1, 4, 3, 3)).shape == (1, 1, 20, 24)
     assert SkipNet((1, 20, 24), in_channels=2, depth=2, channels=4, upsampling=mode)(torch.rand(1, 2, 20, 24)).shape == (1, 1, 20, 24)
-
 
 
 def test_nets_reject_bad_parameters():
@@ -39,7 +36,6 @@ def test_nets_reject_bad_parameters():
         SkipNet((1, 8, 8), depth=0)
     with pytest.raises(ValueError, match="net"):
         make_dip_net("unet", (1, 8, 8))
-
 
 
 def test_convdecoder_rejects_a_single_pixel_clearly():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 from torch import nn
@@ -22,7 +21,6 @@ def test_inception_preactivation_features(tmp_path):
         phi(torch.rand(1, 1, 16, 16))
 
 
-
 def test_vgg19_missing_weights_file_is_a_clear_error(tmp_path):
     missing = tmp_path / "vgg19.pth"
     with pytest.raises(FileNotFoundError, match="never downloads"):
@@ -35,7 +33,6 @@ def test_vgg19_missing_weights_file_is_a_clear_error(tmp_path):
     torch.save({"conv.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not a VGG-19 state dict"):
         vgg19_features(tmp_path / "other.pth")
-
 
 
 def test_vgg19_features_from_a_local_file(tmp_path):

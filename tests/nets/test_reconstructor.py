@@ -11,14 +11,12 @@ def test_unet_any_size():
     assert UNet(2, 1, width=4, depth=3)(torch.rand(1, 2, 37, 51)).shape == (1, 1, 37, 51)
 
 
-
 @pytest.mark.parametrize("lift", ["adjoint", "pinv", "tikhonov"])
 def test_reconstructor_follows_model_y_physics(lift):
     mm = make_physics("downsampling", (1, 16, 16), factor=2)
     R = ConditionalReconstructor(1, width=4, depth=2, lift=lift)
     y = mm.measure(torch.rand(2, 1, 16, 16))
     assert R(y, mm.physics).shape == (2, 1, 16, 16)
-
 
 
 def test_latent_draws_give_different_reconstructions():

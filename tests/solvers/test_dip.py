@@ -36,8 +36,6 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
 
 
-
-
 # ---------------------------------------------------------------- config
 
 def test_config_rejects_unknown_keys_and_bad_values():
@@ -163,8 +161,6 @@ def test_measurement_that_does_not_fit_the_operator_is_a_clear_error():
         deep_image_prior(y, model.physics, reference=torch.rand(1, 1, 16, 16), config=tiny(progress=False))
     with pytest.raises(ValueError, match="network outputs"):
         deep_image_prior(y, model.physics, net=ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=4), config=tiny(progress=False))
-
-
 
 
 def test_seeded_run_leaves_the_callers_random_stream_alone():

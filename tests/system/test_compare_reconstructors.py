@@ -27,7 +27,6 @@ class _PooledFeatures(nn.Module):
         return F.adaptive_avg_pool2d(x, 4).flatten(1).double()
 
 
-
 @pytest.mark.parametrize("fid", [False, True])
 def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
     """examples/compare_reconstructors.py at tiny size: baselines, two checkpoints of a run and an
@@ -55,7 +54,6 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
         best = min(selection, key=selection.get)
         chosen = table[f"srgan-x4 interpolated, alpha {best:g} (chosen on training crops)"]
         assert chosen["psnr"] == pytest.approx(table["PSNR" if best == 0 else "GAN"]["psnr"])
-
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,19 +1,18 @@
 """Building runs from configurations: the kinds' dispatch, presets at tiny size, the held-out set and refusals."""
 
+import json
+
 import pytest
 import torch
 
-from invgan.training.checkpoint import load_generator
 from invgan.config import resolve
-from invgan.training import AmbientView, build_unconditional
-from invgan.training import build_run
+from invgan.training import AmbientView, build_run, build_unconditional
+from invgan.training.checkpoint import load_generator
 from invgan.training.runs import held_out_set
-import json
 
 
 def resolve_unconditional(preset, overrides):
     return resolve("unconditional", preset=preset, overrides=overrides)
-
 
 
 @pytest.mark.parametrize("physics", [["physics.name='cs'", "physics.m=40"], ["physics.name='blur'", "physics.sigma=0.7", "physics.kernel_size=5"]])
@@ -29,14 +28,12 @@ def test_ambientgan_runs_from_blur_and_cs_measurements(tmp_path, physics):
     assert view.adjoint == ("physics.name='cs'" in physics)
 
 
-
 def test_ambientgan_refuses_one_fixed_mask_or_matrix():
     for physics in (["physics.name='cs'", "physics.m=40"], ["physics.name='inpainting'"]):
         cfg = resolve_unconditional("ambientgan-mnist", overrides=[*physics, "physics.fresh_per_sample=false", "data.dataset='digits8'",
                                                                    "model.generator='mlp'", "classifier_metrics=false"])
         with pytest.raises(ValueError, match="fresh operator per sample"):
             build_unconditional(cfg, out_dir=None, progress=False)
-
 
 
 def test_build_unconditional_from_preset_runs(tmp_path):
@@ -59,7 +56,6 @@ def _tiny(preset: str, tmp_path, *extra: str):
         "train.tensorboard=false", f"train.out_dir={tmp_path / preset}", *extra])
 
 
-
 @pytest.mark.parametrize("preset", ["srgan-x4", "esrgan-x4"])
 def test_sr_gan_presets_pretrain_then_train_adversarially(preset, tmp_path):
     if preset == "esrgan-x4":
@@ -79,12 +75,10 @@ def test_sr_gan_presets_pretrain_then_train_adversarially(preset, tmp_path):
     assert any(not torch.equal(pre[k], last[k]) for k in pre)
 
 
-
 def test_sr_generator_needs_the_downsampling_operator(tmp_path):
     cfg = _tiny("srresnet-x4", tmp_path, "physics.name=blur")
     with pytest.raises(ValueError, match="super-resolution network: it needs physics.name = 'downsampling'"):
         build_run(cfg)
-
 
 
 @pytest.mark.parametrize("preset", ["pix2pix-deblur", "pix2pix-inpainting"])
@@ -96,7 +90,6 @@ def test_pix2pix_presets_judge_pairs(preset, tmp_path):
     assert D.net[0].in_channels == 2  # (A^T y, x) concatenated
     metrics = run.fit()
     assert metrics["psnr"] > 0
-
 
 
 def test_held_out_set_split(tmp_path):

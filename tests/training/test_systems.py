@@ -5,14 +5,12 @@ import pytest
 import torch
 from torch import nn
 
+from invgan.config import PRESETS, resolve
 from invgan.nets import padded_dcgan_discriminator
 from invgan.nets.generators import MLPGenerator
 from invgan.physics import make_physics
-from invgan.training import ambient_gan, unconditional_gan
+from invgan.training import ambient_gan, build_run, unconditional_gan
 from invgan.training.trainer import Trainer
-from invgan.config import PRESETS
-from invgan.training import build_run
-from invgan.config import resolve
 
 
 class Spy(nn.Module):
@@ -121,20 +119,16 @@ def test_ambientgan_trains_from_given_measurements_and_refuses_an_adjoint_view_o
 UNCONDITIONAL = sorted(n for n, p in PRESETS.items() if p.kind == "unconditional")
 
 
-
 TINY = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.progress=false", "classifier_metrics=false",
         "data.batch_size=8", "model.width=8", "model.d_width=8", "data.dataset=mnist"]
-
 
 
 def _snapshot(net):
     return [p.detach().clone() for p in net.parameters()]
 
 
-
 def _changed(net, before):
     return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
-
 
 
 @pytest.mark.parametrize("name", UNCONDITIONAL)
@@ -153,7 +147,6 @@ def test_every_generation_preset_takes_finite_steps_on_the_right_networks(name):
         assert _changed(G, g0) == (step % n_critic == 0), f"step {step}: G updated at the wrong steps"
     if cfg.gan.clip is not None:
         assert max(p.abs().max().item() for p in D.parameters()) <= cfg.gan.clip + 1e-9
-
 
 
 def test_conditioning_needs_labels_and_a_headed_discriminator():
