@@ -62,6 +62,16 @@ class IdentityLoss(nn.Module):
     .. math::
 
         \mathcal{L}_\text{id} = \|G_c(x) - x\|_1 + \|G_m(y) - y\|_1 .
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import GANStep, IdentityLoss
+    >>> from invgan.nets.cycle import CycleGenerators
+    >>> G = CycleGenerators(torch.nn.Identity(), torch.nn.Identity())
+    >>> x, y = torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4)
+    >>> float(IdentityLoss()(GANStep(x_hat=y, x=x, y=y, model=G)))
+    0.0
     """
 
     def forward(self, s: GANStep) -> Tensor:

@@ -199,7 +199,21 @@ class LatentSearch(Reconstructor):
     :param generator: :math:`G`, with a ``latent_dim`` attribute.
     :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
 
-    The full result of the last call (latents, objectives, steps) is kept in ``self.result``."""
+    The full result of the last call (latents, objectives, steps) is kept in ``self.result``.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.generators import MLPGenerator
+    >>> from invgan.physics import make_physics
+    >>> from invgan.solvers import LatentSearch
+    >>> _ = torch.manual_seed(0)
+    >>> G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid")
+    >>> model = make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none")
+    >>> search = LatentSearch(G, max_steps=20, restarts=1)
+    >>> tuple(search(model.measure(torch.rand(2, 1, 8, 8)), model.physics).shape)
+    (2, 1, 8, 8)
+    """
 
     def __init__(self, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides):
         super().__init__()
