@@ -3,7 +3,7 @@
 The site is built offline and fast: Markdown pages through MyST (with ``$...$`` and ``$$...$$``
 math), the API reference by autodoc/autosummary from the docstrings, and an examples gallery
 generated here from ``examples/`` (each script's docstring, its figures and its source; the scripts
-are not run at build time, ``tests/test_examples.py`` runs them at tiny size).
+are not run at build time, ``tests/system/test_examples.py`` runs them at tiny size).
 
 Where pages go (see ``index.md``):
 
@@ -131,7 +131,7 @@ def write_gallery() -> None:
         entries.append(name)
     index = ["Examples", "========", "",
              "The scripts of ``examples/``, each with its docstring, the figures it draws and its source.",
-             "Every one of them runs in the test suite at tiny size (``tests/test_examples.py``); the",
+             "Every one of them runs in the test suite at tiny size (``tests/system/test_examples.py``); the",
              "figures come from the full-size runs described on the pages of the user guide.", "",
              ".. toctree::", "   :maxdepth: 1", "", *[f"   {e}" for e in entries], ""]
     (GALLERY / "index.rst").write_text("\n".join(index), encoding="utf-8")

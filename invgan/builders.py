@@ -36,7 +36,20 @@ def build_measurement(cfg: ConditionalConfig, device: torch.device | str = "cpu"
 
 def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     """The generator :math:`R(y, A)` of ``cfg.model.generator``: a U-Net on the lifted measurement
-    (any operator), or SRGAN's / ESRGAN's network on the low-resolution image (downsampling only)."""
+    (any operator), or SRGAN's / ESRGAN's network on the low-resolution image (downsampling only).
+
+    :Example:
+
+    >>> from invgan.builders import build_reconstructor
+    >>> from invgan.config import resolve
+    >>> type(build_reconstructor(resolve(preset="srresnet-x4", overrides=["model.width=8", "model.blocks=1"]))).__name__
+    'SRResNet'
+    >>> try:
+    ...     build_reconstructor(resolve(preset="srresnet-x4", overrides=["physics.name='blur'"]))
+    ... except ValueError as e:
+    ...     print(str(e).split(":")[0])
+    model.generator='srresnet' is a super-resolution network
+    """
     m, c = cfg.model, cfg.data.channels
     if m.generator == "unet":
         return ConditionalReconstructor(c, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels,

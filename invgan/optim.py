@@ -24,7 +24,20 @@ SCHEDULERS = ("none", "cosine")
 
 def make_optimizers(networks: nn.ModuleDict, o: "OptimConfig") -> dict[str, Optimizer]:
     """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``);
-    ``o.optimizer`` is one of :data:`OPTIMIZERS` (checked by :class:`~invgan.config.OptimConfig`)."""
+    ``o.optimizer`` is one of :data:`OPTIMIZERS` (checked by :class:`~invgan.config.OptimConfig`).
+
+    :Example:
+
+    >>> from types import SimpleNamespace
+    >>> from torch import nn
+    >>> from invgan.optim import make_optimizers
+    >>> nets = nn.ModuleDict({"G": nn.Linear(2, 2), "D": nn.Linear(2, 1)})
+    >>> o = SimpleNamespace(optimizer="adam", lr_g=1e-3, lr_d=2e-4, beta1=0.5, beta2=0.999, weight_decay=0.0)
+    >>> opts = make_optimizers(nets, o)
+    >>> sorted(opts), opts["D"].param_groups[0]["lr"], opts["G"].param_groups[0]["betas"]
+    (['D', 'G'], 0.0002, (0.5, 0.999))
+    """
+
     def make(params, lr: float, weight_decay: float = 0.0) -> Optimizer:
         if o.optimizer == "rmsprop":
             return torch.optim.RMSprop(params, lr=lr, weight_decay=weight_decay)
@@ -38,7 +51,21 @@ def make_optimizers(networks: nn.ModuleDict, o: "OptimConfig") -> dict[str, Opti
 
 def make_schedulers(optimizers: dict[str, Optimizer], name: str, updates: dict[str, int]) -> dict[str, Any]:
     r"""Learning-rate schedulers by name: ``"none"``, or ``"cosine"`` from the initial rate down to 1 %
-    over each network's number of optimiser ``updates`` (stepped once per step that updates it)."""
+    over each network's number of optimiser ``updates`` (stepped once per step that updates it).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.optim import make_schedulers
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = make_schedulers({"G": opt}, "cosine", {"G": 4})["G"]
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    >>> round(opt.param_groups[0]["lr"], 4)
+    0.505
+    >>> make_schedulers({"G": opt}, "none", {"G": 4})
+    {}
+    """
     if name not in SCHEDULERS:
         raise ValueError(f"invalid scheduler={name!r}: expected one of {SCHEDULERS}")
     if name == "none":
@@ -54,7 +81,20 @@ def continue_cosine(sched: torch.optim.lr_scheduler.CosineAnnealingLR, total: in
     more, or fewer, steps): the cosine from each base rate down to ``eta_min`` is re-built over
     ``total`` updates and positioned at the updates already made, :math:`t`, so the rate becomes
     :math:`\eta_\min + (\eta_0 - \eta_\min)(1 + \cos(\pi t / T))/2` and keeps decreasing from
-    there (it never climbs back as the restored ``T_max`` would make it)."""
+    there (it never climbs back as the restored ``T_max`` would make it).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.optim import continue_cosine, make_schedulers
+    >>> opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    >>> sched = make_schedulers({"G": opt}, "cosine", {"G": 4})["G"]
+    >>> for _ in range(2):
+    ...     opt.step(); sched.step()
+    >>> continue_cosine(sched, 8)
+    >>> round(opt.param_groups[0]["lr"], 4)
+    0.855
+    """
     total = max(1, int(total))
     t = min(sched.last_epoch, total)
     sched.T_max = total

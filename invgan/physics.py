@@ -83,6 +83,13 @@ def blur_kernel(
     :class:`~deepinv.physics.generator.MotionBlurGenerator`) drawn from ``seed``;
     a tensor: the user's kernel of shape ``(k, k)``, ``(1, 1, k, k)`` or
     ``(1, C, k, k)``, normalised to sum to one.
+
+    :Example:
+
+    >>> from invgan.physics import blur_kernel
+    >>> k = blur_kernel("gaussian", sigma=1.0, size=5)
+    >>> tuple(k.shape), round(float(k.sum()), 4)
+    ((1, 1, 5, 5), 1.0)
     """
     if isinstance(kind, Tensor):
         k = kind.detach().float()
@@ -214,7 +221,14 @@ class GaussianMatrixGenerator(PhysicsGenerator):
 
 
 def default_noise_sigma(name: str) -> float:
-    """25/255 for ``"denoising"`` (an identity operator needs noise to be a problem), 0 otherwise."""
+    """25/255 for ``"denoising"`` (an identity operator needs noise to be a problem), 0 otherwise.
+
+    :Example:
+
+    >>> from invgan.physics import default_noise_sigma
+    >>> round(default_noise_sigma("denoising"), 4), default_noise_sigma("blur")
+    (0.098, 0.0)
+    """
     return 25.0 / 255.0 if name == "denoising" else 0.0
 
 
@@ -262,6 +276,18 @@ def make_physics(
 
     Bad parameters raise :class:`ValueError` naming the parameter, the value and
     the allowed range.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none", seed=0)
+    >>> y = model.measure(torch.ones(2, 1, 8, 8))
+    >>> tuple(y.shape), round(float(y.mean()), 4)
+    ((2, 1, 8, 8), 0.5469)
+    >>> blur = make_physics("blur", (1, 8, 8), sigma=1.0, kernel_size=5, noise="none")
+    >>> torch.allclose(blur.physics.A(torch.ones(1, 1, 8, 8)), torch.ones(1, 1, 8, 8))
+    True
     """
     if name not in PHYSICS_NAMES:
         _fail("physics", name, f"one of {PHYSICS_NAMES}")
@@ -352,6 +378,15 @@ def lift(physics: dphys.Physics, y: Tensor, mode: str = "adjoint", gamma: float 
     ``"tikhonov"``: :math:`\arg\min_x \tfrac12\|Ax-y\|^2 + \tfrac{\gamma}{2}\|x\|^2`,
     computed through the operator's ``prox_l2`` (closed form for FFT blur,
     inpainting and circular downsampling).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.physics import lift, make_physics
+    >>> model = make_physics("denoising", (1, 4, 4), noise="none")
+    >>> y = torch.rand(1, 1, 4, 4, generator=torch.Generator().manual_seed(0))
+    >>> torch.equal(lift(model.physics, y, "adjoint"), y)
+    True
     """
     if mode == "adjoint":
         return physics.A_adjoint(y)
@@ -370,7 +405,16 @@ def sampling_grid(physics: dphys.Physics) -> tuple[int, float]:
     r"""The factor :math:`f` and offset :math:`c` of a downsampling operator: low-resolution pixel
     :math:`i` sits at high-resolution position :math:`f i + c`. A symmetric filter that sums to one
     maps a ramp :math:`r_j = j` to itself shifted by the filter's centre, so :math:`c` is read off
-    :math:`A r` in the middle of the image (away from the circular boundary)."""
+    :math:`A r` in the middle of the image (away from the circular boundary).
+
+    :Example:
+
+    >>> from invgan.physics import make_physics, sampling_grid
+    >>> physics = make_physics("downsampling", (1, 32, 32), factor=4, noise="none").physics
+    >>> factor, offset = sampling_grid(physics)
+    >>> factor, round(offset, 2)
+    (4, 0.5)
+    """
     factor = getattr(physics, "factor", None)
     if not isinstance(physics, dphys.Downsampling) or factor is None:
         raise ValueError(f"a sampling grid needs a downsampling operator, got {type(physics).__name__}")
@@ -386,7 +430,17 @@ def bicubic_upsample(y: Tensor, physics: dphys.Physics) -> Tensor:
     r"""Bicubic interpolation of low-resolution ``y`` onto the operator's own sampling grid
     (:func:`sampling_grid`): ``F.interpolate`` assumes pixel :math:`i` at :math:`f i + (f-1)/2`, so
     its output is shifted by :math:`c - (f-1)/2` (circularly, as the operator pads). The fair
-    "bicubic" baseline of super-resolution: unshifted, deepinv's ×4 grid loses about 3 dB."""
+    "bicubic" baseline of super-resolution: unshifted, deepinv's ×4 grid loses about 3 dB.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.physics import bicubic_upsample, make_physics
+    >>> model = make_physics("downsampling", (1, 16, 16), factor=2, noise="none")
+    >>> y = model.measure(torch.rand(1, 1, 16, 16))
+    >>> tuple(y.shape), tuple(bicubic_upsample(y, model.physics).shape)
+    ((1, 1, 8, 8), (1, 1, 16, 16))
+    """
     factor, offset = sampling_grid(physics)
     up = torch.nn.functional.interpolate(y, scale_factor=factor, mode="bicubic", align_corners=False)
     shift = offset - (factor - 1) / 2

@@ -13,7 +13,18 @@ def rank_seed(seed: int, rank: int) -> int:
     (a one-process run is unchanged), else a 32-bit hash of ``(seed, rank)``.
 
     32 bits because torch's CPU generator (mt19937) keeps only the low 32 bits of a seed: an
-    offset such as ``seed + rank * 2**32`` would give every rank the same stream."""
+    offset such as ``seed + rank * 2**32`` would give every rank the same stream.
+
+    :Example:
+
+    >>> from invgan.seeding import rank_seed
+    >>> rank_seed(7, 0)
+    7
+    >>> rank_seed(7, 1) == rank_seed(7, 1) != rank_seed(7, 2)
+    True
+    >>> 0 <= rank_seed(7, 1) < 2**32
+    True
+    """
     if rank == 0:
         return int(seed)
     digest = hashlib.sha256(f"invgan-rank-seed:{int(seed)}:{int(rank)}".encode()).digest()

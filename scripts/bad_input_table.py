@@ -1,4 +1,4 @@
-"""Write docs/bad_input.md from the cases of tests/test_bad_input.py: each case is run (in-process,
+"""Write docs/bad_input.md from the cases of tests/system/test_bad_input.py: each case is run (in-process,
 on the same made-up inputs as the test) and its error line goes in the table, with the temporary
 paths replaced by the placeholders the commands use.
 
@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))  # this checkout's invgan, whatever is installed
 
 HEADER = """# Bad input: what each command says
 
-Every row is a case of `tests/test_bad_input.py`, which checks that the command exits with a
+Every row is a case of `tests/system/test_bad_input.py`, which checks that the command exits with a
 non-zero status, prints no traceback, prints the message below (`invgan COMMAND: error: ...`,
 one line) and leaves the files it was given untouched. The table is written by
 `python scripts/bad_input_table.py` from the same list of cases; a test checks that every case
@@ -50,7 +50,7 @@ Choices made for inputs that used to be reinterpreted silently:
 
 
 def load_cases():
-    spec = importlib.util.spec_from_file_location("bad_input_cases", ROOT / "tests" / "test_bad_input.py")
+    spec = importlib.util.spec_from_file_location("bad_input_cases", ROOT / "tests" / "system" / "test_bad_input.py")
     module = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     sys.modules[spec.name] = module

@@ -1,4 +1,7 @@
-"""Shared fixtures: tiny image folders and tiny run configs (CPU, few steps, fixed seeds)."""
+"""Shared fixtures: tiny image folders and tiny run configs (CPU, few steps, fixed seeds).
+
+The test files mirror the package (``tests/<package>/test_<module>.py``); end-to-end checks are in
+``tests/system/``. See tests/README.md."""
 
 from __future__ import annotations
 

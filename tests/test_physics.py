@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+import torch.nn.functional as F
 import deepinv as dinv
 
-from invgan.physics import blur_kernel, lift, make_physics
+from invgan.physics import bicubic_upsample, blur_kernel, lift, make_physics, sampling_grid
 
 SIZE = (1, 16, 16)
 
@@ -110,3 +111,31 @@ def test_fresh_per_sample_is_refused_where_it_cannot_be_drawn():
         make_physics("downsampling", (1, 16, 16), fresh_per_sample=True)
     with pytest.raises(ValueError, match="kernel"):
         make_physics("blur", (1, 16, 16), kernel=torch.ones(3, 3), fresh_per_sample=True)
+
+
+def _downsampling(size: int = 32, factor: int = 4):
+    return make_physics("downsampling", (1, size, size), factor=factor, noise="none", noise_sigma=0.0).physics
+
+
+@pytest.mark.parametrize("factor", [2, 4])
+def test_sampling_grid_matches_a_shifted_image(factor):
+    physics = _downsampling(32, factor)
+    f, offset = sampling_grid(physics)
+    assert f == factor and offset == pytest.approx(0.5, abs=1e-3)  # deepinv's even bicubic filter, read off a ramp
+    # a linear ramp along the width is sampled at f*i + offset (away from the circular boundary)
+    x = torch.arange(32.0).expand(1, 1, 32, 32).contiguous()
+    i = 16 // factor
+    assert physics.A(x)[0, 0, i, i].item() == pytest.approx(factor * i + offset, abs=1e-3)
+
+
+def test_bicubic_on_the_grid_beats_unaligned_interpolation():
+    from invgan.data.images import load_builtin
+
+    x = load_builtin(names=["camera"])[0][None, :, 96:224, 160:288]  # a held-out photo crop, 128x128
+    physics = _downsampling(128, 4)
+    y = physics.A(x)
+    aligned = bicubic_upsample(y, physics)
+    plain = F.interpolate(y, scale_factor=4, mode="bicubic", align_corners=False)
+    assert aligned.shape == x.shape
+    inner = (..., slice(8, -8), slice(8, -8))  # away from the circular boundary
+    assert F.mse_loss(aligned[inner], x[inner]) < 0.7 * F.mse_loss(plain[inner], x[inner])

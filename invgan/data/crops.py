@@ -40,6 +40,17 @@ class CropStream(Dataset):
 
     Images are drawn with probability proportional to their area, then a uniform
     crop position and (with ``augment``) a random flip and 90° rotation.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data import CropStream
+    >>> stream = CropStream([torch.rand(1, 32, 32)], 16, 4, seed=0)
+    >>> batch = stream[3]
+    >>> tuple(batch.shape)
+    (4, 1, 16, 16)
+    >>> torch.equal(batch, stream[3])
+    True
     """
 
     def __init__(self, images: Sequence[Tensor], size: int, batch_size: int, augment: bool = True, seed: int = 0, length: int = 2**62):
@@ -87,7 +98,19 @@ class CropStream(Dataset):
 def fixed_crops(images: Sequence[Tensor], size: int, n: int, seed: int = 1234) -> Tensor:
     """``n`` crops drawn once from ``seed`` (no augmentation): a fixed evaluation set.
 
-    Crops are spread evenly over the images so that every held-out image counts."""
+    Crops are spread evenly over the images so that every held-out image counts.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data import fixed_crops
+    >>> images = [torch.rand(1, 20, 20), torch.rand(1, 24, 30)]
+    >>> crops = fixed_crops(images, 8, 5, seed=0)
+    >>> tuple(crops.shape)
+    (5, 1, 8, 8)
+    >>> torch.equal(crops, fixed_crops(images, 8, 5, seed=0))
+    True
+    """
     images = _check_images(images, size)
     g = torch.Generator().manual_seed(seed)
     out = []
@@ -134,7 +157,16 @@ class SampleStream(Dataset):
 
 def split_by_image(images: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
     """Two disjoint halves of a list of images, alternating (images 0, 2, 4, ... and 1, 3, 5, ...),
-    for unpaired training: no image gives crops to both."""
+    for unpaired training: no image gives crops to both.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data import split_by_image
+    >>> train, test = split_by_image([torch.zeros(1, 4, 4) + i for i in range(5)])
+    >>> len(train), len(test)
+    (3, 2)
+    """
     if len(images) < 2:
         raise ValueError(f"unpaired training needs at least 2 training images (one set of clean images, another of "
                          f"measured ones), got {len(images)}")

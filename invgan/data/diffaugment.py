@@ -34,6 +34,18 @@ def color(x: Tensor, gen: torch.Generator) -> Tensor:
 
 
 def translation(x: Tensor, gen: torch.Generator, ratio: float = 0.125) -> Tensor:
+    """Shift each image by a random whole number of pixels, up to ``ratio`` of its size in each
+    direction; zeros are shifted in.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data.diffaugment import translation
+    >>> x = torch.ones(2, 1, 8, 8)
+    >>> y = translation(x, torch.Generator().manual_seed(0))
+    >>> tuple(y.shape), set(y.unique().tolist()) <= {0.0, 1.0}
+    ((2, 1, 8, 8), True)
+    """
     n, _, h, w = x.shape
     ph, pw = int(h * ratio + 0.5), int(w * ratio + 0.5)
     if ph == 0 and pw == 0:
@@ -63,7 +75,14 @@ _TRANSFORMS = {"color": color, "translation": translation, "cutout": cutout}
 
 
 def parse_policy(policy: str | tuple[str, ...]) -> tuple[str, ...]:
-    """``"color,translation,cutout"`` (or a tuple) as a checked tuple of transform names."""
+    """``"color,translation,cutout"`` (or a tuple) as a checked tuple of transform names.
+
+    :Example:
+
+    >>> from invgan.data.diffaugment import parse_policy
+    >>> parse_policy("color, cutout")
+    ('color', 'cutout')
+    """
     names = tuple(p.strip() for p in policy.split(",") if p.strip()) if isinstance(policy, str) else tuple(policy)
     bad = [p for p in names if p not in _TRANSFORMS]
     if bad or not names:
@@ -72,7 +91,16 @@ def parse_policy(policy: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def diff_augment(x: Tensor, policy: str | tuple[str, ...], gen: torch.Generator) -> Tensor:
-    """The transforms of ``policy`` applied in turn to an image batch ``(B, C, H, W)``."""
+    """The transforms of ``policy`` applied in turn to an image batch ``(B, C, H, W)``.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data.diffaugment import diff_augment
+    >>> x = torch.rand(2, 3, 8, 8)
+    >>> tuple(diff_augment(x, "color,translation,cutout", torch.Generator().manual_seed(0)).shape)
+    (2, 3, 8, 8)
+    """
     if x.dim() != 4:
         raise ValueError(f"DiffAugment needs image batches (B, C, H, W), got shape {tuple(x.shape)}")
     for name in parse_policy(policy):

@@ -66,7 +66,17 @@ def load_digits(name: str = "mnist", split: str = "train", *, heldout_fraction: 
 
 def pad_to(x: Tensor, size: int) -> Tensor:
     """Zero-pad ``(N, C, h, w)`` images symmetrically to ``size × size`` (e.g. 28 → 32 for a
-    power-of-two DCGAN); MNIST's background is 0 so nothing is invented."""
+    power-of-two DCGAN); MNIST's background is 0 so nothing is invented.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data.digits import pad_to
+    >>> x = torch.ones(1, 1, 28, 28)
+    >>> y = pad_to(x, 32)
+    >>> tuple(y.shape), float(y.sum())
+    ((1, 1, 32, 32), 784.0)
+    """
     h, w = x.shape[-2:]
     if size < max(h, w):
         raise ValueError(f"cannot pad {h}x{w} images to {size}x{size}")

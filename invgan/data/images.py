@@ -30,7 +30,16 @@ CAMERAMAN_SIZE = 256
 
 
 def to_tensor(img: np.ndarray, channels: int) -> Tensor:
-    """An ``(H, W[, C])`` array of any dtype to a float ``(channels, H, W)`` tensor in [0, 1]."""
+    """An ``(H, W[, C])`` array of any dtype to a float ``(channels, H, W)`` tensor in [0, 1].
+
+    :Example:
+
+    >>> import numpy as np
+    >>> from invgan.data.images import to_tensor
+    >>> t = to_tensor(np.full((2, 3), 255, dtype=np.uint8), channels=1)
+    >>> tuple(t.shape), float(t.max())
+    ((1, 2, 3), 1.0)
+    """
     if channels not in (1, 3):
         raise ValueError(f"invalid channels={channels!r}: expected 1 (grayscale) or 3 (RGB)")
     from skimage.color import gray2rgb, rgb2gray, rgba2rgb
@@ -146,7 +155,19 @@ def load_images(source: str = "builtin", split: str = "train", channels: int = 1
 def write_image(x: Tensor, path: str | Path) -> Path:
     """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] (clipped) as an 8-bit image,
     grayscale for ``C = 1``, RGB for ``C = 3``; the format follows the suffix
-    (:data:`IMAGE_SUFFIXES`). The parent folder must exist."""
+    (:data:`IMAGE_SUFFIXES`). The parent folder must exist.
+
+    :Example:
+
+    >>> import tempfile, torch
+    >>> from pathlib import Path
+    >>> from invgan.data.images import read_image, write_image
+    >>> x = torch.linspace(0, 1, 16).view(1, 4, 4)
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     back = read_image(write_image(x, Path(d) / "x.png"))
+    >>> tuple(back.shape), float((back - x).abs().max()) <= 1 / 255
+    ((1, 4, 4), True)
+    """
     from PIL import Image
 
     p = Path(path)

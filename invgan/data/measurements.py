@@ -31,7 +31,20 @@ class MeasuredSet:
 
 def fixed_measurements(model: MeasurementModel, x: Tensor, seed: int = 0) -> MeasuredSet:
     """Measure ``x`` once with noise and operator draws from ``seed``, leaving the model's own
-    random streams (those of online training) untouched."""
+    random streams (those of online training) untouched.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data import fixed_measurements
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("inpainting", (1, 8, 8), keep=0.5, fresh_per_sample=True)
+    >>> data = fixed_measurements(model, torch.rand(3, 1, 8, 8), seed=0)
+    >>> tuple(data.y.shape), sorted(data.operator_params)
+    ((3, 1, 8, 8), ['mask'])
+    >>> torch.equal(data.y, fixed_measurements(model, data.x, seed=0).y)
+    True
+    """
     saved = model.rng_state()
     cpu_state = torch.get_rng_state()
     try:

@@ -20,7 +20,15 @@ SMALL_SETS = ("mnist", "digits8", "lfw")
 
 def load_small_set(name: str = "mnist", split: str = "train", *, heldout_fraction: float = 0.2, seed: int = 0, limit: int | None = None) -> SmallImageSet:
     """Built-in set ``name`` (``"mnist"``, ``"digits8"`` or ``"lfw"``) of the given ``split``
-    (``"train"``, ``"heldout"`` or ``"all"``), at most ``limit`` images."""
+    (``"train"``, ``"heldout"`` or ``"all"``), at most ``limit`` images.
+
+    :Example:
+
+    >>> from invgan.data.small_sets import load_small_set
+    >>> d = load_small_set("digits8", "heldout", limit=5)
+    >>> tuple(d.x.shape), d.labels.dtype
+    ((5, 1, 8, 8), torch.int64)
+    """
     kwargs = dict(heldout_fraction=heldout_fraction, seed=seed, limit=limit)
     if name == "lfw":
         return load_faces(split, **kwargs)

@@ -30,7 +30,20 @@ class SmallImageSet:
 
 
 def split_set(name: str, reader: Reader, split: str, *, heldout_fraction: float, seed: int, limit: int | None) -> SmallImageSet:
-    """The ``split`` of the images ``reader()`` returns (read once per ``name`` and cached), at most ``limit``."""
+    """The ``split`` of the images ``reader()`` returns (read once per ``name`` and cached), at most ``limit``.
+
+    :Example:
+
+    >>> import numpy as np
+    >>> from invgan.data.split import split_set
+    >>> reader = lambda: (np.zeros((10, 4, 4), dtype=np.float32), np.arange(10))
+    >>> held = split_set("ten-zeros", reader, "heldout", heldout_fraction=0.2, seed=0, limit=None)
+    >>> train = split_set("ten-zeros", reader, "train", heldout_fraction=0.2, seed=0, limit=None)
+    >>> len(held), len(train), tuple(train.x.shape)
+    (2, 8, (8, 1, 4, 4))
+    >>> sorted(held.labels.tolist() + train.labels.tolist()) == list(range(10))
+    True
+    """
     if split not in SPLITS:
         raise ValueError(f"invalid split={split!r}: expected one of {SPLITS}")
     if not 0 < heldout_fraction < 1:

@@ -27,7 +27,22 @@ def _detached(inputs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
 
 class AdversarialLoss(nn.Module):
     """Both sides of a GAN objective on the step's ``(real, fake)``; each side calls ``D``
-    once per input and leaves the outputs on the step (``d_real``, ``d_fake``) for head losses."""
+    once per input and leaves the outputs on the step (``d_real``, ``d_fake``) for head losses.
+
+    :Example:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from invgan.losses import GANStep
+    >>> from invgan.losses.adversarial import AdversarialLoss
+    >>> D = nn.Identity()
+    >>> s = GANStep(x_hat=torch.zeros(2), real=(torch.tensor([1.0, 1.0]),), fake=(torch.tensor([-1.0, -1.0]),))
+    >>> loss, logs = AdversarialLoss("hinge").discriminator_loss(D, s)
+    >>> float(loss), float(logs["real_logit"]), float(logs["fake_logit"])
+    (0.0, 1.0, -1.0)
+    >>> float(AdversarialLoss("hinge")(D, s))
+    1.0
+    """
 
     def __init__(self, objective: str | GANObjective = UNCONDITIONAL_OBJECTIVE):
         super().__init__()

@@ -27,6 +27,23 @@ class CycleConsistencyLoss(nn.Module):
     .. math::
 
         \mathcal{L}_\text{cyc} = \|G_c(G_m(x)) - x\|_1 + \|G_m(G_c(y)) - y\|_1 .
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import CycleConsistencyLoss, GANStep
+    >>> from invgan.nets.cycle import CycleGenerators
+    >>> class Scale(torch.nn.Module):
+    ...     def __init__(self, a):
+    ...         super().__init__()
+    ...         self.a = a
+    ...     def forward(self, t):
+    ...         return self.a * t
+    >>> G = CycleGenerators(Scale(2.0), Scale(0.5))
+    >>> x, y = torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2)
+    >>> s = GANStep(x_hat=G(y, None), x=x, y=y, model=G, extras={"y_hat": G(x, direction="to_measured")})
+    >>> float(CycleConsistencyLoss()(s))
+    0.0
     """
 
     def forward(self, s: GANStep) -> Tensor:
@@ -45,6 +62,16 @@ class IdentityLoss(nn.Module):
     .. math::
 
         \mathcal{L}_\text{id} = \|G_c(x) - x\|_1 + \|G_m(y) - y\|_1 .
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import GANStep, IdentityLoss
+    >>> from invgan.nets.cycle import CycleGenerators
+    >>> G = CycleGenerators(torch.nn.Identity(), torch.nn.Identity())
+    >>> x, y = torch.rand(1, 1, 4, 4), torch.rand(1, 1, 4, 4)
+    >>> float(IdentityLoss()(GANStep(x_hat=y, x=x, y=y, model=G)))
+    0.0
     """
 
     def forward(self, s: GANStep) -> Tensor:

@@ -21,7 +21,17 @@ class ClassHeadLoss:
     r"""ACGAN (Odena et al. 2017): the log-likelihood of the right class,
     :math:`\mathcal{L}_C = -\mathbb{E}\log p(C = c\,|\,x) - \mathbb{E}\log p(C = c\,|\,\hat x)`, as a
     cross-entropy of the head ``name`` with the step's labels, over the ``sides`` given: both for
-    ``D``, ``("fake",)`` for ``G``."""
+    ``D``, ``("fake",)`` for ``G``.
+
+    :Example:
+
+    >>> import math, torch
+    >>> from invgan.losses import ClassHeadLoss, GANStep
+    >>> out = {"logit": torch.zeros(2), "class": torch.zeros(2, 4)}
+    >>> s = GANStep(x_hat=torch.zeros(2), label=torch.tensor([0, 3]), d_real=out, d_fake=out)
+    >>> round(float(ClassHeadLoss()(s)) / math.log(4), 4)
+    2.0
+    """
 
     def __init__(self, name: str = "class", sides: tuple[str, ...] = ("real", "fake")):
         if not sides or set(sides) - {"real", "fake"}:

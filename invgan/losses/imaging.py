@@ -13,7 +13,17 @@ from .step import GANStep
 
 
 class ReconstructionLoss(nn.Module):
-    r"""Supervised :math:`\|\hat x - x\|_2^2` (``"mse"``) or :math:`\|\hat x - x\|_1` (``"l1"``), averaged."""
+    r"""Supervised :math:`\|\hat x - x\|_2^2` (``"mse"``) or :math:`\|\hat x - x\|_1` (``"l1"``), averaged.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import GANStep
+    >>> from invgan.losses.imaging import ReconstructionLoss
+    >>> s = GANStep(x_hat=torch.tensor([1.0, -3.0]), x=torch.zeros(2))
+    >>> float(ReconstructionLoss("mse")(s)), float(ReconstructionLoss("l1")(s))
+    (5.0, 2.0)
+    """
 
     def __init__(self, metric: str = "mse"):
         super().__init__()
@@ -54,7 +64,18 @@ class PerceptualLoss(nn.Module):
 
     (SRGAN's VGG content loss uses the squared norm, ESRGAN the :math:`\ell_1` norm on features
     before the activation; see :mod:`invgan.nets.features` for the networks invgan loads offline).
-    :math:`\phi` stays frozen: it is kept out of the module's parameters and checkpoints."""
+    :math:`\phi` stays frozen: it is kept out of the module's parameters and checkpoints.
+
+    :Example:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from invgan.losses import GANStep, PerceptualLoss
+    >>> phi = nn.Identity()
+    >>> s = GANStep(x_hat=torch.tensor([1.0, 3.0]), x=torch.zeros(2))
+    >>> float(PerceptualLoss(phi)(s)), float(PerceptualLoss(phi, "mse")(s))
+    (2.0, 5.0)
+    """
 
     def __init__(self, features: nn.Module, metric: str = "l1"):
         super().__init__()

@@ -45,12 +45,27 @@ OBJECTIVES: dict[str, GANObjective] = {}
 
 
 def register_objective(name: str, d: DLoss, g: GLoss, needs_real_in_g: bool = False) -> GANObjective:
+    """Add an objective pair :math:`(\ell_D, \ell_G)` under ``name`` (``needs_real_in_g``: :math:`\ell_G`
+    also reads :math:`D(x)`, as relativistic objectives do) and return it."""
     obj = GANObjective(name, d, g, needs_real_in_g)
     OBJECTIVES[name] = obj
     return obj
 
 
 def get_objective(name: str | GANObjective) -> GANObjective:
+    """The registered objective ``name`` (an objective given as such is returned as is).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses.objectives import get_objective
+    >>> ns = get_objective("ns")
+    >>> real, fake = torch.tensor([2.0, 0.0]), torch.tensor([1.0, -1.0])
+    >>> round(float(ns.d(real, fake)), 4), round(float(ns.g(fake)), 4)
+    (1.2233, 0.8133)
+    >>> get_objective("rsgan").needs_real_in_g
+    True
+    """
     if isinstance(name, GANObjective):
         return name
     if name not in OBJECTIVES:
@@ -85,7 +100,15 @@ def g_maximum_likelihood(fake: Tensor, real: Tensor | None = None) -> Tensor:
 
 # --- least squares (Mao et al. 2017) ------------------------------------------------
 def d_lsgan(real: Tensor, fake: Tensor) -> Tensor:
-    r""":math:`\tfrac12\mathbb{E}(D(x)-1)^2 + \tfrac12\mathbb{E}D(\hat x)^2`."""
+    r""":math:`\tfrac12\mathbb{E}(D(x)-1)^2 + \tfrac12\mathbb{E}D(\hat x)^2`.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses.objectives import d_lsgan, g_lsgan
+    >>> float(d_lsgan(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0]))), float(g_lsgan(torch.tensor([1.0])))
+    (0.5, 0.0)
+    """
     return 0.5 * (real - 1).pow(2).mean() + 0.5 * fake.pow(2).mean()
 
 
@@ -107,7 +130,15 @@ def g_wasserstein(fake: Tensor, real: Tensor | None = None) -> Tensor:
 
 
 def d_hinge(real: Tensor, fake: Tensor) -> Tensor:
-    r""":math:`\mathbb{E}\max(0, 1-D(x)) + \mathbb{E}\max(0, 1+D(\hat x))`."""
+    r""":math:`\mathbb{E}\max(0, 1-D(x)) + \mathbb{E}\max(0, 1+D(\hat x))`.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses.objectives import d_hinge
+    >>> float(d_hinge(torch.tensor([2.0, 0.5]), torch.tensor([-2.0, 0.0])))
+    0.75
+    """
     return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
 
 

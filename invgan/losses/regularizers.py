@@ -37,7 +37,19 @@ def _squared_norms(grads: list[Tensor]) -> Tensor:
 
 
 def r1_penalty(D: nn.Module, s: GANStep) -> Tensor:
-    r"""R1 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_x\,\|\nabla_x D(x)\|_2^2` on real inputs."""
+    r"""R1 (Mescheder et al. 2018): :math:`\tfrac{1}{2}\,\mathbb{E}_x\,\|\nabla_x D(x)\|_2^2` on real inputs.
+
+    :Example:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from invgan.losses import GANStep, r1_penalty
+    >>> D = nn.Linear(2, 1, bias=False)
+    >>> _ = nn.init.constant_(D.weight, 3.0)
+    >>> s = GANStep(x_hat=torch.zeros(4, 2), real=(torch.rand(4, 2),))
+    >>> float(r1_penalty(D, s).detach())
+    9.0
+    """
     out, grads = _input_gradients(D, s.real)
     return 0.5 * _squared_norms(grads).mean() + 0.0 * out.sum()
 
@@ -90,7 +102,19 @@ def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
 def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:
     r"""WGAN's weight clipping (Arjovsky et al. 2017): after each update of ``D``, every parameter is
     clamped to :math:`[-c, c]`, :math:`c` = ``bound`` (0.01 in the paper). A constraint for
-    ``GANRecipe(d_constraints=...)``."""
+    ``GANRecipe(d_constraints=...)``.
+
+    :Example:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from invgan.losses import clip_weights
+    >>> D = nn.Linear(2, 1)
+    >>> _ = nn.init.constant_(D.weight, 3.0)
+    >>> clip_weights(0.01)(D)
+    >>> D.weight.abs().max().item() <= 0.01
+    True
+    """
     if not bound > 0:
         raise ValueError(f"invalid clip bound {bound!r}: expected > 0")
 

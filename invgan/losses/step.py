@@ -57,7 +57,16 @@ def logit(out: DOutput) -> Tensor:
 
 
 def head(out: DOutput | None, name: str) -> Tensor:
-    """A named head of a discriminator output, with a clear error when ``D`` has none."""
+    """A named head of a discriminator output, with a clear error when ``D`` has none.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses.step import head, logit
+    >>> out = {"logit": torch.tensor([0.5]), "class": torch.tensor([[1.0, 2.0]])}
+    >>> logit(out).tolist(), head(out, "class").tolist()
+    ([0.5], [[1.0, 2.0]])
+    """
     if out is None:
         raise ValueError(f"no discriminator output to read the {name!r} head from: D is not run in this phase at this step")
     if not isinstance(out, dict) or name not in out:

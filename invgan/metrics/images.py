@@ -47,7 +47,17 @@ def set_operator(physics: nn.Module, params: dict[str, Tensor]) -> None:
 @torch.no_grad()
 def image_metrics(estimate: Tensor, truth: Tensor) -> dict[str, Tensor]:
     """Per-image PSNR and SSIM of ``estimate`` clipped to [0, 1]. SSIM's 11x11 window needs
-    images of at least :data:`SSIM_MIN_SIZE` pixels a side; on smaller ones it is NaN (undefined)."""
+    images of at least :data:`SSIM_MIN_SIZE` pixels a side; on smaller ones it is NaN (undefined).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.metrics import image_metrics
+    >>> x = torch.full((1, 1, 8, 8), 0.5)
+    >>> m = image_metrics(x + 0.1, x)
+    >>> round(float(m["psnr"]), 2), round(float(m["ssim"]), 4) <= 1.0
+    (20.0, True)
+    """
     psnr, ssim = _metrics()
     est = estimate.float().clamp(0, 1)
     truth = truth.float()
@@ -66,7 +76,20 @@ def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, 
     :class:`invgan.solvers.LatentSearch`, which re-enables gradients for its own search) or a
     function. It is called as given: put a network in eval mode first. The operator draw of
     each batch (``data.batches``) is restored in ``physics`` before the call. ``outputs``, when
-    given, receives the estimates (on the CPU, clipped to [0, 1]) for metrics of the whole set."""
+    given, receives the estimates (on the CPU, clipped to [0, 1]) for metrics of the whole set.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.data import fixed_measurements
+    >>> from invgan.metrics import evaluate_estimator
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("denoising", (1, 8, 8), noise="none")
+    >>> data = fixed_measurements(model, torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0)))
+    >>> scores = evaluate_estimator(lambda y, physics: y, data, model.physics)
+    >>> scores  # PSNR is capped at 80 dB for an exact estimate
+    {'psnr': 80.0, 'ssim': 1.0}
+    """
     sums: dict[str, list[Tensor]] = {"psnr": [], "ssim": []}
     device = next(iter(physics.buffers()), torch.empty(0)).device
     for x, y, params in data.batches(batch_size):
@@ -110,7 +133,15 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
 
 
 def patches(images: Tensor, size: int) -> Tensor:
-    """The non-overlapping ``size`` x ``size`` patches of a batch of images, ``(N * k, C, size, size)``."""
+    """The non-overlapping ``size`` x ``size`` patches of a batch of images, ``(N * k, C, size, size)``.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.metrics.images import patches
+    >>> tuple(patches(torch.rand(2, 1, 8, 8), 4).shape)
+    (8, 1, 4, 4)
+    """
     if min(images.shape[-2:]) < size:
         raise ValueError(f"patches of {size}x{size} need images at least that large, got {tuple(images.shape[-2:])}")
     p = images.unfold(-2, size, size).unfold(-2, size, size)  # (N, C, rows, cols, size, size)

@@ -173,7 +173,19 @@ DISCRIMINATORS = {"dcgan": DCGANDiscriminator, "patchgan": PatchGANDiscriminator
 
 
 def make_discriminator(kind: str, in_channels: int, img_size: int, width: int = 64, spectral_norm: bool = False, **kwargs) -> nn.Module:
-    """A discriminator by name: ``"dcgan"``, ``"patchgan"`` or ``"esrgan"``."""
+    """A discriminator by name: ``"dcgan"``, ``"patchgan"`` or ``"esrgan"``.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets import make_discriminator
+    >>> D = make_discriminator("dcgan", 1, 32, width=8)
+    >>> tuple(D(torch.rand(3, 1, 32, 32)).shape)
+    (3,)
+    >>> P = make_discriminator("patchgan", 1, 32, width=4, n_layers=2)
+    >>> P(torch.rand(3, 1, 32, 32)).dim()
+    4
+    """
     if kind not in DISCRIMINATORS:
         raise ValueError(f"unknown discriminator {kind!r}: expected one of {tuple(DISCRIMINATORS)}")
     if kind == "patchgan":

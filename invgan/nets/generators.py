@@ -28,7 +28,20 @@ class LatentCodes:
     noise :math:`z\sim\mathcal{N}(0, I_{\text{noise}})`, one-hot categorical codes
     :math:`c_i\sim\mathrm{Cat}(K_i)` (``categorical = (K_1, ...)``) and continuous codes
     :math:`u\sim U[-1, 1]^{\text{continuous}}`. The generator is an ordinary :math:`G(z')` of
-    :attr:`dim` inputs."""
+    :attr:`dim` inputs.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.generators import LatentCodes
+    >>> codes = LatentCodes(noise=4, categorical=(3,), continuous=2)
+    >>> codes.dim, codes.head_size
+    (9, 5)
+    >>> z = codes.sample(5, torch.Generator().manual_seed(0))
+    >>> cats, cont = codes.split(z)
+    >>> tuple(z.shape), tuple(cats[0].shape), tuple(cont.shape)
+    ((5, 9), (5,), (5, 2))
+    """
 
     noise: int = 62
     categorical: tuple[int, ...] = (10,)
@@ -230,7 +243,19 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
     with ``latent_dim`` noise entries and the :class:`LatentCodes` prior.
 
     The arguments are kept in ``G.config`` so that ``make_generator(**G.config)`` rebuilds it
-    (checkpoints store this dict next to the weights)."""
+    (checkpoints store this dict next to the weights).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.generators import make_generator
+    >>> G = make_generator("dcgan", 16, (1, 28, 28), output="sigmoid", width=8)
+    >>> x = G(torch.randn(2, 16))
+    >>> tuple(x.shape), bool((x >= 0).all() and (x <= 1).all())
+    ((2, 1, 28, 28), True)
+    >>> G.latent_dim
+    16
+    """
     out_shape = tuple(int(s) for s in out_shape)
     prior = LatentCodes(latent_dim, tuple(codes.get("categorical", ())), int(codes.get("continuous", 0))) if codes else None
     inputs = prior.dim if prior is not None else latent_dim + n_classes

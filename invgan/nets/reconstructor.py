@@ -46,7 +46,15 @@ class ConvBlock(nn.Sequential):
 class UNet(nn.Module):
     r"""A U-Net of ``depth`` scales; widths ``width·2^k`` (capped at ``8·width``).
     Any input size: the input is reflect-padded to a multiple of :math:`2^{\text{depth}-1}` and
-    the output cropped back."""
+    the output cropped back.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets import UNet
+    >>> tuple(UNet(1, 1, width=4, depth=2)(torch.rand(1, 1, 20, 28)).shape)
+    (1, 1, 20, 28)
+    """
 
     def __init__(self, in_channels: int, out_channels: int, width: int = 32, depth: int = 3, norm: str = "none"):
         super().__init__()
@@ -90,6 +98,17 @@ class ConditionalReconstructor(nn.Module):
         ``"tikhonov"`` (:math:`(A^\top A+\gamma I)^{-1}A^\top y`).
     :param gamma: Tikhonov weight for ``lift="tikhonov"``.
     :param latent_channels: number of noise channels :math:`z` (0: deterministic).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets import ConditionalReconstructor
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
+    >>> R = ConditionalReconstructor(1, width=4, depth=2)
+    >>> y = model.measure(torch.rand(2, 1, 16, 16))
+    >>> tuple(R(y, model.physics).shape)
+    (2, 1, 16, 16)
     """
 
     def __init__(

@@ -79,7 +79,19 @@ class SRResNet(_SRBase):
         \hat x = W_{9\times9} * U_{\log_2 f}(\cdots U_1(h))
 
     with residual blocks :math:`B_k` and upsampling stages :math:`U = \mathrm{PReLU}\circ
-    \mathrm{PixelShuffle}_2\circ W_{3\times3}` (64 wide and 16 blocks in the paper)."""
+    \mathrm{PixelShuffle}_2\circ W_{3\times3}` (64 wide and 16 blocks in the paper).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.sr import SRResNet
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("downsampling", (1, 32, 32), factor=4, noise="none")
+    >>> y = model.measure(torch.rand(2, 1, 32, 32))
+    >>> G = SRResNet(1, 4, width=8, blocks=1)
+    >>> tuple(y.shape), tuple(G(y, model.physics).shape)
+    ((2, 1, 8, 8), (2, 1, 32, 32))
+    """
 
     def __init__(self, channels: int = 1, factor: int = 4, width: int = 64, blocks: int = 16, batch_norm: bool = True,
                  bicubic_skip: bool = True):
@@ -171,7 +183,19 @@ class RRDBNet(_SRBase):
 def interpolate_networks(psnr: Mapping[str, Tensor] | nn.Module, gan: Mapping[str, Tensor] | nn.Module, alpha: float) -> dict[str, Tensor]:
     r"""ESRGAN's network interpolation: the state dict :math:`(1-\alpha)\,\theta_\text{PSNR} +
     \alpha\,\theta_\text{GAN}` of two networks of one architecture (``alpha = 0``: the PSNR-oriented
-    network, ``1``: the GAN-trained one). Integer buffers (batch-norm counters) come from ``gan``."""
+    network, ``1``: the GAN-trained one). Integer buffers (batch-norm counters) come from ``gan``.
+
+    :Example:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from invgan.nets.sr import interpolate_networks
+    >>> a, b = nn.Linear(1, 1), nn.Linear(1, 1)
+    >>> _ = nn.init.constant_(a.weight, 0.0), nn.init.constant_(b.weight, 1.0)
+    >>> mixed = interpolate_networks(a, b, 0.25)
+    >>> round(float(mixed["weight"]), 4)
+    0.25
+    """
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"invalid alpha={alpha!r}: expected a value in [0, 1]")
     a = psnr.state_dict() if isinstance(psnr, nn.Module) else psnr

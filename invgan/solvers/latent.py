@@ -124,6 +124,22 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
     :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
 
     Gradients are enabled for the search even under ``torch.no_grad()`` (as in an evaluation loop).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.generators import MLPGenerator
+    >>> from invgan.physics import make_physics
+    >>> from invgan.solvers import latent_search
+    >>> _ = torch.manual_seed(0)
+    >>> G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid")
+    >>> model = make_physics("cs", (1, 8, 8), m=20, noise="none")
+    >>> x = G(torch.randn(2, 4)).detach()
+    >>> res = latent_search(model.measure(x), model.physics, G, restarts=2, max_steps=50, prior_weight=0.0)
+    >>> tuple(res.x_hat.shape), tuple(res.z_hat.shape), tuple(res.restart_objectives.shape)
+    ((2, 1, 8, 8), (2, 4), (2, 2))
+    >>> bool((res.objective <= res.restart_objectives.min(1).values + 1e-6).all())
+    True
     """
     cfg = with_overrides(config or LatentSearchConfig(), **overrides)
     was_training = generator.training
@@ -214,7 +230,21 @@ class LatentSearch(Reconstructor):
     :param generator: :math:`G`, with a ``latent_dim`` attribute.
     :param config: a :class:`LatentSearchConfig`; keyword ``overrides`` replace its fields.
 
-    The full result of the last call (latents, objectives, steps) is kept in ``self.result``."""
+    The full result of the last call (latents, objectives, steps) is kept in ``self.result``.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.nets.generators import MLPGenerator
+    >>> from invgan.physics import make_physics
+    >>> from invgan.solvers import LatentSearch
+    >>> _ = torch.manual_seed(0)
+    >>> G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid")
+    >>> model = make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none")
+    >>> search = LatentSearch(G, max_steps=20, restarts=1)
+    >>> tuple(search(model.measure(torch.rand(2, 1, 8, 8)), model.physics).shape)
+    (2, 1, 8, 8)
+    """
 
     def __init__(self, generator: nn.Module, config: LatentSearchConfig | None = None, **overrides):
         super().__init__()

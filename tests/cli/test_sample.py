@@ -1,0 +1,34 @@
+"""``invgan sample``: grids and code traversals from the checkpoints of labelled and InfoGAN runs."""
+
+from __future__ import annotations
+
+import torch
+
+from invgan.config import resolve
+from invgan.training import build_run
+
+
+# ---------------------------------------------------------------- DiffAugment
+
+
+TINY = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.progress=false", "classifier_metrics=false",
+        "data.batch_size=8", "model.width=8", "model.d_width=8", "data.dataset=mnist"]
+
+
+def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
+    from invgan.cli import main
+    from invgan.training.checkpoint import load_generator
+
+    for name in ("cgan-mnist", "infogan-mnist"):
+        cfg = resolve("unconditional", None, name, TINY + ["train.steps=1", "train.checkpoint_every=1"], None)
+        run = build_run(cfg, out_dir=str(tmp_path / name), progress=False)
+        run.fit()
+        G = load_generator(tmp_path / name / "last.pt")
+        if name == "infogan-mnist":
+            z = G.sample_latent(50, torch.Generator().manual_seed(0))
+            cats, cont = G.codes.split(z)
+            assert z.shape[1] == G.latent_dim == G.codes.noise + 10 + 2 and cont.abs().max() <= 1  # the codes' prior, not N(0, I)
+            assert main(["sample", str(tmp_path / name / "last.pt"), "--traverse", "continuous:1", "-n", "30", "--out", str(tmp_path / "t.png")]) == 0
+        else:
+            assert G.n_classes == 10
+        assert main(["sample", str(tmp_path / name / "last.pt"), "-n", "20", "--out", str(tmp_path / f"{name}.png")]) == 0

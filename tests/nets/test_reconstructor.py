@@ -1,0 +1,30 @@
+"""The conditional reconstructor and its U-Net: any size, deepinv's ``model(y, physics)`` convention, latent draws."""
+
+import pytest
+import torch
+
+from invgan.nets import ConditionalReconstructor, UNet
+from invgan.physics import make_physics
+
+
+def test_unet_any_size():
+    assert UNet(2, 1, width=4, depth=3)(torch.rand(1, 2, 37, 51)).shape == (1, 1, 37, 51)
+
+
+@pytest.mark.parametrize("lift", ["adjoint", "pinv", "tikhonov"])
+def test_reconstructor_follows_model_y_physics(lift):
+    mm = make_physics("downsampling", (1, 16, 16), factor=2)
+    R = ConditionalReconstructor(1, width=4, depth=2, lift=lift)
+    y = mm.measure(torch.rand(2, 1, 16, 16))
+    assert R(y, mm.physics).shape == (2, 1, 16, 16)
+
+
+def test_latent_draws_give_different_reconstructions():
+    mm = make_physics("inpainting", (1, 16, 16))
+    R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2)
+    y = mm.measure(torch.rand(1, 1, 16, 16))
+    assert torch.equal(R(y, mm.physics), R.lift(y, mm.physics))  # zero residual at initialisation
+    torch.nn.init.normal_(R.unet.out.weight)  # as after some training
+    assert not torch.allclose(R(y, mm.physics), R(y, mm.physics))
+    z = torch.randn(1, 2, 16, 16)
+    assert torch.equal(R(y, mm.physics, z), R(y, mm.physics, z))

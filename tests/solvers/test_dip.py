@@ -1,0 +1,322 @@
+"""The deep-image-prior solver on tiny images (fixed seeds): config, stopping rules, backtracking, reconstructor."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+from torch import nn
+
+from invgan.nets.dip import ConvDecoder, SkipNet
+from invgan.physics import make_physics
+from invgan.solvers.dip import DIPConfig, deep_image_prior
+
+torch.set_num_threads(1)
+
+def tiny(**overrides) -> DIPConfig:
+    values = dict(net="convdecoder", precision="fp32", channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
+    values.update(overrides)
+    return DIPConfig.from_dict(values)
+
+
+def synthetic(size: int = 32, channels: int = 1, seed: int = 0) -> torch.Tensor:
+    """Piecewise-smooth test image: a disc and a square on a gradient, shape (1, C, size, size)."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    cx, cy = (0.3 + 0.4 * torch.rand(2, generator=g)).tolist()
+    img = 0.2 + 0.3 * xx
+    img = torch.where((xx - cx) ** 2 + (yy - cy) ** 2 < 0.06, torch.full_like(img, 0.85), img)
+    img = torch.where((xx > 0.6) & (yy > 0.6), torch.full_like(img, 0.45), img)
+    out = torch.stack([img * (0.8 + 0.2 * c) for c in range(channels)])
+    return out[None].clamp(0, 1)
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
+
+
+# ---------------------------------------------------------------- config
+
+def test_config_rejects_unknown_keys_and_bad_values():
+    with pytest.raises(ValueError, match="unknown DIPConfig option .learning_rate."):
+        DIPConfig.from_dict({"learning_rate": 0.1})
+    with pytest.raises(ValueError, match="ema"):
+        DIPConfig(ema=1.0)
+    with pytest.raises(ValueError, match="stop"):
+        DIPConfig(stop="oracle")
+    assert DIPConfig.from_dict(dataclasses.asdict(DIPConfig())) == DIPConfig()
+
+
+# ---------------------------------------------------------------- solver
+
+def test_stopping_rule_stops_near_psnr_peak():
+    """Denoising a 32x32 image: the fit first improves then reproduces the noise; the
+    windowed-variance stop (no ground truth) returns an estimate close to the best one."""
+    x = synthetic(32)
+    model = make_physics("denoising", (1, 32, 32), noise_sigma=0.2, seed=1)
+    torch.manual_seed(1)
+    y = model.measure(x)
+    common = dict(net="convdecoder", precision="fp32", channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
+    full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
+    curve = full.psnr_history[:, 0]
+    peak, noisy = float(curve.max()), psnr(y, x)
+    assert peak > noisy + 4, "the test case must have a PSNR peak well above the noisy input"
+    assert float(curve[-1]) < peak - 1, "the test case must overfit after the peak"
+    stopped = deep_image_prior(y, model.physics, config=DIPConfig(stop="wmv", **common), reference=x, progress=False)
+    assert stopped.steps < 200
+    assert psnr(stopped.x_hat, x) > peak - 1.0
+    assert psnr(stopped.x_hat, x) > float(curve[-1])
+
+
+def test_batch_gives_one_estimate_per_measurement_without_graph():
+    xs = torch.cat([synthetic(32, seed=s) for s in range(3)])
+    model = make_physics("inpainting", (1, 32, 32), keep=0.6, noise="none", seed=0)
+    y = model.measure(xs)
+    with torch.enable_grad():
+        res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=80), reference=xs, progress=False)
+    assert res.x_hat.shape == xs.shape
+    assert not res.x_hat.requires_grad and res.x_hat.grad_fn is None
+    assert res.loss_history.shape == (80, 3) and res.psnr_history.shape == (80, 3)
+    assert len(res.stopped_at) == 3
+    # each estimate matches its own image better than any other one of the batch
+    errors = torch.stack([(res.x_hat[i:i + 1] - xs).pow(2).flatten(1).mean(1) for i in range(3)])
+    assert torch.equal(errors.argmin(dim=1), torch.arange(3))
+
+
+def test_rgb_and_odd_size_with_skip_net():
+    x = synthetic(30, channels=3)[..., :27]
+    model = make_physics("inpainting", (3, 30, 27), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=tiny(net="skip", depth=2, max_steps=40, stop="none"), progress=False)
+    assert res.x_hat.shape == (1, 3, 30, 27)
+    assert res.x_hat.grad_fn is None
+    assert float(res.loss_history[-1, 0]) < float(res.loss_history[0, 0])
+
+
+def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.1, seed=0)
+    y = model.measure(x)
+    net = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8)
+    before = [p.detach().clone() for p in net.parameters()]
+    cfg = tiny(stop="none", max_steps=15)
+    first = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
+    second = deep_image_prior(y, model.physics, net=net, config=cfg, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+    assert torch.equal(first.x_hat, second.x_hat)  # same seed, fresh weights: same run, no warm start
+    assert torch.equal(first.loss_history, second.loss_history)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("inpainting", dict(keep=0.5)),
+    ("denoising", dict(noise_sigma=0.1)),
+    ("blur", dict(sigma=1.0)),
+    ("downsampling", dict(factor=2)),
+    ("cs", dict(m=128)),
+])
+def test_every_operator_of_the_factory(name, kwargs):
+    x = synthetic(16)
+    model = make_physics(name, (1, 16, 16), **kwargs)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=40), progress=False)
+    assert res.x_hat.shape == x.shape and torch.isfinite(res.x_hat).all()
+    assert float(res.loss_history[-5:].mean()) < float(res.loss_history[:5].mean())
+
+
+class _JumpOnce(nn.Module):
+    """ConvDecoder whose 12th forward pass is blown up, to trigger a backtrack."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8, sigmoid=False)
+        self.calls = 0
+
+    def input_shape(self):
+        return self.inner.input_shape()
+
+    def forward(self, z):
+        self.calls += 1
+        out = self.inner(z)
+        return out * 1e3 if self.calls == 12 else out
+
+
+def test_backtracks_when_the_loss_jumps():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, net=_JumpOnce(), config=tiny(stop="none", max_steps=30, checkpoint_every=5, ema=0.0), progress=False)
+    assert res.backtracks == 1
+    assert float(res.loss_history[10, 0]) > 100 * float(res.loss_history[9, 0])  # the jump was seen ...
+    assert float(res.loss_history[-1, 0]) < float(res.loss_history[9, 0])  # ... and undone
+    assert torch.isfinite(res.x_hat).all()
+
+
+def test_measurement_that_does_not_fit_the_operator_is_a_clear_error():
+    model = make_physics("inpainting", (1, 32, 32), keep=0.5)
+    with pytest.raises(ValueError, match="does not fit the operator"):
+        deep_image_prior(torch.rand(1, 1, 24, 24), model.physics, config=tiny(progress=False))
+    y = model.measure(synthetic(32))
+    with pytest.raises(ValueError, match="reference"):
+        deep_image_prior(y, model.physics, reference=torch.rand(1, 1, 16, 16), config=tiny(progress=False))
+    with pytest.raises(ValueError, match="network outputs"):
+        deep_image_prior(y, model.physics, net=ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=4), config=tiny(progress=False))
+
+
+def test_seeded_run_leaves_the_callers_random_stream_alone():
+    from invgan.physics import make_physics
+    from invgan.solvers.dip import DIPConfig, deep_image_prior
+
+    mm = make_physics("denoising", (1, 32, 32), noise_sigma=0.1)
+    y = mm.measure(torch.rand(1, 1, 32, 32))
+    torch.manual_seed(5)
+    expected = torch.rand(3)
+    torch.manual_seed(5)
+    deep_image_prior(y, mm.physics, config=DIPConfig(max_steps=3, min_steps=1, seed=0, depth=3, channels=8), progress=False)
+    assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------- stopping rules on synthetic traces
+
+def _trace(steps: int, residual, change, variance=None, sigma: float = 0.0, **cfg):
+    """A recorded run (one sample) built from closed-form per-step statistics."""
+    from invgan.solvers.dip import DIPResult
+
+    t = torch.arange(1, steps + 1, dtype=torch.float32)
+    col = lambda f: f(t).float()[:, None]  # noqa: E731
+    var = col(variance) if variance is not None else torch.full((steps, 1), float("nan"))
+    return DIPResult(x_hat=torch.empty(0), stopped_at=[], steps=steps, loss_history=col(residual), psnr_history=None, seconds=0.0,
+                     residual_history=col(residual), change_history=col(change), variance_history=var, noise_sigma=[sigma],
+                     config=DIPConfig(stop="none", **cfg))
+
+
+def test_discrepancy_rule_stops_where_the_residual_reaches_the_noise_level():
+    from invgan.solvers.dip import replay_stop
+
+    sigma = 0.1
+    # residual of the averaged estimate decays from 0.05 towards 0.2 sigma^2 (over-fitting the noise)
+    run = _trace(2000, lambda t: 0.2 * sigma**2 + 0.05 * torch.exp(-t / 300), lambda t: 1e-3 * torch.ones_like(t), sigma=sigma)
+    tau = DIPConfig().discrepancy
+    crossing = int(torch.nonzero(run.residual_history[:, 0] <= tau * sigma**2)[0]) + 1
+    stopped, decided, rules = replay_stop(run)
+    assert rules == ["discrepancy"] and stopped == decided == [crossing]
+    stopped, _, _ = replay_stop(run, {"discrepancy": tau + 0.3})
+    assert stopped[0] < crossing  # a looser factor stops earlier
+
+
+def test_convergence_rule_waits_for_the_averaged_output_to_settle_on_noiseless_problems():
+    from invgan.solvers.dip import replay_stop
+
+    # the residual plateaus early (a windowed-variance rule would stop there) but the output still moves
+    change = lambda t: 1e-2 * torch.exp(-t / 400)  # noqa: E731
+    run = _trace(3000, lambda t: 1e-3 + 0.05 * torch.exp(-t / 50), change, variance=lambda t: 1e-4 + 0 * t, tolerance=1e-4, window=100)
+    stopped, decided, rules = replay_stop(run)
+    assert rules == ["convergence"]
+    below = torch.nonzero(change(torch.arange(1, 3001).float()) < 1e-4).flatten()
+    assert stopped == decided and below[0] < stopped[0] < below[0] + 100  # the window mean lags by at most the window
+    wmv_stopped, _, _ = replay_stop(run, {"stop": "wmv"})
+    assert wmv_stopped[0] < 500 < stopped[0]  # WMV would have stopped on the flat variance
+
+
+def test_auto_rule_follows_the_noise_level_and_online_equals_replay():
+    from invgan.solvers.dip import replay_stop
+
+    x = synthetic(16)
+    for noisy in (True, False):
+        model = make_physics("denoising" if noisy else "inpainting", (1, 16, 16), noise="gaussian" if noisy else "none",
+                             noise_sigma=0.1, seed=0, **({} if noisy else {"keep": 0.5}))
+        y = model.measure(x)
+        cfg = tiny(max_steps=300, min_steps=10, window=10, tolerance=2e-3)
+        full = deep_image_prior(y, model.physics, config=cfg, stop="none", progress=False)
+        online = deep_image_prior(y, model.physics, config=cfg, progress=False)
+        assert online.rules == (["discrepancy"] if noisy else ["convergence"])
+        assert online.noise_sigma == pytest.approx([0.1 if noisy else 0.0])
+        stopped, decided, _ = replay_stop(full, cfg)
+        assert online.stopped_at == stopped and online.decided_at == decided and online.steps == decided[0]
+        assert decided[0] < 300, "the tiny problem must stop before max_steps"
+
+
+def test_noise_level_is_read_from_the_physics_or_estimated():
+    from invgan.solvers.dip import estimate_noise_sigma, noise_level
+
+    x = synthetic(64)
+    noisy = make_physics("denoising", (1, 64, 64), noise_sigma=0.1, seed=0)
+    assert float(noise_level(noisy.physics, noisy.measure(x))[0]) == pytest.approx(0.1)
+    clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
+    assert float(noise_level(clean.physics, clean.measure(x))[0]) == 0.0
+    assert float(noise_level(clean.physics, clean.measure(x), override=0.05)[0]) == pytest.approx(0.05)
+    y = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    assert float(estimate_noise_sigma(y)[0]) == pytest.approx(0.1, rel=0.15)
+    poisson = make_physics("denoising", (1, 64, 64), noise="poisson", poisson_gain=0.01)  # unknown model: estimated
+    assert float(noise_level(poisson.physics, y)[0]) == pytest.approx(0.1, rel=0.15)
+
+
+# ---------------------------------------------------------------- sizes, reconstructor
+
+@pytest.mark.parametrize("hw", [(1, 1), (8, 8), (37, 53), (32, 32)])
+def test_default_skip_net_takes_any_image_size(hw):
+    x = torch.rand(1, 1, *hw)
+    model = make_physics("denoising", (1, *hw), noise_sigma=0.1, seed=0)
+    res = deep_image_prior(model.measure(x), model.physics, max_steps=3, precision="fp32", progress=False)
+    assert res.x_hat.shape == x.shape and torch.isfinite(res.x_hat).all()
+
+
+def test_reconstructor_follows_deepinvs_convention():
+    from deepinv.models import Reconstructor
+
+    from invgan.solvers.dip import DeepImagePrior
+
+    x = synthetic(16)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    dip = DeepImagePrior(tiny(stop="none", max_steps=30, progress=False))
+    assert isinstance(dip, Reconstructor)
+    x_hat = dip(y, model.physics)
+    assert x_hat.shape == x.shape and x_hat.grad_fn is None
+    assert torch.equal(x_hat, dip(y, model.physics))  # a fresh network per call: the same run again
+    factory = DeepImagePrior(tiny(stop="none", max_steps=5, progress=False), net_factory=lambda shape: SkipNet(shape, depth=2, channels=4, in_channels=2))
+    assert factory(y, model.physics).shape == x.shape
+    assert factory.last_result.steps == 5
+
+
+def test_suite_quick_mode(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("dip_suite", Path(__file__).parents[2] / "benchmarks" / "dip_suite.py")
+    suite = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(suite)
+    rows = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",
+                       "--out", str(tmp_path), "--threads", "1"])
+    assert len(rows) == 2 * len(suite.PROBLEMS)
+    for r in rows:
+        assert r["oracle_psnr"] >= r["auto_psnr"] and 1 <= r["auto_step"] <= r["decided"] <= 12 and r["tv_psnr"] > 5
+    again = suite.main(["--quick", "--size", "16", "--max-steps", "12", "--tv-iters", "3", "--images", "camera", "coffee",
+                        "--out", str(tmp_path), "--replay", "--rule", '{"tolerance": 0.5}'])
+    assert [r["oracle_psnr"] for r in again] == [r["oracle_psnr"] for r in rows]  # replayed from the saved traces
+
+
+class _BlowsUpPastThreshold(nn.Module):
+    """ConvDecoder plus a scalar that Adam drives steadily; past |p| > 0.3 the output explodes.
+    A deterministic run restored to a checkpoint replays the same steps and explodes again."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = ConvDecoder((1, 16, 16), in_size=(4, 4), depth=2, channels=8, sigmoid=False)
+        self.p = nn.Parameter(torch.zeros(1))
+
+    def input_shape(self):
+        return self.inner.input_shape()
+
+    def forward(self, z):
+        out = self.inner(z) + 0.1 * self.p
+        return out * (1 + 1e4 * torch.relu(self.p.abs() - 0.3))
+
+
+def test_backtracking_does_not_replay_the_same_jump_for_ever():
+    x = synthetic(16)
+    model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05, seed=0)
+    y = model.measure(x) + 0.5  # a residual of constant sign: p keeps moving the same way
+    res = deep_image_prior(y, model.physics, net=_BlowsUpPastThreshold(), config=tiny(stop="none", max_steps=150, checkpoint_every=5, lr=0.02, ema=0.0), progress=False)
+    assert 1 <= res.backtracks <= 8  # each restore halves the step size: the jump comes later and later
+    assert torch.isfinite(res.x_hat).all()

@@ -1,0 +1,28 @@
+"""Smoke test of the benchmark suite's machinery (never a timing assertion): one small benchmark
+through the same code path as `python -m benchmarks`, and the table it prints."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+suite = pytest.importorskip("benchmarks.suite")
+
+
+def test_one_small_benchmark_gives_a_markdown_table():
+    tiny = suite.Settings(steps=2, rounds=1, latent_n=2, latent_steps=2, dip_steps=1, ddp_steps=1, demo_steps=1)
+    rows = suite.run(["latent_search"], tiny, log=lambda *a, **k: None)
+    assert len(rows) == 1 and rows[0].ratio is not None and rows[0].ratio > 0
+    text = suite.table(rows + [suite.Row("x", "failed: E", None, "")])
+    lines = text.splitlines()
+    assert lines[0].startswith("| benchmark |") and len(lines) == 4
+    assert all(line.count("|") == 7 for line in lines)
+
+
+def test_unknown_benchmark_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        suite.main(["--only", "nope"])
+    assert "unknown benchmark" in capsys.readouterr().err

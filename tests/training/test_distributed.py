@@ -1,0 +1,133 @@
+"""Data-parallel training on CPU: 2 processes with the gloo backend, launched by torchrun.
+
+One torchrun launch (tests/training/distributed_worker.py) runs every scenario; this file checks its
+outputs: identical weights on both ranks, an exact resume, and agreement with one process
+trained on the same global batch.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+import torch.distributed as dist
+
+pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch.distributed is not available")
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = Path(__file__).with_name("distributed_worker.py")
+
+
+def _worker():
+    """The worker module, imported by its path (tests/ is not on ``sys.path`` under importlib mode)."""
+    if "distributed_worker" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("distributed_worker", WORKER)
+        sys.modules["distributed_worker"] = module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    return sys.modules["distributed_worker"]
+
+
+@pytest.fixture(scope="module")
+def ddp_runs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ddp")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(WORKER.parent)]), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(WORKER), str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return out
+
+
+def load(out: Path, name: str, rank: int) -> dict[str, dict[str, torch.Tensor]]:
+    return torch.load(out / f"{name}_rank{rank}.pt", weights_only=True)
+
+
+def flat(state: dict[str, dict[str, torch.Tensor]]) -> torch.Tensor:
+    return torch.cat([v.flatten().float() for net in state.values() for v in net.values()])
+
+
+def test_ranks_hold_identical_weights(ddp_runs):
+    for name in ("full", "resumed", "clean"):
+        assert torch.equal(flat(load(ddp_runs, name, 0)), flat(load(ddp_runs, name, 1))), name
+    # and training changed them
+    assert not torch.equal(flat(load(ddp_runs, "first", 0)), flat(load(ddp_runs, "full", 0)))
+
+
+def test_resumed_ddp_run_continues_exactly(ddp_runs):
+    state = torch.load(ddp_runs / "first" / "last.pt", weights_only=True)
+    assert len(state["rank_rng"]) == 2  # every rank's random state is in the checkpoint
+    for rank in (0, 1):
+        assert torch.equal(flat(load(ddp_runs, "resumed", rank)), flat(load(ddp_runs, "full", rank)))
+
+
+def test_matches_one_process_on_the_global_batch(ddp_runs):
+    """2 processes x 2 crops = 1 process x the same 4 crops: the gradient of a mean loss is the mean
+    of the per-process gradients, so the weights agree up to float rounding of the reduction order
+    (no BatchNorm, no measurement noise: nothing else differs between the two runs)."""
+    w = _worker()
+
+    shards = [w.stream().shard(r, 2) for r in range(2)]
+    batches = [torch.cat([s[t] for s in shards]) for t in range(w.STEPS)]
+    trainer = w.make_trainer(w.STEPS, noise=False)
+    assert not trainer.dist.enabled
+    trainer.fit(batches)
+    one = flat({k: v.state_dict() for k, v in trainer.networks.items()})
+    two = flat(load(ddp_runs, "clean", 0))
+    start = flat(load_initial(w))
+    assert (one - start).abs().max() > 1e-3  # the weights moved
+    torch.testing.assert_close(two, one, rtol=1e-4, atol=1e-5)
+
+
+def load_initial(w) -> dict[str, dict[str, torch.Tensor]]:
+    t = w.make_trainer(w.STEPS, noise=False)
+    return {k: v.state_dict() for k, v in t.networks.items()}
+
+
+def test_stream_shards_split_the_global_batch():
+    from invgan.data import CropStream
+
+    s = CropStream([torch.rand(1, 20, 20)], 8, 4, seed=1)
+    a, b = s.shard(0, 2), s.shard(1, 2)
+    assert a.batch_size == b.batch_size == 2 and a.seed == 1 and b.seed != 1
+    assert not torch.equal(a[0], b[0])
+    with pytest.raises(ValueError, match="not divisible"):
+        s.shard(0, 3)
+
+
+def test_rank_streams_differ_in_values():
+    """Rank-offset seeds give other numbers (not only another saved seed: torch's CPU generator
+    ignores the high 32 bits of a seed)."""
+    from invgan.physics import make_physics
+    from invgan.training.gan import LatentInput
+
+    def draws(rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+        op = make_physics("inpainting", (1, 8, 8), keep=0.5, noise_sigma=0.1, fresh_per_sample=True)
+        z = LatentInput(4, seed=0)
+        op.shard_streams(rank)
+        z.shard_streams(rank)
+        return op.measure(torch.ones(2, 1, 8, 8)), z.latents(2, torch.device("cpu"))
+
+    (y0, z0), (y1, z1), (y0b, z0b) = draws(0), draws(1), draws(0)
+    assert torch.equal(y0, y0b) and torch.equal(z0, z0b)
+    assert not torch.equal(y0, y1) and not torch.equal(z0, z1)
+
+
+def test_nproc_relaunches_the_same_command_without_it():
+    from invgan.cli import build_parser
+    from invgan.cli.train import relaunch_arguments
+
+    args = build_parser().parse_args(["train", "--nproc", "2", "--preset", "demo", "--set", "train.steps=3", "--out", "r"])
+    assert args.nproc == 2
+    assert relaunch_arguments(args) == ["train", "--preset", "demo", "--out", "r", "--set", "train.steps=3"]
+
+
+def test_distributed_true_needs_a_process_group():
+    w = _worker()
+
+    with pytest.raises(ValueError, match="process group"):
+        t = w.make_trainer(1, noise=False)
+        type(t)(t.recipe, t.optimizers, 1, device="cpu", distributed=True)

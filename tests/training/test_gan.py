@@ -1,0 +1,148 @@
+"""The GAN core: what G is given, what D judges, heads, late starts, lazy regularisers."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from invgan.losses import GANStep, head, r1_penalty
+from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
+from invgan.physics import make_physics
+from invgan.training import (GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, PairView, Regularizer, Trainer,
+                             conditional_gan)
+from invgan.training import AugmentedView
+
+
+class LinearD(nn.Module):
+    """D(x) = w . x + b, with an optional 3-class head (ACGAN-style) sharing the input."""
+
+    def __init__(self, n: int, classes: int = 0):
+        super().__init__()
+        self.lin = nn.Linear(n, 1)
+        self.cls = nn.Linear(n, classes) if classes else None
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += 1
+        out = self.lin(x.flatten(1)).squeeze(1)
+        return {"logit": out, "class": self.cls(x.flatten(1))} if self.cls is not None else out
+
+
+class LabelG(nn.Module):
+    """G(z, c): the label shifts the output, so the conditioning is visible."""
+
+    def __init__(self, d: int = 4, n: int = 8):
+        super().__init__()
+        self.lin, self.emb = nn.Linear(d, n), nn.Embedding(3, n)
+
+    def forward(self, z, c=None):
+        out = self.lin(z)
+        return out + self.emb(c) if c is not None else out
+
+
+def test_r1_penalty_matches_the_hand_computed_value():
+    D = LinearD(3)
+    with torch.no_grad():
+        D.lin.weight.copy_(torch.tensor([[1.0, -2.0, 2.0]]))
+    s = GANStep(x_hat=torch.zeros(5, 3), real=(torch.rand(5, 3),))
+    # grad_x D = w for every sample: R1 = 1/2 ||w||^2 = 1/2 * 9
+    assert r1_penalty(D, s).item() == pytest.approx(4.5)
+
+
+def test_lazy_r1_phase_applies_gain_k_and_corrects_lr_and_betas():
+    torch.manual_seed(0)
+    D = LinearD(8)
+    k, gamma = 4, 0.5
+    recipe = GANRecipe(LabelG(), D, inputs=LatentInput(4), view=ImageView(), regularizers=[Regularizer("R1", r1_penalty, gamma, every=k)])
+    opts = {"G": torch.optim.Adam(recipe.networks["G"].parameters(), 1e-3, betas=(0.0, 0.99)),
+            "D": torch.optim.Adam(D.parameters(), 1e-3, betas=(0.0, 0.99))}
+    tr = Trainer(recipe, opts, steps=1, device="cpu", progress=False)
+    c = k / (k + 1)
+    assert tr.optimizers["D"].param_groups[0]["lr"] == pytest.approx(1e-3 * c)
+    assert tr.optimizers["D"].param_groups[0]["betas"] == pytest.approx((0.0, 0.99**c))
+    assert tr.optimizers["G"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    r1 = next(p for p in tr.phases if p.name == "R1")
+    assert (r1.every, r1.lazy, r1.gain, r1.weight) == (k, True, k, gamma)
+    # the R1 step alone, with SGD: w moves by lr * gamma * k * d(1/2 ||w||^2)/dw = lr * gamma * k * w
+    sgd = {"G": torch.optim.SGD(recipe.networks["G"].parameters(), 0.1), "D": torch.optim.SGD(D.parameters(), 0.1)}
+    tr = Trainer(recipe, sgd, steps=1, device="cpu", progress=False)
+    tr.phases = [r1]
+    w0 = D.lin.weight.detach().clone()
+    tr.train_step({"x": torch.rand(6, 8)})
+    lr = tr.optimizers["D"].param_groups[0]["lr"]
+    assert torch.allclose(D.lin.weight, w0 - lr * gamma * k * w0, atol=1e-7)
+    assert [t for t in range(9) if r1.due(t)] == [0, 4, 8]
+
+
+def test_adversarial_part_starts_late_after_a_warm_up_on_the_other_terms():
+    op = make_physics("blur", (1, 16, 16), sigma=1.0)
+    G = ConditionalReconstructor(1, width=4, depth=2)
+    D = PatchGANDiscriminator(1, width=4, n_layers=1)
+    recipe = conditional_gan(G, op, D, adv_weight=0.1, adv_start=2)
+    opts = {k: torch.optim.Adam(v.parameters(), 1e-3) for k, v in recipe.networks.items()}
+    tr = Trainer(recipe, opts, steps=4, device="cpu", progress=False)
+    x = torch.rand(4, 2, 1, 16, 16)
+    names = []
+    for t in range(4):
+        logs = tr.train_step(x[t])
+        names.append(sorted(k for k in logs if "/" not in k or k.startswith("G/")))
+    assert names[0] == names[1] == ["G", "G/rec"]
+    assert names[2] == names[3] == ["D", "G", "G/adv", "G/rec"]
+    with pytest.raises(ValueError, match="no loss before step 2"):
+        conditional_gan(G, op, D, reconstruction=None, adv_start=2)
+
+
+def test_discriminator_heads_are_computed_once_and_reused_by_head_losses():
+    torch.manual_seed(0)
+    D = LinearD(8, classes=3)
+    aux = LossTerm("class", lambda s: F.cross_entropy(head(s.d_real, "class"), s.label) + F.cross_entropy(head(s.d_fake, "class"), s.label))
+    recipe = GANRecipe(LabelG(), D, inputs=LatentInput(4, label_key="label"), view=ImageView(), d_losses=[aux],
+                       g_losses=[LossTerm("class", lambda s: F.cross_entropy(head(s.d_fake, "class"), s.label))])
+    batch = {"x": torch.rand(6, 8), "label": torch.tensor([0, 1, 2, 0, 1, 2])}
+    s = recipe(batch, 0)
+    D.calls = 0
+    loss, logs = recipe.discriminator_loss(s)
+    assert D.calls == 2 and {"real_logit", "fake_logit", "class"} <= set(logs) and torch.isfinite(loss)
+    # the label conditions G: another label, another output
+    z = torch.randn(2, 4)
+    G = recipe.networks["G"]
+    assert not torch.allclose(G(z, torch.tensor([0, 0])), G(z, torch.tensor([1, 1])))
+    with pytest.raises(ValueError, match="no 'code' head"):
+        head(s.d_real, "code")
+
+
+def test_pair_view_shows_d_the_measurement_beside_the_image():
+    op = make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none")
+    s = MeasurementInput(op)(lambda y, p: p.A_adjoint(y), {"x": torch.rand(2, 1, 8, 8)}, 0)
+    (real,), (fake,) = PairView()(s)
+    assert real.shape == fake.shape == (2, 2, 8, 8)
+    assert torch.equal(real[:, :1], fake[:, :1]) and torch.equal(real[:, 1:], s.x)
+
+
+def test_recipe_settings_are_checked():
+    G, D = LabelG(), LinearD(8)
+    with pytest.raises(ValueError, match="needs a view"):
+        GANRecipe(G, D, inputs=LatentInput(4))
+    with pytest.raises(ValueError, match="generator has no loss"):
+        GANRecipe(G, None, inputs=LatentInput(4))
+    with pytest.raises(ValueError, match="need a discriminator"):
+        GANRecipe(G, None, inputs=LatentInput(4), g_losses=[LossTerm("l2", lambda s: s.x_hat.pow(2).mean())],
+                  regularizers=[Regularizer("R1", r1_penalty)])
+    with pytest.raises(ValueError, match="n_critic=0"):
+        GANRecipe(G, D, inputs=LatentInput(4), view=ImageView(), n_critic=0)
+    with pytest.raises(ValueError, match="a batch must be a tensor"):
+        GANRecipe(G, D, inputs=LatentInput(4), view=ImageView())([1, 2], 0)
+
+
+def test_augmented_view_augments_both_sides_lets_labels_through_and_resumes():
+    x, x_hat, c = torch.rand(4, 1, 8, 8), torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 2, 3])
+    s = GANStep(x_hat=x_hat, x=x, label=c)
+    view = AugmentedView(ImageView(conditional=True), "translation,cutout", seed=3)
+    state = view.rng_state()
+    (r, rc), (f, fc) = view(s)
+    assert rc is c and fc is c and not torch.equal(r, x) and not torch.equal(f, x_hat)
+    view.set_rng_state(state)
+    (r2, _), (f2, _) = view(s)
+    assert torch.equal(r, r2) and torch.equal(f, f2)

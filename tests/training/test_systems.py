@@ -1,0 +1,170 @@
+"""The GAN systems (unconditional, AmbientGAN, CGAN/ACGAN/InfoGAN, every generation preset): which
+networks each phase updates, what the discriminator sees, exact latent resume."""
+
+import pytest
+import torch
+from torch import nn
+
+from invgan.config import PRESETS, resolve
+from invgan.nets import padded_dcgan_discriminator
+from invgan.nets.generators import MLPGenerator
+from invgan.physics import make_physics
+from invgan.training import ambient_gan, build_run, unconditional_gan
+from invgan.training.trainer import Trainer
+
+
+class Spy(nn.Module):
+    """Records every batch the wrapped discriminator is shown."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner, self.seen = inner, []
+
+    def forward(self, x):
+        self.seen.append(x.detach().clone())
+        return self.inner(x)
+
+
+def _nets(seed=0):
+    torch.manual_seed(seed)
+    return MLPGenerator(8, (1, 16, 16), (32,), output="sigmoid"), padded_dcgan_discriminator(1, 16, 8, False)
+
+
+def _train(recipe, batches, steps):
+    opt = {k: torch.optim.Adam(v.parameters(), 1e-3) for k, v in recipe.networks.items()}
+    trainer = Trainer(recipe, opt, steps, device="cpu", progress=False, ema=0.9)
+    trainer.fit(batches)
+    return trainer
+
+
+def test_unconditional_recipe_steps_update_both_networks_and_preview_is_fixed():
+    G, D = _nets()
+    recipe = unconditional_gan(G, D, "ns")
+    before = {k: [p.detach().clone() for p in v.parameters()] for k, v in recipe.networks.items()}
+    data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(5)]
+    trainer = _train(recipe, data, 5)
+    for k, net in recipe.networks.items():
+        assert any(not torch.equal(a, b) for a, b in zip(before[k], net.parameters())), k
+    grid = recipe.preview(trainer.eval_networks(), None)
+    assert grid.shape == (64, 1, 16, 16) and torch.equal(grid, recipe.preview(trainer.eval_networks(), None))
+
+
+def test_discriminator_phase_puts_no_gradient_into_the_generator():
+    G, D = _nets()
+    recipe = unconditional_gan(G, D, "hinge")
+    step = recipe(torch.rand(4, 1, 16, 16), 0)
+    loss, logs = recipe.discriminator_loss(step)
+    loss.backward()
+    assert all(p.grad is None for p in G.parameters()) and any(p.grad is not None for p in D.parameters())
+    assert set(logs) == {"real_logit", "fake_logit"}
+
+
+def test_latent_stream_resumes_exactly():
+    G, D = _nets()
+    recipe = unconditional_gan(G, D)
+    state = {k: v.clone() for k, v in recipe.rng_state().items()}
+    a = recipe.inputs.latents(3, torch.device("cpu"))
+    recipe.set_rng_state(state)
+    assert torch.equal(a, recipe.inputs.latents(3, torch.device("cpu")))
+
+
+def test_ambientgan_discriminator_never_sees_a_clean_image():
+    G, D = _nets()
+    spy = Spy(D)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True, noise="none")
+    recipe = ambient_gan(G, spy, model, "ns")
+    # clean images with no zero pixel: a masked image is recognisable by its ~50 % exact zeros
+    data = [0.1 + 0.9 * torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(4)]
+    _train(recipe, data, 4)
+    assert len(spy.seen) >= 8
+    for x in spy.seen:
+        zeros = (x == 0).flatten(1).float().mean(1)
+        assert ((zeros > 0.3) & (zeros < 0.7)).all()
+    # each sample got its own mask, real and fake alike
+    masks = [(x != 0).flatten(1) for x in spy.seen]
+    assert all((m[0] != m[1]).any() for m in masks)
+
+
+@pytest.mark.parametrize("name, kwargs", [("blur", {"sigma": 1.0}), ("cs", {"m": 30}), ("inpainting", {"keep": 0.5})])
+def test_ambientgan_discriminator_sees_only_what_the_operator_measured(name, kwargs):
+    G, D = _nets()
+    model = make_physics(name, (1, 16, 16), fresh_per_sample=True, noise="gaussian", noise_sigma=0.05, **kwargs)
+    view = "adjoint" if name == "cs" else "measurement"  # CS: D sees A^T y through each sample's matrix
+    measured, measure = [], model.measure
+
+    def recording_measure(x):
+        y = measure(x)
+        measured.append(model.physics.A_adjoint(y).detach().clone() if view == "adjoint" else y.detach().clone())
+        return y
+
+    model.measure = recording_measure
+    spy = Spy(D)
+    data = [torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(t)) for t in range(3)]
+    _train(ambient_gan(G, spy, model, "ns", adjoint=view == "adjoint"), data, 3)
+    assert spy.seen and all(any(torch.equal(x, y) for y in measured) for x in spy.seen)
+
+
+def test_ambientgan_trains_from_given_measurements_and_refuses_an_adjoint_view_of_them():
+    G, D = _nets()
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, fresh_per_sample=True, noise="none")
+    y = [{"y": model.measure(torch.rand(8, 1, 16, 16)).detach()} for _ in range(2)]
+    spy = Spy(D)
+    _train(ambient_gan(G, spy, model, "ns"), y, 2)
+    assert torch.equal(spy.seen[0], y[0]["y"])  # real measurements reach D as given
+    cs = make_physics("cs", (1, 16, 16), m=30, fresh_per_sample=True)
+    with pytest.raises(ValueError, match="operator draw"):
+        _train(ambient_gan(G, D, cs, adjoint=True), [{"y": torch.rand(8, 30)}], 1)
+
+
+UNCONDITIONAL = sorted(n for n, p in PRESETS.items() if p.kind == "unconditional")
+
+
+TINY = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.progress=false", "classifier_metrics=false",
+        "data.batch_size=8", "model.width=8", "model.d_width=8", "data.dataset=mnist"]
+
+
+def _snapshot(net):
+    return [p.detach().clone() for p in net.parameters()]
+
+
+def _changed(net, before):
+    return any(not torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+@pytest.mark.parametrize("name", UNCONDITIONAL)
+def test_every_generation_preset_takes_finite_steps_on_the_right_networks(name):
+    torch.manual_seed(0)
+    cfg = resolve("unconditional", None, name, TINY, None)
+    run = build_run(cfg, out_dir=None, progress=False)
+    tr = run.trainer
+    G, D = tr.networks["G"], tr.networks["D"]
+    n_critic = cfg.optim.n_critic
+    for step in range(2):
+        g0, d0 = _snapshot(G), _snapshot(D)
+        logs = tr.train_step(next(iter(run.stream.loader(step, step + 1))))
+        assert logs and all(torch.isfinite(v).all() for v in logs.values()), logs
+        assert _changed(D, d0)
+        assert _changed(G, g0) == (step % n_critic == 0), f"step {step}: G updated at the wrong steps"
+    if cfg.gan.clip is not None:
+        assert max(p.abs().max().item() for p in D.parameters()) <= cfg.gan.clip + 1e-9
+
+
+def test_conditional_gan_without_a_discriminator_trains_the_reconstructor_alone():
+    from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
+    from invgan.training import conditional_gan
+
+    torch.manual_seed(0)
+    measurement = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none")
+    R = ConditionalReconstructor(1, width=4, depth=2)
+    recipe = conditional_gan(R, measurement, None)
+    assert set(recipe.networks) == {"G"}
+    before = [p.detach().clone() for p in R.parameters()]
+    _train(recipe, [torch.rand(2, 1, 16, 16) for _ in range(2)], 2)
+    assert any(not torch.equal(a, b) for a, b in zip(before, R.parameters()))
+    D = PatchGANDiscriminator(1, width=4, n_layers=1)  # "supervised": D judges images alone
+    with_d = conditional_gan(ConditionalReconstructor(1, width=4, depth=2), measurement, D)
+    assert set(with_d.networks) == {"G", "D"}
+    step = with_d(torch.rand(2, 1, 16, 16), 0)
+    loss, _ = with_d.discriminator_loss(step)
+    loss.backward()
+    assert all(p.grad is None for p in with_d.networks["G"].parameters()) and any(p.grad is not None for p in D.parameters())
