@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..solvers.dip import STOP_RULES, DIPConfig
+from ..solvers.dip import DIPConfig
+from ..solvers.stopping import STOP_RULES
 from .schema import _section
 from .sections import PhysicsConfig
 

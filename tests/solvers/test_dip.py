@@ -236,21 +236,6 @@ def test_auto_rule_follows_the_noise_level_and_online_equals_replay():
         assert decided[0] < 300, "the tiny problem must stop before max_steps"
 
 
-def test_noise_level_is_read_from_the_physics_or_estimated():
-    from invgan.solvers.dip import estimate_noise_sigma, noise_level
-
-    x = synthetic(64)
-    noisy = make_physics("denoising", (1, 64, 64), noise_sigma=0.1, seed=0)
-    assert float(noise_level(noisy.physics, noisy.measure(x))[0]) == pytest.approx(0.1)
-    clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
-    assert float(noise_level(clean.physics, clean.measure(x))[0]) == 0.0
-    assert float(noise_level(clean.physics, clean.measure(x), override=0.05)[0]) == pytest.approx(0.05)
-    y = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
-    assert float(estimate_noise_sigma(y)[0]) == pytest.approx(0.1, rel=0.15)
-    poisson = make_physics("denoising", (1, 64, 64), noise="poisson", poisson_gain=0.01)  # unknown model: estimated
-    assert float(noise_level(poisson.physics, y)[0]) == pytest.approx(0.1, rel=0.15)
-
-
 # ---------------------------------------------------------------- sizes, reconstructor
 
 @pytest.mark.parametrize("hw", [(1, 1), (8, 8), (37, 53), (32, 32)])

@@ -1,0 +1,151 @@
+r"""Stopping rules of the deep image prior, without ground truth (:mod:`invgan.solvers.dip`
+describes them): the noise level :math:`\sigma` of a measurement (from its noise model, or
+estimated from the image), and :class:`StopRule`, the per-sample rule fed one :class:`StepStats`
+per step, so that a recorded run can be replayed offline (:func:`invgan.solvers.dip.replay_stop`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from torch import Tensor
+
+if TYPE_CHECKING:
+    from .dip import DIPConfig
+
+#: ``dip.stop``: the stopping rules of the deep image prior (:mod:`invgan.solvers.dip`)
+STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "none")
+
+
+# ---------------------------------------------------------------- noise level
+
+
+def estimate_noise_sigma(y: Tensor) -> Tensor:
+    r"""Per-sample Gaussian noise std of image-shaped ``y`` ``(N, C, H, W)`` from the finest
+    diagonal Haar wavelet coefficients (Donoho's MAD estimator):
+
+    .. math:: \hat\sigma = \mathrm{median}\,|d| / 0.6745,\qquad
+              d = \tfrac12\,(y_{2i,2j} - y_{2i,2j+1} - y_{2i+1,2j} + y_{2i+1,2j+1}).
+
+    Zero-valued pixels (unmeasured pixels of an inpainting mask) are left out.
+    """
+    if y.dim() != 4 or y.shape[-1] < 2 or y.shape[-2] < 2:
+        raise ValueError(f"estimate_noise_sigma needs images (N, C, H>=2, W>=2), got shape {tuple(y.shape)}")
+    h, w = y.shape[-2] // 2 * 2, y.shape[-1] // 2 * 2
+    q = y[..., :h, :w].float()
+    a, b, c, d = q[..., 0::2, 0::2], q[..., 0::2, 1::2], q[..., 1::2, 0::2], q[..., 1::2, 1::2]
+    hh = 0.5 * (a - b - c + d)
+    measured = (a != 0) & (b != 0) & (c != 0) & (d != 0)
+    out = []
+    for i in range(y.shape[0]):
+        vals = hh[i][measured[i]]
+        out.append(vals.abs().median() / 0.6745 if vals.numel() else torch.tensor(math.nan))
+    return torch.stack(out).cpu()
+
+
+def noise_level(physics, y: Tensor, override: float | None = None) -> Tensor:
+    r"""Per-sample noise std :math:`\sigma` of ``y``: ``override`` when given; the ``sigma`` of a
+    Gaussian noise model; 0 without noise (``ZeroNoise`` or none); else estimated from ``y``
+    when it is image-shaped (:func:`estimate_noise_sigma`); else NaN (unknown)."""
+    n = y.shape[0]
+    if override is not None:
+        return torch.full((n,), float(override))
+    from deepinv.physics import GaussianNoise, ZeroNoise
+
+    model = getattr(physics, "noise_model", None)
+    if model is None or isinstance(model, ZeroNoise):
+        return torch.zeros(n)
+    if isinstance(model, GaussianNoise):
+        sigma = torch.as_tensor(model.sigma, dtype=torch.float32).detach().cpu().flatten()
+        return sigma.expand(n).clone() if sigma.numel() == 1 else sigma[:n].clone()
+    if y.dim() == 4 and min(y.shape[-2:]) >= 2:
+        return estimate_noise_sigma(y)
+    return torch.full((n,), math.nan)
+
+
+# ---------------------------------------------------------------- stopping rules
+
+
+@dataclass
+class StepStats:
+    """Per-sample statistics of one step, each of shape ``(N,)`` (``variance`` NaN until its window is full)."""
+
+    step: int
+    loss: Tensor
+    residual: Tensor
+    change: Tensor
+    variance: Tensor
+
+
+class StopRule:
+    r"""Per-sample stopping rule fed one :class:`StepStats` per step.
+
+    ``update`` returns a boolean mask of the samples whose *current* averaged estimate
+    becomes the one to return; ``done`` marks the samples whose rule has fired.
+    """
+
+    def __init__(self, cfg: DIPConfig, rules: list[str], sigma: Tensor) -> None:
+        self.cfg = cfg
+        self.rules = rules
+        self.sigma = sigma.float()
+        n = len(rules)
+        self.done = torch.zeros(n, dtype=torch.bool)
+        self.decided_at = [0] * n
+        self.chosen = [0] * n
+        self.changes: deque = deque(maxlen=cfg.window)
+        self.best_var = torch.full((n,), math.inf)
+        self.progress_var = torch.full((n,), math.inf)
+        self.progress_step = [0] * n
+
+    def update(self, s: StepStats) -> Tensor:
+        cfg = self.cfg
+        keep = torch.zeros(len(self.rules), dtype=torch.bool)
+        self.changes.append(s.change.float())
+        mean_change = torch.stack(tuple(self.changes)).mean(0) if len(self.changes) == cfg.window else None
+        for i, rule in enumerate(self.rules):
+            if self.done[i]:
+                continue
+            fire = False
+            if rule == "discrepancy":
+                keep[i] = True
+                fire = s.step >= cfg.min_steps and float(s.residual[i]) <= cfg.discrepancy * float(self.sigma[i]) ** 2
+            elif rule == "convergence":
+                keep[i] = True
+                fire = s.step >= cfg.min_steps and mean_change is not None and float(mean_change[i]) < cfg.tolerance
+            elif rule == "wmv":
+                v = float(s.variance[i])
+                if not math.isnan(v):
+                    if v < (1 - cfg.wmv_tolerance) * float(self.progress_var[i]):
+                        self.progress_var[i], self.progress_step[i] = v, s.step
+                    if v < float(self.best_var[i]):
+                        self.best_var[i] = v
+                        keep[i] = True
+                fire = s.step >= cfg.min_steps and self.chosen[i] > 0 and s.step - self.progress_step[i] >= cfg.patience
+            else:  # "none": the last step
+                keep[i] = True
+            if keep[i]:
+                self.chosen[i] = s.step
+            if fire:
+                self.done[i] = True
+                self.decided_at[i] = s.step
+        return keep
+
+    def finish(self, step: int) -> None:
+        """Mark the samples still running as decided at the last step."""
+        for i in range(len(self.rules)):
+            if not self.done[i]:
+                self.decided_at[i] = step
+                if self.chosen[i] == 0:
+                    self.chosen[i] = step
+
+
+def resolve_rules(stop: str, sigma: Tensor) -> list[str]:
+    """``stop`` per sample; ``"auto"``: discrepancy where :math:`\\sigma > 0`, convergence where
+    :math:`\\sigma = 0`, WMV where it is unknown (NaN)."""
+    if stop != "auto":
+        return [stop] * len(sigma)
+    return ["wmv" if math.isnan(s) else ("discrepancy" if s > 0 else "convergence") for s in sigma.tolist()]
