@@ -50,3 +50,17 @@ def tiny_overrides(image_root, tmp_path) -> list[str]:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def trained_run(tiny_overrides, tmp_path) -> Path:
+    """A tiny conditional run trained for 2 steps by ``invgan train`` (hinge objective from a TOML file)."""
+    from invgan.cli import main
+
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('[loss]\nobjective = "hinge"\n[train]\nsteps = 3\n')
+    sets = [a for o in tiny_overrides for a in ("--set", o)]
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), *sets, "--set", "train.steps=2", "--set", "train.eval_every=2", "--out", str(out)]) == 0
+    return out
+

@@ -132,38 +132,6 @@ def test_a_registered_name_without_its_file_is_a_clear_error(tmp_path, monkeypat
 
 
 # ---------------------------------------------------------------------- the command line
-def test_invert_without_generator_uses_the_shipped_one(tmp_path, capsys):
-    out = tmp_path / "inv"
-    assert main(["invert", "--physics", "cs", "--m", "100", "-n", "2", "--restarts", "1", "--max-steps", "5",
-                 "--no-progress", "--out", str(out), "--json"]) == 0
-    printed = capsys.readouterr().out
-    path = pretrained.pretrained_path("dcgan-mnist")
-    assert f"generator: shipped model 'dcgan-mnist' ({path})" in printed
-    result = json.loads((out / "results.json").read_text())
-    assert result["generator"] == str(path) and len(result["images"]) == 2
-
-
-def test_invert_takes_a_shipped_name(tmp_path, capsys):
-    assert main(["invert", "--generator", "ambientgan-mnist", "-n", "2", "--restarts", "1", "--max-steps", "5",
-                 "--no-progress", "--out", str(tmp_path / "inv")]) == 0
-    assert "shipped model 'ambientgan-mnist'" in capsys.readouterr().out
-
-
-def test_sample_without_checkpoint_uses_the_shipped_generator(tmp_path, capsys):
-    out = tmp_path / "grid.png"
-    assert main(["sample", "-n", "2", "--out", str(out)]) == 0
-    assert out.exists() and "shipped model 'dcgan-mnist'" in capsys.readouterr().out
-    assert main(["sample", "ambientgan-mnist", "-n", "2", "--out", str(tmp_path / "a.png")]) == 0
-
-
-def test_weights_command_lists_the_models(capsys):
-    assert main(["weights"]) == 0
-    out = capsys.readouterr().out
-    for name in pretrained.REGISTRY:
-        assert name in out
-    assert "invgan train --preset dcgan-mnist" in out
-    assert main(["weights", "dcgan-mnist"]) == 0
-    assert json.loads(capsys.readouterr().out)["name"] == "dcgan-mnist"
 
 
 def test_reconstruct_takes_the_shipped_sr4(tmp_path, capsys):

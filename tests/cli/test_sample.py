@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from invgan.cli import main
 from invgan.config import resolve
 from invgan.training import build_run
 
@@ -16,7 +17,6 @@ TINY = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "trai
 
 
 def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
-    from invgan.cli import main
     from invgan.training.checkpoint import load_generator
 
     for name in ("cgan-mnist", "infogan-mnist"):
@@ -32,3 +32,10 @@ def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
         else:
             assert G.n_classes == 10
         assert main(["sample", str(tmp_path / name / "last.pt"), "-n", "20", "--out", str(tmp_path / f"{name}.png")]) == 0
+
+
+def test_sample_without_checkpoint_uses_the_shipped_generator(tmp_path, capsys):
+    out = tmp_path / "grid.png"
+    assert main(["sample", "-n", "2", "--out", str(out)]) == 0
+    assert out.exists() and "shipped model 'dcgan-mnist'" in capsys.readouterr().out
+    assert main(["sample", "ambientgan-mnist", "-n", "2", "--out", str(tmp_path / "a.png")]) == 0

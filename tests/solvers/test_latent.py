@@ -1,7 +1,6 @@
 import copy
 
 import deepinv.physics as dphys
-import numpy as np
 import pytest
 import torch
 
@@ -116,27 +115,6 @@ def _checkpoint(tmp_path):
     path = tmp_path / "g.pt"
     torch.save({"config": {"generator": G.config, "data": {"dataset": "digits8"}}, "networks": {"G": G.state_dict()}, "ema": None}, path)
     return G, path
-
-
-def test_cli_sample_and_invert(tmp_path):
-    import json
-
-    from PIL import Image
-
-    from invgan.cli import main
-
-    G, ckpt = _checkpoint(tmp_path)
-    assert main(["sample", str(ckpt), "-n", "4", "--out", str(tmp_path / "grid.png")]) == 0
-    assert Image.open(tmp_path / "grid.png").size == (2 * 8 + 3 * 2, 2 * 8 + 3 * 2)
-    out = tmp_path / "inv"
-    args = ["invert", "--generator", str(ckpt), "--physics", "cs", "--m", "20", "-n", "3", "--max-steps", "5", "--no-progress", "--out", str(out)]
-    assert main(args + ["--json"]) == 0
-    res = json.loads((out / "results.json").read_text())
-    assert len(res["images"]) == 3 and {"objective", "psnr", "mse"} <= set(res["images"][0])
-    assert Image.open(out / "digits8_000.png").size == (3 * 8 + 4 * 2, 8 + 2 * 2)  # truth | back-projection | reconstruction
-    Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "small.png")
-    assert main(["invert", "--generator", str(ckpt), str(tmp_path / "small.png"), "--out", str(out)]) == 2  # wrong size
-    assert main(["invert", "--generator", str(ckpt), "--m", "100", "--out", str(out)]) == 2  # m > n = 64
 
 
 def test_lr_none_is_each_optimizers_default_and_an_explicit_lr_is_used():
