@@ -64,3 +64,42 @@ def trained_run(tiny_overrides, tmp_path) -> Path:
     assert main(["train", "--config", str(cfg), *sets, "--set", "train.steps=2", "--set", "train.eval_every=2", "--out", str(out)]) == 0
     return out
 
+
+def _synthetic(size: int = 32, channels: int = 1, seed: int = 0) -> torch.Tensor:
+    """Piecewise-smooth test image: a disc and a square on a gradient, shape (1, C, size, size)."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
+    cx, cy = (0.3 + 0.4 * torch.rand(2, generator=g)).tolist()
+    img = 0.2 + 0.3 * xx
+    img = torch.where((xx - cx) ** 2 + (yy - cy) ** 2 < 0.06, torch.full_like(img, 0.85), img)
+    img = torch.where((xx > 0.6) & (yy > 0.6), torch.full_like(img, 0.45), img)
+    out = torch.stack([img * (0.8 + 0.2 * c) for c in range(channels)])
+    return out[None].clamp(0, 1)
+
+
+@pytest.fixture
+def synthetic():
+    """The maker of a piecewise-smooth test image ``synthetic(size=32, channels=1, seed=0)``, shape (1, C, size, size)."""
+    return _synthetic
+
+
+@pytest.fixture
+def repo_module():
+    """Import a script of the repository by its path, e.g. ``repo_module("scripts/kill_resume.py")``
+    (scripts and benchmarks are not a package)."""
+    import importlib.util
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+
+    def load(relative: str):
+        path = root / relative
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        assert spec.loader is not None
+        sys.modules[spec.name] = module
+        spec.loader.exec_module(module)
+        return module
+
+    return load
+

@@ -12,18 +12,6 @@ import torch
 torch.set_num_threads(1)
 
 
-def synthetic(size: int = 32, channels: int = 1, seed: int = 0) -> torch.Tensor:
-    """Piecewise-smooth test image: a disc and a square on a gradient, shape (1, C, size, size)."""
-    g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-    cx, cy = (0.3 + 0.4 * torch.rand(2, generator=g)).tolist()
-    img = 0.2 + 0.3 * xx
-    img = torch.where((xx - cx) ** 2 + (yy - cy) ** 2 < 0.06, torch.full_like(img, 0.85), img)
-    img = torch.where((xx > 0.6) & (yy > 0.6), torch.full_like(img, 0.45), img)
-    out = torch.stack([img * (0.8 + 0.2 * c) for c in range(channels)])
-    return out[None].clamp(0, 1)
-
-
 def _cli(argv: list[str]) -> int:
     from invgan.cli import dip
 
@@ -44,7 +32,7 @@ def _write_png(path, x: torch.Tensor) -> None:
     save_png(x, path)
 
 
-def test_cli_json_and_outputs(tmp_path, capsys):
+def test_cli_json_and_outputs(synthetic, tmp_path, capsys):
     img = tmp_path / "img.png"
     _write_png(img, synthetic(32)[0])
     out = tmp_path / "res" / "result.png"
@@ -63,7 +51,7 @@ def test_cli_json_and_outputs(tmp_path, capsys):
     assert read_image(out).shape == (1, 32, 32)
 
 
-def test_cli_bad_inputs_are_clear_errors(tmp_path):
+def test_cli_bad_inputs_are_clear_errors(synthetic, tmp_path):
     with pytest.raises(FileNotFoundError, match="image not found"):
         _cli([str(tmp_path / "missing.png"), "--no-progress"])
     text = tmp_path / "notes.png"
@@ -88,7 +76,7 @@ def test_cli_bad_inputs_are_clear_errors(tmp_path):
         _cli([str(img), "--preset", "demo", "--no-progress"])
 
 
-def test_cli_measured_image_without_reference(tmp_path, capsys):
+def test_cli_measured_image_without_reference(synthetic, tmp_path, capsys):
     noisy = (synthetic(24)[0] + 0.1 * torch.randn(1, 24, 24, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
     img = tmp_path / "noisy.png"
     _write_png(img, noisy)

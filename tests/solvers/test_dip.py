@@ -20,18 +20,6 @@ def tiny(**overrides) -> DIPConfig:
     return DIPConfig.from_dict(values)
 
 
-def synthetic(size: int = 32, channels: int = 1, seed: int = 0) -> torch.Tensor:
-    """Piecewise-smooth test image: a disc and a square on a gradient, shape (1, C, size, size)."""
-    g = torch.Generator().manual_seed(seed)
-    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size), indexing="ij")
-    cx, cy = (0.3 + 0.4 * torch.rand(2, generator=g)).tolist()
-    img = 0.2 + 0.3 * xx
-    img = torch.where((xx - cx) ** 2 + (yy - cy) ** 2 < 0.06, torch.full_like(img, 0.85), img)
-    img = torch.where((xx > 0.6) & (yy > 0.6), torch.full_like(img, 0.45), img)
-    out = torch.stack([img * (0.8 + 0.2 * c) for c in range(channels)])
-    return out[None].clamp(0, 1)
-
-
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(10 * torch.log10(1.0 / (a - b).pow(2).mean()))
 
@@ -50,7 +38,7 @@ def test_config_rejects_unknown_keys_and_bad_values():
 
 # ---------------------------------------------------------------- solver
 
-def test_stopping_rule_stops_near_psnr_peak():
+def test_stopping_rule_stops_near_psnr_peak(synthetic):
     """Denoising a 32x32 image: the fit first improves then reproduces the noise; the
     windowed-variance stop (no ground truth) returns an estimate close to the best one."""
     x = synthetic(32)
@@ -69,7 +57,7 @@ def test_stopping_rule_stops_near_psnr_peak():
     assert psnr(stopped.x_hat, x) > float(curve[-1])
 
 
-def test_batch_gives_one_estimate_per_measurement_without_graph():
+def test_batch_gives_one_estimate_per_measurement_without_graph(synthetic):
     xs = torch.cat([synthetic(32, seed=s) for s in range(3)])
     model = make_physics("inpainting", (1, 32, 32), keep=0.6, noise="none", seed=0)
     y = model.measure(xs)
@@ -84,7 +72,7 @@ def test_batch_gives_one_estimate_per_measurement_without_graph():
     assert torch.equal(errors.argmin(dim=1), torch.arange(3))
 
 
-def test_rgb_and_odd_size_with_skip_net():
+def test_rgb_and_odd_size_with_skip_net(synthetic):
     x = synthetic(30, channels=3)[..., :27]
     model = make_physics("inpainting", (3, 30, 27), keep=0.5, noise="none", seed=0)
     y = model.measure(x)
@@ -94,7 +82,7 @@ def test_rgb_and_odd_size_with_skip_net():
     assert float(res.loss_history[-1, 0]) < float(res.loss_history[0, 0])
 
 
-def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched():
+def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched(synthetic):
     x = synthetic(16)
     model = make_physics("denoising", (1, 16, 16), noise_sigma=0.1, seed=0)
     y = model.measure(x)
@@ -115,7 +103,7 @@ def test_rerun_starts_from_fresh_weights_and_leaves_the_given_net_untouched():
     ("downsampling", dict(factor=2)),
     ("cs", dict(m=128)),
 ])
-def test_every_operator_of_the_factory(name, kwargs):
+def test_every_operator_of_the_factory(synthetic, name, kwargs):
     x = synthetic(16)
     model = make_physics(name, (1, 16, 16), **kwargs)
     y = model.measure(x)
@@ -141,7 +129,7 @@ class _JumpOnce(nn.Module):
         return out * 1e3 if self.calls == 12 else out
 
 
-def test_backtracks_when_the_loss_jumps():
+def test_backtracks_when_the_loss_jumps(synthetic):
     x = synthetic(16)
     model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05)
     y = model.measure(x)
@@ -152,7 +140,7 @@ def test_backtracks_when_the_loss_jumps():
     assert torch.isfinite(res.x_hat).all()
 
 
-def test_measurement_that_does_not_fit_the_operator_is_a_clear_error():
+def test_measurement_that_does_not_fit_the_operator_is_a_clear_error(synthetic):
     model = make_physics("inpainting", (1, 32, 32), keep=0.5)
     with pytest.raises(ValueError, match="does not fit the operator"):
         deep_image_prior(torch.rand(1, 1, 24, 24), model.physics, config=tiny(progress=False))
@@ -218,7 +206,7 @@ def test_convergence_rule_waits_for_the_averaged_output_to_settle_on_noiseless_p
     assert wmv_stopped[0] < 500 < stopped[0]  # WMV would have stopped on the flat variance
 
 
-def test_auto_rule_follows_the_noise_level_and_online_equals_replay():
+def test_auto_rule_follows_the_noise_level_and_online_equals_replay(synthetic):
     from invgan.solvers.dip import replay_stop
 
     x = synthetic(16)
@@ -246,7 +234,7 @@ def test_default_skip_net_takes_any_image_size(hw):
     assert res.x_hat.shape == x.shape and torch.isfinite(res.x_hat).all()
 
 
-def test_reconstructor_follows_deepinvs_convention():
+def test_reconstructor_follows_deepinvs_convention(synthetic):
     from deepinv.models import Reconstructor
 
     from invgan.solvers.dip import DeepImagePrior
@@ -298,7 +286,7 @@ class _BlowsUpPastThreshold(nn.Module):
         return out * (1 + 1e4 * torch.relu(self.p.abs() - 0.3))
 
 
-def test_backtracking_does_not_replay_the_same_jump_for_ever():
+def test_backtracking_does_not_replay_the_same_jump_for_ever(synthetic):
     x = synthetic(16)
     model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05, seed=0)
     y = model.measure(x) + 0.5  # a residual of constant sign: p keeps moving the same way

@@ -6,8 +6,6 @@ reported in docs/training.md."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,18 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("kill_resume", ROOT / "scripts" / "kill_resume.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("kind", ["conditional", "unconditional"])
-def test_sigkill_and_resume_gives_the_uninterrupted_run(kind, tmp_path, monkeypatch):
+def test_sigkill_and_resume_gives_the_uninterrupted_run(kind, tmp_path, monkeypatch, repo_module):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    result = _script().run_kind(kind, kills=3, steps=12, seed=0, work=tmp_path, log=lambda m: None)
+    result = repo_module("scripts/kill_resume.py").run_kind(kind, kills=3, steps=12, seed=0, work=tmp_path, log=lambda m: None)
     assert result["problems"] == []
     assert result["kills"] >= 1  # on a very slow machine a run may finish before all three kills

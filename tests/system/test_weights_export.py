@@ -4,7 +4,6 @@ the check figures of the shipped files were measured on, and the script still st
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -18,16 +17,7 @@ from invgan.config import config_record, resolve
 ROOT = next(p for p in Path(__file__).resolve().parents if (p / "scripts" / "weights_export.py").is_file())
 
 
-def _export_module():
-    spec = importlib.util.spec_from_file_location("weights_export", ROOT / "scripts" / "weights_export.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_check_crops_are_the_hand_drawn_ones_at_the_training_size():
+def test_check_crops_are_the_hand_drawn_ones_at_the_training_size(repo_module):
     """sr4 evaluates on 256-pixel crops; its check figure (2 crops) and output difference (4) use
     crops of the training size, 64, drawn and measured with seed 1234, as they were when the shipped
     figures were measured: ``fixed_crops(images, crop, n)`` then ``fixed_measurements(..., seed=1234)``."""
@@ -40,7 +30,7 @@ def test_check_crops_are_the_hand_drawn_ones_at_the_training_size():
     images = load_images(d.eval_source or d.source, "test", d.channels, min_size=d.crop)
     for n in (2, 4):
         want = fixed_measurements(build_measurement(cfg), fixed_crops(images, d.crop, n, seed=1234), seed=1234)
-        _, got = _export_module()._held_out_crops(config, n)
+        _, got = repo_module("scripts/weights_export.py")._held_out_crops(config, n)
         assert got.x.shape == (n, d.channels, d.crop, d.crop)
         assert torch.equal(got.x, want.x) and torch.equal(got.y, want.y)
 

@@ -95,3 +95,36 @@ def test_bad_ema_and_phase_settings_are_refused():
         Phase("x", ("a",), None, every=0)
     with pytest.raises(ValueError, match="invalid scheduler='step'"):
         Trainer(recipe, opts, steps=1, device="cpu", scheduler="step")
+
+
+def test_phases_due_start_every_and_lazy():
+    recipe = ThreePhases()
+    opts = {k: torch.optim.Adam(v.parameters(), 1e-2) for k, v in recipe.networks.items()}
+    tr = Trainer(recipe, opts, steps=7, device="cpu", progress=False)
+    tr.fit(batches(7))
+    due = {name: [t for t, n in recipe.calls if n == name] for name in ("A", "B")}
+    assert due == {"A": list(range(7)), "B": list(range(2, 7))}
+    assert [t for t in range(7) if tr.phases[2].due(t)] == [0, 3, 6]
+    # dict batches reach the recipe as dicts, with integer labels untouched
+    assert set(recipe.seen[0]) == {"x", "label"} and recipe.seen[0]["label"].dtype == torch.int64
+
+
+def test_lazy_phase_gain_and_optimiser_correction():
+    recipe = ThreePhases()
+    opts = {k: torch.optim.Adam(v.parameters(), 1e-2, betas=(0.5, 0.99)) for k, v in recipe.networks.items()}
+    tr = Trainer(recipe, opts, steps=1, device="cpu", progress=False)
+    c = 3 / 4  # k / (k + 1) for k = 3
+    group = tr.optimizers["b"].param_groups[0]
+    assert group["lr"] == pytest.approx(1e-2 * c)
+    assert group["betas"] == pytest.approx((0.5**c, 0.99**c))
+    assert tr.optimizers["a"].param_groups[0]["lr"] == pytest.approx(1e-2)  # no lazy phase trains a
+    # the lazy phase's backward carries weight * gain = 0.5 * 3 times its loss: with plain SGD the
+    # update of b's weight at step 0 (reg is due, B is not) is exactly lr * 1.5 * d||w||^2/dw
+    recipe = ThreePhases()
+    w0 = recipe.networks["b"].weight.detach().clone()
+    sgd = {k: torch.optim.SGD(v.parameters(), lr=0.1) for k, v in recipe.networks.items()}
+    tr = Trainer(recipe, sgd, steps=1, device="cpu", progress=False)
+    lr = tr.optimizers["b"].param_groups[0]["lr"]
+    assert lr == pytest.approx(0.1 * c)  # SGD has no betas: only its rate is corrected
+    tr.train_step(batches(1)[0])
+    assert torch.allclose(recipe.networks["b"].weight, w0 - lr * 1.5 * 2 * w0)
