@@ -249,7 +249,11 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> nn.Module:
 def resolve_checkpoint(arg: str) -> tuple[Path, str | None]:
     """What a ``--generator``/``--checkpoint`` argument names: an existing file (returned as it is,
     name ``None``) or a shipped model name (its ``.pt`` file and the name). Anything else is an
-    error: a missing file, or an unknown name listing the shipped ones."""
+    error: a missing file, or an unknown name listing the shipped ones (an empty name too: it
+    would be the current folder)."""
+    if not arg.strip():
+        raise ValueError("the checkpoint argument is empty (an unset shell variable?): expected a checkpoint file or the name of "
+                         f"a shipped model ({', '.join(list_pretrained(shipped_only=True)) or 'none'})")
     path = Path(arg)
     if path.is_file():
         return path, None

@@ -124,6 +124,8 @@ def test_unknown_name_is_a_clear_error():
         pretrained.resolve_checkpoint("nope")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         pretrained.resolve_checkpoint("runs/nope/best.pt")
+    with pytest.raises(ValueError, match="the checkpoint argument is empty"):  # not the current folder
+        pretrained.resolve_checkpoint("")
 
 
 def test_a_registered_name_without_its_file_is_a_clear_error(tmp_path, monkeypatch):

@@ -31,8 +31,9 @@ def run(args: argparse.Namespace) -> int:
     from ..physics import lift
     from ..precision import select_device
     from ..metrics import image_metrics
-    from .common import check_writable_folder, load_reconstructor, unique_names
+    from .common import check_named, check_writable_folder, load_reconstructor, unique_names
 
+    check_named(args.checkpoint, "--checkpoint")
     out = check_writable_folder(args.out, "--out folder")
     device = select_device(args.device)
     model, cfg = load_reconstructor(args.checkpoint, device)

@@ -32,3 +32,14 @@ def test_conditional_and_infogan_runs_sample_from_the_cli(tmp_path):
         else:
             assert G.n_classes == 10
         assert main(["sample", str(tmp_path / name / "last.pt"), "-n", "20", "--out", str(tmp_path / f"{name}.png")]) == 0
+
+
+def test_an_empty_checkpoint_is_refused_not_the_shipped_default(tmp_path, capsys):
+    """``invgan sample "$CKPT"`` with CKPT unset: one line, no grid of the shipped dcgan-mnist."""
+    from invgan.cli import main
+
+    for empty in ("", "  "):
+        assert main(["sample", empty, "-n", "2", "--out", str(tmp_path / "s.png")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "CHECKPOINT is empty" in err[0] and "leave CHECKPOINT out" in err[0]
+    assert not (tmp_path / "s.png").exists()
