@@ -184,3 +184,23 @@ def test_colour_photos_in_a_grayscale_run_are_said_once(tmp_path, fresh_notices)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_images(str(tmp_path), "train", channels=3)  # colour kept: nothing to say
+
+
+def test_dip_measures_a_16bit_png_at_full_depth(tmp_path, capsys, fresh_notices):
+    """``invgan dip`` reads through :func:`read_image`: a 16-bit PNG and its 8-bit copy give the
+    same PSNR (a clipping reader made the 16-bit one a white image, measured against itself)."""
+    import json
+
+    from invgan.cli import main
+
+    a = np.linspace(3000, 50000, 32 * 32).reshape(32, 32).astype(np.uint16)
+    _png16(tmp_path / "deep.png", a)
+    Image.fromarray((a / 257).round().astype(np.uint8)).save(tmp_path / "flat.png")
+    psnr = {}
+    for name in ("deep", "flat"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            assert main(["dip", str(tmp_path / f"{name}.png"), "--physics", "denoising", "--max-steps", "2", "--seed", "0",
+                         "--no-progress", "--json", "--out", str(tmp_path / f"{name}_out.png")]) == 0
+        psnr[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["psnr"]
+    assert abs(psnr["deep"] - psnr["flat"]) < 0.5, psnr
