@@ -64,8 +64,6 @@ DEFAULT_GENERATOR = "dcgan-mnist"
 #: how to restore a damaged shipped file (every integrity message ends with it)
 RESTORE = ("restore it by reinstalling invgan (`pip install --force-reinstall invgan`, or `git checkout -- invgan/weights/` "
            "in a source checkout)")
-#: the environment variable that moves invgan's cache folder (see :func:`cache_dir`)
-CACHE_ENV = "INVGAN_CACHE_DIR"
 #: sha256 of the files hashed in this process, by :func:`_file_key`
 _VERIFIED: dict[tuple, str] = {}
 
@@ -129,10 +127,8 @@ def sha256(path: str | Path) -> str:
 
 
 def cache_dir() -> Path:
-    """invgan's cache folder: ``$INVGAN_CACHE_DIR``, else ``$XDG_CACHE_HOME/invgan``, else
+    """invgan's cache folder, as for the digit classifiers: ``$XDG_CACHE_HOME/invgan``, else
     ``~/.cache/invgan`` (never inside the installed package)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "invgan"
 
 
@@ -150,25 +146,28 @@ def cached_sha256(path: str | Path) -> str:
     key = _file_key(Path(path))
     if key in _VERIFIED:
         return _VERIFIED[key]
-    cache = cache_dir() / "weights-sha256.json"
+    cache: Path | None = None
+    entries: dict[str, Any] = {}
     try:
-        entries = json.loads(cache.read_text(encoding="utf-8"))
-        entries = entries if isinstance(entries, dict) else {}
-    except (OSError, ValueError):
-        entries = {}
+        cache = cache_dir() / "weights-sha256.json"
+        loaded = json.loads(cache.read_text(encoding="utf-8"))
+        entries = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError, RuntimeError):  # no cache yet, an unreadable one, no home folder
+        pass
     entry = entries.get(key[0])
     if isinstance(entry, dict) and entry.get("stat") == list(key[1:]) and isinstance(entry.get("sha256"), str):
         digest = entry["sha256"]
     else:
         digest = sha256(path)
         entries[key[0]] = {"stat": list(key[1:]), "sha256": digest}
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
-            os.replace(tmp, cache)
-        except OSError:
-            pass
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+                os.replace(tmp, cache)
+            except OSError:  # a read-only home: hashed again next time
+                pass
     _VERIFIED[key] = digest
     return digest
 

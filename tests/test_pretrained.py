@@ -259,7 +259,7 @@ def own_weights(tmp_path, monkeypatch):
     for suffix in (".pt", ".json"):
         shutil.copy2(pretrained.weights_dir() / f"dcgan-mnist{suffix}", weights)
     monkeypatch.setattr(pretrained, "weights_dir", lambda: weights)
-    monkeypatch.setenv("INVGAN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr(pretrained, "_VERIFIED", {}, raising=False)
     return weights
 
@@ -282,7 +282,7 @@ def test_the_hash_check_is_cached_outside_the_package(own_weights, tmp_path, mon
     before = sorted(os.listdir(own_weights))
     pretrained.load_weights("dcgan-mnist")
     assert sorted(os.listdir(own_weights)) == before  # nothing written beside the weights
-    cache = json.loads(next((tmp_path / "cache").glob("*.json")).read_text())
+    cache = json.loads((tmp_path / "cache" / "invgan" / "weights-sha256.json").read_text())
     assert str((own_weights / "dcgan-mnist.pt").resolve()) in json.dumps(cache)
 
     def no_hashing(path):
@@ -312,3 +312,15 @@ def test_a_provenance_that_is_not_json_names_its_file(own_weights, capsys):
         pretrained.provenance("dcgan-mnist")
     assert main(["weights", "dcgan-mnist"]) == 2
     assert "dcgan-mnist.json is not valid JSON" in capsys.readouterr().err
+
+
+def test_an_unusable_cache_only_costs_a_hash(own_weights, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "afile"))  # the cache folder cannot be made
+    assert not pretrained.load_pretrained("dcgan-mnist").training
+    monkeypatch.setattr(pretrained, "_VERIFIED", {})
+    (tmp_path / "cache" / "invgan").mkdir(parents=True)
+    (tmp_path / "cache" / "invgan" / "weights-sha256.json").write_text("{broken")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    pretrained.load_weights("dcgan-mnist")  # a broken cache file is replaced
+    assert json.loads((tmp_path / "cache" / "invgan" / "weights-sha256.json").read_text())

@@ -65,7 +65,7 @@ def _shipped_copy(mp, damage: Callable[[Path], None]) -> None:
         shutil.copy2(pretrained.weights_dir() / f"dcgan-mnist{suffix}", folder)
     damage(folder)
     mp.setattr(pretrained, "weights_dir", lambda: folder)
-    mp.setenv("INVGAN_CACHE_DIR", str(Path(scratch.name) / "cache"))
+    mp.setenv("XDG_CACHE_HOME", str(Path(scratch.name) / "cache"))
 
 
 def _flip_tensor_byte(folder: Path) -> None:
