@@ -169,7 +169,7 @@ def _pil_array(im: Any) -> np.ndarray:
     mode = im.mode
     if mode in ("1", "L", "RGB", "RGBA", "F"):
         return np.asarray(im)
-    if mode.startswith("I;16"):
+    if mode.startswith("I;16") and not mode.endswith("S"):  # any byte order, unsigned
         return np.asarray(im).astype(np.uint16)
     if mode == "I":
         a = np.asarray(im)
@@ -228,8 +228,9 @@ def open_image(path: str | Path, channels: int = 1) -> ImageFile:
     if a.ndim == 3 and a.shape[-1] == 1:
         a = a[..., 0]
     bits = _bits(a)
-    if a.dtype.kind in "ui" and a.dtype.itemsize == 2:
-        _say_once("16-bit", f"{p}: 16-bit image read at full depth and scaled to [0, 1] by 1/65535 (every 16-bit image is read so)")
+    if a.dtype.kind in "ui" and a.dtype.itemsize > 1:  # 16-bit (or 32-bit) samples: said once
+        _say_once(f"{bits}-bit", f"{p}: {bits}-bit image read at full depth and scaled to [0, 1] by 1/{np.iinfo(a.dtype).max} "
+                                 f"(every {bits}-bit image is read so)")
     colour = a.ndim == 3 and a.shape[-1] >= 3 and not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2]))
     return ImageFile(to_tensor(a, channels, where=str(p)), bits, bool(colour))
 
