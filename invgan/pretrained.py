@@ -17,6 +17,14 @@ Each shipped model ``NAME`` is two files of package data:
   machine, torch version, the ``.pt`` file's sha256, the measured metrics and a small check
   figure that ``tests/test_pretrained.py`` re-measures.
 
+Loading a shipped model by name (or a file of ``invgan/weights/`` by its path) first checks the
+``.pt`` file against the sha256 its provenance records (:func:`verify`): a changed or corrupted
+file, even one flipped byte inside a tensor that ``torch.load`` reads without a word, is an error
+naming the file and how to restore it (reinstall invgan). Each file content is hashed once: the
+hash is remembered in the process and in ``~/.cache/invgan/weights-sha256.json``
+(:func:`cached_sha256`), keyed by the file's path, size, times and inode. ``invgan weights``
+shows ``ok`` or ``DAMAGED`` beside each recorded hash.
+
 ``scripts/export_weights.py RUN_DIR NAME --command "..."`` writes both; its export code (the
 provenance, the check figure) is ``scripts/weights_export.py``, outside the package.
 """
