@@ -184,6 +184,14 @@ def test_colour_photos_in_a_grayscale_run_are_said_once(tmp_path, fresh_notices)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_images(str(tmp_path), "train", channels=3)  # colour kept: nothing to say
+    from invgan.data import images
+
+    images._SAID.clear()
+    (tmp_path / "gray" / "train").mkdir(parents=True)
+    Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(tmp_path / "gray" / "train" / "g.png")  # gray stored as RGB
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_images(str(tmp_path / "gray"), "train", channels=1)  # no colour to drop: nothing to say
 
 
 def test_dip_measures_a_16bit_png_at_full_depth(tmp_path, capsys, fresh_notices):
