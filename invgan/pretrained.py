@@ -17,6 +17,14 @@ Each shipped model ``NAME`` is two files of package data:
   machine, torch version, the ``.pt`` file's sha256, the measured metrics and a small check
   figure that ``tests/test_pretrained.py`` re-measures.
 
+Loading a shipped model by name (or a file of ``invgan/weights/`` by its path) first checks the
+``.pt`` file against the sha256 its provenance records (:func:`verify`): a changed or corrupted
+file, even one flipped byte inside a tensor that ``torch.load`` reads without a word, is an error
+naming the file and how to restore it (reinstall invgan). Each file content is hashed once: the
+hash is remembered in the process and in ``~/.cache/invgan/weights-sha256.json``
+(:func:`cached_sha256`), keyed by the file's path, size, times and inode. ``invgan weights``
+shows ``ok`` or ``DAMAGED`` beside each recorded hash.
+
 ``scripts/export_weights.py RUN_DIR NAME --command "..."`` writes both; its export code (the
 provenance, the check figure) is ``scripts/weights_export.py``, outside the package.
 """
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +69,11 @@ REGISTRY: dict[str, Pretrained] = {p.name: p for p in (
 
 #: the generator `invgan invert` and `invgan sample` use when none is given
 DEFAULT_GENERATOR = "dcgan-mnist"
+#: how to restore a damaged shipped file (every integrity message ends with it)
+RESTORE = ("restore it by reinstalling invgan (`pip install --force-reinstall invgan`, or `git checkout -- invgan/weights/` "
+           "in a source checkout)")
+#: sha256 of the files hashed in this process, by :func:`_file_key`
+_VERIFIED: dict[tuple, str] = {}
 
 def weights_dir() -> Path:
     """The folder of the shipped files (package data)."""
@@ -95,11 +109,20 @@ def pretrained_path(name: str) -> Path:
 
 
 def provenance(name: str) -> dict[str, Any]:
-    """The provenance record (``NAME.json``) of shipped model ``name``."""
+    """The provenance record (``NAME.json``) of shipped model ``name``; an unreadable record is an
+    error naming its file."""
     path = pretrained_path(name).with_suffix(".json")
     if not path.is_file():
         raise FileNotFoundError(f"pretrained model {name!r} has weights but no provenance file {path}")
-    return json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"provenance file {path} is not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}): {RESTORE}") from e
+    except UnicodeDecodeError as e:
+        raise ValueError(f"provenance file {path} is not valid JSON (not UTF-8 text): {RESTORE}") from e
+    if not isinstance(record, dict):
+        raise ValueError(f"provenance file {path} holds a JSON {type(record).__name__}, not a record: {RESTORE}")
+    return record
 
 
 def sha256(path: str | Path) -> str:
@@ -109,6 +132,83 @@ def sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def cache_dir() -> Path:
+    """invgan's cache folder, as for the digit classifiers: ``$XDG_CACHE_HOME/invgan``, else
+    ``~/.cache/invgan`` (never inside the installed package)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "invgan"
+
+
+def _file_key(path: Path) -> tuple:
+    """What identifies a file's content without reading it: path, size, times and inode."""
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def cached_sha256(path: str | Path) -> str:
+    """:func:`sha256` of a file, hashed once per content: remembered in this process and in
+    ``cache_dir()/weights-sha256.json`` by the file's path, size, modification and change times
+    and inode, so a file that is rewritten is hashed again. A cache that cannot be read or written
+    is ignored (the file is hashed)."""
+    key = _file_key(Path(path))
+    if key in _VERIFIED:
+        return _VERIFIED[key]
+    cache: Path | None = None
+    entries: dict[str, Any] = {}
+    try:
+        cache = cache_dir() / "weights-sha256.json"
+        loaded = json.loads(cache.read_text(encoding="utf-8"))
+        entries = loaded if isinstance(loaded, dict) else {}
+    except (OSError, ValueError, RuntimeError):  # no cache yet, an unreadable one, no home folder
+        pass
+    entry = entries.get(key[0])
+    if isinstance(entry, dict) and entry.get("stat") == list(key[1:]) and isinstance(entry.get("sha256"), str):
+        digest = entry["sha256"]
+    else:
+        digest = sha256(path)
+        entries[key[0]] = {"stat": list(key[1:]), "sha256": digest}
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(entries, indent=1), encoding="utf-8")
+                os.replace(tmp, cache)
+            except OSError:  # a read-only home: hashed again next time
+                pass
+    _VERIFIED[key] = digest
+    return digest
+
+
+def integrity(name: str) -> tuple[bool, str, str]:
+    """Whether the ``.pt`` file of shipped model ``name`` has the sha256 its provenance records:
+    ``(ok, the file's sha256, the recorded one)`` (hashed once per content, :func:`cached_sha256`)."""
+    path = pretrained_path(name)
+    recorded = provenance(name).get("sha256")
+    if not isinstance(recorded, str):
+        raise ValueError(f"provenance file {path.with_suffix('.json')} records no sha256 of {path.name}: {RESTORE}")
+    actual = cached_sha256(path)
+    return actual == recorded, actual, recorded
+
+
+def verify(name: str) -> Path:
+    """The ``.pt`` file of shipped model ``name``, checked against the sha256 of its provenance;
+    a changed or corrupted file (one flipped byte) is an error naming it and how to restore it."""
+    ok, actual, recorded = integrity(name)
+    path = pretrained_path(name)
+    if not ok:
+        raise ValueError(f"{path} is damaged (shipped model {name!r}): its sha256 is {actual[:12]}..., its provenance "
+                         f"{path.with_suffix('.json').name} records {recorded[:12]}...; {RESTORE}")
+    return path
+
+
+def _shipped_name(path: Path) -> str | None:
+    """The model name of a file of the shipped weights folder, ``None`` for any other file."""
+    try:
+        inside = path.resolve().parent == weights_dir().resolve()
+    except OSError:
+        return None
+    return path.stem if inside and path.suffix == ".pt" and path.stem in REGISTRY else None
 
 
 def read_weights(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -128,8 +228,9 @@ def checked_weights(state: Any, where: str) -> dict[str, Any]:
 
 
 def load_weights(name: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """The checked weights file of shipped model ``name`` (float32), see :func:`read_weights`."""
-    return read_weights(pretrained_path(name), map_location)
+    """The weights file of shipped model ``name`` (float32), its sha256 checked first
+    (:func:`verify`), see :func:`read_weights`."""
+    return read_weights(verify(name), map_location)
 
 
 def build_network(state: dict[str, Any], where: str = "the weights") -> nn.Module:
@@ -155,7 +256,11 @@ def load_pretrained(name: str, device: str | torch.device = "cpu") -> nn.Module:
 def resolve_checkpoint(arg: str) -> tuple[Path, str | None]:
     """What a ``--generator``/``--checkpoint`` argument names: an existing file (returned as it is,
     name ``None``) or a shipped model name (its ``.pt`` file and the name). Anything else is an
-    error: a missing file, or an unknown name listing the shipped ones."""
+    error: a missing file, or an unknown name listing the shipped ones (an empty name too: it
+    would be the current folder)."""
+    if not arg.strip():
+        raise ValueError("the checkpoint argument is empty (an unset shell variable?): expected a checkpoint file or the name of "
+                         f"a shipped model ({', '.join(list_pretrained(shipped_only=True)) or 'none'})")
     path = Path(arg)
     if path.is_file():
         return path, None
@@ -176,6 +281,9 @@ def load_checkpoint_or_weights(arg: str, map_location: str | torch.device = "cpu
     accept), what messages call it (the path, or ``shipped model 'NAME'``) and its file."""
     path, name = resolve_checkpoint(arg)
     if name is None:
+        shipped = _shipped_name(path) if path.is_file() else None
+        if shipped is not None:  # a shipped file given by its path: checked as by its name
+            verify(shipped)
         state = load(path, map_location)
         if isinstance(state, dict) and "format" in state:  # a weights file given by its path
             state = checked_weights(state, str(path))
@@ -193,7 +301,13 @@ def summary(name: str) -> str:
     figures = ", ".join(f"{k} {v:.4g}" for k, v in _headline(p.get("metrics", {})).items())
     return (f"{name:<17} {entry.network:<13} {p['size_bytes'] / 1e6:.2f} MB {p['dtype']}, `{p['command']}`, "
             f"step {p['checkpoint_step']}/{p['steps']}, {p['exported'][:10]}"
-            + (f"; {figures}" if figures else "") + f"; sha256 {p['sha256'][:12]}")
+            + (f"; {figures}" if figures else "") + f"; sha256 {p['sha256'][:12]} {_state(name)}")
+
+
+def _state(name: str) -> str:
+    """``ok``, or ``DAMAGED`` with the file's own hash and what to do (for `invgan weights`)."""
+    ok, actual, _ = integrity(name)
+    return "ok" if ok else f"DAMAGED (the file's sha256 is {actual[:12]}; reinstall invgan)"
 
 
 #: the figures of a provenance's metrics that `invgan weights` shows (``section.key``)

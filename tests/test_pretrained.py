@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -122,6 +124,8 @@ def test_unknown_name_is_a_clear_error():
         pretrained.resolve_checkpoint("nope")
     with pytest.raises(FileNotFoundError, match="checkpoint not found"):
         pretrained.resolve_checkpoint("runs/nope/best.pt")
+    with pytest.raises(ValueError, match="the checkpoint argument is empty"):  # not the current folder
+        pretrained.resolve_checkpoint("")
 
 
 def test_a_registered_name_without_its_file_is_a_clear_error(tmp_path, monkeypatch):
@@ -196,3 +200,95 @@ def test_export_of_a_reconstructor_and_reconstruct_by_name(tiny_overrides, tmp_p
     assert main(["reconstruct", "--checkpoint", "sr4", str(img), "--out", str(tmp_path / "rec")]) == 0
     with pytest.raises(ValueError, match="'dcgan-mnist' is a generator, but .* is a checkpoint of a conditional run"):
         weights_export.export_run(run, "dcgan-mnist", "x", checkpoint="last", out_dir=weights)
+
+
+# ---------------------------------------------------------------------- integrity (issue 22)
+def flip_tensor_byte(path: Path) -> None:
+    """Flip one bit in the middle of the largest tensor's data: the zip stays readable and
+    ``torch.load`` does not notice."""
+    import struct
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        info = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    raw = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    raw[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0x01
+    stat = path.stat()
+    path.write_bytes(bytes(raw))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))  # as a later edit would
+
+
+@pytest.fixture
+def own_weights(tmp_path, monkeypatch):
+    """A copy of the shipped dcgan-mnist in a weights folder of its own, a cache folder of its own."""
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy2(pretrained.weights_dir() / f"dcgan-mnist{suffix}", weights)
+    monkeypatch.setattr(pretrained, "weights_dir", lambda: weights)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(pretrained, "_VERIFIED", {}, raising=False)
+    return weights
+
+
+def test_a_flipped_byte_in_a_shipped_tensor_is_refused(own_weights, tmp_path, capsys):
+    pretrained.load_pretrained("dcgan-mnist")  # intact: loads
+    flip_tensor_byte(own_weights / "dcgan-mnist.pt")
+    torch.load(own_weights / "dcgan-mnist.pt", weights_only=True)  # torch alone sees nothing wrong
+    with pytest.raises(ValueError, match=r"dcgan-mnist\.pt.* damaged.*pip install --force-reinstall invgan"):
+        pretrained.load_pretrained("dcgan-mnist")
+    assert main(["sample", "-n", "2", "--out", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "damaged" in err[0] and str(own_weights / "dcgan-mnist.pt") in err[0]
+    assert not (tmp_path / "s.png").exists()
+    with pytest.raises(ValueError, match="damaged"):  # named by its path too
+        pretrained.load_checkpoint_or_weights(str(own_weights / "dcgan-mnist.pt"))
+
+
+def test_the_hash_check_is_cached_outside_the_package(own_weights, tmp_path, monkeypatch):
+    before = sorted(os.listdir(own_weights))
+    pretrained.load_weights("dcgan-mnist")
+    assert sorted(os.listdir(own_weights)) == before  # nothing written beside the weights
+    cache = json.loads((tmp_path / "cache" / "invgan" / "weights-sha256.json").read_text())
+    assert str((own_weights / "dcgan-mnist.pt").resolve()) in json.dumps(cache)
+
+    def no_hashing(path):
+        raise AssertionError("hashed again")
+
+    monkeypatch.setattr(pretrained, "sha256", no_hashing)
+    pretrained.load_weights("dcgan-mnist")  # the in-process memo
+    monkeypatch.setattr(pretrained, "_VERIFIED", {})
+    pretrained.load_weights("dcgan-mnist")  # the cache file of an earlier process
+
+
+def test_weights_command_shows_the_actual_state(own_weights, capsys):
+    assert main(["weights"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "dcgan-mnist " in x)
+    assert line.rstrip().endswith("ok")
+    flip_tensor_byte(own_weights / "dcgan-mnist.pt")
+    assert main(["weights"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "dcgan-mnist " in x)
+    assert "DAMAGED" in line and "reinstall" in line
+    assert main(["weights", "dcgan-mnist"]) == 0
+    assert json.loads(capsys.readouterr().out)["check"] == "DAMAGED"
+
+
+def test_a_provenance_that_is_not_json_names_its_file(own_weights, capsys):
+    (own_weights / "dcgan-mnist.json").write_text('{"sha256": "abc",')
+    with pytest.raises(ValueError, match=r"dcgan-mnist\.json is not valid JSON.*reinstall"):
+        pretrained.provenance("dcgan-mnist")
+    assert main(["weights", "dcgan-mnist"]) == 2
+    assert "dcgan-mnist.json is not valid JSON" in capsys.readouterr().err
+
+
+def test_an_unusable_cache_only_costs_a_hash(own_weights, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "afile"))  # the cache folder cannot be made
+    assert not pretrained.load_pretrained("dcgan-mnist").training
+    monkeypatch.setattr(pretrained, "_VERIFIED", {})
+    (tmp_path / "cache" / "invgan").mkdir(parents=True)
+    (tmp_path / "cache" / "invgan" / "weights-sha256.json").write_text("{broken")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    pretrained.load_weights("dcgan-mnist")  # a broken cache file is replaced
+    assert json.loads((tmp_path / "cache" / "invgan" / "weights-sha256.json").read_text())

@@ -130,6 +130,20 @@ def load_reconstructor(checkpoint: str | Path, device: torch.device) -> tuple[nn
     return model.eval(), cfg
 
 
+def check_named(value: str | None, flag: str, default: str | None = None,
+                expected: str = "a checkpoint file or the name of a shipped model (`invgan weights` lists them)") -> str | None:
+    """Refuse an empty or blank checkpoint argument (an unset shell variable, ``--generator "$G"``)
+    rather than let it fall back to a default or to the current folder; ``None`` (not given) passes.
+
+    >>> check_named(None, "--generator") is None
+    True
+    """
+    if value is not None and not value.strip():
+        hint = f", or leave {flag} out for the default {default!r}" if default else ""
+        raise ValueError(f"{flag} is empty (an unset shell variable?): give {expected}{hint}")
+    return value
+
+
 def check_writable_folder(path: str | Path, what: str = "output folder") -> Path:
     """Fail now, before any work, when ``path`` cannot be a folder we write to: it is an existing
     file, an ancestor is a file, or the nearest existing ancestor is not writable."""

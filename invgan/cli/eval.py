@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import print_metrics
+from .common import check_named, print_metrics
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.checkpoint import load_trainer_state
     from ..training.runs import check_resume_config
 
+    check_named(args.checkpoint, "--checkpoint", "best", expected="'best', 'last' or a checkpoint file")
     run_dir = Path(args.run_dir)
     if not (run_dir / "config.json").exists():
         raise FileNotFoundError(f"not a run folder (no config.json): {run_dir}")

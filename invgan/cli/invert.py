@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..config import LatentSearchConfig
 from ..pretrained import DEFAULT_GENERATOR
-from .common import add_config_arguments, add_physics_arguments, add_section_arguments, check_writable_folder, section_overrides, unique_names
+from .common import (add_config_arguments, add_physics_arguments, add_section_arguments, check_named, check_writable_folder, section_overrides,
+                     unique_names)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..solvers import latent_search
     from ..loading import load_generator
 
+    check_named(args.generator, "--generator", DEFAULT_GENERATOR)
     overrides = [*args.overrides, *section_overrides(args, "physics"), *section_overrides(args, "search"), f"search.progress={str(not args.no_progress).lower()}"]
     if args.seed is not None:
         overrides += [f"physics.seed={args.seed}", f"search.seed={args.seed}"]
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = resolve("invert", args.config, args.preset, overrides)
     check_writable_folder(args.out, "--out folder")
     # read once: the generator and the run's config
-    state, where, path = load_checkpoint_or_weights(args.generator or DEFAULT_GENERATOR)
+    state, where, path = load_checkpoint_or_weights(DEFAULT_GENERATOR if args.generator is None else args.generator)
     G = load_generator(state, name=where)
     if "format" in state:  # shipped weights: say which
         print(f"generator: {where} ({path}), step {state['step']}, {'EMA' if state['ema'] else 'raw'} weights")

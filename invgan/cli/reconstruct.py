@@ -14,7 +14,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", required=True, metavar="CKPT|NAME",
                    help="checkpoint of a trained run (e.g. runs/demo/best.pt), or the name of a shipped reconstructor "
                         "(e.g. sr4; `invgan weights` lists them)")
-    p.add_argument("--out", default="reconstructions", help="output folder for the PNGs (default: reconstructions)")
+    p.add_argument("--out", default="reconstructions",
+                   help="output folder for the PNGs (default: reconstructions): grayscale for a 1-channel model, RGB for a "
+                        "3-channel one; 16-bit for 16-bit (or float) inputs, 8-bit otherwise")
     p.add_argument("--measured", action="store_true", help="the images are measurements y, not clean images")
     p.add_argument("--mask", help="inpainting mask image (white = kept) for --measured inpainting data")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated noise and operator draws")
@@ -24,26 +26,26 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from torchvision.utils import save_image
-
     from ..builders import build_operator
-    from ..data import read_image
+    from ..data import open_image, read_image, write_image
     from ..physics import lift
     from ..precision import select_device
     from ..metrics import image_metrics
-    from .common import check_writable_folder, load_reconstructor, unique_names
+    from .common import check_named, check_writable_folder, load_reconstructor, unique_names
 
+    check_named(args.checkpoint, "--checkpoint")
     out = check_writable_folder(args.out, "--out folder")
     device = select_device(args.device)
     model, cfg = load_reconstructor(args.checkpoint, device)
     p, c = cfg.physics, cfg.data.channels
     if args.measured and p.name == "cs":
         raise ValueError("--measured needs image-shaped measurements; compressed-sensing measurements are not images")
-    inputs = [read_image(path, c) for path in args.images]  # every input is read (and checked) before any output
+    inputs = [open_image(path, c) for path in args.images]  # every input is read (and checked) before any output
     out.mkdir(parents=True, exist_ok=True)
     results = []
-    for path, stem, img in zip(args.images, unique_names(args.images), inputs):
-        img = img.to(device)[None]
+    for path, stem, read in zip(args.images, unique_names(args.images), inputs):
+        img = read.pixels.to(device)[None]
+        bits = 16 if read.bits > 8 else 8  # a 16-bit (or float) input gives 16-bit outputs
         size = tuple(img.shape[-2:])
         if args.measured and p.name == "downsampling":
             size = (size[0] * p.factor, size[1] * p.factor)
@@ -58,8 +60,8 @@ def run(args: argparse.Namespace) -> int:
             y = img if args.measured else mm.measure(img)
             x_hat = model(y, mm.physics).clamp(0, 1)
             back = lift(mm.physics, y, "adjoint").clamp(0, 1)
-        save_image(back.cpu(), out / f"{stem}_measurement.png")
-        save_image(x_hat.cpu(), out / f"{stem}_reconstruction.png")
+        write_image(back.cpu(), out / f"{stem}_measurement.png", bits=bits)  # as many channels as the model's images
+        write_image(x_hat.cpu(), out / f"{stem}_reconstruction.png", bits=bits)
         row = {"image": str(path), "reconstruction": str(out / f"{stem}_reconstruction.png")}
         if not args.measured:
             row.update({k: float(v) for k, v in image_metrics(x_hat, img).items()})

@@ -30,8 +30,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..pretrained import DEFAULT_GENERATOR, load_checkpoint_or_weights
     from ..loading import load_generator
-    from .common import check_image_output
+    from .common import check_image_output, check_named
 
+    check_named(args.checkpoint, "CHECKPOINT", DEFAULT_GENERATOR)
     if args.n < 1:
         raise ValueError(f"invalid -n {args.n}: expected a positive number of samples")
     if args.nrow is not None and args.nrow < 1:
@@ -39,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     check_image_output(args.out)
     from ..training.evaluators import code_traversal, label_rows
 
-    state, where, path = load_checkpoint_or_weights(args.checkpoint or DEFAULT_GENERATOR)
+    state, where, path = load_checkpoint_or_weights(DEFAULT_GENERATOR if args.checkpoint is None else args.checkpoint)
     if args.no_ema and "format" in state:
         raise ValueError(f"--no-ema needs a trainer checkpoint: {where} holds only the {'EMA' if state['ema'] else 'raw'} weights")
     G = load_generator(state, use_ema=not args.no_ema, name=where)

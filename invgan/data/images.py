@@ -7,15 +7,25 @@ and are split *by image*: no held-out image ever yields a training patch.
 
 from __future__ import annotations
 
+import struct
 import warnings
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+#: suffixes that :func:`read_image` reads with ``tifffile`` (any bit depth, gray or colour) before Pillow
+TIFF_SUFFIXES = (".tif", ".tiff")
+#: bits per sample that :func:`write_image` writes
+WRITE_BITS = (8, 16)
+
+#: notices already given in this process (each is said once, see :func:`_say_once`)
+_SAID: set[str] = set()
 
 # Split by image, never by patch.
 BUILTIN_TRAIN = (
@@ -29,8 +39,9 @@ BUILTIN_SPLITS = {"train": BUILTIN_TRAIN, "test": BUILTIN_TEST, "all": BUILTIN_T
 CAMERAMAN_SIZE = 256
 
 
-def to_tensor(img: np.ndarray, channels: int) -> Tensor:
-    """An ``(H, W[, C])`` array of any dtype to a float ``(channels, H, W)`` tensor in [0, 1].
+def to_tensor(img: np.ndarray, channels: int, where: str = "image") -> Tensor:
+    """An ``(H, W[, C])`` array of any dtype to a float ``(channels, H, W)`` tensor in [0, 1],
+    scaled by its type's range (:func:`unit_range`); alpha is composited on white.
 
     :Example:
 
@@ -43,9 +54,10 @@ def to_tensor(img: np.ndarray, channels: int) -> Tensor:
     if channels not in (1, 3):
         raise ValueError(f"invalid channels={channels!r}: expected 1 (grayscale) or 3 (RGB)")
     from skimage.color import gray2rgb, rgb2gray, rgba2rgb
-    from skimage.util import img_as_float32
 
-    a = img_as_float32(np.asarray(img))
+    a = unit_range(img, where)
+    if a.ndim == 3 and a.shape[-1] == 2:  # gray and alpha
+        a = np.concatenate([a[..., :1].repeat(3, -1), a[..., 1:]], -1)
     if a.ndim == 3 and a.shape[-1] == 4:
         a = rgba2rgb(a)
     if a.ndim == 3 and a.shape[-1] == 3:
@@ -90,9 +102,119 @@ def load_cameraman(size: int = CAMERAMAN_SIZE) -> Tensor:
     return torch.from_numpy(np.clip(small, 0, 1).astype(np.float32))[None]
 
 
-def read_image(path: str | Path, channels: int = 1) -> Tensor:
-    """Read one image file as a ``(C, H, W)`` tensor in [0, 1]; clear errors for bad paths."""
-    from PIL import Image, UnidentifiedImageError
+def _say_once(key: str, message: str) -> None:
+    """Warn ``message`` the first time ``key`` comes up in this process, never again."""
+    if key not in _SAID:
+        _SAID.add(key)
+        warnings.warn(message, UserWarning, stacklevel=3)
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One image file as read: its pixels as a ``(C, H, W)`` tensor in [0, 1], the bits per sample
+    of the file (1, 8, 16, 32; floats count as 32) and whether it held colour (RGB channels that
+    differ)."""
+
+    pixels: Tensor
+    bits: int
+    colour: bool
+
+
+def unit_range(a: np.ndarray, where: str = "image") -> np.ndarray:
+    """Pixels of any type as float32 in [0, 1], scaled by their type's range: ``uint8`` by 1/255,
+    ``uint16`` by 1/65535 (any byte order), other integers by their type's maximum, booleans as
+    0/1; floats are taken as they are and must lie in [0, 1]. Negative integers, non-finite or
+    out-of-range floats are an error naming ``where``.
+
+    >>> import numpy as np
+    >>> unit_range(np.array([0, 65535], dtype=np.uint16)).tolist()
+    [0.0, 1.0]
+    >>> unit_range(np.array([0, 255], dtype=np.uint8)).tolist()
+    [0.0, 1.0]
+    """
+    a = np.asarray(a)
+    if a.dtype == bool:
+        return a.astype(np.float32)
+    if a.dtype.kind in "ui":
+        if a.dtype.kind == "i" and a.size and int(a.min()) < 0:
+            raise ValueError(f"{where}: signed {a.dtype.name} pixels with negative values (min {int(a.min())}): expected an "
+                             "unsigned image (8 or 16 bits) or floats in [0, 1]")
+        return (a.astype(np.float64) / np.iinfo(a.dtype).max).astype(np.float32)
+    if a.dtype.kind == "f":
+        if a.size and not np.isfinite(a).all():
+            raise ValueError(f"{where}: float image with NaN or infinite pixels")
+        lo, hi = (float(a.min()), float(a.max())) if a.size else (0.0, 0.0)
+        if lo < -1e-6 or hi > 1 + 1e-6:
+            raise ValueError(f"{where}: float image with values in [{lo:.4g}, {hi:.4g}]: expected [0, 1] (rescale it, or save it "
+                             "as an 8- or 16-bit integer image)")
+        return np.clip(a, 0, 1).astype(np.float32)
+    raise ValueError(f"{where}: unsupported pixel type {a.dtype}: expected integers, booleans or floats in [0, 1]")
+
+
+def _bits(a: np.ndarray) -> int:
+    """Bits per sample of an array as read (bool 1, floats 32 at least)."""
+    return 1 if a.dtype == bool else max(8 * a.dtype.itemsize, 32 if a.dtype.kind == "f" else 8)
+
+
+def read_pixels(im: Any, where: str = "image") -> np.ndarray:
+    """A Pillow image at the depth of its mode, as float32 ``(H, W)`` or ``(H, W, 3|4)`` in [0, 1]
+    (see :func:`unit_range`): ``1``, ``L``, ``I;16``/``I;16B``/``I;16L`` (by 1/65535), ``I`` (by
+    1/65535 when its values fit 16 bits, as older Pillow opens 16-bit PNGs; else by 1/(2^31-1)),
+    ``F`` (floats in [0, 1]); palette, alpha and other colour modes through RGB(A)."""
+    return unit_range(_pil_array(im), where)
+
+
+def _pil_array(im: Any) -> np.ndarray:
+    """The samples of a Pillow image in their own type (uint16 for the 16-bit modes)."""
+    mode = im.mode
+    if mode in ("1", "L", "RGB", "RGBA", "F"):
+        return np.asarray(im)
+    if mode.startswith("I;16") and not mode.endswith("S"):  # any byte order, unsigned
+        return np.asarray(im).astype(np.uint16)
+    if mode == "I":
+        a = np.asarray(im)
+        return a.astype(np.uint16) if a.size and 0 <= int(a.min()) and int(a.max()) <= 65535 else a
+    return np.asarray(im.convert("RGBA" if mode in ("P", "PA", "LA", "La", "RGBa") else "RGB"))
+
+
+def _png_depth(p: Path) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's header, ``None`` for another file."""
+    with open(p, "rb") as f:
+        head = f.read(26)
+    return (head[24], head[25]) if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" else None
+
+
+def _read_array(p: Path) -> np.ndarray:
+    """The samples of an image file in their own type: TIFFs through ``tifffile`` (any depth, gray
+    or colour; Pillow as a fallback), every other format through Pillow."""
+    if p.suffix.lower() in TIFF_SUFFIXES:
+        import tifffile
+
+        try:
+            a = np.asarray(tifffile.imread(p))
+        except Exception:  # a TIFF tifffile cannot decode (a codec it lacks): Pillow may
+            a = None
+        if a is not None:
+            if a.ndim == 3 and a.shape[0] in (3, 4) and a.shape[-1] not in (1, 2, 3, 4):
+                a = np.moveaxis(a, 0, -1)  # planar (C, H, W)
+            if a.ndim > 3 or (a.ndim == 3 and a.shape[-1] > 4):
+                raise ValueError(f"{p}: a TIFF of shape {a.shape} (several pages or planes): expected one image (H, W[, C])")
+            return a
+    from PIL import Image
+
+    with Image.open(p) as im:
+        im.load()
+        a = _pil_array(im)
+    if a.dtype == np.uint8 and _png_depth(p) in ((16, 2), (16, 4), (16, 6)):
+        _say_once("png16-colour", f"{p}: a 16-bit colour PNG is read at 8-bit precision (Pillow decodes colour PNGs at 8 "
+                                  "bits); save it as a 16-bit TIFF to keep its full depth")
+    return a
+
+
+def open_image(path: str | Path, channels: int = 1) -> ImageFile:
+    """Read one image file at its full depth (see :func:`read_image`), with its bits per sample
+    and whether it held colour."""
+    from PIL import UnidentifiedImageError
 
     p = Path(path)
     if not p.exists():
@@ -100,17 +222,34 @@ def read_image(path: str | Path, channels: int = 1) -> Tensor:
     if p.is_dir():
         raise IsADirectoryError(f"expected an image file, got a folder: {p}")
     try:
-        with Image.open(p) as im:
-            im.load()
-            arr = np.asarray(im.convert("RGBA" if im.mode in ("RGBA", "LA", "P") else ("L" if im.mode in ("L", "I", "I;16", "F", "1") else "RGB")))
-    except (UnidentifiedImageError, OSError) as e:
+        a = _read_array(p)
+    except (UnidentifiedImageError, OSError, SyntaxError) as e:
         raise ValueError(f"not a readable image: {p} ({e})") from e
-    return to_tensor(arr, channels)
+    if a.ndim == 3 and a.shape[-1] == 1:
+        a = a[..., 0]
+    bits = _bits(a)
+    if a.dtype.kind in "ui" and a.dtype.itemsize > 1:  # 16-bit (or 32-bit) samples: said once
+        _say_once(f"{bits}-bit", f"{p}: {bits}-bit image read at full depth and scaled to [0, 1] by 1/{np.iinfo(a.dtype).max} "
+                                 f"(every {bits}-bit image is read so)")
+    colour = a.ndim == 3 and a.shape[-1] >= 3 and not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2]))
+    return ImageFile(to_tensor(a, channels, where=str(p)), bits, bool(colour))
+
+
+def read_image(path: str | Path, channels: int = 1) -> Tensor:
+    """Read one image file as a ``(C, H, W)`` tensor in [0, 1]; clear errors for bad paths.
+
+    The one image reader of invgan (training folders, ``reconstruct``, ``invert``, ``dip``):
+    samples are read at the file's full depth and scaled by their type's range
+    (:func:`unit_range`): 8-bit by 1/255, 16-bit PNGs and TIFFs by 1/65535 (said once per
+    process), float TIFFs taken as they are (values in [0, 1]). Colour is converted to gray for
+    ``channels=1`` and gray repeated for ``channels=3``; an alpha channel is composited on white."""
+    return open_image(path, channels).pixels
 
 
 def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[Tensor]:
-    """All images under ``path`` (recursive). Unreadable or too-small files are skipped with a
-    warning; a missing or empty folder is an error naming it."""
+    """All images under ``path`` (recursive), read by :func:`read_image`. Unreadable or too-small
+    files are skipped with a warning; a missing or empty folder is an error naming it. Colour
+    images read as grayscale (``channels=1``) are said once per process."""
     root = Path(path)
     if not root.exists():
         raise FileNotFoundError(f"image folder not found: {root}")
@@ -119,13 +258,14 @@ def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[
     files = sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {root}")
-    images, small = [], []
+    images, small, colour = [], [], 0
     for f in files:
         try:
-            img = read_image(f, channels)
+            read = open_image(f, channels)
         except ValueError as e:
             warnings.warn(f"skipping {e}", stacklevel=2)
             continue
+        img, colour = read.pixels, colour + (read.colour and channels == 1)
         if min(img.shape[-2:]) < min_size:
             warnings.warn(f"skipping {f}: {tuple(img.shape[-2:])} is smaller than the crop size {min_size}", stacklevel=2)
             small.append(tuple(img.shape[-2:]))
@@ -138,6 +278,10 @@ def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[
                              f"{min_size} (largest {largest[0]}x{largest[1]}){', the others unreadable' if len(small) < len(files) else ''}; "
                              "use a smaller crop")
         raise ValueError(f"no usable images under {root} (all {len(files)} files were unreadable)")
+    if colour:
+        _say_once("colour-dropped", f"{colour} of {len(files)} images under {root} are in colour but are read as grayscale "
+                                    "(channels=1, the default data.channels): the colour is dropped; to keep it, train with "
+                                    "--set data.channels=3")
     return images
 
 
@@ -152,10 +296,10 @@ def load_images(source: str = "builtin", split: str = "train", channels: int = 1
     return load_folder(root, channels, min_size=min_size)
 
 
-def write_image(x: Tensor, path: str | Path) -> Path:
-    """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] (clipped) as an 8-bit image,
-    grayscale for ``C = 1``, RGB for ``C = 3``; the format follows the suffix
-    (:data:`IMAGE_SUFFIXES`). The parent folder must exist.
+def write_image(x: Tensor, path: str | Path, bits: int = 8) -> Path:
+    """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] (clipped) as an 8-bit image
+    (``bits=16``: a 16-bit PNG or TIFF, as for 16-bit inputs), grayscale for ``C = 1``, RGB for
+    ``C = 3``; the format follows the suffix (:data:`IMAGE_SUFFIXES`). The parent folder must exist.
 
     :Example:
 
@@ -175,12 +319,39 @@ def write_image(x: Tensor, path: str | Path) -> Path:
         raise IsADirectoryError(f"expected an image file name, got a folder: {p}")
     if p.suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"unknown image extension {p.suffix!r} of {p}: expected one of {IMAGE_SUFFIXES}")
+    if bits not in WRITE_BITS:
+        raise ValueError(f"invalid bits={bits!r}: expected one of {WRITE_BITS}")
+    if bits == 16 and p.suffix.lower() not in (".png", *TIFF_SUFFIXES):
+        raise ValueError(f"{p}: 16-bit images are written as .png or .tif, not {p.suffix}")
     x = x.detach().float().cpu()
     if x.dim() == 4:
         x = x[0]
     if x.dim() != 3 or x.shape[0] not in (1, 3):
         raise ValueError(f"expected an image of shape (C, H, W) with C = 1 or 3, got {tuple(x.shape)}")
-    arr = (x.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    if bits == 8:
+        arr = (x.clamp(0, 1).numpy() * 255.0 + 0.5).astype(np.uint8)
+    else:
+        arr = (x.clamp(0, 1).double().numpy() * 65535.0 + 0.5).astype(np.uint16)
     arr = arr[0] if arr.shape[0] == 1 else arr.transpose(1, 2, 0)
-    Image.fromarray(arr).save(p)
+    if bits == 16 and p.suffix.lower() in TIFF_SUFFIXES:
+        import tifffile
+
+        tifffile.imwrite(p, arr)
+    elif bits == 16 and arr.ndim == 3:
+        p.write_bytes(_png16_rgb(arr))  # Pillow writes no 48-bit colour PNG
+    else:
+        Image.fromarray(arr).save(p)
     return p
+
+
+def _png16_rgb(arr: np.ndarray) -> bytes:
+    """A 16-bit RGB PNG of an ``(H, W, 3)`` uint16 array (no filter, zlib level 6)."""
+    h, w, c = arr.shape
+    rows = np.ascontiguousarray(arr.astype(">u2")).reshape(h, w * c).view(np.uint8)
+    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], 1).tobytes()  # filter byte 0 before each row
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")

@@ -1,9 +1,60 @@
-"""Tests of invgan.cli.reconstruct."""
+"""Tests of invgan.cli.reconstruct: user images, outputs of the input's depth (16-bit in, 16-bit out) and of the model's
+channels (a grayscale model writes grayscale PNGs), inputs read at full depth."""
+
+from __future__ import annotations
 
 import json
+import warnings
+
 import numpy as np
+import pytest
 from PIL import Image
+
 from invgan.cli import main
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny grayscale conditional (deblurring) run of 2 steps on 48x48 PNGs."""
+    root = tmp_path_factory.mktemp("rec")
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        (root / "images" / split).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray((rng.random((48, 48)) * 255).astype(np.uint8)).save(root / "images" / split / f"{i}.png")
+    sets = [f"data.source='{root / 'images'}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=2", "model.width=4",
+            "model.depth=2", "model.d_width=4", "model.d_layers=1", "train.steps=2", "train.eval_every=0",
+            "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'"]
+    assert main(["train", *[a for s in sets for a in ("--set", s)], "--out", str(root / "run")]) == 0
+    return root / "run"
+
+
+def test_16bit_input_is_read_at_depth_and_written_as_16bit(tiny_run, tmp_path, capsys):
+    truth = np.linspace(5000, 40000, 32 * 32).reshape(32, 32).astype(np.uint16)  # about 0.08 .. 0.61
+    Image.fromarray(truth).save(tmp_path / "deep.png")  # a 16-bit grayscale PNG (mode I;16)
+    out = tmp_path / "rec"
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        assert main(["reconstruct", "--checkpoint", str(tiny_run / "last.pt"), str(tmp_path / "deep.png"), "--out", str(out), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for name in ("deep_measurement.png", "deep_reconstruction.png"):
+        with Image.open(out / name) as im:
+            assert im.mode == "I;16", name
+            pixels = np.asarray(im).astype(np.float64) / 65535
+    with Image.open(out / "deep_measurement.png") as im:
+        blurred = np.asarray(im).astype(np.float64) / 65535
+    assert abs(blurred.mean() - truth.mean() / 65535) < 0.05  # not read as white (mean 0.997)
+    assert pixels.shape == truth.shape and np.isfinite(row["psnr"])
+
+
+def test_grayscale_model_writes_grayscale_pngs(tiny_run, tmp_path, capsys):
+    rgb = (np.random.default_rng(1).random((24, 24, 3)) * 255).astype(np.uint8)
+    Image.fromarray(rgb).save(tmp_path / "photo.png")
+    out = tmp_path / "rec"
+    assert main(["reconstruct", "--checkpoint", str(tiny_run / "last.pt"), str(tmp_path / "photo.png"), "--out", str(out)]) == 0
+    for name in ("photo_measurement.png", "photo_reconstruction.png"):
+        with Image.open(out / name) as im:
+            assert im.mode == "L", f"{name} is {im.mode}: a 1-channel model's output is one channel"
 
 
 def test_reconstruct_user_images(trained_run, tmp_path, capsys):

@@ -39,3 +39,12 @@ def test_sample_without_checkpoint_uses_the_shipped_generator(tmp_path, capsys):
     assert main(["sample", "-n", "2", "--out", str(out)]) == 0
     assert out.exists() and "shipped model 'dcgan-mnist'" in capsys.readouterr().out
     assert main(["sample", "ambientgan-mnist", "-n", "2", "--out", str(tmp_path / "a.png")]) == 0
+
+
+def test_an_empty_checkpoint_is_refused_not_the_shipped_default(tmp_path, capsys):
+    """``invgan sample "$CKPT"`` with CKPT unset: one line, no grid of the shipped dcgan-mnist."""
+    for empty in ("", "  "):
+        assert main(["sample", empty, "-n", "2", "--out", str(tmp_path / "s.png")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "CHECKPOINT is empty" in err[0] and "leave CHECKPOINT out" in err[0]
+    assert not (tmp_path / "s.png").exists()

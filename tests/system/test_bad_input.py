@@ -17,6 +17,7 @@ import contextlib
 import io
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -46,6 +47,47 @@ class Case:
 
 def _no_gpu(mp) -> None:
     mp.setattr(torch.cuda, "is_available", lambda: False)
+
+
+# --- shipped weights damaged in a copy of their folder (issue 22, data helper)
+_SCRATCH: list[tempfile.TemporaryDirectory] = []  # the copies, removed at exit
+
+
+def _shipped_copy(mp, damage: Callable[[Path], None]) -> None:
+    """dcgan-mnist's files copied to a weights folder of their own, damaged there, and used."""
+    from invgan import pretrained
+
+    scratch = tempfile.TemporaryDirectory()
+    _SCRATCH.append(scratch)
+    folder = Path(scratch.name) / "weights"
+    folder.mkdir()
+    for suffix in (".pt", ".json"):
+        shutil.copy2(pretrained.weights_dir() / f"dcgan-mnist{suffix}", folder)
+    damage(folder)
+    mp.setattr(pretrained, "weights_dir", lambda: folder)
+    mp.setenv("XDG_CACHE_HOME", str(Path(scratch.name) / "cache"))
+
+
+def _flip_tensor_byte(folder: Path) -> None:
+    """One bit flipped in the middle of the largest tensor's data of dcgan-mnist.pt (torch.load still reads it)."""
+    import struct
+    import zipfile
+
+    path = folder / "dcgan-mnist.pt"
+    with zipfile.ZipFile(path) as z:
+        info = max((i for i in z.infolist() if "/data/" in i.filename), key=lambda i: i.file_size)
+    raw = bytearray(path.read_bytes())
+    name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26:info.header_offset + 30])
+    raw[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0x01
+    path.write_bytes(bytes(raw))
+
+
+def _damaged_weights(mp) -> None:
+    _shipped_copy(mp, _flip_tensor_byte)
+
+
+def _broken_provenance(mp) -> None:
+    _shipped_copy(mp, lambda folder: (folder / "dcgan-mnist.json").write_text('{"sha256": "b9c3",'))
 
 
 T = "train {tiny} --out {out}/run"  # a tiny conditional training run into a fresh folder
@@ -132,6 +174,16 @@ CASES: list[Case] = [
          "--no-ema needs a trainer checkpoint"),
     # --- runs
     Case("diverging", "runs", "a diverging run (`optim.lr_g=1e30`)", T + " --set optim.lr_g=1e30 --set optim.lr_d=1e30", "became nan at step"),
+    # --- images, shipped weights, empty checkpoint names (issue 22, data helper)
+    Case("invert-empty-generator", "checkpoints", "`--generator ''`, an empty shell variable (was: the shipped dcgan-mnist)",
+         "invert --generator= -n 2 --out {out}/inv", "--generator is empty"),
+    Case("reconstruct-empty-checkpoint", "checkpoints", "`reconstruct --checkpoint ''`", "reconstruct --checkpoint= {small} --out {out}/rec",
+         "--checkpoint is empty"),
+    Case("eval-empty-checkpoint", "checkpoints", "`eval --checkpoint ''`", "eval {run} --checkpoint=", "--checkpoint is empty"),
+    Case("weights-damaged", "checkpoints", "a shipped weights file with one flipped byte in a tensor (was: loaded silently)",
+         "sample dcgan-mnist -n 2 --out {out}/s.png", "is damaged (shipped model 'dcgan-mnist')", _damaged_weights),
+    Case("weights-provenance-not-json", "checkpoints", "a shipped provenance `.json` that is not JSON (was: the parser's message alone)",
+         "weights dcgan-mnist", "dcgan-mnist.json is not valid JSON", _broken_provenance),
 ]
 
 
