@@ -7,9 +7,7 @@ and are split *by image*: no held-out image ever yields a training patch.
 
 from __future__ import annotations
 
-import struct
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -177,11 +175,19 @@ def _pil_array(im: Any) -> np.ndarray:
     return np.asarray(im.convert("RGBA" if mode in ("P", "PA", "LA", "La", "RGBa") else "RGB"))
 
 
-def _png_depth(p: Path) -> tuple[int, int] | None:
-    """(bit depth, colour type) from a PNG's header, ``None`` for another file."""
+def _png16_colour(p: Path) -> np.ndarray | None:
+    """A 16-bit colour PNG's samples as ``(H, W, 3|4)`` uint16 (through ``pypng``, since Pillow
+    decodes colour PNGs at 8 bits); ``None`` for any other file."""
+    import png
+
     with open(p, "rb") as f:
-        head = f.read(26)
-    return (head[24], head[25]) if len(head) == 26 and head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR" else None
+        try:
+            width, height, rows, info = png.Reader(file=f).asDirect()
+        except png.Error:  # not a PNG (or one Pillow may still read)
+            return None
+        if info["bitdepth"] != 16 or info["greyscale"]:
+            return None
+        return np.vstack([np.asarray(row, dtype=np.uint16) for row in rows]).reshape(height, width, info["planes"])
 
 
 def _read_array(p: Path) -> np.ndarray:
@@ -205,9 +211,10 @@ def _read_array(p: Path) -> np.ndarray:
     with Image.open(p) as im:
         im.load()
         a = _pil_array(im)
-    if a.dtype == np.uint8 and _png_depth(p) in ((16, 2), (16, 4), (16, 6)):
-        _say_once("png16-colour", f"{p}: a 16-bit colour PNG is read at 8-bit precision (Pillow decodes colour PNGs at 8 "
-                                  "bits); save it as a 16-bit TIFF to keep its full depth")
+    if a.dtype == np.uint8 and a.ndim == 3 and p.suffix.lower() == ".png":
+        deep = _png16_colour(p)
+        if deep is not None:
+            return deep
     return a
 
 
@@ -337,21 +344,12 @@ def write_image(x: Tensor, path: str | Path, bits: int = 8) -> Path:
         import tifffile
 
         tifffile.imwrite(p, arr)
-    elif bits == 16 and arr.ndim == 3:
-        p.write_bytes(_png16_rgb(arr))  # Pillow writes no 48-bit colour PNG
+    elif bits == 16 and arr.ndim == 3:  # Pillow writes no 48-bit colour PNG: pypng does
+        import png
+
+        h, w, c = arr.shape
+        with open(p, "wb") as f:
+            png.Writer(w, h, bitdepth=16, greyscale=False).write(f, arr.reshape(h, w * c))
     else:
         Image.fromarray(arr).save(p)
     return p
-
-
-def _png16_rgb(arr: np.ndarray) -> bytes:
-    """A 16-bit RGB PNG of an ``(H, W, 3)`` uint16 array (no filter, zlib level 6)."""
-    h, w, c = arr.shape
-    rows = np.ascontiguousarray(arr.astype(">u2")).reshape(h, w * c).view(np.uint8)
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), rows], 1).tobytes()  # filter byte 0 before each row
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
