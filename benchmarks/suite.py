@@ -15,7 +15,9 @@ The rows:
 * ``latent_search``: N measurements x R restarts as one batch vs a loop over them;
 * ``dip``: invgan's deep image prior vs deepinv's ``DeepImagePrior``, same network, iterations/s;
 * ``ddp``: per-process throughput of 2 data-parallel processes (torchrun, gloo) vs 1 process;
-* ``demo_memory``: peak resident memory of ``invgan demo`` (reduced steps) in a subprocess.
+* ``demo_memory``: peak resident memory of ``invgan demo`` (reduced steps) in a subprocess;
+* ``busy_threads``: ``invgan dip`` with its thread choice (:mod:`invgan.threads`) beside one busy
+  process vs ``--threads 1``, and idle vs every core as before the choice.
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ class Settings:
     dip_steps: int
     ddp_steps: int
     demo_steps: int
+    busy_steps: int  # DIP steps per run of the busy-machine row
 
 
-QUICK = Settings(steps=12, rounds=3, latent_n=8, latent_steps=25, dip_steps=6, ddp_steps=15, demo_steps=20)
-FULL = Settings(steps=40, rounds=5, latent_n=64, latent_steps=100, dip_steps=20, ddp_steps=60, demo_steps=200)
+QUICK = Settings(steps=12, rounds=3, latent_n=8, latent_steps=25, dip_steps=6, ddp_steps=15, demo_steps=20, busy_steps=60)
+FULL = Settings(steps=40, rounds=5, latent_n=64, latent_steps=100, dip_steps=20, ddp_steps=60, demo_steps=200, busy_steps=60)
 
 
 def interleaved(contenders: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
@@ -257,6 +260,48 @@ def bench_demo_memory(s: Settings) -> list[Row]:
                 None, "")]
 
 
+# ---------------------------------------------------------------------- threads on a busy machine
+_TODAY = "import sys, torch; from invgan.cli import main; sys.exit(main(sys.argv[1:]))"  # torch first: no thread choice
+
+
+def _dip_seconds(steps: int, mode: str, tmp: str) -> float:
+    """Wall time of ``invgan dip`` (inpainting, ``steps`` steps, no stop) in a fresh process:
+    ``mode`` "chosen" (the command's own thread choice), "threads1" (``--threads 1``) or "all"
+    (torch's default of every core and OpenMP's default wait policy, as before the choice)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    args = ["dip", "--physics", "inpainting", "--keep", "0.5", "--stop", "none", "--max-steps", str(steps), "--no-progress",
+            "--precision", "fp32", "--out", str(Path(tmp) / f"{mode}.png")] + (["--threads", "1"] if mode == "threads1" else [])
+    cmd = [sys.executable, "-c", _TODAY, *args] if mode == "all" else [sys.executable, "-m", "invgan", *args]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp)
+    return time.perf_counter() - t0
+
+
+def bench_busy_threads(s: Settings) -> list[Row]:
+    """``invgan dip`` with one busy single-thread process beside it: the command's thread choice vs
+    ``--threads 1`` (target: at most 1.5x), and idle: the choice vs every core as before (at most 1.05x)."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        modes = ("chosen", "threads1", "all")
+        idle = interleaved({m: (lambda m=m: _dip_seconds(s.busy_steps, m, tmp)) for m in modes}, s.rounds)
+        busy_proc = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)
+            busy = interleaved({m: (lambda m=m: _dip_seconds(s.busy_steps, m, tmp)) for m in modes}, s.rounds)
+        finally:
+            busy_proc.kill()
+            busy_proc.wait()
+    fig = lambda t: ", ".join(f"{m} {med(t[m]):.1f} s" for m in modes)  # noqa: E731
+    ratio = med(busy["chosen"]) / med(busy["threads1"])
+    rows.append(Row(f"`invgan dip` {s.busy_steps} steps beside one busy process", fig(busy), ratio,
+                    "chosen threads / --threads 1", "<= 1.5", ratio <= 1.5))
+    ratio = med(idle["chosen"]) / med(idle["all"])
+    rows.append(Row(f"`invgan dip` {s.busy_steps} steps, idle", fig(idle), ratio,
+                    "chosen threads / every core (before)", "<= 1.05", ratio <= 1.05))
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "train_step": bench_train_step,
     "deepinv_nets": bench_deepinv_nets,
@@ -265,6 +310,7 @@ BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "dip": bench_dip,
     "ddp": bench_ddp,
     "demo_memory": bench_demo_memory,
+    "busy_threads": bench_busy_threads,
 }
 
 

@@ -25,6 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     stderr and a non-zero exit status (2 for bad input, 1 for a run that failed, such as a
     diverging one; 130 when interrupted), never as a traceback. ``INVGAN_TRACEBACK=1`` re-raises
     to show one."""
+    from ..threads import configure as configure_threads
+
+    configure_threads(sys.argv[1:] if argv is None else argv)  # before torch loads: threads that hold on a busy machine
     args = build_parser().parse_args(argv)
     prefix = f"invgan {args.command}: error:"
     try:

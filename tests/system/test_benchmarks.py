@@ -13,7 +13,7 @@ suite = pytest.importorskip("benchmarks.suite")
 
 
 def test_one_small_benchmark_gives_a_markdown_table():
-    tiny = suite.Settings(steps=2, rounds=1, latent_n=2, latent_steps=2, dip_steps=1, ddp_steps=1, demo_steps=1)
+    tiny = suite.Settings(steps=2, rounds=1, latent_n=2, latent_steps=2, dip_steps=1, ddp_steps=1, demo_steps=1, busy_steps=1)
     rows = suite.run(["latent_search"], tiny, log=lambda *a, **k: None)
     assert len(rows) == 1 and rows[0].ratio is not None and rows[0].ratio > 0
     text = suite.table(rows + [suite.Row("x", "failed: E", None, "")])
