@@ -50,7 +50,7 @@ def test_configure_sets_a_passive_policy_and_the_free_cpus_unless_told(monkeypat
 
 
 def test_configure_does_nothing_once_torch_is_loaded():
-    import torch  # noqa: F401
+    __import__("torch")  # as in a process that already loaded it
 
     env: dict[str, str] = {}
     assert threads.configure(["dip"], env) == {} and env == {}
