@@ -132,6 +132,13 @@ CASES: list[Case] = [
          "--no-ema needs a trainer checkpoint"),
     # --- runs
     Case("diverging", "runs", "a diverging run (`optim.lr_g=1e30`)", T + " --set optim.lr_g=1e30 --set optim.lr_d=1e30", "became nan at step"),
+    # --- config values across the schema (issue 22, config and docs)
+    Case("reg-weight-inf", "config", "`gan.reg_weight=inf` (was: \"loss 'D' became inf\")", "train --preset dcgan-digits8 --set gan.reg_weight=inf --out {out}/gan",
+         "invalid gan.reg_weight=inf: expected a finite number"),
+    Case("adv-weight-nan", "config", "`loss.adv_weight=nan`", T + " --set loss.adv_weight=nan", "invalid loss.adv_weight=nan: expected a finite number"),
+    Case("cyclegan-dcgan", "config", "`cyclegan-deblur` with `model.discriminator=dcgan` (was: an IndexError at step 1)",
+         "train --preset cyclegan-deblur --set model.discriminator=dcgan --out {out}/run",
+         "invalid model.discriminator='dcgan' for loss.adversarial='unpaired': expected 'patchgan'"),
 ]
 
 
