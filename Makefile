@@ -25,10 +25,14 @@ test: install
 	$(MAKE) docs
 
 # The documentation site (docs/conf.py), warnings as errors, from a fresh environment so a page
-# added or removed since the last build is never missed (about 15 s on 2 cores).
+# added or removed since the last build is never missed (about 15 s on 2 cores). Then a check that
+# it reads offline: no page loads a script or stylesheet over the network (MathJax is bundled;
+# tests/system/test_docs_offline.py checks the same, and images too).
 docs: install
 	rm -rf docs/api/generated
 	$(BIN)/python -m sphinx -W --keep-going -E -q -b html docs docs/_build/html
+	@! grep -rlE '<(script|link)[^>]*(src|href)="(https?:)?//' docs/_build/html --include='*.html' \
+		|| { echo "docs: the pages above load a network resource (they must read offline)"; exit 1; }
 	@echo "docs: open docs/_build/html/index.html"
 
 bench: install   # every benchmark, one table of ratios (quick: < 10 min on 2 cores); `python -m benchmarks --full` for more

@@ -1,8 +1,8 @@
 """Sphinx configuration of invgan's documentation site (``make docs``).
 
-The site is built offline and fast: Markdown pages through MyST (with ``$...$`` and ``$$...$$``
-math), the API reference by autodoc/autosummary from the docstrings, and an examples gallery
-generated here from ``examples/`` (each script's docstring, its figures and its source; the scripts
+The site is built offline and fast, and is read offline too: Markdown pages through MyST (with
+``$...$`` and ``$$...$$`` math, rendered by a MathJax bundled with the site), the API reference
+by autodoc/autosummary from the docstrings, and an examples gallery generated here from ``examples/`` (each script's docstring, its figures and its source; the scripts
 are not run at build time, ``tests/system/test_examples.py`` runs them at tiny size).
 
 Where pages go (see ``index.md``):
@@ -40,8 +40,12 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    "sphinx-mathjax-offline",  # the docs extra's package: MathJax 3 copied into _static/mathjax
 ]
-# No intersphinx: the build never touches the network.
+# No intersphinx: the build never touches the network, and neither does a built page: MathJax is
+# served from the site itself (not a CDN), so formulas render offline.
+# tests/system/test_docs_offline.py checks that no page loads a script or stylesheet over http(s).
+mathjax_path = "mathjax/tex-chtml.js"  # relative to _static/, where sphinx-mathjax-offline copies it
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 root_doc = "index"

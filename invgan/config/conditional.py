@@ -7,12 +7,19 @@ from dataclasses import dataclass
 
 from ..losses.objectives import CONDITIONAL_OBJECTIVE
 from ..nets import RECONSTRUCTORS
+from ..nets.discriminators import DISCRIMINATORS
 from ..nets.features import PERCEPTUAL_NETS
 from .schema import _check, _opt, _section
 from .sections import OptimConfig, PhysicsConfig, TrainConfig
 
 #: ``loss.reconstruction``: the pixel loss of the reconstructor, or none
 RECONSTRUCTION_LOSSES = ("mse", "l1", "none")
+
+#: ``model.discriminator``: the critics of a conditional run (:func:`invgan.nets.make_discriminator`)
+CONDITIONAL_DISCRIMINATORS = tuple(DISCRIMINATORS)
+
+#: the critics that give one logit per image and so need a square power-of-two input
+WHOLE_IMAGE_CRITICS = ("dcgan", "esrgan")
 
 
 @dataclass
@@ -70,6 +77,7 @@ class ModelConfig:
             ("blocks", self.blocks >= 1, "an integer >= 1"),
             ("gamma", self.gamma > 0, "a value > 0"),
             ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
+            ("discriminator", self.discriminator in CONDITIONAL_DISCRIMINATORS, f"one of {CONDITIONAL_DISCRIMINATORS}"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),
             ("d_layers", self.d_layers >= 1, "an integer >= 1"),
         ], section="model")
@@ -119,3 +127,28 @@ class ConditionalConfig:
     loss: LossConfig = _section(LossConfig, "objective and loss terms")
     optim: OptimConfig = _section(OptimConfig, "optimisers")
     train: TrainConfig = _section(TrainConfig, "the training loop")
+
+    def __post_init__(self) -> None:
+        """The checks across sections: combinations that cannot run are errors."""
+        model, loss, crop = self.model, self.loss, self.data.crop
+        disc = model.discriminator
+        if loss.adversarial == "unpaired" and disc != "patchgan":
+            # CycleGAN's PairedCritics put the two critics' logit maps side by side per sample; a
+            # critic of one logit per image (a vector of shape (B,)) has no such map
+            raise ValueError(f"invalid model.discriminator={disc!r} for loss.adversarial='unpaired': expected 'patchgan' "
+                             f"(CycleGAN's two critics are paired patch by patch; {disc!r} gives one logit per image)")
+        if (disc in WHOLE_IMAGE_CRITICS and loss.adv_weight > 0 and loss.adversarial in ("supervised", "pair")
+                and (crop < 16 or crop & (crop - 1))):
+            raise ValueError(f"invalid data.crop={crop} for model.discriminator={disc!r}: expected a power of two >= 16 "
+                             "(that critic sees whole crops), or model.discriminator='patchgan'")
+
+    def notices(self) -> list[str]:
+        """Combinations that run, but most likely not as meant (:func:`~invgan.config.resolve`
+        warns of them for a new run, not for a saved config)."""
+        loss, steps = self.loss, self.train.steps
+        out = []
+        if loss.adv_weight > 0 and loss.adv_start > 0 and loss.adv_start >= steps:
+            out.append(f"loss.adv_start={loss.adv_start} >= train.steps={steps}: the run ends during its warm-up, so there will be "
+                       f"no adversarial phase (loss.adv_weight={loss.adv_weight} is never used): raise train.steps above "
+                       "loss.adv_start, lower loss.adv_start, or set loss.adv_weight=0 for a warm-up-only run")
+        return out

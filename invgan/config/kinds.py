@@ -6,6 +6,7 @@ A key that moved keeps working: :data:`MOVED` maps it to its new place with a on
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def resolve(kind: str | None = None, file: str | Path | None = None, preset: str
             data: dict[str, Any] | None = None) -> Any:
     """A validated config: the kind's defaults, then the preset, then the file (or ``data``), then the
     ``section.key=value`` overrides. The kind comes from the argument, the file's ``kind`` entry or
-    the preset (``"conditional"`` when none says)."""
+    the preset (``"conditional"`` when none says). A new config (not ``data``, a saved one) is also
+    warned of the combinations its schema's ``notices()`` lists (rank 0 only under torchrun)."""
     values = dict(data if data is not None else (load_config_file(file) if file is not None else {}))
     values.pop("generator", None)  # recorded architecture of a saved unconditional run, rebuilt from the rest
     if preset is not None and preset not in PRESETS:
@@ -81,7 +83,11 @@ def resolve(kind: str | None = None, file: str | Path | None = None, preset: str
     values = _move_keys(merge({}, values), kind, f"config file {file}" if data is None else "saved config", quiet=data is not None)
     base = merge(PRESETS[preset].values, values) if preset is not None else values
     schema = KINDS[kind]
-    return dataclass_from_dict(schema, merge(dataclasses.asdict(schema()), apply_overrides(base, _move_overrides(overrides or [], kind))), "")
+    cfg = dataclass_from_dict(schema, merge(dataclasses.asdict(schema()), apply_overrides(base, _move_overrides(overrides or [], kind))), "")
+    if data is None and os.environ.get("RANK", "0") == "0":  # a new config, read once (not again by torchrun's other ranks)
+        for notice in getattr(cfg, "notices", list)():
+            warnings.warn(notice, UserWarning, stacklevel=2)
+    return cfg
 
 
 def kind_of(cfg: Any) -> str:

@@ -14,8 +14,9 @@ else:  # pragma: no cover
 
 
 def load_config_file(path: str | Path) -> dict[str, Any]:
-    """The table of a TOML, YAML or JSON config file; a file that does not parse, or whose top
-    level is not a table of keys (a YAML list, say), is a one-line error naming the file."""
+    """The table of a TOML, YAML or JSON config file (UTF-8, with or without a byte-order mark); a
+    file that does not parse, or whose top level is not a table of keys (a YAML list, say), is a
+    one-line error naming the file."""
     p = Path(path)
     if not p.exists():
         raise FileNotFoundError(f"config file not found: {p}")
@@ -23,8 +24,11 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
         raise IsADirectoryError(f"expected a config file, got a folder: {p}")
     if p.suffix not in (".toml", ".yaml", ".yml", ".json"):
         raise ValueError(f"unsupported config format {p.suffix!r}: expected .toml, .yaml/.yml or .json")
+    raw = p.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(f"config file {p} is UTF-16 text: save it as UTF-8")
     try:
-        text = p.read_text()
+        text = raw.decode("utf-8-sig")  # a UTF-8 byte-order mark (Windows Notepad writes one) is not part of the config
         if p.suffix == ".toml":
             data = tomllib.loads(text)
         elif p.suffix == ".json":

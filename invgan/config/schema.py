@@ -12,9 +12,9 @@ import dataclasses
 from dataclasses import fields
 from typing import Any, Iterator, get_type_hints
 
-from ..options import RENAMED, _check, _opt, _section, with_overrides
+from ..options import RENAMED, OptionError, _check, _opt, _section, with_overrides
 
-__all__ = ["RENAMED", "_check", "_opt", "_section", "with_overrides", "dataclass_from_dict", "iter_options"]
+__all__ = ["RENAMED", "OptionError", "_check", "_opt", "_section", "with_overrides", "dataclass_from_dict", "iter_options"]
 
 
 def dataclass_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
@@ -34,7 +34,12 @@ def dataclass_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
             kwargs[key] = dataclass_from_dict(hint, value, f"{where}{key}.")
         else:
             kwargs[key] = _coerce(value, hint, where + key)
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except OptionError as e:  # a section that does not know its name (the solvers' settings): name it
+        if e.section or not where:
+            raise
+        raise e.in_section(where[:-1]) from None
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:

@@ -43,7 +43,7 @@ DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
 @dataclass
 class LatentSearchConfig:
     r"""Options of :func:`invgan.solvers.latent_search`. The defaults are what the MNIST CS
-    experiment of docs/latent_search.md found to work for a 28×28 DCGAN (10 restarts;
+    experiment of docs/experiments/latent_search.md found to work for a 28×28 DCGAN (10 restarts;
     :math:`\lambda=0.1`, the prior weight it picks on validation digits at most m);
     ``prior_weight=0`` is plain CSGM. ``max_steps``, ``tolerance`` and ``patience`` are named as
     in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for

@@ -1,8 +1,10 @@
 """Tests of invgan.config.conditional: the schema of a conditional GAN reconstructor run."""
 
+import warnings
+
 import pytest
 
-from invgan.config import ConditionalConfig, resolve
+from invgan.config import ConditionalConfig, config_record, resolve
 from invgan.losses.objectives import CONDITIONAL_OBJECTIVE
 
 
@@ -23,3 +25,37 @@ def test_defaults_describe_the_demo_problem():
 def test_each_section_refuses_values_out_of_range(override, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         resolve("conditional", overrides=[override])
+
+
+@pytest.mark.parametrize("disc", ["dcgan", "esrgan"])
+def test_cyclegan_needs_patch_critics(disc):
+    """CycleGAN's paired critics concatenate per-patch logits; a critic with one logit per image
+    (dcgan, esrgan) failed at step 1 with an IndexError. Refused in the config."""
+    with pytest.raises(ValueError, match=rf"^invalid model.discriminator='{disc}' for loss.adversarial='unpaired': expected 'patchgan'"):
+        resolve(preset="cyclegan-deblur", overrides=[f"model.discriminator={disc}"])
+    assert resolve(preset="cyclegan-deblur").model.discriminator == "patchgan"
+
+
+def test_unknown_discriminator_is_refused_in_the_config():
+    with pytest.raises(ValueError, match=r"invalid model.discriminator='mlp': expected one of \('dcgan', 'patchgan', 'esrgan'\)"):
+        resolve("conditional", overrides=["model.discriminator=mlp"])
+
+
+@pytest.mark.parametrize("disc", ["dcgan", "esrgan"])
+def test_image_critics_need_a_power_of_two_crop(disc):
+    with pytest.raises(ValueError, match=rf"invalid data.crop=48 for model.discriminator='{disc}': expected a power of two >= 16"):
+        resolve("conditional", overrides=[f"model.discriminator={disc}", "data.crop=48"])
+    resolve("conditional", overrides=[f"model.discriminator={disc}", "data.crop=48", "loss.adv_weight=0"])  # no D: no constraint
+
+
+def test_no_adversarial_phase_is_warned():
+    """srgan-x4 with train.steps below loss.adv_start trained only its warm-up, silently."""
+    with pytest.warns(UserWarning, match=r"loss.adv_start=3000 >= train.steps=2000: .*no adversarial phase.*raise train.steps"):
+        resolve(preset="srgan-x4", overrides=["train.steps=2000"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve(preset="srgan-x4")
+        resolve(preset="srgan-x4", overrides=["train.steps=2000", "loss.adv_weight=0"])  # a warm-up-only run, asked for
+        cfg = resolve(preset="srgan-x4")
+        cfg.train.steps = 2000
+        resolve(data=config_record(cfg))  # a saved config (eval, reconstruct of that run): no repeat

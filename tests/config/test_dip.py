@@ -14,9 +14,9 @@ def test_defaults_are_half_the_pixels_missing_at_the_operators_noise_level():
 
 
 @pytest.mark.parametrize("override, message", [
-    ("dip.stop='oracle'", "invalid stop='oracle'"),
-    ("dip.net='unet'", "invalid net='unet'"),
-    ("dip.window=1", "invalid window=1"),
+    ("dip.stop='oracle'", "invalid dip.stop='oracle'"),
+    ("dip.net='unet'", "invalid dip.net='unet'"),
+    ("dip.window=1", "invalid dip.window=1"),
 ])
 def test_dip_settings_are_checked(override, message):
     with pytest.raises(ValueError, match=message):

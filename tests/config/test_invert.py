@@ -14,7 +14,7 @@ def test_defaults_are_csgm_with_100_noisy_gaussian_measurements():
 
 
 def test_search_settings_are_checked_and_renamed_names_are_pointed_to():
-    with pytest.raises(ValueError, match="invalid restarts=0"):
+    with pytest.raises(ValueError, match="invalid search.restarts=0"):
         resolve("invert", overrides=["search.restarts=0"])
     with pytest.raises(ValueError, match="'steps' \\(now 'max_steps'\\)"):
         with_overrides(LatentSearchConfig(), steps=5)

@@ -19,3 +19,20 @@ def test_toml_yaml_and_overrides(tmp_path):
 def test_missing_config_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.toml"):
         resolve_config(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("name, text", [
+    ("a.toml", '[train]\nsteps = 7\n'),
+    ("a.json", '{"train": {"steps": 7}}'),
+    ("a.yaml", "train:\n  steps: 7\n"),
+])
+def test_a_utf8_bom_is_accepted(tmp_path, name, text):
+    """Windows Notepad starts UTF-8 files with a byte-order mark: it is not part of the config."""
+    (tmp_path / name).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert resolve_config(tmp_path / name).train.steps == 7
+
+
+def test_a_utf16_config_says_to_save_it_as_utf8(tmp_path):
+    (tmp_path / "a.toml").write_bytes('[train]\nsteps = 7\n'.encode("utf-16"))
+    with pytest.raises(ValueError, match=r"a.toml is UTF-16 text: save it as UTF-8"):
+        resolve_config(tmp_path / "a.toml")

@@ -87,3 +87,44 @@ def test_lower_layers_do_not_import_the_config():
     code = ("import sys, invgan.physics, invgan.data, invgan.nets, invgan.nets.dip, invgan.losses, invgan.metrics, invgan.optim, invgan.solvers, invgan.options; "
             "assert 'invgan.config' not in sys.modules, sorted(m for m in sys.modules if m.startswith('invgan'))")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def _float_options(kind):
+    """Every option of ``kind`` whose type admits a float: dotted names."""
+    from typing import get_type_hints
+
+    out = []
+    for name, f in _fields(KINDS[kind]):
+        owner = KINDS[kind]
+        for part in name.split(".")[:-1]:
+            owner = get_type_hints(owner)[part]
+        hint = get_type_hints(owner)[f.name]
+        if float in getattr(hint, "__args__", (hint,)):
+            out.append(name)
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_float_option_refuses_inf_and_nan(kind):
+    """inf, -inf and nan pass every ``>=`` test but poison a run later (``gan.reg_weight=inf`` ended
+    in "loss 'D' became inf"): refused for every float option of every kind, naming the option."""
+    names = _float_options(kind)
+    assert names, kind
+    for name in names:
+        for text in ("inf", "-inf", "nan"):
+            with pytest.raises(ValueError, match=rf"^invalid {name}={text}: expected a finite number"):
+                resolve(kind, overrides=[f"{name}={text}"])
+
+
+def test_non_finite_values_are_refused_when_built_in_python_too():
+    from invgan.config import GANConfig, PhysicsConfig
+    from invgan.solvers.dip import DIPConfig
+
+    with pytest.raises(ValueError, match=r"invalid gan.reg_weight=inf: expected a finite number \(a value >= 0\)"):
+        GANConfig(reg_weight=float("inf"))
+    with pytest.raises(ValueError, match=r"invalid physics.noise_sigma=nan: expected a finite number"):
+        PhysicsConfig(noise_sigma=float("nan"))
+    with pytest.raises(ValueError, match=r"invalid lr=inf: expected a finite number"):
+        DIPConfig(lr=float("inf"))
+    with pytest.raises(ValueError, match=r"invalid dip.lr=inf: expected a finite number"):  # the section named from a config
+        resolve("dip", overrides=["dip.lr=inf"])

@@ -184,6 +184,13 @@ CASES: list[Case] = [
          "sample dcgan-mnist -n 2 --out {out}/s.png", "is damaged (shipped model 'dcgan-mnist')", _damaged_weights),
     Case("weights-provenance-not-json", "checkpoints", "a shipped provenance `.json` that is not JSON (was: the parser's message alone)",
          "weights dcgan-mnist", "dcgan-mnist.json is not valid JSON", _broken_provenance),
+    # --- config values across the schema (issue 22, config and docs)
+    Case("reg-weight-inf", "config", "`gan.reg_weight=inf` (was: \"loss 'D' became inf\")", "train --preset dcgan-digits8 --set gan.reg_weight=inf --out {out}/gan",
+         "invalid gan.reg_weight=inf: expected a finite number"),
+    Case("adv-weight-nan", "config", "`loss.adv_weight=nan`", T + " --set loss.adv_weight=nan", "invalid loss.adv_weight=nan: expected a finite number"),
+    Case("cyclegan-dcgan", "config", "`cyclegan-deblur` with `model.discriminator=dcgan` (was: an IndexError at step 1)",
+         "train --preset cyclegan-deblur --set model.discriminator=dcgan --out {out}/run",
+         "invalid model.discriminator='dcgan' for loss.adversarial='unpaired': expected 'patchgan'"),
 ]
 
 
