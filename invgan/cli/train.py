@@ -35,20 +35,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def check_process_count(cfg: Any, nproc: int, launching: bool) -> None:
-    """``nproc`` processes must fit this machine (when ``launching`` them here: no more than the CPU
-    cores this process may use, unless the run is on CUDA with that many GPUs) and split the global
+    """``nproc`` processes must fit this machine (when ``launching`` them here: on CUDA one GPU
+    each, else no more than the CPU cores this process may use) and split the global
     ``data.batch_size`` evenly."""
     if launching and nproc > 1:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         device = str(cfg.train.device)
         gpus = 0
         if device == "auto" or device.startswith("cuda"):
             import torch
 
             gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if nproc > max(cores, gpus):
-            raise ValueError(f"--nproc {nproc} is more than the {cores} CPU cores this process may use"
-                             + (f" and the {gpus} GPUs" if gpus else "") + f": give --nproc {max(cores, gpus)} or less")
+        if gpus:
+            if nproc > gpus:
+                raise ValueError(f"--nproc {nproc} is more than the {gpus} GPU(s) of this machine (one process per GPU): "
+                                 f"give --nproc {gpus} or less, or train.device='cpu'")
+        else:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            if nproc > cores:
+                raise ValueError(f"--nproc {nproc} is more than the {cores} CPU cores this process may use: give --nproc {cores} "
+                                 "or less (several machines: launch torchrun on each, see docs/distributed.md)")
     batch = getattr(getattr(cfg, "data", None), "batch_size", None)
     if nproc > 1 and isinstance(batch, int) and batch % nproc:
         raise ValueError(f"data.batch_size={batch} is not divisible by the {nproc} processes: each process takes an equal "

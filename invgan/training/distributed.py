@@ -175,8 +175,9 @@ def launch(nproc: int, module_args: list[str]) -> int:
 
     quiet = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")]
     levels = [q.level for q in quiet]
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    previous = os.environ.get(ERROR_DIR_VARIABLE)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None),
+                                                       getattr(signal, "SIGQUIT", None)) if sig is not None}
+    environ = dict(os.environ)  # torchrun's set-up writes to it (OMP_NUM_THREADS)
     with tempfile.TemporaryDirectory(prefix="invgan-ranks-") as errors:
         os.environ[ERROR_DIR_VARIABLE] = errors
         try:
@@ -195,10 +196,8 @@ def launch(nproc: int, module_args: list[str]) -> int:
                 q.setLevel(level)
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
-            if previous is None:
-                os.environ.pop(ERROR_DIR_VARIABLE, None)
-            else:
-                os.environ[ERROR_DIR_VARIABLE] = previous
+            os.environ.clear()
+            os.environ.update(environ)
 
 
 def _report_failure(error: Any, folder: Path, nproc: int) -> int:

@@ -185,3 +185,20 @@ def test_ctrl_c_at_start_up_exits_130_without_a_traceback(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().endswith("interrupted"), err
+
+
+def test_nproc_on_cuda_is_limited_by_the_gpus(monkeypatch):
+    import torch
+
+    from invgan.cli.train import check_process_count
+    from invgan.config import resolve
+
+    cfg = resolve(preset="demo", overrides=["data.batch_size=4"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    check_process_count(cfg, 2, launching=True)
+    with pytest.raises(ValueError, match=r"--nproc 4 is more than the 2 GPU\(s\)"):
+        check_process_count(cfg, 4, launching=True)
+    check_process_count(cfg, 4, launching=False)  # under torchrun the launcher chose
+    with pytest.raises(ValueError, match="data.batch_size=4 is not divisible by the 3 processes"):
+        check_process_count(cfg, 3, launching=False)

@@ -220,14 +220,20 @@ def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_pat
 
 def test_a_rank_failing_with_invgan_error_prints_one_line(tiny_overrides, tmp_path):
     """A check only the workers make (the data) fails on every rank: one line, the rank's status,
-    no launcher traceback."""
+    no launcher traceback; the run that ``--overwrite`` would replace is left as it was."""
     empty = tmp_path / "empty"
     (empty / "train").mkdir(parents=True)
     (empty / "test").mkdir()
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("last.pt", "pretrained.pt", "log.jsonl"):
+        (old / name).write_text("the old run")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run(_nproc_cmd(tiny_overrides, f"data.source='{empty}'"), env=env, capture_output=True, text=True, timeout=300)
+    cmd = [*_nproc_cmd(tiny_overrides, f"data.source='{empty}'"), "--overwrite", "--out", str(old)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr and "ChildFailedError" not in proc.stderr, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("invgan train: error: ") and lines[0].endswith(" of 2)"), proc.stderr
-    assert not (tmp_path / "run").exists()
+    assert sorted(p.name for p in old.iterdir()) == ["last.pt", "log.jsonl", "pretrained.pt"]
+    assert all(p.read_text() == "the old run" for p in old.iterdir())
