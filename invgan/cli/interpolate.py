@@ -67,17 +67,12 @@ def check_output_is_not_an_input(out: Path, inputs: tuple[Path, ...]) -> None:
                      f"e.g. {out.parent / 'interpolated.pt'}")
 
 
-#: settings of the ``train`` section that do not change what a run learns (a longer run, resumed,
-#: or another device keeps its provenance)
-_RUN_NEUTRAL = ("steps", "eval_every", "log_every", "checkpoint_every", "device", "out_dir", "progress", "tensorboard")
-
-
 def check_same_run(config_a: dict, config_b: dict, path_a: Path, path_b: Path) -> None:
-    """The two checkpoints must come from one run: the same config (the ``train`` settings that
-    only say how long or where the run went aside) and the same seed."""
+    """The two checkpoints must come from one run: the same config outside the ``train`` section
+    (which a resumed run may change: steps, device, ...) and the same ``train.seed``, the seed of
+    the initial weights both ends descend from."""
     def identity(config: dict) -> dict:
-        train = {k: v for k, v in (config.get("train") or {}).items() if k not in _RUN_NEUTRAL}
-        return {**{k: v for k, v in config.items() if k != "train"}, "train": train}
+        return {**{k: v for k, v in config.items() if k != "train"}, "train": {"seed": (config.get("train") or {}).get("seed")}}
 
     a, b = identity(config_a), identity(config_b)
     if a == b:
