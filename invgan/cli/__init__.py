@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> int:
         print("invgan: interrupted", file=sys.stderr)
         return 130
     prefix = f"invgan {args.command}: error:"
+    if os.environ.get("INVGAN_RANK_ERRORS"):
+        _interrupt_once()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
@@ -40,6 +42,19 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("INVGAN_TRACEBACK"):
             raise
         return _report(f"{prefix} {_one_line(e)}", 2 if isinstance(e, (ValueError, OSError, KeyError, TypeError)) else 1)
+
+
+def _interrupt_once() -> None:
+    """In a worker of ``--nproc``: the first SIGINT interrupts, later ones are ignored (Ctrl-C in
+    a terminal reaches the worker, and then the launcher passes it on again while the worker is
+    already stopping)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def _report(line: str, status: int) -> int:

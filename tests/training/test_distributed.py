@@ -187,9 +187,11 @@ def _nproc_cmd(tiny_overrides, *extra: str) -> list[str]:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_path):
+@pytest.mark.parametrize("target", ["parent", "group"])
+def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_path, target):
     """``kill -INT PARENT`` of ``invgan train --nproc 2``: the workers get the signal too, the
-    parent waits for them and exits with 130."""
+    parent waits for them and exits with 130. Ctrl-C in a terminal (the signal to the whole process
+    group, then passed on by the parent again) ends the same way."""
     import signal
     import time
 
@@ -197,7 +199,7 @@ def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_pat
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     log = open(tmp_path / "stderr.txt", "w+")  # a file, not a pipe: workers left running would hold a pipe open
     proc = subprocess.Popen(_nproc_cmd(tiny_overrides, "train.steps=1000000", "train.log_every=1"), env=env,
-                            stdout=subprocess.DEVNULL, stderr=log, text=True)
+                            stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True)
     workers: set[int] = set()
     try:
         deadline = time.monotonic() + 300
@@ -205,7 +207,10 @@ def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_pat
             workers = {p for p in _children(proc.pid) if "invgan" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")} if (run / "log.jsonl").is_file() else set()
             time.sleep(0.2)
         assert proc.poll() is None and len(workers) >= 2, (tmp_path / "stderr.txt").read_text() or "training did not start"
-        proc.send_signal(signal.SIGINT)
+        if target == "parent":
+            proc.send_signal(signal.SIGINT)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
         proc.wait(timeout=300)
         err = (tmp_path / "stderr.txt").read_text()
         assert proc.returncode == 130, err
