@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -161,9 +162,12 @@ def test_ctrl_c_while_the_commands_are_imported_is_one_line(monkeypatch, capsys)
 
 
 def _importing_torch(pid: int) -> bool:
-    """Whether process ``pid`` has started importing torch (its libraries are mapped)."""
+    """Whether process ``pid``, once it runs ``python -m invgan`` (not the fork of this process
+    before its exec), has started importing torch (its libraries are mapped)."""
     try:
-        return "libtorch" in open(f"/proc/{pid}/maps").read()
+        if b"invgan" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+            return False
+        return "libtorch" in Path(f"/proc/{pid}/maps").read_text()
     except OSError:
         return False
 
