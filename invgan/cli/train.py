@@ -88,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         state = load_trainer_state(args.resume)
         check_resume_config(cfg, state.get("config"), f"checkpoint {args.resume}")
     if launching:
+        del state  # checked here; each process loads it again
         return launch(args.nproc, relaunch_arguments(args))
     r = build_run(cfg)  # loads and checks the data, builds the networks, joins torchrun's group if any; writes nothing
     main = r.trainer.is_main  # only rank 0 writes files and prints
