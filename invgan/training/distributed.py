@@ -88,7 +88,7 @@ def launch_env() -> DistInfo:
     found = ", ".join(f"{v}={env[v]}" for v in present)
     lacking = f" without {', '.join(missing)}" if missing else " with inconsistent values"
     raise ValueError(f"a stale torchrun environment was found ({found}{lacking}): "
-                     f"unset {' '.join(present)} (e.g. `unset {' '.join(present)}`), or launch with torchrun or --nproc")
+                     f"run `unset {' '.join(present)}`, or launch with torchrun or --nproc")
 
 
 def env_world_size() -> int:

@@ -144,7 +144,7 @@ def test_launch_env_reads_a_torchrun_environment_and_refuses_a_stale_one(monkeyp
     assert launch_env() == DistInfo()
     monkeypatch.setenv("RANK", "1")
     with pytest.raises(ValueError, match=r"stale torchrun environment was found \(RANK=1, MASTER_PORT=29500 without WORLD_SIZE, MASTER_ADDR\)"
-                                         r": unset RANK MASTER_PORT"):
+                                         r": run `unset RANK MASTER_PORT`"):
         launch_env()
     monkeypatch.setenv("WORLD_SIZE", "2")
     monkeypatch.setenv("MASTER_ADDR", "localhost")
