@@ -168,6 +168,7 @@ def launch(nproc: int, module_args: list[str]) -> int:
     import logging
     import signal
     import tempfile
+    import threading
 
     from torch.distributed.elastic.multiprocessing import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
@@ -190,17 +191,18 @@ def launch(nproc: int, module_args: list[str]) -> int:
                 raise KeyboardInterrupt from None
             raise SystemExit(128 + int(e.sigval)) from None
         except ChildFailedError as e:
-            return _report_failure(e, Path(errors), nproc)
+            return _report_failure(e, Path(errors), nproc, module_args[0] if module_args else "")
         finally:
             for q, level in zip(quiet, levels):
                 q.setLevel(level)
             for sig, handler in handlers.items():
-                signal.signal(sig, handler)
+                if handler is not None and threading.current_thread() is threading.main_thread():
+                    signal.signal(sig, handler)
             os.environ.clear()
             os.environ.update(environ)
 
 
-def _report_failure(error: Any, folder: Path, nproc: int) -> int:
+def _report_failure(error: Any, folder: Path, nproc: int, command: str) -> int:
     """Print the line of the rank that failed first (the earliest it wrote) and return its status."""
     lines = sorted(folder.glob("rank*.txt"), key=lambda p: (p.stat().st_mtime_ns, p.name))
     failures = getattr(error, "failures", {}) or {}
@@ -212,7 +214,7 @@ def _report_failure(error: Any, folder: Path, nproc: int) -> int:
     rank, failure = min(failures.items()) if failures else (0, None)
     code = getattr(failure, "exitcode", 1)
     how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
-    print(f"invgan: error: rank {rank} of {nproc} {how} without a message (out of memory?)", file=sys.stderr)
+    print(f"invgan {command}: error: rank {rank} of {nproc} {how} without a message (out of memory?)".replace("  ", " "), file=sys.stderr)
     return 128 - code if code < 0 else code or 1
 
 

@@ -242,3 +242,18 @@ def test_a_rank_failing_with_invgan_error_prints_one_line(tiny_overrides, tmp_pa
     assert len(lines) == 1 and lines[0].startswith("invgan train: error: ") and lines[0].endswith(" of 2)"), proc.stderr
     assert sorted(p.name for p in old.iterdir()) == ["last.pt", "log.jsonl", "pretrained.pt"]
     assert all(p.read_text() == "the old run" for p in old.iterdir())
+
+
+def test_the_launcher_reports_the_first_rank_that_failed(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from invgan.training.distributed import _report_failure
+
+    killed = SimpleNamespace(failures={1: SimpleNamespace(exitcode=-9)})
+    assert _report_failure(killed, tmp_path, 2, "train") == 137
+    assert capsys.readouterr().err.strip() == "invgan train: error: rank 1 of 2 was killed by signal 9 without a message (out of memory?)"
+    (tmp_path / "rank1.txt").write_text("2\ninvgan train: error: first")
+    (tmp_path / "rank0.txt").write_text("1\ninvgan train: error: second")
+    os.utime(tmp_path / "rank0.txt", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))  # written later
+    assert _report_failure(killed, tmp_path, 2, "train") == 2
+    assert capsys.readouterr().err.strip() == "invgan train: error: first (rank 1 of 2)"
