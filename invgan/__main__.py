@@ -2,6 +2,10 @@
 
 import sys
 
-from .cli import main
+try:
+    from .cli import main
+except KeyboardInterrupt:  # pragma: no cover - Ctrl-C in the first milliseconds
+    print("invgan: interrupted", file=sys.stderr)
+    sys.exit(130)
 
 sys.exit(main())

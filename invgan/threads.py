@@ -102,6 +102,19 @@ def configure(argv: Sequence[str] | None = None, environ: dict[str, str] | None 
     asked = any(a == "--threads" or a.startswith("--threads=") or "dip.threads=" in a for a in argv)
     if "OMP_NUM_THREADS" not in env and not asked:
         cpus = usable_cpus()
-        chosen["OMP_NUM_THREADS"] = str(choose_threads(len(cpus), busy_cpus(cpus)))
+        free = choose_threads(len(cpus), busy_cpus(cpus))
+        chosen["OMP_NUM_THREADS"] = str(max(1, free // _processes(argv)))  # each of --nproc K processes gets its share
     env.update(chosen)
     return chosen
+
+
+def _processes(argv: Sequence[str]) -> int:
+    """The K of ``--nproc K`` (or ``--nproc=K``) in ``argv``; 1 without it or when it does not parse."""
+    for i, a in enumerate(argv):
+        value = a.split("=", 1)[1] if a.startswith("--nproc=") else (argv[i + 1] if a == "--nproc" and i + 1 < len(argv) else None)
+        if value is not None:
+            try:
+                return max(1, int(value))
+            except ValueError:
+                return 1
+    return 1

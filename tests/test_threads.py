@@ -44,6 +44,11 @@ def test_configure_sets_a_passive_policy_and_the_free_cpus_unless_told(monkeypat
     assert threads.configure(["dip"], env) == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"} and env["OMP_NUM_THREADS"] == "1"
     env = {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"}
     assert threads.configure(["dip"], env) == {} and env == {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"}
+    monkeypatch.setattr(threads, "usable_cpus", lambda: list(range(8)))
+    monkeypatch.setattr(threads, "busy_cpus", lambda cpus: 0.0)
+    for argv, want in ((["train"], "8"), (["train", "--nproc", "2"], "4"), (["train", "--nproc=3"], "2"), (["train", "--nproc", "16"], "1")):
+        env = {}
+        assert threads.configure(argv, env)["OMP_NUM_THREADS"] == want  # each process of --nproc K gets its share
     for argv in (["dip", "--threads", "2"], ["dip", "--threads=2"], ["dip", "--set", "dip.threads=2"]):
         env = {}
         assert threads.configure(argv, env) == {"OMP_WAIT_POLICY": "PASSIVE"}

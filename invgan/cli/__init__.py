@@ -23,23 +23,53 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run a command; every error it raises ends as one line ``invgan COMMAND: error: ...`` on
     stderr and a non-zero exit status (2 for bad input, 1 for a run that failed, such as a
-    diverging one; 130 when interrupted), never as a traceback. ``INVGAN_TRACEBACK=1`` re-raises
-    to show one."""
-    from ..threads import configure as configure_threads
+    diverging one; 130 when interrupted, also while the modules are still being imported), never
+    as a traceback. ``INVGAN_TRACEBACK=1`` re-raises to show one. In a worker of ``invgan train
+    --nproc`` the line goes to the launching process, which prints it once for the run."""
+    try:
+        from ..threads import configure as configure_threads
 
-    configure_threads(sys.argv[1:] if argv is None else argv)  # before torch loads: threads that hold on a busy machine
-    args = build_parser().parse_args(argv)
+        configure_threads(sys.argv[1:] if argv is None else argv)  # before torch loads: threads that hold on a busy machine
+        args = build_parser().parse_args(argv)  # imports every command's module (torch: seconds)
+    except KeyboardInterrupt:
+        print("invgan: interrupted", file=sys.stderr)
+        return 130
     prefix = f"invgan {args.command}: error:"
+    if os.environ.get("INVGAN_RANK_ERRORS"):
+        _interrupt_once()
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
-        print(f"invgan {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _report(f"invgan {args.command}: interrupted", 130)
     except Exception as e:
         if os.environ.get("INVGAN_TRACEBACK"):
             raise
-        print(f"{prefix} {_one_line(e)}", file=sys.stderr)
-        return 2 if isinstance(e, (ValueError, OSError, KeyError, TypeError)) else 1
+        return _report(f"{prefix} {_one_line(e)}", 2 if isinstance(e, (ValueError, OSError, KeyError, TypeError)) else 1)
+
+
+def _interrupt_once() -> None:
+    """In a worker of ``--nproc``: the first SIGINT interrupts, later ones are ignored (Ctrl-C in
+    a terminal reaches the worker, and then the launcher passes it on again while the worker is
+    already stopping)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+
+
+def _report(line: str, status: int) -> int:
+    """Print ``line`` on stderr (or hand it to the launching process, in a worker of ``--nproc``)
+    and return ``status``."""
+    if os.environ.get("INVGAN_RANK_ERRORS"):
+        from ..training.distributed import report_rank_error
+
+        if report_rank_error(line, status):
+            return status
+    print(line, file=sys.stderr)
+    return status
 
 
 def _one_line(e: BaseException) -> str:

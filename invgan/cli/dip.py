@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     channels = 3 if args.rgb else 1
     job = _config(args)
     check_image_output(args.out)
+    check_outputs_are_not_inputs(args)
     cfg, phys = job.dip, job.physics
     reference: Tensor | None = None
     if args.image is None:
@@ -91,6 +92,9 @@ def run(args: argparse.Namespace) -> int:
         if reference.shape != x.shape:
             raise ValueError(f"reference size {tuple(reference.shape)} does not match the image size {tuple(x.shape)}")
 
+    if args.measured and phys.name == "inpainting" and not args.mask:
+        raise ValueError("--measured inpainting needs --mask (white = kept pixels): without it the missing pixels are unknown "
+                         "and a random mask would be used")
     img_size = tuple(x.shape)
     mask = (read_image(args.mask, 1)[0] > 0.5).float() if args.mask and phys.name == "inpainting" else None
     model = build_operator(phys, img_size, **({"mask": mask} if mask is not None else {}))
@@ -104,11 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
     result = deep_image_prior(y, model.physics, config=cfg, reference=None if reference is None else reference[None])
     x_hat = result.x_hat
-    out = Path(args.out)
+    out, measurement_path, plot_path = output_paths(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    stem = out.with_suffix("")
-    measurement_path = Path(f"{stem}_measurement.png")
-    plot_path = Path(f"{stem}_convergence.png")
     save_png(x_hat[0], out)
     shown = y if y.dim() == 4 else model.physics.A_dagger(y)  # CS: show the pseudo-inverse
     save_png(shown[0], measurement_path)
@@ -136,3 +137,20 @@ def run(args: argparse.Namespace) -> int:
         shown_metrics = {k: metrics[k] for k in ("psnr", "ssim", "steps", "stopped_at", "seconds") if k in metrics}
         print(" ".join(f"{k}={v}" for k, v in shown_metrics.items()) + f"  -> {out}", file=sys.stdout)
     return 0
+
+
+def output_paths(out: str | Path) -> tuple[Path, Path, Path]:
+    """The files ``dip`` writes: the estimate, the measurement and the convergence plot."""
+    out = Path(out)
+    stem = out.with_suffix("")
+    return out, Path(f"{stem}_measurement.png"), Path(f"{stem}_convergence.png")
+
+
+def check_outputs_are_not_inputs(args: argparse.Namespace) -> None:
+    """Refuse an ``--out`` whose files (the estimate, ``_measurement.png``, ``_convergence.png``)
+    would replace one of the images read (IMAGE, ``--reference``, ``--mask``)."""
+    inputs = [(flag, Path(v)) for flag, v in (("IMAGE", args.image), ("--reference", args.reference), ("--mask", args.mask)) if v]
+    for written in output_paths(args.out):
+        for flag, path in inputs:
+            if written.resolve() == path.resolve():
+                raise ValueError(f"--out {args.out} would overwrite the input {flag} {path} (as {written}): give another --out")

@@ -1,24 +1,23 @@
 """``invgan train``: train a conditional reconstructor or an unconditional generator from a config,
 a preset and overrides.
 
-Everything is checked before the run folder is touched: the config, the output folder (a new or
-empty folder; an existing run needs ``--resume`` or ``--overwrite``), the data (image sizes
-against the crop), the device, and with ``--resume`` the checkpoint (readable, a trainer
-checkpoint, made for the same problem, of the same architecture). Only then are files written."""
+Everything is checked before the run folder is touched: the config, the launch environment (a
+stale torchrun one is refused), the process count (``--nproc``: the CPU cores or GPUs, and the
+division of ``data.batch_size``), the output folder (a new or empty folder; an existing run needs
+``--resume`` or ``--overwrite``, and ``--overwrite`` a folder that holds a run), the data (image
+sizes against the crop), the device, and with ``--resume`` the checkpoint (readable, a trainer
+checkpoint, made for the same problem, of the same architecture). In a data-parallel run every
+rank passes its checks before rank 0 touches the folder. Only then are files written; the run
+files are listed in :mod:`invgan.training.runfolder`."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import shutil
 from pathlib import Path
+from typing import Any
 
 from .common import add_config_arguments, check_writable_folder, print_metrics, write_json
-
-#: what a run folder holds (removed by --overwrite; other files are left alone)
-RUN_FILES = ("config.json", "last.pt", "best.pt", "log.jsonl", "latest.png", "results.json")
-RUN_FOLDERS = ("samples", "tensorboard")
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a reconstructor or a generator (config file, preset and --set overrides)")
@@ -27,28 +26,38 @@ def register(sub: argparse._SubParsersAction) -> None:
                                  "unless --resume or --overwrite is given")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--resume", metavar="CKPT", help="continue exactly from a checkpoint (e.g. RUN/last.pt)")
-    group.add_argument("--overwrite", action="store_true", help="start afresh in a folder that holds a run, removing its run files first")
+    group.add_argument("--overwrite", action="store_true", help="start afresh in a folder that holds a run, removing its run files first "
+                       "(its checkpoints, log, config and previews; other files stay)")
     p.add_argument("--list-presets", action="store_true", help="print the preset names and their kinds, and exit")
     p.add_argument("--nproc", type=int, default=1, metavar="K",
                    help="data-parallel training in K processes on this machine (runs torchrun; see docs/distributed.md)")
     p.set_defaults(func=run)
 
 
-def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
-    """A run folder must be writable, and new or empty unless the run continues (``resume``)
-    or replaces (``overwrite``) the one it holds."""
-    check_writable_folder(out, "run folder")
-    if out.is_dir() and any(out.iterdir()) and not (resume or overwrite):
-        raise ValueError(f"run folder {out} is not empty: pass --resume {out / 'last.pt'} to continue its run, "
-                         "--overwrite to start afresh in it, or another --out")
+def check_process_count(cfg: Any, nproc: int, launching: bool) -> None:
+    """``nproc`` processes must fit this machine (when ``launching`` them here: on CUDA one GPU
+    each, else no more than the CPU cores this process may use) and split the global
+    ``data.batch_size`` evenly."""
+    if launching and nproc > 1:
+        device = str(cfg.train.device)
+        gpus = 0
+        if device == "auto" or device.startswith("cuda"):
+            import torch
 
-
-def clear_run_folder(out: Path) -> None:
-    for name in RUN_FILES:
-        (out / name).unlink(missing_ok=True)
-    for name in RUN_FOLDERS:
-        if (out / name).is_dir():
-            shutil.rmtree(out / name)
+            gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if gpus:
+            if nproc > gpus:
+                raise ValueError(f"--nproc {nproc} is more than the {gpus} GPU(s) of this machine (one process per GPU): "
+                                 f"give --nproc {gpus} or less, or train.device='cpu'")
+        else:
+            cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            if nproc > cores:
+                raise ValueError(f"--nproc {nproc} is more than the {cores} CPU cores this process may use: give --nproc {cores} "
+                                 "or less (several machines: launch torchrun on each, see docs/distributed.md)")
+    batch = getattr(getattr(cfg, "data", None), "batch_size", None)
+    if nproc > 1 and isinstance(batch, int) and batch % nproc:
+        raise ValueError(f"data.batch_size={batch} is not divisible by the {nproc} processes: each process takes an equal "
+                         f"part of the global batch; set data.batch_size to a multiple of {nproc}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,29 +65,37 @@ def run(args: argparse.Namespace) -> int:
     from ..training import build_run
     from ..training.checkpoint import load_trainer_state, remove_stale_tmp
     from ..training.runs import check_resume_config
-    from ..training.distributed import env_world_size, launch, shutdown
+    from ..training.distributed import barrier, launch, launch_env, shutdown
+    from ..training.runfolder import check_run_folder, clear_run_folder
 
     if args.list_presets:
         print("\n".join(f"{name:<26} {p.kind:<14} {p.about}" + (f" [{p.paper}]" if p.paper else "") for name, p in sorted(PRESETS.items())))
         return 0
     if args.nproc < 1:
         raise ValueError(f"invalid --nproc={args.nproc}: expected >= 1")
+    env = launch_env()  # a stale torchrun environment (RANK=1 left in the shell) is refused here
     cfg = resolve(None, args.config, args.preset, args.overrides)
     if args.out:
         cfg.train.out_dir = args.out
     out = Path(cfg.train.out_dir)
-    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun rank 0 checks (the others would see its files)
+    launching = args.nproc > 1 and env.world_size == 1
+    check_process_count(cfg, args.nproc if launching else env.world_size, launching)
+    check_writable_folder(out, "run folder")
+    if env.is_main:  # under torchrun rank 0 checks (the others would see its files)
         check_run_folder(out, bool(args.resume), args.overwrite)
-    if args.nproc > 1 and env_world_size() == 1:
-        return launch(args.nproc, relaunch_arguments(args))
     state = None
     if args.resume:
         state = load_trainer_state(args.resume)
         check_resume_config(cfg, state.get("config"), f"checkpoint {args.resume}")
+    if launching:
+        del state  # checked here; each process loads it again
+        return launch(args.nproc, relaunch_arguments(args))
     r = build_run(cfg)  # loads and checks the data, builds the networks, joins torchrun's group if any; writes nothing
     main = r.trainer.is_main  # only rank 0 writes files and prints
     if state is not None:
         r.trainer.load_state_dict(state)  # architecture and step count checked here
+    if r.trainer.dist.enabled:
+        barrier()  # every rank passed its checks (a rank that failed ends the run here, before any file is touched)
     # every check passed: now the run folder is written
     if main:
         if args.overwrite:

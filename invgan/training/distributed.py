@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import inspect
 import os
-import subprocess
 import sys
 import warnings
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 import torch
@@ -37,8 +37,8 @@ from . import checkpoint as ckpt
 if TYPE_CHECKING:
     from .recipe import Recipe
 
-__all__ = ["DataParallel", "DistInfo", "all_gather_objects", "current", "env_world_size", "init_from_env", "launch", "offset_generator",
-           "rank_seed", "shutdown"]
+__all__ = ["DataParallel", "DistInfo", "all_gather_objects", "barrier", "current", "env_world_size", "init_from_env", "launch", "launch_env",
+           "offset_generator", "rank_seed", "report_rank_error", "shutdown"]
 
 
 def offset_generator(g: torch.Generator | None, rank: int) -> None:
@@ -62,8 +62,39 @@ class DistInfo:
         return self.rank == 0
 
 
+#: what torchrun (or another launcher of ``env://`` process groups) sets in every process
+LAUNCH_VARIABLES = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+#: the variables whose presence says "launched by torchrun"
+RANK_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK")
+
+
+def launch_env() -> DistInfo:
+    """This process's rank and world size from the environment a launcher (torchrun) sets: one
+    process when none of ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` is set. A partial or inconsistent
+    set (e.g. ``RANK=1`` left in a shell, without ``MASTER_ADDR``/``MASTER_PORT``) is a stale
+    torchrun environment: :class:`ValueError` naming what to unset."""
+    env = os.environ
+    present = [v for v in (*RANK_VARIABLES, "MASTER_ADDR", "MASTER_PORT") if v in env]
+    if not any(v in env for v in RANK_VARIABLES):
+        return DistInfo()
+    missing = [v for v in LAUNCH_VARIABLES if not env.get(v)]
+    if not missing:
+        try:
+            rank, world, local = int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", env["RANK"]))
+        except ValueError:
+            rank, world, local = -1, 0, -1
+        if 0 <= rank < world and local >= 0:
+            return DistInfo(rank, world, local)
+    found = ", ".join(f"{v}={env[v]}" for v in present)
+    lacking = f" without {', '.join(missing)}" if missing else " with inconsistent values"
+    raise ValueError(f"a stale torchrun environment was found ({found}{lacking}): "
+                     f"run `unset {' '.join(present)}`, or launch with torchrun or --nproc")
+
+
 def env_world_size() -> int:
-    return int(os.environ.get("WORLD_SIZE", "1"))
+    """The number of processes the environment describes (1 without a launcher; a stale torchrun
+    environment raises, see :func:`launch_env`)."""
+    return launch_env().world_size
 
 
 def current() -> DistInfo:
@@ -87,6 +118,12 @@ def init_from_env(device: str = "auto") -> DistInfo:
     return current()
 
 
+def barrier() -> None:
+    """Wait for every process of the joined group (no-op without one)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
 def shutdown() -> None:
     if dist.is_available() and dist.is_initialized():
         dist.barrier()
@@ -100,11 +137,85 @@ def all_gather_objects(obj: Any) -> list[Any]:
     return out
 
 
+#: the folder where each rank of a :func:`launch` writes its one-line error (set by :func:`launch`)
+ERROR_DIR_VARIABLE = "INVGAN_RANK_ERRORS"
+
+
+def report_rank_error(line: str, status: int) -> bool:
+    """In a process started by :func:`launch`, hand ``line`` (this rank's error or interruption)
+    and its exit ``status`` to the launching process, which prints one line for the run; ``False``
+    elsewhere (the caller prints it)."""
+    folder = os.environ.get(ERROR_DIR_VARIABLE)
+    if not folder or "RANK" not in os.environ:
+        return False
+    try:
+        with open(os.path.join(folder, f"rank{int(os.environ['RANK'])}.txt"), "w") as f:
+            f.write(f"{status}\n{line}")
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def launch(nproc: int, module_args: list[str]) -> int:
-    """Run ``python -m invgan <module_args>`` in ``nproc`` processes on this machine through
-    ``torch.distributed.run`` (torchrun) and return its exit status."""
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m", "invgan", *module_args]
-    return subprocess.call(cmd)
+    """Run ``python -m invgan <module_args>`` in ``nproc`` processes on this machine and return the
+    exit status: torchrun's elastic agent runs here, in this process, so that
+
+    * a SIGINT or SIGTERM sent to this process alone reaches the workers, and it waits for them
+      (:class:`KeyboardInterrupt` is raised once they are gone);
+    * a rank failing with invgan's own error prints its one line here, once (the first rank that
+      failed), with its exit status, and no launcher traceback.
+    """
+    import logging
+    import signal
+    import tempfile
+    import threading
+
+    from torch.distributed.elastic.multiprocessing import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import parse_args, run
+
+    quiet = [logging.getLogger(name) for name in ("torch.distributed.elastic", "torch.distributed.run", "torch.distributed.launcher")]
+    levels = [q.level for q in quiet]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None),
+                                                       getattr(signal, "SIGQUIT", None)) if sig is not None}
+    environ = dict(os.environ)  # torchrun's set-up writes to it (OMP_NUM_THREADS)
+    with tempfile.TemporaryDirectory(prefix="invgan-ranks-") as errors:
+        os.environ[ERROR_DIR_VARIABLE] = errors
+        try:
+            for q in quiet:
+                q.setLevel(logging.CRITICAL)
+            run(parse_args(["--standalone", f"--nproc_per_node={nproc}", "-m", "invgan", *module_args]))
+            return 0
+        except SignalException as e:
+            if e.sigval == signal.SIGINT:
+                raise KeyboardInterrupt from None
+            raise SystemExit(128 + int(e.sigval)) from None
+        except ChildFailedError as e:
+            return _report_failure(e, Path(errors), nproc, module_args[0] if module_args else "")
+        finally:
+            for q, level in zip(quiet, levels):
+                q.setLevel(level)
+            for sig, handler in handlers.items():
+                if handler is not None and threading.current_thread() is threading.main_thread():
+                    signal.signal(sig, handler)
+            os.environ.clear()
+            os.environ.update(environ)
+
+
+def _report_failure(error: Any, folder: Path, nproc: int, command: str) -> int:
+    """Print the line of the rank that failed first (the earliest it wrote) and return its status."""
+    lines = sorted(folder.glob("rank*.txt"), key=lambda p: (p.stat().st_mtime_ns, p.name))
+    failures = getattr(error, "failures", {}) or {}
+    if lines:
+        rank = int(lines[0].stem[4:])
+        status, _, text = lines[0].read_text().partition("\n")
+        print(f"{text.strip()} (rank {rank} of {nproc})", file=sys.stderr)
+        return int(status) if status.strip().isdigit() else 1
+    rank, failure = min(failures.items()) if failures else (0, None)
+    code = getattr(failure, "exitcode", 1)
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+    print(f"invgan {command}: error: rank {rank} of {nproc} {how} without a message (out of memory?)".replace("  ", " "), file=sys.stderr)
+    return 128 - code if code < 0 else code or 1
 
 
 class DataParallel:

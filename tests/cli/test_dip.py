@@ -104,3 +104,18 @@ def test_cli_precision_flag_and_help(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["dip", "--help"])
     assert "fp32 (auto: native bf16 not found on cpu)" in " ".join(capsys.readouterr().out.split())
+
+
+def test_cli_refuses_outputs_that_would_replace_an_input(tmp_path, synthetic):
+    """``--out`` itself, or the measurement and plot written next to it, may not be an input."""
+    img, ref = tmp_path / "img.png", tmp_path / "a_measurement.png"
+    _write_png(img, synthetic(32)[0])
+    _write_png(ref, synthetic(32)[0])
+    before = {p: p.read_bytes() for p in (img, ref)}
+    with pytest.raises(ValueError, match="would overwrite the input IMAGE"):
+        _cli([str(img), "--physics", "denoising", "--out", str(tmp_path / "." / "img.png")])
+    with pytest.raises(ValueError, match="would overwrite the input --reference"):
+        _cli([str(img), "--physics", "denoising", "--reference", str(ref), "--out", str(tmp_path / "a.png")])
+    with pytest.raises(ValueError, match="--measured inpainting needs --mask"):
+        _cli([str(img), "--measured", "--physics", "inpainting", "--out", str(tmp_path / "b.png")])
+    assert {p: p.read_bytes() for p in (img, ref)} == before and not (tmp_path / "a.png").exists()

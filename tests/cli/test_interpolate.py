@@ -36,3 +36,20 @@ def test_cli_interpolate_writes_a_network_reconstruct_reads(tmp_path):
     assert main(["interpolate", str(tmp_path), "--alpha", "0.5", "--out", str(tmp_path / "x.pt")]) == 2  # no pretrained.pt there
     assert main(["interpolate", str(run_dir), "--alpha", "1.5", "--out", str(tmp_path / "x.pt")]) == 2
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_cli_interpolate_refuses_two_unrelated_runs(tmp_path, capsys):
+    """pretrained.pt of one run and last.pt of another (another seed, same shapes) are not blended."""
+    from invgan.cli import main
+
+    for name, seed in (("a", 0), ("b", 1)):
+        cfg = _tiny("srgan-x4", tmp_path, "loss.adv_start=1", "train.steps=2", "train.eval_every=0", "train.checkpoint_every=2",
+                    f"train.seed={seed}", f"train.out_dir={tmp_path / name}")
+        build_run(cfg).fit()
+    out = tmp_path / "x.pt"
+    rc = main(["interpolate", "--psnr", str(tmp_path / "a" / "pretrained.pt"), "--gan", str(tmp_path / "b" / "last.pt"), "--alpha", "0.5",
+               "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "come from different runs" in err and "train.seed = 0 there, 1 here" in err and not out.exists()
+    # the two ends of one run still blend
+    assert main(["interpolate", str(tmp_path / "a"), "--alpha", "0.5", "--out", str(out)]) == 0 and out.exists()

@@ -191,6 +191,20 @@ CASES: list[Case] = [
     Case("cyclegan-dcgan", "config", "`cyclegan-deblur` with `model.discriminator=dcgan` (was: an IndexError at step 1)",
          "train --preset cyclegan-deblur --set model.discriminator=dcgan --out {out}/run",
          "invalid model.discriminator='dcgan' for loss.adversarial='unpaired': expected 'patchgan'"),
+    # --- run folders, processes, interpolate and dip outputs (issue 22)
+    Case("overwrite-nproc-indivisible", "runs", "`--overwrite --nproc 2` with `data.batch_size=3` (checked before the run is cleared)",
+         "train {tiny} --set data.batch_size=3 --nproc 2 --overwrite --out {run}", "data.batch_size=3 is not divisible by the 2 processes"),
+    Case("overwrite-not-a-run", "runs", "`--overwrite` on a folder that holds no run", "train {tiny} --overwrite --out {images}", "holds no run"),
+    Case("nproc-too-many", "runs", "`--nproc 1000` on a few CPU cores", T + " --nproc 1000", "is more than the"),
+    Case("stale-rank", "runs", "`RANK=1` left in the environment (no torchrun)", "train {tiny} --out {run}", "a stale torchrun environment was found",
+         lambda mp: mp.setenv("RANK", "1")),
+    Case("stale-world-size", "runs", "`WORLD_SIZE=2` left in the environment (no torchrun)", T, "a stale torchrun environment was found",
+         lambda mp: mp.setenv("WORLD_SIZE", "2")),
+    Case("interpolate-out-run-file", "runs", "`interpolate RUN --out RUN/last.pt`", "interpolate {run} --alpha 0.5 --out {run}/last.pt",
+         "would replace one of the files of the run"),
+    Case("dip-out-is-input", "dip", "`dip IMG --out IMG`", "dip {small} --physics denoising --max-steps 2 --out {small}", "would overwrite the input IMAGE"),
+    Case("dip-measured-no-mask", "dip", "`dip --measured` for inpainting without `--mask`", "dip {small} --measured --physics inpainting --out {out}/x.png",
+         "--measured inpainting needs --mask"),
 ]
 
 

@@ -131,3 +131,129 @@ def test_distributed_true_needs_a_process_group():
     with pytest.raises(ValueError, match="process group"):
         t = w.make_trainer(1, noise=False)
         type(t)(t.recipe, t.optimizers, 1, device="cpu", distributed=True)
+
+
+# ---------------------------------------------------------------------- launch environment and --nproc
+def test_launch_env_reads_a_torchrun_environment_and_refuses_a_stale_one(monkeypatch):
+    from invgan.training.distributed import DistInfo, launch_env
+
+    for v in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.delenv(v, raising=False)
+    assert launch_env() == DistInfo()
+    monkeypatch.setenv("MASTER_PORT", "29500")  # alone: not a launch
+    assert launch_env() == DistInfo()
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(ValueError, match=r"stale torchrun environment was found \(RANK=1, MASTER_PORT=29500 without WORLD_SIZE, MASTER_ADDR\)"
+                                         r": run `unset RANK MASTER_PORT`"):
+        launch_env()
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("MASTER_ADDR", "localhost")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    assert launch_env() == DistInfo(1, 2, 1)
+    monkeypatch.setenv("RANK", "2")  # rank outside the world
+    with pytest.raises(ValueError, match="inconsistent values"):
+        launch_env()
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                pass
+    found, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        kids = [c for c, pp in parents.items() if pp == p]
+        found.update(kids)
+        todo += kids
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _nproc_cmd(tiny_overrides, *extra: str) -> list[str]:
+    sets = [a for o in [*tiny_overrides, *extra] for a in ("--set", o)]
+    return [sys.executable, "-m", "invgan", "train", "--nproc", "2", *sets]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("target", ["parent", "group"])
+def test_ctrl_c_to_the_parent_of_nproc_stops_the_workers(tiny_overrides, tmp_path, target):
+    """``kill -INT PARENT`` of ``invgan train --nproc 2``: the workers get the signal too, the
+    parent waits for them and exits with 130. Ctrl-C in a terminal (the signal to the whole process
+    group, then passed on by the parent again) ends the same way."""
+    import signal
+    import time
+
+    run = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    log = open(tmp_path / "stderr.txt", "w+")  # a file, not a pipe: workers left running would hold a pipe open
+    proc = subprocess.Popen(_nproc_cmd(tiny_overrides, "train.steps=1000000", "train.log_every=1"), env=env,
+                            stdout=subprocess.DEVNULL, stderr=log, text=True, start_new_session=True)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline and not ((run / "log.jsonl").is_file() and len(workers) >= 2):
+            workers = {p for p in _children(proc.pid) if "invgan" in Path(f"/proc/{p}/cmdline").read_text(errors="replace")} if (run / "log.jsonl").is_file() else set()
+            time.sleep(0.2)
+        assert proc.poll() is None and len(workers) >= 2, (tmp_path / "stderr.txt").read_text() or "training did not start"
+        if target == "parent":
+            proc.send_signal(signal.SIGINT)
+        else:
+            os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=300)
+        err = (tmp_path / "stderr.txt").read_text()
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err and err.strip().splitlines()[-1] == "invgan train: interrupted", err
+        assert not [p for p in workers if _alive(p)], "workers still running after the parent exited"
+    finally:
+        for p in workers | ({proc.pid} if proc.poll() is None else set()):
+            if _alive(p):
+                os.kill(p, signal.SIGKILL)
+        log.close()
+
+
+def test_a_rank_failing_with_invgan_error_prints_one_line(tiny_overrides, tmp_path):
+    """A check only the workers make (the data) fails on every rank: one line, the rank's status,
+    no launcher traceback; the run that ``--overwrite`` would replace is left as it was."""
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    (empty / "test").mkdir()
+    old = tmp_path / "old"
+    old.mkdir()
+    for name in ("last.pt", "pretrained.pt", "log.jsonl"):
+        (old / name).write_text("the old run")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [*_nproc_cmd(tiny_overrides, f"data.source='{empty}'"), "--overwrite", "--out", str(old)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and "ChildFailedError" not in proc.stderr, proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("invgan train: error: ") and lines[0].endswith(" of 2)"), proc.stderr
+    assert sorted(p.name for p in old.iterdir()) == ["last.pt", "log.jsonl", "pretrained.pt"]
+    assert all(p.read_text() == "the old run" for p in old.iterdir())
+
+
+def test_the_launcher_reports_the_first_rank_that_failed(tmp_path, capsys):
+    from types import SimpleNamespace
+
+    from invgan.training.distributed import _report_failure
+
+    killed = SimpleNamespace(failures={1: SimpleNamespace(exitcode=-9)})
+    assert _report_failure(killed, tmp_path, 2, "train") == 137
+    assert capsys.readouterr().err.strip() == "invgan train: error: rank 1 of 2 was killed by signal 9 without a message (out of memory?)"
+    (tmp_path / "rank1.txt").write_text("2\ninvgan train: error: first")
+    (tmp_path / "rank0.txt").write_text("1\ninvgan train: error: second")
+    os.utime(tmp_path / "rank0.txt", ns=(2_000_000_000_000_000_000, 2_000_000_000_000_000_000))  # written later
+    assert _report_failure(killed, tmp_path, 2, "train") == 2
+    assert capsys.readouterr().err.strip() == "invgan train: error: first (rank 1 of 2)"
