@@ -43,6 +43,19 @@ Choices made for inputs that used to be reinterpreted silently:
   outputs (`x_...`, `x_2_...`) instead of one overwriting the other.
 * SSIM needs at least 6x6 pixels (an 11x11 window, reflect-padded); smaller images get
   `ssim = nan` rather than a crash (the deep image prior works down to 1x1).
+* Images are read at their full depth and scaled by their type's range: 8-bit by 1/255, 16-bit
+  PNG (gray or colour) and TIFF by 1/65535 (said once per run); float images must lie in [0, 1].
+  `reconstruct` writes 16-bit PNGs for 16-bit inputs, 8-bit otherwise, and grayscale PNGs for a
+  1-channel model. Colour photos in a data folder read with the default `data.channels=1` are
+  converted to gray with one warning saying how to keep the colour.
+* An empty `--generator` / `--checkpoint` (an unset shell variable) is refused instead of falling
+  back to the shipped `dcgan-mnist` or the current folder.
+* Every float option must be finite: `inf`, `-inf` and `nan` are refused by name.
+* Shipped weights are checked against the sha256 their provenance records (cached per file); a
+  changed file is refused, naming it and how to restore it.
+* `--overwrite` needs a folder that holds a run and removes only the run's own files (`config.json`,
+  `last.pt`, `best.pt`, `pretrained.pt`, `log.jsonl`, `latest.png`, `results.json`, `samples/`,
+  `tensorboard/`); every check (process count, divisibility, data, checkpoint) runs before it.
 
 | id | area | input | command | error |
 |---|---|---|---|---|
