@@ -3,12 +3,11 @@ r"""Threads of a command, chosen from the machine before torch starts.
 On a shared machine the default of using every core collapses: OpenMP's worker threads spin at
 their barriers, and one of them preempted by a busy neighbour holds all the others (60 DIP steps
 took 15x longer with one busy process beside them on 2 cores). So, unless the user said otherwise,
-a command
-
-* sets ``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at barriers instead of spinning), and
-* uses as many threads as CPUs are free: the CPUs this process may run on
-  (``os.sched_getaffinity``) less those other processes keep busy, measured over a short
-  window of ``/proc/stat`` (:func:`busy_cpus`), at least one.
+a command uses as many threads as CPUs are free: the CPUs this process may run on
+(``os.sched_getaffinity``) less those other processes keep busy, measured over a short window of
+``/proc/stat`` (:func:`busy_cpus`), at least one; and where some are busy it also sets
+``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at barriers instead of spinning). On an idle machine
+nothing changes: the passive policy alone cost about 10 % there (docs/benchmarks.md).
 
 ``OMP_NUM_THREADS``, ``OMP_WAIT_POLICY`` and a command's own ``--threads`` win. It must run
 before ``torch`` is imported (the OpenMP runtime reads its environment once, when torch loads);
@@ -97,12 +96,12 @@ def configure(argv: Sequence[str] | None = None, environ: dict[str, str] | None 
         return {}
     argv = sys.argv[1:] if argv is None else argv
     chosen: dict[str, str] = {}
-    if "OMP_WAIT_POLICY" not in env:
-        chosen["OMP_WAIT_POLICY"] = "PASSIVE"
     asked = any(a == "--threads" or a.startswith("--threads=") or "dip.threads=" in a for a in argv)
     if "OMP_NUM_THREADS" not in env and not asked:
         cpus = usable_cpus()
         free = choose_threads(len(cpus), busy_cpus(cpus))
+        if free < len(cpus) and "OMP_WAIT_POLICY" not in env:  # a busy machine: sleep at barriers, never spin
+            chosen["OMP_WAIT_POLICY"] = "PASSIVE"
         chosen["OMP_NUM_THREADS"] = str(max(1, free // _processes(argv)))  # each of --nproc K processes gets its share
     env.update(chosen)
     return chosen

@@ -51,7 +51,15 @@ def test_configure_sets_a_passive_policy_and_the_free_cpus_unless_told(monkeypat
         assert threads.configure(argv, env)["OMP_NUM_THREADS"] == want  # each process of --nproc K gets its share
     for argv in (["dip", "--threads", "2"], ["dip", "--threads=2"], ["dip", "--set", "dip.threads=2"]):
         env = {}
-        assert threads.configure(argv, env) == {"OMP_WAIT_POLICY": "PASSIVE"}
+        assert threads.configure(argv, env) == {}  # the user's count: OpenMP as it is
+
+
+def test_an_idle_machine_keeps_openmps_defaults_and_every_cpu(monkeypatch):
+    monkeypatch.delitem(sys.modules, "torch")
+    monkeypatch.setattr(threads, "usable_cpus", lambda: [0, 1])
+    monkeypatch.setattr(threads, "busy_cpus", lambda cpus: 0.1)
+    env: dict[str, str] = {}
+    assert threads.configure(["dip"], env) == {"OMP_NUM_THREADS": "2"} and "OMP_WAIT_POLICY" not in env
 
 
 def test_configure_does_nothing_once_torch_is_loaded():
@@ -64,11 +72,12 @@ def test_configure_does_nothing_once_torch_is_loaded():
 def test_a_command_gets_its_thread_choice_before_torch_starts():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     code = ("import os; from invgan.cli import main; main(['weights']); import torch; "
-            "print(os.environ['OMP_WAIT_POLICY'], os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")
+            "print(os.environ.get('OMP_WAIT_POLICY', '-'), os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
     policy, chosen, used = res.stdout.split()[-3:]
-    assert policy == "PASSIVE" and 1 <= int(chosen) <= len(threads.usable_cpus()) and int(used) == int(chosen)
+    assert 1 <= int(chosen) <= len(threads.usable_cpus()) and int(used) == int(chosen)
+    assert (policy == "PASSIVE") == (int(chosen) < len(threads.usable_cpus()))  # passive only beside busy CPUs
     env["OMP_NUM_THREADS"] = "1"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert res.stdout.split()[-2:] == ["1", "1"]  # the user's setting wins
