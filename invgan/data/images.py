@@ -133,8 +133,12 @@ def unit_range(a: np.ndarray, where: str = "image") -> np.ndarray:
     a = np.asarray(a)
     if a.dtype == bool:
         return a.astype(np.float32)
-    if a.dtype.kind in "ui":
-        if a.dtype.kind == "i" and a.size and int(a.min()) < 0:
+    if a.dtype.kind == "u":  # scikit-image's scaling, bit for bit as before 16-bit reading
+        from skimage.util import img_as_float32
+
+        return img_as_float32(a)
+    if a.dtype.kind == "i":
+        if a.size and int(a.min()) < 0:
             raise ValueError(f"{where}: signed {a.dtype.name} pixels with negative values (min {int(a.min())}): expected an "
                              "unsigned image (8 or 16 bits) or floats in [0, 1]")
         return (a.astype(np.float64) / np.iinfo(a.dtype).max).astype(np.float32)

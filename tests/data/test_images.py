@@ -214,3 +214,16 @@ def test_dip_measures_a_16bit_png_at_full_depth(tmp_path, capsys, fresh_notices)
                          "--no-progress", "--json", "--out", str(tmp_path / f"{name}_out.png")]) == 0
         psnr[name] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["psnr"]
     assert abs(psnr["deep"] - psnr["flat"]) < 0.5, psnr
+
+
+def test_8_and_16_bit_samples_scale_exactly_as_scikit_image_does():
+    """The training photos and user images give the same float32 pixels as before 16-bit reading
+    (scikit-image's ``img_as_float32``): a last-bit change would change every trained network."""
+    from skimage.util import img_as_float32
+
+    from invgan.data.images import unit_range
+
+    rng = np.random.default_rng(0)
+    for a in (rng.integers(0, 256, (9, 7), dtype=np.uint8), rng.integers(0, 65536, (9, 7), dtype=np.uint16)):
+        got = unit_range(a)
+        assert got.dtype == np.float32 and np.array_equal(got, img_as_float32(a))
