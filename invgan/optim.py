@@ -7,14 +7,23 @@ them; the config schema imports them from this module.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 from torch import nn
 from torch.optim import Optimizer
 
-if TYPE_CHECKING:
-    from .config import OptimConfig
+
+
+class OptimSettings(Protocol):
+    """What :func:`make_optimizers` reads (the ``optim`` section, :class:`invgan.config.OptimConfig`)."""
+
+    optimizer: str
+    lr_g: float
+    lr_d: float
+    beta1: float
+    beta2: float
+    weight_decay: float
 
 #: ``optim.optimizer``: Adam (with the config's betas) or RMSProp (WGAN's)
 OPTIMIZERS = ("adam", "rmsprop")
@@ -22,7 +31,7 @@ OPTIMIZERS = ("adam", "rmsprop")
 SCHEDULERS = ("none", "cosine")
 
 
-def make_optimizers(networks: nn.ModuleDict, o: "OptimConfig") -> dict[str, Optimizer]:
+def make_optimizers(networks: nn.ModuleDict, o: OptimSettings) -> dict[str, Optimizer]:
     """Adam (with the config's betas) or RMSProp (WGAN's) for ``G`` (``lr_g``, ``weight_decay``) and ``D`` (``lr_d``);
     ``o.optimizer`` is one of :data:`OPTIMIZERS` (checked by :class:`~invgan.config.OptimConfig`).
 

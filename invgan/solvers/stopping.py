@@ -9,13 +9,22 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import torch
 from torch import Tensor
 
-if TYPE_CHECKING:
-    from .dip import DIPConfig
+
+
+class StopSettings(Protocol):
+    """The settings a :class:`StopRule` reads (those of :class:`~invgan.solvers.dip.DIPConfig`)."""
+
+    window: int
+    min_steps: int
+    discrepancy: float
+    tolerance: float
+    wmv_tolerance: float
+    patience: int
 
 #: ``dip.stop``: the stopping rules of the deep image prior (:mod:`invgan.solvers.dip`)
 STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "none")
@@ -88,7 +97,7 @@ class StopRule:
     becomes the one to return; ``done`` marks the samples whose rule has fired.
     """
 
-    def __init__(self, cfg: DIPConfig, rules: list[str], sigma: Tensor) -> None:
+    def __init__(self, cfg: StopSettings, rules: list[str], sigma: Tensor) -> None:
         self.cfg = cfg
         self.rules = rules
         self.sigma = sigma.float()
