@@ -50,26 +50,27 @@ def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     ...     print(str(e).split(":")[0])
     model.generator='srresnet' is a super-resolution network
     """
-    m, c = cfg.model, cfg.data.channels
-    if m.generator == "unet":
-        return ConditionalReconstructor(c, width=m.width, depth=m.depth, lift=m.lift, gamma=m.gamma, latent_channels=m.latent_channels,
-                                        norm=m.norm)
+    model, channels = cfg.model, cfg.data.channels
+    if model.generator == "unet":
+        return ConditionalReconstructor(channels, width=model.width, depth=model.depth, lift=model.lift, gamma=model.gamma,
+                                        latent_channels=model.latent_channels, norm=model.norm)
     if cfg.physics.name != "downsampling":
-        raise ValueError(f"model.generator={m.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
+        raise ValueError(f"model.generator={model.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
                          f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")
-    if m.norm not in ("none", "batch") or (m.generator == "rrdb" and m.norm != "none"):
-        allowed = "'none' or 'batch'" if m.generator == "srresnet" else "'none' (ESRGAN's RRDB has no normalisation)"
-        raise ValueError(f"invalid model.norm={m.norm!r} for model.generator={m.generator!r}: expected {allowed}")
-    if m.generator == "srresnet":
-        return SRResNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, batch_norm=m.norm == "batch", bicubic_skip=m.bicubic_skip)
-    return RRDBNet(c, cfg.physics.factor, width=m.width, blocks=m.blocks, growth=max(1, m.width // 2), bicubic_skip=m.bicubic_skip)
-
+    if model.norm not in ("none", "batch") or (model.generator == "rrdb" and model.norm != "none"):
+        allowed = "'none' or 'batch'" if model.generator == "srresnet" else "'none' (ESRGAN's RRDB has no normalisation)"
+        raise ValueError(f"invalid model.norm={model.norm!r} for model.generator={model.generator!r}: expected {allowed}")
+    if model.generator == "srresnet":
+        return SRResNet(channels, cfg.physics.factor, width=model.width, blocks=model.blocks, batch_norm=model.norm == "batch",
+                        bicubic_skip=model.bicubic_skip)
+    return RRDBNet(channels, cfg.physics.factor, width=model.width, blocks=model.blocks, growth=max(1, model.width // 2),
+                   bicubic_skip=model.bicubic_skip)
 
 
 def build_cycle_generators(cfg: ConditionalConfig) -> CycleGenerators:
     """CycleGAN's generator pair: two residual U-Nets of ``model.width``, ``depth`` and ``norm``."""
-    d, m = cfg.data, cfg.model
-    return CycleGenerators(*(ResidualUNet(d.channels, width=m.width, depth=m.depth, norm=m.norm) for _ in range(2)))
+    model = cfg.model
+    return CycleGenerators(*(ResidualUNet(cfg.data.channels, width=model.width, depth=model.depth, norm=model.norm) for _ in range(2)))
 
 
 def build_trained_generator(cfg: ConditionalConfig) -> nn.Module:
