@@ -22,6 +22,7 @@ so machine load affects all three alike. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import statistics
 import time
@@ -58,29 +59,42 @@ def adam(params, lr):
     return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999))
 
 
-def run_raw(G, D, op, batches, device, channels_last: bool = False) -> float:
+def run_raw(G, D, op, batches, device, channels_last: bool = False, precision: str = "fp32") -> float:
+    """The hand-written loop; ``precision`` "bf16" or "fp16" runs the forwards under autocast (fp16
+    with a gradient scaler shared by both optimisers, as the trainer does)."""
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     G, D = G.to(memory_format=fmt), D.to(memory_format=fmt)
     opt_g, opt_d = adam(G.parameters(), 1e-3), adam(D.parameters(), 2e-4)
+    dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    scaler = torch.amp.GradScaler(device.type, enabled=precision == "fp16")
+
+    def autocast():
+        return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
     physics = op.physics
     sync(device)
     t0 = time.perf_counter()
     for x in batches:
         x = x.to(memory_format=fmt)
-        y = physics(x)
-        x_hat = G(y, physics)
+        with autocast():
+            y = physics(x)
+            x_hat = G(y, physics)
         for p in D.parameters():
             p.requires_grad_(True)
-        d_loss = d_lsgan(D(x), D(x_hat.detach()))
-        d_loss.backward()
-        opt_d.step()
+        with autocast():
+            d_loss = d_lsgan(D(x), D(x_hat.detach()))
+        scaler.scale(d_loss).backward()
+        scaler.step(opt_d)
         opt_d.zero_grad(set_to_none=True)
+        scaler.update()
         for p in D.parameters():
             p.requires_grad_(False)
-        g_loss = F.mse_loss(x_hat, x) + LAMBDA * g_lsgan(D(x_hat))
-        g_loss.backward()
-        opt_g.step()
+        with autocast():
+            g_loss = F.mse_loss(x_hat, x) + LAMBDA * g_lsgan(D(x_hat))
+        scaler.scale(g_loss).backward()
+        scaler.step(opt_g)
         opt_g.zero_grad(set_to_none=True)
+        scaler.update()
     sync(device)
     return (time.perf_counter() - t0) / len(batches)
 

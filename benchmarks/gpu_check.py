@@ -1,0 +1,134 @@
+"""The GPU check of ``scripts/gpu_check.sh``: one markdown table of what a lent CUDA machine shows.
+
+    python -m benchmarks.gpu_check [--steps 40] [--rounds 3]
+
+Rows, each measured side by side in this run (rounds interleaved, medians):
+
+* the train step of the demo's networks (batch 32 of 64x64 crops): invgan's ``Trainer`` against
+  the hand-written loop of :mod:`benchmarks.train_step`, in fp32, bf16 and fp16 with its scaler;
+* the deep image prior (256x256 inpainting, invgan's defaults, fixed steps): seconds per step;
+* latent search (64 measurements x 4 restarts of a 28x28 DCGAN, CS m = 100): seconds per step.
+
+Without CUDA it prints one line and exits 0. The loader row (real batches from a folder against
+the same step on a batch already on the GPU) waits for the streaming data layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import sys
+import time
+
+import torch
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _median(fn, rounds: int) -> float:
+    return statistics.median(fn() for _ in range(rounds))
+
+
+def train_step_rows(steps: int, rounds: int, device: torch.device) -> list[str]:
+    from benchmarks import train_step as ts
+    from invgan.builders import build_measurement
+    from invgan.config import resolve
+    from invgan.data import CropStream, load_builtin
+    from invgan.precision import native_bf16
+
+    cfg = resolve("conditional", preset="demo", overrides=[f"train.device='{device}'", "data.batch_size=32"])
+    op = build_measurement(cfg, device)
+    stream = CropStream(load_builtin("train", cfg.data.channels), cfg.data.crop, cfg.data.batch_size, seed=0)
+    batches = [stream[t].to(device) for t in range(steps)]
+    G0, D0 = ts.make_parts(cfg, device)
+    rows = []
+    for precision in ("fp32", "bf16", "fp16"):
+        if precision == "fp16" and device.type != "cuda":
+            rows.append(f"| train step, {precision} | not run: fp16 needs CUDA | – | – |")
+            continue
+        if precision == "bf16" and not native_bf16(device):
+            rows.append(f"| train step, {precision} | not run: no native bf16 on this GPU | – | – |")
+            continue
+        times = {"raw": [], "invgan": []}
+        for _ in range(rounds):  # interleaved
+            times["raw"].append(ts.run_raw(copy.deepcopy(G0), copy.deepcopy(D0), op, batches, device, channels_last=True,
+                                           precision=precision))
+            times["invgan"].append(ts.run_invgan(copy.deepcopy(G0), copy.deepcopy(D0), op, batches, device, channels_last=True,
+                                                 precision=precision))
+        raw, ours = statistics.median(times["raw"]) * 1e3, statistics.median(times["invgan"]) * 1e3
+        rows.append(f"| train step, {precision}, demo nets, batch 32 | raw loop {raw:.2f} ms, invgan {ours:.2f} ms | "
+                    f"{ours / raw:.2f} | invgan / raw time |")
+    return rows
+
+
+def dip_row(steps: int, rounds: int, device: torch.device) -> str:
+    from skimage.data import camera
+    from skimage.transform import resize
+
+    from invgan.physics import make_physics
+    from invgan.solvers import deep_image_prior
+
+    x = torch.from_numpy(resize(camera(), (256, 256), anti_aliasing=True)).float()[None, None].to(device)
+    model = make_physics("inpainting", (1, 256, 256), keep=0.5, noise="none", device=device)
+    y = model.physics(x)
+
+    def timed() -> float:
+        _sync(device)
+        t0 = time.perf_counter()
+        deep_image_prior(y, model.physics, max_steps=steps, stop="none", progress=False)
+        _sync(device)
+        return (time.perf_counter() - t0) / steps
+
+    timed()  # warm-up (cuDNN autotuning, allocator)
+    return f"| deep image prior, 256x256 inpainting, defaults | {_median(timed, rounds) * 1e3:.2f} ms per step | – | – |"
+
+
+def latent_row(steps: int, rounds: int, device: torch.device) -> str:
+    from invgan.nets.generators import make_generator
+    from invgan.physics import make_physics
+    from invgan.solvers import latent_search
+
+    torch.manual_seed(0)
+    G = make_generator("dcgan", 64, (1, 28, 28), output="sigmoid", width=32).to(device).eval()
+    model = make_physics("cs", (1, 28, 28), m=100, noise_sigma=0.1, device=device)
+    with torch.no_grad():
+        y = model.physics(G(torch.randn(64, 64, device=device)))
+
+    def timed() -> float:
+        _sync(device)
+        t0 = time.perf_counter()
+        latent_search(y, model.physics, G, restarts=4, max_steps=steps, tolerance=0.0)
+        _sync(device)
+        return (time.perf_counter() - t0) / steps
+
+    timed()
+    return f"| latent search, 64 x 4 restarts, DCGAN 28x28, CS m=100 | {_median(timed, rounds) * 1e3:.2f} ms per step | – | – |"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.gpu_check", description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=40, help="steps per timed round")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds")
+    ap.add_argument("--device", default="cuda", help="cuda (the check), or cpu for a smoke run of the script itself")
+    args = ap.parse_args(argv)
+    device = torch.device(args.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("gpu check: no CUDA device here: skipped")
+        return 0
+    t0 = time.perf_counter()
+    name = torch.cuda.get_device_name() if device.type == "cuda" else f"{device} (smoke run)"
+    rows = [*train_step_rows(args.steps, args.rounds, device), dip_row(args.steps, args.rounds, device),
+            latent_row(args.steps, args.rounds, device),
+            "| loader feeding the GPU | not built yet (the streaming data layer) | – | – |"]
+    print(f"device: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}; {time.perf_counter() - t0:.0f} s\n")
+    print("| row | measured | ratio | ratio is |\n|---|---|---|---|")
+    print("\n".join(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
