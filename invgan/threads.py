@@ -3,11 +3,11 @@ r"""Threads of a command, chosen from the machine before torch starts.
 On a shared machine the default of using every core collapses: OpenMP's worker threads spin at
 their barriers, and one of them preempted by a busy neighbour holds all the others (60 DIP steps
 took 15x longer with one busy process beside them on 2 cores). So, unless the user said otherwise,
-a command uses as many threads as CPUs are free: the CPUs this process may run on
-(``os.sched_getaffinity``) less those other processes keep busy, measured over a short window of
-``/proc/stat`` (:func:`busy_cpus`), at least one; and where some are busy it also sets
-``OMP_WAIT_POLICY=PASSIVE`` (threads sleep at barriers instead of spinning). On an idle machine
-nothing changes: the passive policy alone cost about 10 % there (docs/benchmarks.md).
+a command that finds some of its CPUs (``os.sched_getaffinity``) kept busy by other processes,
+measured over a short window of ``/proc/stat`` (:func:`busy_cpus`), uses as many threads as CPUs
+are free (at least one, at most one per physical core) and sets ``OMP_WAIT_POLICY=PASSIVE``
+(threads sleep at barriers instead of spinning). On an idle machine nothing changes: torch's own
+thread count and OpenMP's defaults (the passive policy alone cost about 10 % there, docs/benchmarks.md).
 
 ``OMP_NUM_THREADS``, ``OMP_WAIT_POLICY`` and a command's own ``--threads`` win. It must run
 before ``torch`` is imported (the OpenMP runtime reads its environment once, when torch loads);
@@ -100,11 +100,27 @@ def configure(argv: Sequence[str] | None = None, environ: dict[str, str] | None 
     if "OMP_NUM_THREADS" not in env and not asked:
         cpus = usable_cpus()
         free = choose_threads(len(cpus), busy_cpus(cpus))
-        if free < len(cpus) and "OMP_WAIT_POLICY" not in env:  # a busy machine: sleep at barriers, never spin
-            chosen["OMP_WAIT_POLICY"] = "PASSIVE"
-        chosen["OMP_NUM_THREADS"] = str(max(1, free // _processes(argv)))  # each of --nproc K processes gets its share
+        if free < len(cpus):  # a busy machine (idle: torch's and torchrun's own defaults, unchanged)
+            if "OMP_WAIT_POLICY" not in env:  # sleep at barriers, never spin
+                chosen["OMP_WAIT_POLICY"] = "PASSIVE"
+            threads = min(free, physical_cores(cpus))  # as torch, no more than one thread per core
+            chosen["OMP_NUM_THREADS"] = str(max(1, threads // _processes(argv)))  # each of --nproc K processes gets its share
     env.update(chosen)
     return chosen
+
+
+def physical_cores(cpus: Sequence[int]) -> int:
+    """The physical cores behind the logical ``cpus`` (hyperthreads counted once), from
+    ``/sys/devices/system/cpu``; ``len(cpus)`` where the topology cannot be read."""
+    cores = set()
+    for c in cpus:
+        topology = f"/sys/devices/system/cpu/cpu{c}/topology"
+        try:
+            with open(f"{topology}/physical_package_id") as f, open(f"{topology}/core_id") as g:
+                cores.add((f.read().strip(), g.read().strip()))
+        except OSError:
+            return len(cpus)
+    return len(cores) or len(cpus)
 
 
 def _processes(argv: Sequence[str]) -> int:

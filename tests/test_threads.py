@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -44,11 +45,14 @@ def test_configure_sets_a_passive_policy_and_the_free_cpus_unless_told(monkeypat
     assert threads.configure(["dip"], env) == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"} and env["OMP_NUM_THREADS"] == "1"
     env = {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"}
     assert threads.configure(["dip"], env) == {} and env == {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "ACTIVE"}
-    monkeypatch.setattr(threads, "usable_cpus", lambda: list(range(8)))
-    monkeypatch.setattr(threads, "busy_cpus", lambda cpus: 0.0)
+    monkeypatch.setattr(threads, "usable_cpus", lambda: list(range(10)))
+    monkeypatch.setattr(threads, "busy_cpus", lambda cpus: 2.0)
+    monkeypatch.setattr(threads, "physical_cores", lambda cpus: 10)
     for argv, want in ((["train"], "8"), (["train", "--nproc", "2"], "4"), (["train", "--nproc=3"], "2"), (["train", "--nproc", "16"], "1")):
         env = {}
         assert threads.configure(argv, env)["OMP_NUM_THREADS"] == want  # each process of --nproc K gets its share
+    monkeypatch.setattr(threads, "physical_cores", lambda cpus: 5)  # 10 logical CPUs on 5 cores: one thread per core
+    assert threads.configure(["train"], {})["OMP_NUM_THREADS"] == "5"
     for argv in (["dip", "--threads", "2"], ["dip", "--threads=2"], ["dip", "--set", "dip.threads=2"]):
         env = {}
         assert threads.configure(argv, env) == {}  # the user's count: OpenMP as it is
@@ -59,7 +63,7 @@ def test_an_idle_machine_keeps_openmps_defaults_and_every_cpu(monkeypatch):
     monkeypatch.setattr(threads, "usable_cpus", lambda: [0, 1])
     monkeypatch.setattr(threads, "busy_cpus", lambda cpus: 0.1)
     env: dict[str, str] = {}
-    assert threads.configure(["dip"], env) == {"OMP_NUM_THREADS": "2"} and "OMP_WAIT_POLICY" not in env
+    assert threads.configure(["dip"], env) == {} and env == {}  # torch's own count and OpenMP's defaults
 
 
 def test_configure_does_nothing_once_torch_is_loaded():
@@ -69,15 +73,21 @@ def test_configure_does_nothing_once_torch_is_loaded():
     assert threads.configure(["dip"], env) == {} and env == {}
 
 
-def test_a_command_gets_its_thread_choice_before_torch_starts():
+@pytest.mark.skipif(len(threads.usable_cpus()) < 2, reason="needs two CPUs: one kept busy, one free")
+def test_a_command_beside_a_busy_process_gets_its_thread_choice_before_torch_starts():
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     code = ("import os; from invgan.cli import main; main(['weights']); import torch; "
-            "print(os.environ.get('OMP_WAIT_POLICY', '-'), os.environ['OMP_NUM_THREADS'], torch.get_num_threads())")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+            "print(os.environ.get('OMP_WAIT_POLICY', '-'), os.environ.get('OMP_NUM_THREADS', '-'), torch.get_num_threads())")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])  # one CPU kept busy
+    try:
+        time.sleep(0.5)
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        spinner.kill()
+        spinner.wait()
     assert res.returncode == 0, res.stderr
     policy, chosen, used = res.stdout.split()[-3:]
-    assert 1 <= int(chosen) <= len(threads.usable_cpus()) and int(used) == int(chosen)
-    assert (policy == "PASSIVE") == (int(chosen) < len(threads.usable_cpus()))  # passive only beside busy CPUs
+    assert policy == "PASSIVE" and int(used) == int(chosen) < len(threads.usable_cpus())
     env["OMP_NUM_THREADS"] = "1"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert res.stdout.split()[-2:] == ["1", "1"]  # the user's setting wins
