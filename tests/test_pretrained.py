@@ -267,10 +267,11 @@ def test_weights_command_shows_the_actual_state(own_weights, capsys):
     line = next(x for x in capsys.readouterr().out.splitlines() if "dcgan-mnist " in x)
     assert line.rstrip().endswith("ok")
     flip_tensor_byte(own_weights / "dcgan-mnist.pt")
-    assert main(["weights"]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if "dcgan-mnist " in x)
-    assert "DAMAGED" in line and "reinstall" in line
-    assert main(["weights", "dcgan-mnist"]) == 0
+    assert main(["weights"]) == 1  # listed, and the status tells scripts
+    out, err = capsys.readouterr()
+    line = next(x for x in out.splitlines() if "dcgan-mnist " in x)
+    assert "DAMAGED" in line and "reinstall" in line and "damaged: dcgan-mnist" in err
+    assert main(["weights", "dcgan-mnist"]) == 1
     assert json.loads(capsys.readouterr().out)["check"] == "DAMAGED"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pretrained import integrity, list_pretrained, pretrained_path, provenance, summary, weights_dir
+    from ..pretrained import RESTORE, integrity, list_pretrained, pretrained_path, provenance, summary, weights_dir
 
     def checked(name: str) -> dict:
         """The provenance record with the file's actual state: ``check`` ok or DAMAGED, ``file_sha256``."""
@@ -25,13 +26,19 @@ def run(args: argparse.Namespace) -> int:
         return {**provenance(name), "path": str(pretrained_path(name)), "check": "ok" if ok else "DAMAGED", "file_sha256": actual}
 
     if args.name is not None:
-        print(json.dumps(checked(args.name), indent=2))
-        return 0
-    if args.json:
-        print(json.dumps({n: checked(n) for n in list_pretrained(shipped_only=True)}))
-        return 0
-    print(f"models in {weights_dir()} (use a name as `invgan invert --generator NAME`, `invgan sample NAME`, "
-          "`invgan reconstruct --checkpoint NAME`):")
-    for name in list_pretrained():
-        print("  " + summary(name))
+        records = {args.name: checked(args.name)}
+        print(json.dumps(records[args.name], indent=2))
+    elif args.json:
+        records = {n: checked(n) for n in list_pretrained(shipped_only=True)}
+        print(json.dumps(records))
+    else:
+        records = {n: checked(n) for n in list_pretrained(shipped_only=True)}
+        print(f"models in {weights_dir()} (use a name as `invgan invert --generator NAME`, `invgan sample NAME`, "
+              "`invgan reconstruct --checkpoint NAME`):")
+        for name in list_pretrained():
+            print("  " + summary(name))
+    damaged = [n for n, r in records.items() if r["check"] != "ok"]
+    if damaged:  # listed above; the status says so to scripts too
+        print(f"invgan weights: damaged: {', '.join(damaged)}: {RESTORE}", file=sys.stderr)
+        return 1
     return 0
