@@ -24,13 +24,21 @@ WHOLE_IMAGE_CRITICS = ("dcgan", "esrgan")
 
 @dataclass
 class DataConfig:
-    """Training crops from ``source`` ("builtin" or a folder; ``source/train`` and ``source/test``
-    sub-folders are used when present). Held-out images come from ``eval_source`` when given, else
-    ``source/test``; a folder with neither is refused (it would be evaluated on its training images)."""
+    """Training crops from ``source``: ``"builtin"``, a folder (``source/train`` and ``source/test``
+    sub-folders are used when present), a text file listing image paths, or ``.npy``/``.npz``
+    arrays (:func:`invgan.data.sources.open_source`); images are read lazily, in ``workers`` loader
+    processes. Held-out images come from ``eval_source`` when given, else ``source/test``; a source
+    with neither is refused (it would be evaluated on its training images)."""
 
-    source: str = _opt("builtin", "training images: builtin (the bundled photos) or a folder (its train/ sub-folder when present)")
-    eval_source: str | None = _opt(None, "folder of held-out images (default: source/test)")
+    source: str = _opt("builtin", "training images: builtin (the bundled photos), a folder (its train/ sub-folder when present), "
+                                  "a .txt list of image paths, or .npy/.npz arrays")
+    eval_source: str | None = _opt(None, "held-out images, any kind of source (default: source/test)")
     channels: int = _opt(1, "1 (grayscale) or 3 (RGB)")
+    value_range: list[float] | None = _opt(None, "[low, high] of your images' values, mapped to [0, 1] (default: by type: 8-bit /255, "
+                                                 "16-bit /65535, floats as they are)")
+    workers: int | None = _opt(None, "loader processes that read and crop images (default: 0 for built-in images, else one per CPU "
+                                     "beyond the first, at most 4)")
+    cache_mb: float = _opt(0.0, "MB of decoded images each loader process keeps (0: none, every draw decodes its file)")
     crop: int = _opt(64, "side of the training crops")
     batch_size: int = _opt(8, "crops per training step")
     augment: bool = _opt(True, "a random flip and 90-degree rotation of each training crop")
@@ -40,7 +48,9 @@ class DataConfig:
 
     def __post_init__(self) -> None:
         _check(self, [
-            ("source", bool(self.source), "'builtin' or a folder"),
+            ("source", bool(self.source), "'builtin', a folder, a .txt list or .npy/.npz arrays"),
+            ("workers", self.workers is None or self.workers >= 0, "an integer >= 0, or None (chosen from the machine)"),
+            ("cache_mb", self.cache_mb >= 0, "a number >= 0"),
             ("eval_crop", self.eval_crop is None or self.eval_crop >= 1, "an integer >= 1, or None (the training crop)"),
             ("channels", self.channels in (1, 3), "1 (grayscale) or 3 (RGB)"),
             ("crop", self.crop >= 1, "an integer >= 1"),

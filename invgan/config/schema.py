@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import fields
-from typing import Any, Iterator, get_type_hints
+from typing import Any, Iterator, get_args, get_origin, get_type_hints
 
 from ..options import RENAMED, OptionError, _check, _opt, _section, with_overrides
 
@@ -43,20 +43,23 @@ def dataclass_from_dict(cls: type, data: dict[str, Any], where: str) -> Any:
 
 
 def _coerce(value: Any, hint: Any, name: str) -> Any:
-    """Check a scalar against its annotation (ints are accepted where floats are expected)."""
+    """Check a value against its annotation (ints are accepted where floats are expected; a list
+    annotation checks each item)."""
     allowed = getattr(hint, "__args__", (hint,))
     if value is None and type(None) in allowed:
         return None
     if value is None and str in allowed:
         return "none"  # `--set model.norm=none`: the option named "none" of a field that takes no None
     for t in allowed:
+        if get_origin(t) is list and isinstance(value, list):
+            return [_coerce(v, get_args(t)[0], f"{name}[{i}]") for i, v in enumerate(value)]
         if t is float and isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
         if t is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if t in (str, bool) and isinstance(value, t):
             return value
-    names = " or ".join(getattr(t, "__name__", str(t)) for t in allowed)
+    names = " or ".join(f"a list of {get_args(t)[0].__name__}" if get_origin(t) is list else getattr(t, "__name__", str(t)) for t in allowed)
     raise ValueError(f"invalid {name}={value!r}: expected {names}")
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..losses.heads import CONDITIONINGS
 from ..losses.objectives import UNCONDITIONAL_OBJECTIVE
 from ..losses.regularizers import REGULARIZER_NAMES
+from ..data.sources import RESOLUTIONS
 from .schema import _check, _opt, _section
 from .sections import OptimConfig, PhysicsConfig, TrainConfig
 
@@ -17,15 +18,39 @@ LATENT_OUTPUTS = ("sigmoid",)
 
 @dataclass
 class SampleDataConfig:
-    """Built-in small image sets (``"mnist"``, ``"digits8"``, ``"lfw"``; see :mod:`invgan.data.small_sets`)."""
+    """The images ``G`` learns: a built-in small set (``source = "builtin"``: ``dataset`` is
+    ``"mnist"``, ``"digits8"`` or ``"lfw"``; :mod:`invgan.data.small_sets`), or your own images
+    (``source``: a folder, a ``.txt`` list or ``.npy``/``.npz`` arrays) resized and centre-cropped to
+    ``resolution``, read lazily in ``workers`` loader processes. Held-out images: ``eval_source``, a
+    folder's ``test/`` sub-folder, or a seeded ``heldout_fraction`` of the images."""
 
-    dataset: str = _opt("mnist", "built-in image set: mnist, digits8 or lfw")
+    source: str = _opt("builtin", "builtin (the set data.dataset), or your images: a folder (its train/ and test/ sub-folders when "
+                                  "present), a .txt list of image paths, or .npy/.npz arrays")
+    dataset: str = _opt("mnist", "built-in image set: mnist, digits8 or lfw (source = builtin)")
+    eval_source: str | None = _opt(None, "held-out images for the metrics (default: source/test, else a held-out fraction of source)")
+    resolution: int | None = _opt(None, f"side your images are resized and centre-cropped to: {', '.join(map(str, RESOLUTIONS))} "
+                                        "(default 64; built-in sets keep their own size)")
+    channels: int = _opt(1, "1 (grayscale) or 3 (RGB); the built-in sets are grayscale")
+    value_range: list[float] | None = _opt(None, "[low, high] of your images' values, mapped to [0, 1] (default: by type)")
+    heldout_fraction: float = _opt(0.1, "share of your images held out for the metrics when there is no test/ folder or eval_source")
+    workers: int | None = _opt(None, "loader processes (default: 0 for built-in sets, else one per CPU beyond the first, at most 4)")
+    cache_mb: float = _opt(256.0, "MB of resized images each loader process keeps (0: none)")
     batch_size: int = _opt(64, "images per training step")
     eval_samples: int = _opt(1000, "samples drawn for each evaluation")
     seed: int = _opt(0, "seed of the train/held-out split and of the batch draws")
 
     def __post_init__(self) -> None:
+        builtin = self.source == "builtin"
         _check(self, [
+            ("source", bool(self.source), "'builtin', a folder, a .txt list or .npy/.npz arrays"),
+            ("resolution", self.resolution is None or (self.resolution in RESOLUTIONS and not builtin),
+             f"one of {RESOLUTIONS} for your own images, or None (built-in sets keep their size)" if not builtin else
+             "None: the built-in sets keep their own size (set data.source to your images to choose one)"),
+            ("channels", self.channels in (1, 3) and (self.channels == 1 or not builtin),
+             "1 or 3" if not builtin else "1: the built-in sets are grayscale"),
+            ("heldout_fraction", 0 < self.heldout_fraction < 1, "a fraction in (0, 1)"),
+            ("workers", self.workers is None or self.workers >= 0, "an integer >= 0, or None (chosen from the machine)"),
+            ("cache_mb", self.cache_mb >= 0, "a number >= 0"),
             ("batch_size", self.batch_size >= 1, "an integer >= 1"),
             ("eval_samples", self.eval_samples >= 1, "an integer >= 1"),
         ], section="data")
@@ -107,7 +132,8 @@ class UnconditionalConfig:
     """An unconditional GAN run, AmbientGAN when ``ambient`` (:mod:`invgan.training.systems`)."""
 
     ambient: bool = _opt(False, "AmbientGAN: D sees only measurements of the images through physics")
-    classifier_metrics: bool = _opt(True, "evaluate with the bundled digit classifier (mnist, digits8)")
+    classifier_metrics: bool = _opt(True, "score samples: the bundled digit classifier (mnist, digits8), FID/KID on Inception features "
+                                              "(your own images, the fid extra)")
     loss: LatentLossConfig = _section(LatentLossConfig, "the GAN objective")
     data: SampleDataConfig = _section(SampleDataConfig, "the built-in image set")
     model: LatentModelConfig = _section(LatentModelConfig, "generator and discriminator")

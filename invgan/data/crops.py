@@ -7,13 +7,18 @@ loader workers.
 
 from __future__ import annotations
 
-from typing import Sequence
+import os
+from typing import Any, Iterator, Sequence
 
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from ..seeding import rank_seed
+from .sources import ImageSource, TensorSource, as_source
+
+#: batches each loader worker prepares ahead
+PREFETCH = 2
 
 
 def _augment(crop: Tensor, g: torch.Generator) -> Tensor:
@@ -24,15 +29,64 @@ def _augment(crop: Tensor, g: torch.Generator) -> Tensor:
     return torch.rot90(crop, k, dims=(-2, -1)) if k else crop
 
 
-def _check_images(images: Sequence[Tensor], size: int) -> list[Tensor]:
-    if not images:
+def _check_images(images: ImageSource | Sequence[Tensor], size: int) -> ImageSource:
+    if not isinstance(images, ImageSource) and not len(images):
         raise ValueError("no images given")
+    source = as_source(images)
     if size < 1:
         raise ValueError(f"invalid crop size={size!r}: expected a positive integer")
-    small = [tuple(im.shape[-2:]) for im in images if min(im.shape[-2:]) < size]
+    small = [source.size(i) for i in range(len(source)) if min(source.size(i)) < size]
     if small:
-        raise ValueError(f"crop size {size} is larger than image(s) of size {small}")
-    return list(images)
+        raise ValueError(f"crop size {size} is larger than image(s) of size {small[:5]}")
+    return source
+
+
+def auto_workers(source: ImageSource) -> int:
+    """Loader workers for ``source``: none for images in memory (cropping them is cheaper than
+    a worker's hand-over); for files, one per CPU this process may use beyond the first, at
+    most 4 (at least 1), so decoding runs beside the training step."""
+    if isinstance(source, TensorSource):
+        return 0
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(4, cpus - 1))
+
+
+def _loader(stream: Any, start: int, stop: int | None, num_workers: int | None, pin_memory: bool) -> DataLoader:
+    """A loader over batches ``start, ..., stop - 1`` of ``stream`` (``stream[t]`` is batch ``t``)
+    with ``num_workers`` worker processes (default: ``stream.workers``), each ``PREFETCH``
+    batches ahead. Batch ``t`` depends only on ``(seed, t)``, so the number of workers never
+    changes what a run sees."""
+    stop = stream.length if stop is None else stop
+    workers = stream.workers if num_workers is None else num_workers
+    # The loader's own generator: creating it must not draw from the global random stream,
+    # or a resumed run would see other latents/noise than an uninterrupted one.
+    return DataLoader(
+        stream, batch_size=None, sampler=range(start, stop), num_workers=workers, pin_memory=pin_memory,
+        persistent_workers=False, generator=torch.Generator().manual_seed(stream.seed),
+        **({"prefetch_factor": PREFETCH} if workers else {}),
+    )
+
+
+class WorkerError(RuntimeError):
+    """A loader worker failed: the message of its error (the file it could not read), one line."""
+
+
+def loader_batches(loader: DataLoader) -> Iterator[Any]:
+    """The batches of ``loader``; an error in a worker is raised as :class:`WorkerError` with the
+    worker's own message (not the traceback text PyTorch wraps it in)."""
+    it = iter(loader)
+    while True:
+        try:
+            batch = next(it)
+        except StopIteration:
+            return
+        except Exception as e:  # noqa: BLE001 - re-raised with its one-line cause
+            text = str(e)
+            if "DataLoader worker" not in text:
+                raise
+            lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+            raise WorkerError(f"a data loader worker failed: {lines[-1].strip() if lines else text}") from e
+        yield batch
 
 
 class CropStream(Dataset):
@@ -53,12 +107,16 @@ class CropStream(Dataset):
     True
     """
 
-    def __init__(self, images: Sequence[Tensor], size: int, batch_size: int, augment: bool = True, seed: int = 0, length: int = 2**62):
+    def __init__(self, images: ImageSource | Sequence[Tensor], size: int, batch_size: int, augment: bool = True, seed: int = 0,
+                 length: int = 2**62, workers: int | None = None):
         self.images = _check_images(images, size)
         if batch_size < 1:
             raise ValueError(f"invalid batch_size={batch_size!r}: expected a positive integer")
+        if workers is not None and workers < 0:
+            raise ValueError(f"invalid workers={workers!r}: expected a number >= 0 of loader processes")
         self.size, self.batch_size, self.augment, self.seed, self.length = size, batch_size, augment, seed, length
-        self.weights = torch.tensor([float(im.shape[-1] * im.shape[-2]) for im in self.images])
+        self.workers = auto_workers(self.images) if workers is None else workers
+        self.weights = self.images.areas()
 
     def __len__(self) -> int:
         return self.length
@@ -68,11 +126,10 @@ class CropStream(Dataset):
         idx = torch.multinomial(self.weights, self.batch_size, replacement=True, generator=g)
         out = []
         for i in idx.tolist():
-            im = self.images[i]
-            h, w = im.shape[-2:]
+            h, w = self.images.size(i)
             top = int(torch.randint(h - self.size + 1, (1,), generator=g))
             left = int(torch.randint(w - self.size + 1, (1,), generator=g))
-            crop = im[:, top : top + self.size, left : left + self.size]
+            crop = self.images.crop(i, top, left, self.size)
             out.append(_augment(crop, g) if self.augment else crop)
         return torch.stack(out).contiguous()
 
@@ -82,23 +139,18 @@ class CropStream(Dataset):
         if self.batch_size % world_size:
             raise ValueError(f"the global batch_size={self.batch_size} is not divisible by the {world_size} processes")
         return CropStream(self.images, self.size, self.batch_size // world_size, augment=self.augment,
-                          seed=rank_seed(self.seed, rank), length=self.length)
+                          seed=rank_seed(self.seed, rank), length=self.length, workers=self.workers)
 
-    def loader(self, start: int = 0, stop: int | None = None, num_workers: int = 0, pin_memory: bool = False) -> DataLoader:
-        """A loader over batches ``start, start+1, ..., stop-1``."""
-        stop = self.length if stop is None else stop
-        # The loader's own generator: creating it must not draw from the global random stream,
-        # or a resumed run would see other latents/noise than an uninterrupted one.
-        return DataLoader(
-            self, batch_size=None, sampler=range(start, stop), num_workers=num_workers,
-            pin_memory=pin_memory, persistent_workers=False, generator=torch.Generator().manual_seed(self.seed),
-        )
+    def loader(self, start: int = 0, stop: int | None = None, num_workers: int | None = None, pin_memory: bool = False) -> DataLoader:
+        """A loader over batches ``start, start+1, ..., stop-1`` (``num_workers`` default: ``self.workers``)."""
+        return _loader(self, start, stop, num_workers, pin_memory)
 
 
-def fixed_crops(images: Sequence[Tensor], size: int, n: int, seed: int = 1234) -> Tensor:
+def fixed_crops(images: ImageSource | Sequence[Tensor], size: int, n: int, seed: int = 1234) -> Tensor:
     """``n`` crops drawn once from ``seed`` (no augmentation): a fixed evaluation set.
 
-    Crops are spread evenly over the images so that every held-out image counts.
+    Crops are spread evenly over the images so that every held-out image counts; only the
+    images they come from are read.
 
     :Example:
 
@@ -115,11 +167,11 @@ def fixed_crops(images: Sequence[Tensor], size: int, n: int, seed: int = 1234) -
     g = torch.Generator().manual_seed(seed)
     out = []
     for j in range(n):
-        im = images[j % len(images)]
-        h, w = im.shape[-2:]
+        i = j % len(images)
+        h, w = images.size(i)
         top = int(torch.randint(h - size + 1, (1,), generator=g))
         left = int(torch.randint(w - size + 1, (1,), generator=g))
-        out.append(im[:, top : top + size, left : left + size])
+        out.append(images.crop(i, top, left, size))
     return torch.stack(out).contiguous()
 
 
@@ -136,6 +188,7 @@ class SampleStream(Dataset):
         if batch_size < 1:
             raise ValueError(f"invalid batch_size={batch_size!r}: expected a positive integer")
         self.images, self.labels, self.batch_size, self.seed, self.length = images, labels, batch_size, seed, length
+        self.workers = 0  # images in memory
 
     def __len__(self) -> int:
         return self.length
@@ -152,10 +205,12 @@ class SampleStream(Dataset):
             raise ValueError(f"the global batch_size={self.batch_size} is not divisible by the {world_size} processes")
         return SampleStream(self.images, self.batch_size // world_size, labels=self.labels, seed=rank_seed(self.seed, rank), length=self.length)
 
-    loader = CropStream.loader
+    def loader(self, start: int = 0, stop: int | None = None, num_workers: int | None = None, pin_memory: bool = False) -> DataLoader:
+        """A loader over batches ``start, ..., stop-1``, as :meth:`CropStream.loader`."""
+        return _loader(self, start, stop, num_workers, pin_memory)
 
 
-def split_by_image(images: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+def split_by_image(images: ImageSource | Sequence[Tensor]) -> tuple[ImageSource, ImageSource]:
     """Two disjoint halves of a list of images, alternating (images 0, 2, 4, ... and 1, 3, 5, ...),
     for unpaired training: no image gives crops to both.
 
@@ -170,7 +225,8 @@ def split_by_image(images: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]
     if len(images) < 2:
         raise ValueError(f"unpaired training needs at least 2 training images (one set of clean images, another of "
                          f"measured ones), got {len(images)}")
-    return list(images[0::2]), list(images[1::2])
+    source = as_source(images)
+    return source.subset(range(0, len(source), 2)), source.subset(range(1, len(source), 2))
 
 
 class UnpairedCropStream(Dataset):
@@ -180,11 +236,11 @@ class UnpairedCropStream(Dataset):
     crops of a step never come from the same pictures. Like :class:`CropStream`, batch ``t``
     depends only on ``(seed, t)``, so a resumed run sees the batches of an uninterrupted one."""
 
-    def __init__(self, images: Sequence[Tensor], other_images: Sequence[Tensor], size: int, batch_size: int, augment: bool = True,
-                 seed: int = 0, length: int = 2**62):
-        self.clean = CropStream(images, size, batch_size, augment=augment, seed=seed, length=length)
-        self.other = CropStream(other_images, size, batch_size, augment=augment, seed=seed + 1, length=length)
-        self.seed, self.length = seed, length
+    def __init__(self, images: ImageSource | Sequence[Tensor], other_images: ImageSource | Sequence[Tensor], size: int, batch_size: int,
+                 augment: bool = True, seed: int = 0, length: int = 2**62, workers: int | None = None):
+        self.clean = CropStream(images, size, batch_size, augment=augment, seed=seed, length=length, workers=workers)
+        self.other = CropStream(other_images, size, batch_size, augment=augment, seed=seed + 1, length=length, workers=workers)
+        self.seed, self.length, self.workers = seed, length, self.clean.workers
 
     def __len__(self) -> int:
         return self.length
@@ -196,8 +252,10 @@ class UnpairedCropStream(Dataset):
         """Process ``rank``'s part of a data-parallel run, as :meth:`CropStream.shard`."""
         clean, other = self.clean.shard(rank, world_size), self.other.shard(rank, world_size)
         out = UnpairedCropStream(clean.images, other.images, clean.size, clean.batch_size, augment=clean.augment, seed=clean.seed,
-                                 length=self.length)
+                                 length=self.length, workers=self.workers)
         out.other = other
         return out
 
-    loader = CropStream.loader
+    def loader(self, start: int = 0, stop: int | None = None, num_workers: int | None = None, pin_memory: bool = False) -> DataLoader:
+        """A loader over batches ``start, ..., stop-1``, as :meth:`CropStream.loader`."""
+        return _loader(self, start, stop, num_workers, pin_memory)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 #: suffixes that :func:`read_image` reads with ``tifffile`` (any bit depth, gray or colour) before Pillow
 TIFF_SUFFIXES = (".tif", ".tiff")
 #: bits per sample that :func:`write_image` writes

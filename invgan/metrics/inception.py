@@ -27,7 +27,7 @@ from ..nets.features import FID_EXTRA_HINT as EXTRA_HINT
 from ..nets.features import INCEPTION_INPUT_RANGE as INPUT_RANGE
 from ..nets.features import inception_weights_path, load_inception_script
 
-__all__ = ["EXTRA_HINT", "INPUT_RANGE", "InceptionFeatures", "inception_metrics", "inception_weights_path", "kernel_distance"]
+__all__ = ["EXTRA_HINT", "INPUT_RANGE", "InceptionFeatures", "PhotoMetrics", "inception_metrics", "inception_weights_path", "kernel_distance"]
 
 
 class InceptionFeatures(nn.Module):
@@ -94,3 +94,26 @@ def inception_metrics(fake: Tensor, real: Tensor, features: InceptionFeatures | 
     fa, fb = features(real), features(fake)
     kid, kid_std = kernel_distance(fa, fb, subsets, subset_size)
     return {"fid": frechet_distance(fa, fb), "kid": kid, "kid_std": kid_std}
+
+
+class PhotoMetrics:
+    r"""The scorer of a generator trained on photos: FID and KID of samples against held-out
+    images on Inception features (the held-out features are computed once and kept), with
+    ``neg_fid`` as the key that picks ``best.pt``. The digit classifier's metrics are for digits;
+    these are the ones papers report for photos."""
+
+    best_metric = "neg_fid"
+
+    def __init__(self, features: InceptionFeatures | None = None, subsets: int = 10, subset_size: int = 1000):
+        self.features = features or InceptionFeatures()
+        self.subsets, self.subset_size = subsets, subset_size
+        self._real: tuple[tuple[int, ...], float, Tensor] | None = None
+
+    def __call__(self, fake: Tensor, real: Tensor, full: bool = False) -> dict[str, float]:
+        key = (tuple(real.shape), float(real.double().sum()))
+        if self._real is None or self._real[:2] != key:
+            self._real = (*key, self.features(real))
+        fa, fb = self._real[2], self.features(fake)
+        kid, kid_std = kernel_distance(fa, fb, self.subsets, self.subset_size)
+        fid = frechet_distance(fa, fb)
+        return {"fid": fid, "neg_fid": -fid, "kid": kid, "kid_std": kid_std}

@@ -13,7 +13,8 @@ from torch import nn
 
 from ..builders import build_cycle_generators, build_measurement, build_operator, build_reconstructor
 from ..config import ConditionalConfig
-from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, load_images, split_by_image
+from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, split_by_image
+from ..data.sources import ImageSource, has_split, open_source
 from ..losses import PerceptualLoss
 from ..nets import make_discriminator
 from ..nets.cycle import PairedCritics
@@ -27,9 +28,9 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
     """Data, operator, reconstructor, discriminator and recipe of a conditional-GAN run."""
     data, loss = cfg.data, cfg.loss
     check_held_out(data.source, data.eval_source)
-    train_images = load_images(data.source, "train", data.channels, min_size=data.crop)
+    train_images = open_source(data.source, "train", data.channels, min_size=data.crop, value_range=data.value_range, cache_mb=data.cache_mb)
     measurement = build_measurement(cfg, device)
-    stream = CropStream(train_images, data.crop, data.batch_size, augment=data.augment, seed=data.seed)
+    stream = CropStream(train_images, data.crop, data.batch_size, augment=data.augment, seed=data.seed, workers=data.workers)
     eval_measurement, eval_set = held_out_set(cfg, device, measurement)
     unpaired = UNPAIRED_SYSTEMS.get(loss.adversarial)
     if unpaired is not None:  # no (x, y) pairs: its own stream and networks
@@ -85,26 +86,30 @@ def held_out_set(cfg: ConditionalConfig, device: torch.device | str = "cpu", mea
     data = cfg.data
     size = data.eval_crop or data.crop
     source = data.source if split == "train" else (data.eval_source or data.source)
-    images = load_images(source, split, data.channels, min_size=size)
+    images = open_source(source, split, data.channels, min_size=size, value_range=data.value_range)
     if measurement is None or size != data.crop:
         measurement = build_operator(cfg.physics, (data.channels, size, size), device)
     return measurement, fixed_measurements(measurement, fixed_crops(images, size, n or data.eval_crops).to(device), seed=1234)
 
 
 def check_held_out(source: str, eval_source: str | None) -> None:
-    """A folder ``data.source`` needs held-out images: its ``test/`` sub-folder, or
-    ``data.eval_source``. Without them the run would evaluate (and pick ``best.pt``) on its own
-    training images, so it is refused rather than done with a warning nobody reads."""
-    if source == "builtin" or eval_source is not None:
+    """Your own ``data.source`` needs held-out images: a folder's ``test/`` sub-folder, or
+    ``data.eval_source`` (for any source). Without them the run would evaluate (and pick
+    ``best.pt``) on its own training images, so it is refused rather than done with a warning
+    nobody reads."""
+    if source == "builtin" or eval_source is not None or has_split(source, "test"):
         return
-    root = Path(source)
-    if root.is_dir() and not (root / "test").is_dir():
+    root = Path(source).expanduser()
+    if root.is_dir():
         raise ValueError(f"data folder {root} has no test/ sub-folder of held-out images: put the training images in "
-                         f"{root / 'train'} and held-out ones in {root / 'test'}, or name a folder of held-out images with "
+                         f"{root / 'train'} and held-out ones in {root / 'test'}, or name held-out images with "
                          "data.eval_source (evaluating on the training images would report a meaningless score)")
+    if root.is_file():
+        raise ValueError(f"data.source {root} needs held-out images: name them with data.eval_source (a folder, a list or "
+                         "arrays; evaluating on the training images would report a meaningless score)")
 
 
-def cycle_gan_parts(cfg: ConditionalConfig, train_images: list[torch.Tensor], measurement: MeasurementModel,
+def cycle_gan_parts(cfg: ConditionalConfig, train_images: ImageSource, measurement: MeasurementModel,
                     eval_set: MeasuredSet) -> tuple[GANRecipe, UnpairedCropStream]:
     """CycleGAN's recipe and stream (``loss.adversarial = "unpaired"``): the training images split
     in two disjoint halves, clean crops of one and measured crops of the other; two residual
@@ -119,7 +124,7 @@ def cycle_gan_parts(cfg: ConditionalConfig, train_images: list[torch.Tensor], me
     if model.latent_channels:
         raise ValueError(f"loss.adversarial='unpaired' has deterministic generators: model.latent_channels must be 0, got {model.latent_channels}")
     clean, measured = split_by_image(train_images)
-    stream = UnpairedCropStream(clean, measured, data.crop, data.batch_size, augment=data.augment, seed=data.seed)
+    stream = UnpairedCropStream(clean, measured, data.crop, data.batch_size, augment=data.augment, seed=data.seed, workers=data.workers)
     generators = build_cycle_generators(cfg)
     critics = PairedCritics(conditional_discriminator(cfg, measurement), conditional_discriminator(cfg, measurement))
     recipe = cycle_gan(generators, critics, measurement, loss.objective, adv_weight=loss.adv_weight, cycle_weight=loss.cycle_weight,

@@ -105,7 +105,9 @@ class SampleEvaluator:
     r"""Metrics of ``eval_samples`` samples :math:`G(z)` (latents from a fixed seed) against held-out
     images with a digit ``classifier`` (``fd``, its negation ``neg_fd`` kept as best, precision,
     recall, classifier score; with ``full`` also the sliced Wasserstein distances, about 20 s for
-    1,000 MNIST digits on one CPU core). ``classifier=None``: no metrics, only previews.
+    1,000 MNIST digits on one CPU core). ``classifier=None``: no metrics, only previews. A scorer
+    with its own ``best_metric`` (:class:`~invgan.metrics.inception.PhotoMetrics`, for photos) is
+    called as ``classifier(fake, real, full)`` instead.
 
     A class-conditional ``G(z, c)`` (``G.n_classes``) is sampled with labels ``0, 1, ...`` in turn
     and also scored by ``label_accuracy``, how often the classifier recognises the requested label;
@@ -120,6 +122,8 @@ class SampleEvaluator:
                  preview_n: int = 64, seed: int = 0, key: str = "G", codes: LatentCodes | None = None):
         self.latent_shape = (latent_shape,) if isinstance(latent_shape, int) else tuple(latent_shape)
         self.classifier, self.eval_samples, self.key, self.codes, self.seed = classifier, eval_samples, key, codes, seed
+        # a scorer with its own key (PhotoMetrics: FID/KID on Inception features) replaces the digit classifier's metrics
+        self.best_metric = getattr(classifier, "best_metric", type(self).best_metric)
         self.preview_z = _latent_batch(preview_n, self.latent_shape, codes, seed + 7919)
 
     @torch.no_grad()
@@ -139,6 +143,8 @@ class SampleEvaluator:
 
         G = nets[self.key]
         fake, z, labels = self.samples(G, self.eval_samples, data.device)
+        if self.best_metric != type(self).best_metric:  # a photo scorer (photos carry neither labels nor codes)
+            return self.classifier(fake.cpu(), data.cpu(), full)
         m = generator_metrics(fake.cpu(), data.cpu(), self.classifier, swd=full)
         out = {**m, "neg_fd": -m["fd"]}
         if labels is not None or self.codes is not None:

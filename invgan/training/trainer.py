@@ -25,8 +25,10 @@ import torch
 from torch import Tensor, nn
 from torch.optim import Optimizer
 from torch.optim.swa_utils import AveragedModel
+from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from ..data.crops import loader_batches
 from ..optim import continue_cosine, make_schedulers
 from ..precision import autocast_dtype, choose_precision, select_device
 from . import checkpoint as ckpt
@@ -92,7 +94,8 @@ def batches_of(stream: Any, start: int, stop: int, device: torch.device) -> Iter
     for a CUDA run when the loader offers it), or ``stream[t]`` for a sequence."""
     if hasattr(stream, "loader"):
         pin = device.type == "cuda" and "pin_memory" in inspect.signature(stream.loader).parameters
-        return stream.loader(start=start, stop=stop, **({"pin_memory": True} if pin else {}))
+        loader = stream.loader(start=start, stop=stop, **({"pin_memory": True} if pin else {}))
+        return loader_batches(loader) if isinstance(loader, DataLoader) else loader
     return (stream[t] for t in range(start, stop))
 
 

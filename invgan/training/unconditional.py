@@ -5,6 +5,7 @@ generator learns from measurements only."""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable
 
 import torch
@@ -14,6 +15,7 @@ from ..builders import build_operator
 from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
+from ..data.sources import ImageSource, generator_sets, read_all
 from ..losses import REGULARIZERS, clip_weights
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
@@ -39,6 +41,9 @@ def _infogan(cfg: UnconditionalConfig, G: nn.Module, D: nn.Module, **common: Any
     return infogan(G, D, G.codes, cfg.loss.objective, info_weight=gan.info_weight, continuous_weight=gan.continuous_weight, **common)
 
 
+#: the side of your own images in a generator run when ``data.resolution`` is not set
+DEFAULT_RESOLUTION = 64
+
 #: the system of each ``gan.conditioning``: a recipe from the config, ``G``, ``D`` and the common arguments
 CONDITIONED_SYSTEMS: dict[str, Callable[..., GANRecipe]] = {"none": _plain, "cgan": _cgan, "acgan": _acgan, "infogan": _infogan}
 
@@ -47,14 +52,15 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     """Data, generator, discriminator, operator (AmbientGAN) and recipe of a generator run
     (conditioned on labels or latent codes as ``cfg.gan.conditioning`` says)."""
     data, model, gan = cfg.data, cfg.model, cfg.gan
-    train, held = load_small_set(data.dataset, "train", seed=data.seed), load_small_set(data.dataset, "heldout", seed=data.seed)
-    shape = tuple(train.x.shape[1:])
+    train_images, labels, held_x = generator_data(cfg)
+    shape = tuple(held_x.shape[1:])
     labelled = gan.conditioning in ("cgan", "acgan")
-    if labelled and bool((train.labels < 0).any()):
-        raise ValueError(f"gan.conditioning={gan.conditioning!r} needs labelled images, and the {data.dataset!r} set has none")
+    if labelled and (labels is None or bool((labels < 0).any())):
+        what = f"the {data.dataset!r} set" if data.source == "builtin" else "your images"
+        raise ValueError(f"gan.conditioning={gan.conditioning!r} needs labelled images, and {what} have none")
     if gan.conditioning != "none" and cfg.ambient:
         raise ValueError(f"gan.conditioning={gan.conditioning!r} is not available for AmbientGAN runs (ambient = true)")
-    n_classes = int(train.labels.max()) + 1 if labelled else 0
+    n_classes = int(labels.max()) + 1 if labelled else 0
     code_spec = {"categorical": [gan.categorical], "continuous": gan.continuous} if gan.conditioning == "infogan" else None
     extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
@@ -64,11 +70,7 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
     if gan.conditioning == "cgan":
         D = ConditionalDiscriminator(D, n_classes)
-    classifier = None
-    if cfg.classifier_metrics and data.dataset in ("mnist", "digits8"):
-        from ..metrics import load_classifier
-
-        classifier = load_classifier(dataset=data.dataset)
+    classifier = sample_scorer(cfg)
     common = dict(seed=cfg.train.seed, eval_samples=data.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **toolbox(cfg))
     if measurement is not None:
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
@@ -81,10 +83,46 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     else:
         recipe = CONDITIONED_SYSTEMS[gan.conditioning](cfg, G, D, **common)
     if labelled:
-        stream: Any = SampleStream(train.x, data.batch_size, labels=train.labels, seed=data.seed)
+        stream: Any = SampleStream(torch.stack(list(train_images)), data.batch_size, labels=labels, seed=data.seed)
     else:
-        stream = CropStream(list(train.x), shape[-1], data.batch_size, augment=False, seed=data.seed)
-    return RunParts(recipe, stream, held.x.to(device), record={"generator": G.config})
+        stream = CropStream(train_images, shape[-1], data.batch_size, augment=False, seed=data.seed, workers=data.workers)
+    return RunParts(recipe, stream, held_x.to(device), record={"generator": G.config})
+
+
+def generator_data(cfg: UnconditionalConfig) -> tuple[ImageSource | list[torch.Tensor], torch.Tensor | None, torch.Tensor]:
+    """The training images (a list in memory, or a lazily read :class:`~invgan.data.sources.ResizedSource`),
+    their labels (``None``: none) and the held-out images (at most ``data.eval_samples`` of your
+    own) of a generator run: a built-in set, or your images at ``data.resolution``."""
+    data = cfg.data
+    if data.source == "builtin":
+        train, held = load_small_set(data.dataset, "train", seed=data.seed), load_small_set(data.dataset, "heldout", seed=data.seed)
+        return list(train.x), train.labels, held.x
+    train_src, held_src = generator_sets(data.source, data.eval_source, data.resolution or DEFAULT_RESOLUTION, data.channels,
+                                         heldout_fraction=data.heldout_fraction, seed=data.seed, value_range=data.value_range,
+                                         cache_mb=data.cache_mb)
+    return train_src, None, read_all(held_src, data.eval_samples)
+
+
+def sample_scorer(cfg: UnconditionalConfig) -> Any:
+    """What scores the samples of a generator run: the digit classifier for the built-in digits,
+    FID/KID on Inception features (:class:`~invgan.metrics.inception.PhotoMetrics`) for your own
+    images when the ``fid`` extra is installed (said once otherwise), nothing for faces."""
+    data = cfg.data
+    if not cfg.classifier_metrics:
+        return None
+    if data.source == "builtin":
+        if data.dataset not in ("mnist", "digits8"):
+            return None
+        from ..metrics import load_classifier
+
+        return load_classifier(dataset=data.dataset)
+    from ..metrics.inception import EXTRA_HINT, PhotoMetrics
+
+    try:
+        return PhotoMetrics()
+    except (ImportError, FileNotFoundError, RuntimeError) as e:
+        warnings.warn(f"no FID/KID for this run (the samples are still saved): {e}; {EXTRA_HINT}", UserWarning, stacklevel=2)
+        return None
 
 
 def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
