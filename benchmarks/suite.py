@@ -17,7 +17,11 @@ The rows:
 * ``ddp``: per-process throughput of 2 data-parallel processes (torchrun, gloo) vs 1 process;
 * ``demo_memory``: peak resident memory of ``invgan demo`` (reduced steps) in a subprocess;
 * ``busy_threads``: ``invgan dip`` with its thread choice (:mod:`invgan.threads`) beside one busy
-  process vs ``--threads 1``, and idle vs every core as before the choice.
+  process vs ``--threads 1``, and idle vs every core as before the choice;
+* ``own_data``: ``invgan train --preset demo`` on folders of 200 and 800 RGB 1024x1024 PNGs (built
+  from the shipped photos, benchmarks/data_loader.py) with 2 loader workers: peak memory (PSS of
+  the process and its workers), the start of the first step, and the loader's samples/s against
+  torchvision's ``ImageFolder`` + ``RandomCrop`` on the same files.
 """
 
 from __future__ import annotations
@@ -302,6 +306,28 @@ def bench_busy_threads(s: Settings) -> list[Row]:
     return rows
 
 
+# ---------------------------------------------------------------------- your own images at any size
+def bench_own_data(s: Settings) -> list[Row]:
+    """Peak memory and start-up of a demo run on 200 and 800 large photos, and loader speed."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import data_loader as dl
+
+    folders = {n: dl.make_photo_folder(Path(tempfile.gettempdir()) / "invgan-photos" / f"n{n}", n) for n in (200, 800)}
+    mem = {n: dl.train_memory(folder, steps=s.demo_steps) for n, folder in folders.items()}
+    fig = lambda n: f"{n} images: peak {mem[n]['pss_gib']:.2f} GiB (main process RSS {mem[n]['rss_gib']:.2f} GiB)"  # noqa: E731
+    small, large = mem[200]["pss_gib"], mem[800]["pss_gib"]
+    rows = [Row("`invgan train --preset demo` on 200 RGB 1024² PNGs, 2 loader workers: peak memory (PSS, workers included)", fig(200),
+                small, "GiB", "<= 1.5", small <= 1.5),
+            Row("the same on 800 PNGs (4x the data)", fig(800), large / small, "peak 800 / peak 200", "<= 1.10", large / small <= 1.10)]
+    first = mem[200]["first_step_s"]
+    rows.append(Row("start of the run to the end of its first step, 200 PNGs", f"{first:.1f} s", first, "seconds", "<= 5", first <= 5))
+    speed = dl.loader_speed(folders[200], batches=20, rounds=s.rounds)
+    ratio = speed["invgan"] / speed["torchvision"]
+    rows.append(Row("64² crops, batch 8, 2 workers, 200 PNGs: invgan's loader vs torchvision ImageFolder + RandomCrop",
+                    f"{speed['invgan']:.0f} vs {speed['torchvision']:.0f} samples/s", ratio, "invgan / torchvision samples/s", ">= 1.0", ratio >= 1.0))
+    return rows
+
+
 BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "train_step": bench_train_step,
     "deepinv_nets": bench_deepinv_nets,
@@ -311,6 +337,7 @@ BENCHMARKS: dict[str, Callable[[Settings], list[Row]]] = {
     "ddp": bench_ddp,
     "demo_memory": bench_demo_memory,
     "busy_threads": bench_busy_threads,
+    "own_data": bench_own_data,
 }
 
 

@@ -2,7 +2,8 @@
 # The project's one GPU check, for a machine with a CUDA device (at most about 8 minutes):
 #   1. the CUDA tests (tests/system/test_gpu.py);
 #   2. one table (benchmarks/gpu_check.py): the train step against the hand-written loop in fp32,
-#      bf16 and fp16 with its scaler, the deep image prior and latent search per step.
+#      bf16 and fp16 with its scaler, the deep image prior and latent search per step, and the
+#      loader feeding the GPU (batches read from a folder of large PNGs vs batches already there).
 # Without CUDA it says so in one line and exits 0. Extra arguments go to benchmarks/gpu_check.py
 # (e.g. --steps 20 --rounds 2). PYTHON names the interpreter (default: .venv/bin/python, else python3).
 set -uo pipefail

@@ -75,12 +75,13 @@ def _report(line: str, status: int) -> int:
 def _one_line(e: BaseException) -> str:
     """The message of ``e`` on one line; the exception's type where its message alone would not say
     what happened (``KeyError('config')`` prints as ``'config'``)."""
+    from ..data.crops import WorkerError
     from ..training.trainer import NonFiniteLossError
 
     text = " ".join(str(e).split()) if str(e).strip() else ""
     if isinstance(e, OSError) and e.filename is not None and e.strerror:
         text = f"{e.strerror}: {e.filename}"  # PermissionError, FileExistsError, ...
-    if isinstance(e, (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, NonFiniteLossError)) and text:
+    if isinstance(e, (ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError, NonFiniteLossError, WorkerError)) and text:
         return text
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 

@@ -19,11 +19,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("invert", help="reconstruct images through a trained generator by latent search (CSGM)",
                        description="Options come from the 'invert' config (invgan/config.py: InvertConfig): defaults, "
                                    "then --preset, --config, --set, then the flags below.")
-    p.add_argument("images", nargs="*", help="image files (default: built-in held-out digits)")
+    p.add_argument("images", nargs="*", help="image files (default: held-out images of the generator's run: its own images' "
+                                             "held-out split, or the built-in set's)")
     p.add_argument("--generator", default=None, metavar="CKPT|NAME",
                    help="checkpoint of an unconditional or AmbientGAN run, or the name of a shipped generator "
                         f"(`invgan weights` lists them; default: the shipped {DEFAULT_GENERATOR!r})")
-    p.add_argument("-n", type=int, default=8, help="number of built-in held-out digits (default 8)")
+    p.add_argument("-n", type=int, default=8, help="number of held-out images when no IMAGES are given (default 8)")
     add_config_arguments(p, ("invert",))
     add_physics_arguments(p)
     add_section_arguments(p, LatentSearchConfig, "search", "latent search", skip=("seed", "progress"))
@@ -35,23 +36,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _load_inputs(args: argparse.Namespace, G, checkpoint_config: dict):
+    """The images to measure and invert: the files given (resized and centre-cropped to the
+    generator's side as in training, for a generator trained on your own images), else held-out
+    images of the run's data: its own images' held-out split, or the built-in set's."""
     import torch
 
     from ..data.digits import pad_to
     from ..data.small_sets import load_small_set
 
     c, h, w = G.out_shape
+    data = checkpoint_config.get("data", {})
+    own = data.get("source", "builtin") != "builtin"
     if args.images:
         from ..data import read_image
+        from ..data.sources import resize_center
 
         xs = []
         for path in args.images:
             x = read_image(path, channels=c)
+            if own and tuple(x.shape) != (c, h, w) and min(x.shape[-2:]) >= h:
+                x = resize_center(x, h)  # as the training images were
             if tuple(x.shape) != (c, h, w):
-                raise ValueError(f"{path}: image of shape {tuple(x.shape)} does not match the generator's output {(c, h, w)}")
+                raise ValueError(f"{path}: image of shape {tuple(x.shape)} does not match the generator's output {(c, h, w)}"
+                                 + (f" (images are resized to {h}x{w} when at least that large)" if own else ""))
             xs.append(x)
         return torch.stack(xs), unique_names(args.images)
-    dataset = checkpoint_config.get("data", {}).get("dataset") or {28: "mnist", 8: "digits8", 25: "lfw"}.get(h)
+    if own:
+        from ..data.sources import generator_sets, read_all
+
+        _, held = generator_sets(data["source"], data.get("eval_source"), h, c, heldout_fraction=data.get("heldout_fraction", 0.1),
+                                 seed=data.get("seed", 0), value_range=data.get("value_range"), cache_mb=0.0)
+        x = read_all(held, args.n)
+        return x, [f"heldout_{i:03d}" for i in range(len(x))]
+    dataset = data.get("dataset") or {28: "mnist", 8: "digits8", 25: "lfw"}.get(h)
     if dataset is None:
         raise ValueError(f"no built-in held-out images for a {h}x{w} generator: pass IMAGES")
     x = load_small_set(dataset, "heldout", limit=args.n).x

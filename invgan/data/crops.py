@@ -41,11 +41,16 @@ def _check_images(images: ImageSource | Sequence[Tensor], size: int) -> ImageSou
     return source
 
 
+#: sources with fewer pixels in all are read in the training process (a worker's start costs more)
+SMALL_SOURCE_PIXELS = 2**22
+
+
 def auto_workers(source: ImageSource) -> int:
     """Loader workers for ``source``: none for images in memory (cropping them is cheaper than
-    a worker's hand-over); for files, one per CPU this process may use beyond the first, at
-    most 4 (at least 1), so decoding runs beside the training step."""
-    if isinstance(source, TensorSource):
+    a worker's hand-over) or a small source (under 4 megapixels in all); else one per CPU this
+    process may use beyond the first, at most 4 (at least 1), so decoding runs beside the
+    training step."""
+    if isinstance(source, TensorSource) or float(source.areas().sum()) < SMALL_SOURCE_PIXELS:
         return 0
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return max(1, min(4, cpus - 1))
@@ -165,13 +170,18 @@ def fixed_crops(images: ImageSource | Sequence[Tensor], size: int, n: int, seed:
     """
     images = _check_images(images, size)
     g = torch.Generator().manual_seed(seed)
-    out = []
+    where = []
     for j in range(n):
         i = j % len(images)
         h, w = images.size(i)
         top = int(torch.randint(h - size + 1, (1,), generator=g))
         left = int(torch.randint(w - size + 1, (1,), generator=g))
-        out.append(images.crop(i, top, left, size))
+        where.append((i, top, left))
+    out: list[Tensor | None] = [None] * n
+    for i in sorted({i for i, _, _ in where}):  # each image read once, however many crops it gives
+        mine = [j for j, (k, _, _) in enumerate(where) if k == i]
+        for j, crop in zip(mine, images.crops(i, [where[j][1:] for j in mine], size)):
+            out[j] = crop
     return torch.stack(out).contiguous()
 
 

@@ -257,56 +257,6 @@ def read_image(path: str | Path, channels: int = 1) -> Tensor:
     return open_image(path, channels).pixels
 
 
-def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[Tensor]:
-    """All images under ``path`` (recursive), read by :func:`read_image`. Unreadable or too-small
-    files are skipped with a warning; a missing or empty folder is an error naming it. Colour
-    images read as grayscale (``channels=1``) are said once per process."""
-    root = Path(path)
-    if not root.exists():
-        raise FileNotFoundError(f"image folder not found: {root}")
-    if not root.is_dir():
-        raise NotADirectoryError(f"expected a folder of images, got a file: {root}")
-    files = sorted(f for f in root.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) found under {root}")
-    images, small, colour = [], [], 0
-    for f in files:
-        try:
-            read = open_image(f, channels)
-        except ValueError as e:
-            warnings.warn(f"skipping {e}", stacklevel=2)
-            continue
-        img, colour = read.pixels, colour + (read.colour and channels == 1)
-        if min(img.shape[-2:]) < min_size:
-            warnings.warn(f"skipping {f}: {tuple(img.shape[-2:])} is smaller than the crop size {min_size}", stacklevel=2)
-            small.append(tuple(img.shape[-2:]))
-            continue
-        images.append(img)
-    if not images:
-        if small:
-            largest = max(small, key=min)
-            raise ValueError(f"no usable images under {root}: {len(small)} of {len(files)} are smaller than the crop size "
-                             f"{min_size} (largest {largest[0]}x{largest[1]}){', the others unreadable' if len(small) < len(files) else ''}; "
-                             "use a smaller crop")
-        raise ValueError(f"no usable images under {root} (all {len(files)} files were unreadable)")
-    if colour:
-        _say_once("colour-dropped", f"{colour} of {len(files)} images under {root} are in colour but are read as grayscale "
-                                    "(channels=1, the default data.channels): the colour is dropped; to keep it, train with "
-                                    "--set data.channels=3")
-    return images
-
-
-def load_images(source: str = "builtin", split: str = "train", channels: int = 1, min_size: int = 1) -> list[Tensor]:
-    """``source="builtin"`` for the shipped photos, otherwise a folder path (``split`` is then a
-    sub-folder if it exists, so ``root/train`` and ``root/test`` are honoured)."""
-    if source == "builtin":
-        return load_builtin(split, channels)
-    root = Path(source)
-    if (root / split).is_dir():
-        root = root / split
-    return load_folder(root, channels, min_size=min_size)
-
-
 def write_image(x: Tensor, path: str | Path, bits: int = 8) -> Path:
     """Save a ``(C, H, W)`` or ``(1, C, H, W)`` tensor in [0, 1] (clipped) as an 8-bit image
     (``bits=16``: a 16-bit PNG or TIFF, as for 16-bit inputs), grayscale for ``C = 1``, RGB for

@@ -25,7 +25,7 @@ from __future__ import annotations
 import warnings
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -62,8 +62,17 @@ class ImageSource:
         """The ``size`` x ``size`` window of image ``i`` at ``(top, left)``."""
         return self.read(i)[:, top : top + size, left : left + size]
 
+    def crops(self, i: int, windows: Sequence[tuple[int, int]], size: int) -> list[Tensor]:
+        """The ``size`` x ``size`` windows at ``(top, left)`` of image ``i``, read once."""
+        image = self.read(i)
+        return [image[:, top : top + size, left : left + size] for top, left in windows]
+
     def name(self, i: int) -> str:
         return f"image {i}"
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The images in order, each read when reached."""
+        return (self.read(i) for i in range(len(self)))
 
     def areas(self) -> Tensor:
         """Pixels of each image (float), the weights of area-proportional draws."""
@@ -89,6 +98,9 @@ class _Subset(ImageSource):
 
     def crop(self, i: int, top: int, left: int, size: int) -> Tensor:
         return self.base.crop(self.indices[i], top, left, size)
+
+    def crops(self, i: int, windows: Sequence[tuple[int, int]], size: int) -> list[Tensor]:
+        return self.base.crops(self.indices[i], windows, size)
 
     def name(self, i: int) -> str:
         return self.base.name(self.indices[i])
@@ -264,18 +276,14 @@ class FileSource(ImageSource):
             raise ValueError(f"no usable images under {where} (all {len(files)} files are unreadable)")
         colour = sum(1 for f in kept if bands[f] >= 3)
         gray = len(kept) - colour
-        if channels == 1 and colour:
-            _say_once("colour-dropped", f"{colour} of {len(kept)} images under {where} are in colour but are read as grayscale "
-                                        "(channels=1, the default data.channels): the colour is dropped; to keep it, train with "
-                                        "--set data.channels=3")
         if channels == 3 and gray and colour:
             _say_once(f"mixed-channels:{where}", f"{gray} of {len(kept)} images under {where} are grayscale and are read as RGB "
                                                  "(the gray value in each channel)")
         for bits, n in sorted(deep.items()):
             if value_range is None:
-                _say_once(f"{bits}-bit", f"{n} {bits}-bit images under {where} are read at full depth and scaled to [0, 1] by their "
-                                         "type's range (set data.value_range to scale by another range, e.g. [0, 4095] for 12 bits)")
-        self.files, self.sizes = kept, sizes
+                _say_once(f"{bits}-bit", f"{n} of {len(kept)} images under {where} have {bits}-bit samples: read at full depth and scaled to "
+                                         "[0, 1] by their type's range (data.value_range sets another, e.g. [0, 4095] for 12 bits)")
+        self.files, self.sizes, self.where = kept, sizes, where
 
     def __len__(self) -> int:
         return len(self.files)
@@ -312,7 +320,14 @@ class FileSource(ImageSource):
         # convert only the window: every conversion (range, colour) is per pixel
         return self._tensor(self._array(i)[top : top + size, left : left + size], i)
 
+    def crops(self, i: int, windows: Sequence[tuple[int, int]], size: int) -> list[Tensor]:
+        a = self._array(i)
+        return [self._tensor(a[top : top + size, left : left + size], i) for top, left in windows]
+
     def _tensor(self, a: np.ndarray, i: int) -> Tensor:
+        if self.channels == 1 and a.ndim == 3 and a.shape[-1] >= 3 and not (np.array_equal(a[..., 0], a[..., 1]) and np.array_equal(a[..., 0], a[..., 2])):
+            _say_once("colour-dropped", f"images under {self.where} are in colour but are read as grayscale (channels=1, the default "
+                                        "data.channels): the colour is dropped; to keep it, train with --set data.channels=3")
         where = str(self.files[i])
         return to_tensor(scale_values(a, self.value_range, where), self.channels, where=where)
 
@@ -578,3 +593,18 @@ def read_all(source: ImageSource, limit: int | None = None) -> Tensor:
     """The first ``limit`` images of a source of one size as one ``(N, C, H, W)`` tensor."""
     n = len(source) if limit is None else min(limit, len(source))
     return torch.stack([source.read(i) for i in range(n)])
+
+
+def load_folder(path: str | Path, channels: int = 1, min_size: int = 1) -> list[Tensor]:
+    """All images under ``path`` (recursive) in memory, read by :class:`FileSource` (unreadable or
+    too-small files skipped with one warning; a missing or empty folder is an error naming it).
+    For small sets; training streams read their images lazily instead."""
+    root = Path(path)
+    if root.is_file():
+        raise NotADirectoryError(f"expected a folder of images, got a file: {root}")
+    return list(FileSource(list_images(root), channels, min_size=min_size, where=str(root)))
+
+
+def load_images(source: str = "builtin", split: str = "train", channels: int = 1, min_size: int = 1) -> list[Tensor]:
+    """The images of any ``source`` (see :func:`open_source`) in memory, as a list of ``(C, H, W)`` tensors."""
+    return list(open_source(source, split, channels, min_size=min_size))

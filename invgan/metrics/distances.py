@@ -21,6 +21,27 @@ from sklearn.neighbors import NearestNeighbors
 from torch import Tensor
 
 
+#: feature dimension above which :func:`frechet_distance` takes the symmetric route (Inception's 2048)
+LARGE_FEATURES = 512
+
+
+def _frechet_large(a: np.ndarray, b: np.ndarray, diff: np.ndarray) -> float:
+    r"""The Fréchet distance of centred features ``a`` ``(N_a, d)`` and ``b`` for large ``d``, with
+    :math:`\mathrm{tr}(\Sigma_a\Sigma_b)^{1/2}` from symmetric factorisations instead of a general
+    matrix square root (seconds instead of half a minute for ``d = 2048``): the nuclear norm
+    :math:`\|A B^\top\|_* / \sqrt{(N_a-1)(N_b-1)}` when both sets are smaller than ``d``, else the
+    eigenvalues of :math:`\Sigma_a^{1/2}\Sigma_b\Sigma_a^{1/2}`."""
+    na, nb = len(a) - 1, len(b) - 1
+    trace_a, trace_b = float((a * a).sum()) / na, float((b * b).sum()) / nb
+    if max(len(a), len(b)) <= a.shape[1]:
+        cross = float(np.linalg.svd(a @ b.T, compute_uv=False).sum()) / np.sqrt(na * nb)
+    else:
+        w, v = np.linalg.eigh(a.T @ a / na)
+        root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+        cross = float(np.sqrt(np.clip(np.linalg.eigvalsh(root @ (b.T @ b / nb) @ root), 0, None)).sum())
+    return float((diff**2).sum() + trace_a + trace_b - 2 * cross)
+
+
 def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray) -> float:
     r"""Fréchet distance between Gaussian fits of two feature sets ``(N, d)``.
 
@@ -36,6 +57,8 @@ def frechet_distance(feats_a: Tensor | np.ndarray, feats_b: Tensor | np.ndarray)
     """
     a, b = (np.asarray(f, dtype=np.float64) for f in (feats_a, feats_b))
     mu_a, mu_b = a.mean(0), b.mean(0)
+    if a.shape[1] > LARGE_FEATURES:
+        return _frechet_large(a - mu_a, b - mu_b, mu_a - mu_b)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
     with warnings.catch_warnings():  # ReLU features often give singular covariances
         warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)

@@ -27,8 +27,8 @@ from .systems import conditional_gan, cycle_gan
 def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
     """Data, operator, reconstructor, discriminator and recipe of a conditional-GAN run."""
     data, loss = cfg.data, cfg.loss
-    check_held_out(data.source, data.eval_source)
     train_images = open_source(data.source, "train", data.channels, min_size=data.crop, value_range=data.value_range, cache_mb=data.cache_mb)
+    check_held_out(data.source, data.eval_source)
     measurement = build_measurement(cfg, device)
     stream = CropStream(train_images, data.crop, data.batch_size, augment=data.augment, seed=data.seed, workers=data.workers)
     eval_measurement, eval_set = held_out_set(cfg, device, measurement)

@@ -88,7 +88,8 @@ def _of_kind(cfg: Any, schema: type) -> Any:
     return cfg
 
 
-CHANGEABLE_ON_RESUME = ("train.",)  #: config entries a resumed run may change (steps, cadences, device, ...)
+#: config entries a resumed run may change (steps, cadences, device, ...; the loader processes and their cache never change a batch)
+CHANGEABLE_ON_RESUME = ("train.", "data.workers", "data.cache_mb")
 
 
 def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the checkpoint") -> None:
@@ -109,4 +110,4 @@ def check_resume_config(cfg: AnyConfig, saved: dict[str, Any], where: str = "the
     diff = [k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k) and not k.startswith(CHANGEABLE_ON_RESUME)]
     if diff:
         shown = "; ".join(f"{k} = {a.get(k)!r} there, {b.get(k)!r} here" for k in diff[:4]) + ("; ..." if len(diff) > 4 else "")
-        raise ValueError(f"{where} was made for another problem ({shown}): only train.* settings may change on resume")
+        raise ValueError(f"{where} was made for another problem ({shown}): only train.* settings (and data.workers, data.cache_mb) may change on resume")

@@ -26,7 +26,7 @@ def test_missing_inputs_are_clear_errors(tmp_path, capsys, monkeypatch):
     assert main(["eval", str(tmp_path / "nope")]) == 2
     assert "not a run folder" in capsys.readouterr().err
     assert main(["train", "--set", f"data.source='{tmp_path / 'empty'}'"]) == 2
-    assert "image folder not found" in capsys.readouterr().err
+    assert "data source not found" in capsys.readouterr().err
 
 
 def test_console_entry_point():

@@ -127,12 +127,19 @@ CASES: list[Case] = [
     Case("config-format", "config", "a config file of another format", "train --config {afile}", "unsupported config format"),
     Case("unknown-preset", "config", "`--preset nope`", "train --preset nope", "unknown preset 'nope'"),
     # --- data folders and images
-    Case("folder-missing", "data", "`data.source` does not exist", T + " --set data.source='{out}/none'", "image folder not found"),
-    Case("folder-is-file", "data", "`data.source` is a file", T + " --set data.source='{afile}'", "expected a folder of images, got a file"),
+    Case("folder-missing", "data", "`data.source` does not exist", T + " --set data.source='{out}/none'", "data source not found"),
+    Case("folder-is-file", "data", "`data.source` is a file of the wrong kind", T + " --set data.source='{afile}'", "is a suffix-less file: expected 'builtin', a folder"),
+    Case("source-one-image", "data", "`data.source` is one image file", T + " --set data.source='{small}'", "is one image: expected 'builtin', a folder"),
+    Case("list-no-heldout", "data", "a `.txt` list of images without `data.eval_source`", T + " --set data.source='{listing}'", "needs held-out images: name them with data.eval_source"),
+    Case("npy-float-range", "data", "float arrays outside [0, 1] without `data.value_range`", T + " --set data.source='{floats}' --set data.eval_source='{floats}'", "state their range with data.value_range"),
+    Case("value-range-order", "data", "`data.value_range=[1, 0]`", T + " --set data.value_range=[1,0]", "with low < high"),
+    Case("gen-resolution", "data", "a generator at `data.resolution=48`", "train --preset dcgan-digits8 --set data.source='{images}' --set data.resolution=48", "invalid data.resolution=48: expected one of"),
+    Case("gen-builtin-rgb", "data", "a generator on a built-in set with `data.channels=3`", "train --preset dcgan-digits8 --set data.channels=3", "the built-in sets are grayscale"),
+    Case("gen-too-small", "data", "a generator at 64x64 on 48x48 images", "train --preset dcgan-digits8 --set data.source='{images}' --set data.resolution=64 --out {out}/g", "smaller than 64 pixels"),
     Case("folder-empty", "data", "empty `train/` and `test/`", T + " --set data.source='{empty}'", "no images"),
     Case("folder-no-test", "data", "a folder without `test/` (was: evaluated on its training images)", T + " --set data.source='{flat}'", "has no test/ sub-folder"),
     Case("folder-not-images", "data", "a folder of files that are not images", T + " --set data.source='{notimages}'", "no usable images"),
-    Case("crop-too-large", "data", "images smaller than the crop", T + " --set data.crop=64", "smaller than the crop size 64"),
+    Case("crop-too-large", "data", "images smaller than the crop", T + " --set data.crop=64", "are smaller than 64 pixels"),
     Case("image-not-image", "images", "an input that is not an image", "reconstruct --checkpoint {run}/last.pt {textpng} --out {out}/rec", "not a readable image"),
     Case("image-missing", "images", "an input that does not exist", "reconstruct --checkpoint {run}/last.pt {out}/nope.png --out {out}/rec", "image not found"),
     Case("image-folder", "images", "a folder given as an input image", "reconstruct --checkpoint {run}/last.pt {images} --out {out}/rec", "expected an image file, got a folder"),
@@ -240,6 +247,8 @@ def make_world(root: Path) -> dict[str, str]:
     (root / "afile").write_text("a plain file")
     (root / "list.yaml").write_text("- train\n- steps\n")
     (root / "bad.toml").write_text("[train\nsteps = 3\n")
+    (root / "listing.txt").write_text("images/train/img0.png\nimages/train/img1.png\n")
+    np.save(root / "floats.npy", np.linspace(0, 1000, 3 * 48 * 48, dtype=np.float32).reshape(3, 48, 48))
     sets = [a for o in [f"data.source='{images}'", *TINY] for a in ("--set", o)]
     _run_quiet(["train", *sets, "--out", str(root / "run")])
     _run_quiet(["train", *sets, "--set", "physics.name='inpainting'", "--out", str(root / "inp")])
@@ -259,6 +268,7 @@ def make_world(root: Path) -> dict[str, str]:
         "textpng": str(root / "text.png"), "small": str(_png(root / "small.png", (20, 20))), "one": str(_png(root / "one.png", (1, 1))),
         "odd": str(_png(root / "odd.png", (10, 10))), "tensor_pt": str(root / "tensor.pt"), "truncated_pt": str(root / "truncated.pt"),
         "noconfig_pt": str(root / "noconfig.pt"), "exported_pt": str(root / "exported.pt"),
+        "listing": str(root / "listing.txt"), "floats": str(root / "floats.npy"),
         "tiny": " ".join(f"--set {o}" for o in [f"data.source='{images}'", *TINY]),
     }
 

@@ -26,3 +26,14 @@ def test_unknown_benchmark_is_refused(capsys):
     with pytest.raises(SystemExit):
         suite.main(["--only", "nope"])
     assert "unknown benchmark" in capsys.readouterr().err
+
+
+def test_photo_folder_and_loader_comparison_at_tiny_size(tmp_path):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import data_loader
+
+    folder = data_loader.make_photo_folder(tmp_path / "photos", 3, side=96)
+    assert len(list((folder / "train").glob("*.png"))) == 3 and len(list((folder / "test").glob("*.png"))) == data_loader.TEST_IMAGES
+    assert data_loader.make_photo_folder(tmp_path / "photos", 3, side=96) == folder  # reused, not rebuilt
+    speed = data_loader.loader_speed(folder, batches=2, rounds=1, workers=1)
+    assert speed["invgan"] > 0 and speed["torchvision"] > 0

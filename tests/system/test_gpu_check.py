@@ -21,11 +21,14 @@ def test_gpu_check_skips_in_one_line_without_cuda():
     assert res.returncode == 0 and res.stdout.strip().splitlines() == [res.stdout.strip()] and "skipped" in res.stdout
 
 
-def test_the_table_code_runs_on_the_cpu(capsys, monkeypatch):
+def test_the_table_code_runs_on_the_cpu(capsys, monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks import gpu_check
 
-    assert gpu_check.main(["--device", "cpu", "--steps", "1", "--rounds", "1"]) == 0
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the loader row's folder of photos
+    assert gpu_check.main(["--device", "cpu", "--steps", "1", "--rounds", "1", "--loader-images", "2", "--loader-side", "96",
+                           "--loader-workers", "1"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| row")]
     assert len(rows) == 6 and "fp16 needs CUDA" in out and "ms per step" in out
+    assert "loader / resident time" in rows[-1]
