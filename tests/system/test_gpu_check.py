@@ -25,7 +25,9 @@ def test_the_table_code_runs_on_the_cpu(capsys, monkeypatch, tmp_path):
     monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks import gpu_check
 
-    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the loader row's folder of photos
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the loader row's folder of photos
     assert gpu_check.main(["--device", "cpu", "--steps", "1", "--rounds", "1", "--loader-images", "2", "--loader-side", "96",
                            "--loader-workers", "1"]) == 0
     out = capsys.readouterr().out
