@@ -120,7 +120,15 @@ def run(args: argparse.Namespace) -> int:
         save_image(torch.stack([to_unit(x[i]), back[i].clamp(lo, hi), to_unit(res.x_hat[i])]).clamp(0, 1), out / f"{name}.png", nrow=3, padding=2, pad_value=1.0)
         rows.append({"image": name, "objective": float(res.objective[i]), "psnr": float(psnr[i]), "mse": float(mse[i])})
     save_image(torch.stack([x, back.clamp(lo, hi), res.x_hat], 1).flatten(0, 1).clamp(lo, hi).sub(lo).div(hi - lo), out / "all.png", nrow=3, padding=2, pad_value=1.0)
+    if res.samples is not None:  # posterior samples: a grid of them and the std map per image
+        for i, name in enumerate(names):
+            save_image(to_unit(res.samples[i]).clamp(0, 1), out / f"{name}_samples.png", nrow=min(8, res.samples.shape[1]), padding=2, pad_value=1.0)
+            std = res.std[i]
+            save_image((std / std.max().clamp_min(1e-12)).clamp(0, 1), out / f"{name}_std.png")
+            rows[i].update({"mean_std": float(std.mean()), "acceptance": float(res.acceptance[i])})
+    method = {"space": "z", "deviation": cfg.search.deviation, "finetune": cfg.search.finetune, "samples": cfg.search.samples}
     summary = {"generator": str(path), "physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
+               "method": method, "noise_level_used": None if res.sigma is None else [float(v) for v in res.sigma],
                "mean_psnr": float(psnr.mean()), "mean_mse": float(mse.mean()), "images": rows}
     if args.json:
         (out / "results.json").write_text(json.dumps(summary, indent=2))

@@ -35,6 +35,8 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from ..options import _check, _opt, with_overrides
+from .bases import BASES
+from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -57,10 +59,29 @@ class LatentSearchConfig:
     tolerance: float = _opt(1e-4, "relative improvement of the objective that counts as progress")
     patience: int = _opt(25, "a search stops after this many steps without progress")
     seed: int = _opt(0, "seed of the random starts (restart r starts from seed + r)")
+    deviation: str = _opt("none", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen)")
+    deviation_weight: float | None = _opt(None, "mu of mu ||B nu||_1 (default: 2 sigma sqrt(2 log n), sigma the noise level)")
+    deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
+    finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
+    finetune_lr: float = _opt(1e-4, "step size of G's weights while fine-tuning")
+    samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
+    sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
+    noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
+                                           "(default: the physics' Gaussian noise, else estimated from the search's residual)")
     progress: bool = _opt(False, "show a progress bar")
 
     def __post_init__(self) -> None:
         _check(self, [
+            ("deviation", self.deviation in ("none", *BASES), f"one of {('none', *BASES)}"),
+            ("deviation_weight", self.deviation_weight is None or self.deviation_weight >= 0, "a value >= 0, or None"),
+            ("deviation_steps", self.deviation_steps >= 0, "an integer >= 0"),
+            ("finetune", self.finetune >= 0 and (self.finetune == 0 or self.deviation == "none"),
+             "an integer >= 0 (and 0 with a deviation: the two refinements are alternatives)"),
+            ("finetune_lr", self.finetune_lr > 0, "a value > 0"),
+            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation == "none" and self.finetune == 0),
+             "0, or at least 2 (samples of z: with deviation = none and finetune = 0)"),
+            ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
+            ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),
             ("optimizer", self.optimizer in ("adam", "lbfgs"), "'adam' or 'lbfgs'"),
@@ -74,13 +95,22 @@ class LatentSearchConfig:
 @dataclass
 class LatentSearchResult:
     """``x_hat`` (N, C, H, W), ``z_hat`` (N, d), ``objective`` (N,) of the kept restart,
-    ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran."""
+    ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran. With
+    ``samples``: ``samples`` (N, K, C, H, W), their ``mean`` and per-pixel ``std`` (then
+    ``x_hat`` is the mean), and ``acceptance`` (N,) of the chains; ``x_map`` is :math:`G(\hat z)`
+    of the search (before a deviation, fine-tuning or sampling); ``sigma`` the noise level used."""
 
     x_hat: Tensor
     z_hat: Tensor
     objective: Tensor
     restart_objectives: Tensor
     steps: Tensor
+    x_map: Tensor | None = None
+    samples: Tensor | None = None
+    mean: Tensor | None = None
+    std: Tensor | None = None
+    acceptance: Tensor | None = None
+    sigma: Tensor | None = None
 
 
 def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:
@@ -150,7 +180,8 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
     try:
         latent_dim, _ = _check_inputs(generator, y, physics)
         with torch.enable_grad():
-            return _search(generator, y.detach(), physics, cfg, latent_dim)
+            result = _search(generator, y.detach(), physics, cfg, latent_dim)
+            return _refine(result, generator, y.detach(), physics, cfg)
     finally:
         for p, f in zip(generator.parameters(), flags):
             p.requires_grad_(f)
@@ -221,6 +252,48 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         z_hat = best_z[idx]
         x_hat = generator(z_hat)
     return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())
+
+
+def _sigma(result: LatentSearchResult, y: Tensor, physics, cfg: LatentSearchConfig) -> Tensor:
+    """Per-measurement noise std: ``cfg.noise_level``, the physics' Gaussian noise, or the rms of
+    the search's residual (at least 1e-3)."""
+    known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
+    if known is not None:
+        return torch.full((y.shape[0],), float(known), device=y.device)
+    with torch.no_grad():
+        residual = physics.A(result.x_hat) - y
+    return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
+
+
+def _refine(result: LatentSearchResult, generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig) -> LatentSearchResult:
+    """The refinements of :mod:`invgan.solvers.latent_refine` that ``cfg`` asks for, after the search."""
+    if cfg.deviation == "none" and not cfg.finetune and not cfg.samples:
+        return result
+    result.x_map = result.x_hat
+    sigma = _sigma(result, y, physics, cfg)
+    result.sigma = sigma
+    lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
+    if cfg.deviation != "none":
+        n = result.x_hat[0].numel()
+        weight = cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
+        result.x_hat, result.z_hat, _ = sparse_deviation(y, physics, generator, result.z_hat, cfg.deviation, weight, steps=cfg.deviation_steps,
+                                                         prior_weight=cfg.prior_weight, output_range=(lo, hi))
+    if cfg.finetune:
+        N = y.shape[0]
+
+        def physics_for(i: int):  # A of measurement i alone, whatever the operator's batch
+            class One:
+                @staticmethod
+                def A(x: Tensor) -> Tensor:
+                    return physics.A(x.expand(N, *x.shape[1:]))[i : i + 1]
+            return One
+
+        known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
+        result.x_hat, _ = finetune_generator(y, physics_for, generator, result.z_hat, steps=cfg.finetune, lr=cfg.finetune_lr, sigma=known)
+    if cfg.samples:
+        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, sigma, cfg.samples, steps=cfg.sampling_steps, seed=cfg.seed)
+        result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
+    return result
 
 
 class LatentSearch(Reconstructor):

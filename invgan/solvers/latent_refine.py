@@ -1,0 +1,194 @@
+r"""What latent search does after finding :math:`\hat z`, to get past the generator's range:
+
+* :func:`sparse_deviation` (Sparse-Gen, Dhar et al. 2018): :math:`\hat x = G(z) + \nu` with
+  :math:`\nu = B^\top c` sparse in an orthonormal basis :math:`B` (:mod:`invgan.solvers.bases`),
+
+  .. math:: \min_{z, c}\; \|A(G(z) + B^\top c) - y\|^2 + \lambda\|z\|^2 + \mu\|c\|_1,
+
+  :math:`z` by Adam and :math:`c` by proximal gradient steps (soft thresholding with step
+  :math:`1/L`, :math:`L = 2\|A\|^2`), started from :math:`(\hat z, 0)`, the result clipped to the
+  data range;
+* :func:`finetune_generator` (Deep Generative Prior, Pan et al. 2020): a copy of :math:`G` per
+  measurement, its layers unfrozen one block at a time from the input on, trained with
+  :math:`z` on :math:`\|A G(z) - y\|^2` at a small step size and stopped by the discrepancy
+  principle :math:`\|A G(z) - y\|^2 \le \tau m \sigma^2` when the noise level is known;
+* :func:`langevin_samples` (MALA, e.g. Holden et al. 2021): samples of the latent posterior
+  :math:`p(z\mid y) \propto \exp(-\|A G(z) - y\|^2 / 2\sigma^2 - \|z\|^2/2)` started from
+  :math:`\hat z`, with a step size per chain adapted during burn-in to an acceptance rate of
+  0.574; their images give the posterior mean and a per-pixel standard deviation.
+
+The generator passed in is never changed.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .bases import SeparableBasis
+
+
+def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
+    r"""The proximal map of :math:`t\|c\|_1`: :math:`\mathrm{sign}(c)\max(|c| - t, 0)`.
+
+    >>> import torch
+    >>> soft_threshold(torch.tensor([-3.0, -0.5, 0.2, 2.0]), 1.0).tolist()
+    [-2.0, -0.0, 0.0, 1.0]
+    """
+    return torch.sign(c) * (c.abs() - t).clamp_min(0)
+
+
+def gaussian_sigma(physics) -> float | None:
+    """The std of a Gaussian noise model of ``physics`` (``None`` for another or no noise model)."""
+    model = getattr(physics, "noise_model", None)
+    sigma = getattr(model, "sigma", None)
+    if sigma is None or type(model).__name__ != "GaussianNoise":
+        return None
+    return float(sigma.flatten()[0]) if isinstance(sigma, Tensor) else float(sigma)
+
+
+def _operator_norm_squared(physics, x: Tensor) -> float:
+    r""":math:`\|A\|^2`, by the power iteration of deepinv's ``compute_norm``."""
+    import warnings
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "convergence not reached": a close estimate is enough (a 10 % margin is taken)
+        return 1.1 * float(physics.compute_norm(torch.randn_like(x[:1]), max_iter=50, tol=1e-3, verbose=False))
+
+
+@torch.enable_grad()
+def sparse_deviation(y: Tensor, physics, generator: nn.Module, z0: Tensor, basis: str, weight: float, *, steps: int = 300,
+                     lr: float = 0.05, prior_weight: float = 0.1, output_range: tuple[float, float] = (0.0, 1.0)) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Joint refinement of :math:`(z, c)` from :math:`(\hat z, 0)`; returns ``(x_hat, z, nu)`` with
+    :math:`\hat x = \mathrm{clip}(G(z) + \nu)` and :math:`\nu = B^\top c`."""
+    with torch.no_grad():
+        x0 = generator(z0)
+    B = SeparableBasis(basis, x0.shape[-2], x0.shape[-1], device=x0.device, dtype=x0.dtype)
+    step = 1.0 / (2.0 * max(_operator_norm_squared(physics, x0), 1e-12))
+    z = z0.detach().clone().requires_grad_(True)
+    c = torch.zeros_like(x0, requires_grad=True)
+    opt = torch.optim.Adam([z], lr=lr)
+    for _ in range(steps):
+        residual = physics.A(generator(z) + B.synthesis(c)) - y
+        loss = residual.flatten(1).pow(2).sum() + prior_weight * z.pow(2).sum()
+        gz, gc = torch.autograd.grad(loss, (z, c))
+        z.grad = gz
+        opt.step()
+        with torch.no_grad():
+            c.copy_(soft_threshold(c - step * gc, step * weight))
+    with torch.no_grad():
+        nu = B.synthesis(c)
+        x_hat = (generator(z) + nu).clamp(*output_range)
+    return x_hat, z.detach(), nu
+
+
+def _blocks(net: nn.Module) -> list[nn.Module]:
+    """The modules of ``net`` that hold parameters of their own, in the order they were defined
+    (the order of the forward pass for the generators of :mod:`invgan.nets.generators`)."""
+    return [m for m in net.modules() if any(True for _ in m.parameters(recurse=False))]
+
+
+@torch.enable_grad()
+def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generator: nn.Module, z0: Tensor, *, steps: int = 200,
+                       lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0) -> tuple[Tensor, Tensor]:
+    r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with :math:`z_i` on
+    :math:`\|A G(z) - y_i\|^2`: ``steps`` split evenly over the blocks (:func:`_blocks`), block
+    :math:`k`'s stage training blocks :math:`1..k`; stopped once
+    :math:`\|A G(z) - y_i\|^2 \le \tau\, m\, \sigma^2` when ``sigma`` is known.
+    ``physics_for(i)`` is the operator of measurement :math:`i`. Returns ``(x_hat, steps run)``."""
+    outs, ran = [], []
+    for i in range(y.shape[0]):
+        G = copy.deepcopy(generator).eval()
+        for p in G.parameters():
+            p.requires_grad_(False)
+        blocks = _blocks(G)
+        z = z0[i : i + 1].detach().clone().requires_grad_(True)
+        yi, physics = y[i : i + 1], physics_for(i)
+        target = tau * yi[0].numel() * sigma**2 if sigma is not None else -math.inf
+        opt = torch.optim.Adam([{"params": [z], "lr": z_lr}], lr=lr)
+        per_stage = max(1, steps // max(1, len(blocks)))
+        done = 0
+        for k, block in enumerate(blocks):
+            params = [p for p in block.parameters(recurse=False)]
+            for p in params:
+                p.requires_grad_(True)
+            opt.add_param_group({"params": params, "lr": lr})
+            stage = per_stage if k < len(blocks) - 1 else steps - done
+            for _ in range(max(stage, 0)):
+                loss = (physics.A(G(z)) - yi).pow(2).sum()
+                if float(loss.detach()) <= target:
+                    break
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                done += 1
+            else:
+                continue
+            break
+        with torch.no_grad():
+            outs.append(G(z))
+        ran.append(done)
+    return torch.cat(outs), torch.tensor(ran)
+
+
+@torch.enable_grad()
+def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
+                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
+    per measurement started at :math:`\hat z` (``z0``, ``(N, d)``), ``steps`` steps each; the step
+    size of each chain starts at :math:`1/(2\kappa)`, :math:`\kappa` the curvature of :math:`U`
+    along its gradient (or ``step_size``), and adapts during the burn-in (default: half the steps)
+    towards an acceptance rate of 0.574. ``sigma`` is one std or one per measurement. Returns ``(samples (N, K, C, H, W),
+    mean, std, acceptance rate per measurement)``; the mean and std are over every post-burn-in
+    state of every chain."""
+    N, K = y.shape[0], samples
+    burn_in = steps // 2 if burn_in is None else burn_in
+    sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
+    sig = (sig if sig.numel() == N else sig[:1].expand(N)).repeat(K)
+    y_rep = y.repeat(K, *([1] * (y.dim() - 1)))  # index k*N + i
+    g = torch.Generator(device="cpu").manual_seed(seed)
+
+    def energy(zz: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        zz = zz.detach().requires_grad_(True)
+        x = generator(zz)
+        ax = torch.cat([physics.A(chunk) for chunk in x.chunk(K)])
+        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * zz.pow(2).sum(1)
+        (grad,) = torch.autograd.grad(u.sum(), zz)
+        return u.detach(), grad, x.detach()
+
+    z = z0.detach().repeat(K, 1)
+    u, grad, x = energy(z)
+    # first step size from the curvature along the gradient: eta = 1 / (2 lambda), lambda ~ |H v| for v = grad/|grad|
+    v = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    eps = 1e-3
+    _, grad_v, _ = energy(z + eps * v)
+    curvature = ((grad_v - grad).norm(dim=1) / eps).clamp_min(1.0)
+    eta = (0.5 / curvature) if step_size is None else torch.full((N * K,), step_size, device=y.device)
+    accepted = torch.zeros(N * K, device=y.device)
+    kept: list[Tensor] = []
+    with torch.enable_grad():
+        for t in range(steps):
+            noise = torch.randn(z.shape, generator=g).to(z.device)
+            prop = z - eta[:, None] * grad + torch.sqrt(2 * eta)[:, None] * noise
+            u_p, grad_p, x_p = energy(prop)
+            fwd = (prop - z + eta[:, None] * grad).pow(2).sum(1) / (4 * eta)
+            bwd = (z - prop + eta[:, None] * grad_p).pow(2).sum(1) / (4 * eta)
+            log_alpha = (u - u_p) + fwd - bwd
+            accept = torch.log(torch.rand(N * K, generator=g).to(z.device)) < log_alpha
+            z = torch.where(accept[:, None], prop, z)
+            u, grad = torch.where(accept, u_p, u), torch.where(accept[:, None], grad_p, grad)
+            x = torch.where(accept.view(-1, *([1] * (x.dim() - 1))), x_p, x)
+            if t < burn_in:
+                eta = eta * torch.exp(0.2 * (accept.float() - 0.574))
+            else:
+                accepted += accept.float()
+                kept.append(x)
+    shape = x.shape[1:]
+    final = x.view(K, N, *shape).transpose(0, 1)
+    trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
+    rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
+    return final, trail.mean(1), trail.std(1), rate

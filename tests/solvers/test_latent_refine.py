@@ -1,0 +1,99 @@
+"""Beyond the generator's range: sparse deviations, generator fine-tuning and Langevin samples,
+each checked against what can be computed by hand."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from invgan.nets.generators import MLPGenerator
+from invgan.physics import make_physics
+from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.solvers.latent_refine import langevin_samples, soft_threshold
+
+
+def test_soft_threshold_is_the_proximal_map_of_the_l1_norm():
+    v, t = torch.tensor([-2.0, -0.3, 0.0, 0.7, 1.5]), 0.5
+    grid = torch.linspace(-3, 3, 60001)
+    brute = torch.stack([grid[(0.5 * (grid - vi) ** 2 + t * grid.abs()).argmin()] for vi in v])
+    assert torch.allclose(soft_threshold(v, t), brute, atol=1e-3)
+
+
+class Affine(nn.Module):
+    """A linear-Gaussian 'generator' G(z) = W z + b of (1, 2, 2) images."""
+
+    def __init__(self, d: int = 3):
+        super().__init__()
+        g = torch.Generator().manual_seed(1)
+        self.W, self.b = torch.randn(4, d, generator=g, dtype=torch.float64), torch.rand(4, dtype=torch.float64)
+        self.latent_dim, self.out_shape, self.output_range = d, (1, 2, 2), None
+
+    def forward(self, z):
+        return (z @ self.W.T + self.b).view(-1, 1, 2, 2)
+
+
+class Identity:
+    @staticmethod
+    def A(x):
+        return x
+
+
+def test_langevin_matches_the_closed_form_posterior_of_a_linear_gaussian_model():
+    G, sigma = Affine(), 0.5
+    y = torch.tensor([[[[0.3, -0.2], [0.8, 0.1]]]], dtype=torch.float64)
+    W, b = G.W, G.b
+    cov_z = torch.linalg.inv(W.T @ W / sigma**2 + torch.eye(3, dtype=torch.float64))
+    mean_z = cov_z @ W.T @ (y.flatten() - b) / sigma**2
+    mean_x, std_x = W @ mean_z + b, torch.diag(W @ cov_z @ W.T).sqrt()
+    samples, mean, std, rate = langevin_samples(y, Identity, G, mean_z[None], sigma, 64, steps=1200, seed=0)
+    assert samples.shape == (1, 64, 1, 2, 2) and 0.3 < float(rate) < 0.9
+    assert torch.allclose(mean.flatten(), mean_x, atol=0.1 * float(std_x.min()) + 0.02)
+    assert torch.allclose(std.flatten(), std_x, rtol=0.15)
+
+
+@pytest.fixture
+def in_range():
+    """A small generator, a latent in its range and noiseless CS measurements of its image."""
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 8, 8), (32,), output="sigmoid").eval()
+    x = G(torch.randn(2, 4)).detach()
+    model = make_physics("cs", (1, 8, 8), m=48, noise="none")
+    return G, x, model.physics, model.physics.A(x)
+
+
+@pytest.mark.parametrize("extra", [{}, {"deviation": "dct", "deviation_weight": 1e-4}, {"deviation": "pixels", "deviation_weight": 1e-4},
+                                   {"finetune": 40, "noise_level": 0.0}])
+def test_each_method_recovers_an_image_of_the_generators_range_at_zero_noise(in_range, extra):
+    G, x, physics, y = in_range
+    before = [p.detach().clone() for p in G.parameters()]
+    res = latent_search(y, physics, G, restarts=4, max_steps=400, prior_weight=0.0, tolerance=0.0, **extra)
+    assert float((res.x_hat - x).pow(2).mean()) < 1e-4
+    assert all(torch.equal(a, p) for a, p in zip(before, G.parameters()))  # G itself never changes
+
+
+def test_deviation_fits_what_the_generator_cannot():
+    torch.manual_seed(0)
+    G = MLPGenerator(2, (1, 8, 8), (16,), output="sigmoid").eval()
+    x = G(torch.randn(1, 2)).detach()
+    x[..., 2, 5] = 1.0 - x[..., 2, 5]  # one pixel outside the range of a 2-d generator
+    model = make_physics("inpainting", (1, 8, 8), keep=1.0, noise="none")
+    y = model.physics.A(x)
+    plain = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0)
+    sparse = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0, deviation="pixels", deviation_weight=1e-3)
+    assert float((sparse.x_hat - x).pow(2).mean()) < 0.25 * float((plain.x_hat - x).pow(2).mean())
+    assert torch.equal(sparse.x_map, plain.x_hat)
+
+
+def test_samples_give_a_mean_std_and_the_settings_refuse_bad_combinations(in_range):
+    G, x, physics, y = in_range
+    res = latent_search(y + 0.05 * torch.randn_like(y), physics, G, restarts=2, max_steps=100, samples=3, sampling_steps=40)
+    assert res.samples.shape == (2, 3, 1, 8, 8) and res.std.shape == (2, 1, 8, 8) and torch.equal(res.x_hat, res.mean)
+    assert float(res.std.mean()) > 0 and res.sigma.shape == (2,)
+    with pytest.raises(ValueError, match="invalid samples=1"):
+        LatentSearchConfig(samples=1)
+    with pytest.raises(ValueError, match="invalid finetune=5"):
+        LatentSearchConfig(finetune=5, deviation="dct")
+    with pytest.raises(ValueError, match="invalid deviation='wavelet'"):
+        LatentSearchConfig(deviation="wavelet")
+    assert math.isfinite(float(res.acceptance.mean()))
