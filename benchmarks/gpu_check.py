@@ -104,7 +104,7 @@ def latent_row(steps: int, rounds: int, device: torch.device) -> str:
     def timed() -> float:
         _sync(device)
         t0 = time.perf_counter()
-        latent_search(y, model.physics, G, restarts=4, max_steps=steps, tolerance=0.0)
+        latent_search(y, model.physics, G, restarts=4, max_steps=steps, tolerance=0.0, prior_weight=0.1, deviation="none")
         _sync(device)
         return (time.perf_counter() - t0) / steps
 

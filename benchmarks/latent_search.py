@@ -47,7 +47,7 @@ def main() -> None:
             torch.cuda.synchronize()
         return time.perf_counter()
 
-    cfg = LatentSearchConfig(max_steps=args.steps, tolerance=0.0, lr=0.05)
+    cfg = LatentSearchConfig(max_steps=args.steps, tolerance=0.0, lr=0.05, prior_weight=0.1, deviation="none")  # the plain search
     latent_search(y[:2], phys, G, cfg, restarts=1)  # warm-up (allocator, kernels)
     t0 = clock()
     batched = latent_search(y, phys, G, cfg, restarts=args.restarts)

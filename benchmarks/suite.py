@@ -165,7 +165,7 @@ def bench_latent_search(s: Settings) -> list[Row]:
     phys = make_physics("cs", G.out_shape, m=100, noise_sigma=0.1).physics
     y = phys(x)
     restarts = 4
-    cfg = LatentSearchConfig(max_steps=s.latent_steps, tolerance=0.0, lr=0.05)
+    cfg = LatentSearchConfig(max_steps=s.latent_steps, tolerance=0.0, lr=0.05, prior_weight=0.1, deviation="none")  # the plain search
     latent_search(y[:2], phys, G, cfg, restarts=1)  # warm-up
 
     def batched() -> float:

@@ -127,7 +127,7 @@ def main() -> None:
         y_test, y_val = phys(x_test), phys(x_val)
 
         def csgm(y: torch.Tensor, lam: float) -> torch.Tensor:
-            cfg = LatentSearchConfig(restarts=args.restarts, max_steps=args.max_steps, prior_weight=lam)
+            cfg = LatentSearchConfig(restarts=args.restarts, max_steps=args.max_steps, prior_weight=lam, deviation="none")  # plain CSGM
             return latent_search(y, phys, G, cfg).x_hat
 
         if m in earlier.get("csgm", {}):

@@ -47,7 +47,8 @@ def _cs_check(G: nn.Module, config: dict[str, Any], p: dict[str, Any]) -> float:
 
     cfg = resolve("invert", overrides=[f"physics.m={p['m']}", f"physics.noise_sigma={p['noise_sigma']}", f"physics.seed={p['seed']}",
                                        f"search.restarts={p['restarts']}", f"search.max_steps={p['max_steps']}",
-                                       f"search.prior_weight={p['prior_weight']}", f"search.seed={p['seed']}", "search.progress=false"])
+                                       f"search.prior_weight={p['prior_weight']}", f"search.seed={p['seed']}", "search.progress=false",
+                                       f"search.deviation={p.get('deviation', 'none')}"])
     x = load_small_set(config.get("data", {}).get("dataset", "mnist"), "heldout", limit=p["images"]).x
     model = build_operator(cfg.physics, G.out_shape)
     data = fixed_measurements(model, x, seed=cfg.physics.seed)

@@ -26,6 +26,7 @@ so :func:`invgan.metrics.evaluate_estimator` scores it like any trained reconstr
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -40,14 +41,20 @@ from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples,
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
+#: the prior weights :math:`\lambda` a search chooses from when ``prior_weight`` is ``None``
+PRIOR_WEIGHTS = (0.01, 0.1, 1.0)
+#: the deviations ``deviation="auto"`` chooses from
+AUTO_DEVIATIONS = ("none", "pixels", "dct")
 
 
 @dataclass
 class LatentSearchConfig:
-    r"""Options of :func:`invgan.solvers.latent_search`. The defaults are what the MNIST CS
-    experiment of docs/experiments/latent_search.md found to work for a 28×28 DCGAN (10 restarts;
-    :math:`\lambda=0.1`, the prior weight it picks on validation digits at most m);
-    ``prior_weight=0`` is plain CSGM. ``max_steps``, ``tolerance`` and ``patience`` are named as
+    r"""Options of :func:`invgan.solvers.latent_search`. The defaults choose from the measurements
+    alone, never from ground truth: the prior weight :math:`\lambda` (from :data:`PRIOR_WEIGHTS`)
+    and the sparse deviation (from :data:`AUTO_DEVIATIONS`) are picked per measurement by the error
+    on a held-out ``holdout`` share of its entries, scored through :math:`A` (see
+    :func:`latent_search`). A number for ``prior_weight`` and a basis or ``"none"`` for
+    ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance`` and ``patience`` are named as
     in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
     L-BFGS, whose strong-Wolfe line search starts from that step)."""
 
@@ -55,11 +62,14 @@ class LatentSearchConfig:
     max_steps: int = _opt(500, "step limit per search")
     optimizer: str = _opt("adam", "adam or lbfgs")
     lr: float | None = _opt(None, "step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
-    prior_weight: float = _opt(0.1, "lambda of the ||z||^2 prior (1 suits very few measurements, 0 is plain CSGM)")
+    prior_weight: float | None = _opt(None, "lambda of the ||z||^2 prior (0 is plain CSGM); none: chosen per measurement from "
+                                            f"{PRIOR_WEIGHTS} on held-out measurements")
     tolerance: float = _opt(1e-4, "relative improvement of the objective that counts as progress")
     patience: int = _opt(25, "a search stops after this many steps without progress")
     seed: int = _opt(0, "seed of the random starts (restart r starts from seed + r)")
-    deviation: str = _opt("none", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen)")
+    deviation: str = _opt("auto", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen); "
+                                  "auto: none, pixels or dct, chosen per measurement on held-out measurements")
+    holdout: float = _opt(0.1, "share of each y's entries held out to choose what is left to 'auto' (scored through A only)")
     deviation_weight: float | None = _opt(None, "mu of mu ||B nu||_1 (default: 2 sigma sqrt(2 log n), sigma the noise level)")
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
     finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
@@ -72,21 +82,22 @@ class LatentSearchConfig:
 
     def __post_init__(self) -> None:
         _check(self, [
-            ("deviation", self.deviation in ("none", *BASES), f"one of {('none', *BASES)}"),
+            ("deviation", self.deviation in ("none", "auto", *BASES), f"one of {('none', 'auto', *BASES)}"),
             ("deviation_weight", self.deviation_weight is None or self.deviation_weight >= 0, "a value >= 0, or None"),
             ("deviation_steps", self.deviation_steps >= 0, "an integer >= 0"),
-            ("finetune", self.finetune >= 0 and (self.finetune == 0 or self.deviation == "none"),
+            ("finetune", self.finetune >= 0 and (self.finetune == 0 or self.deviation in ("none", "auto")),
              "an integer >= 0 (and 0 with a deviation: the two refinements are alternatives)"),
             ("finetune_lr", self.finetune_lr > 0, "a value > 0"),
-            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation == "none" and self.finetune == 0),
-             "0, or at least 2 (samples of z: with deviation = none and finetune = 0)"),
+            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0),
+             "0, or at least 2 (samples of z: with deviation none or auto, and finetune = 0)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),
             ("optimizer", self.optimizer in ("adam", "lbfgs"), "'adam' or 'lbfgs'"),
             ("lr", self.lr is None or self.lr > 0, "a value > 0, or None"),
-            ("prior_weight", self.prior_weight >= 0, "a value >= 0"),
+            ("prior_weight", self.prior_weight is None or self.prior_weight >= 0, "a value >= 0, or None (chosen)"),
+            ("holdout", 0 < self.holdout < 0.5, "a fraction in (0, 0.5)"),
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
             ("patience", self.patience >= 1, "an integer >= 1"),
         ])
@@ -98,7 +109,10 @@ class LatentSearchResult:
     ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran. With
     ``samples``: ``samples`` (N, K, C, H, W), their ``mean`` and per-pixel ``std`` (then
     ``x_hat`` is the mean), and ``acceptance`` (N,) of the chains; ``x_map`` is :math:`G(\hat z)`
-    of the search (before a deviation, fine-tuning or sampling); ``sigma`` the noise level used."""
+    of the search (before a deviation, fine-tuning or sampling); ``sigma`` the noise level used;
+    ``choice`` what was chosen from the measurements, and why (``prior_weight=None`` or
+    ``deviation="auto"``; ``restart_objectives`` and ``steps`` are then those of the final fit,
+    one warm start from the chosen latent)."""
 
     x_hat: Tensor
     z_hat: Tensor
@@ -111,6 +125,7 @@ class LatentSearchResult:
     std: Tensor | None = None
     acceptance: Tensor | None = None
     sigma: Tensor | None = None
+    choice: dict | None = None
 
 
 def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:
@@ -165,7 +180,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
     >>> G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid")
     >>> model = make_physics("cs", (1, 8, 8), m=20, noise="none")
     >>> x = G(torch.randn(2, 4)).detach()
-    >>> res = latent_search(model.measure(x), model.physics, G, restarts=2, max_steps=50, prior_weight=0.0)
+    >>> res = latent_search(model.measure(x), model.physics, G, restarts=2, max_steps=50, prior_weight=0.0, deviation="none")
     >>> tuple(res.x_hat.shape), tuple(res.z_hat.shape), tuple(res.restart_objectives.shape)
     ((2, 1, 8, 8), (2, 4), (2, 2))
     >>> bool((res.objective <= res.restart_objectives.min(1).values + 1e-6).all())
@@ -180,6 +195,8 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
     try:
         latent_dim, _ = _check_inputs(generator, y, physics)
         with torch.enable_grad():
+            if cfg.prior_weight is None or cfg.deviation == "auto":
+                return _chosen(generator, y.detach(), physics, cfg, latent_dim)
             result = _search(generator, y.detach(), physics, cfg, latent_dim)
             return _refine(result, generator, y.detach(), physics, cfg)
     finally:
@@ -188,16 +205,25 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
         generator.train(was_training)
 
 
-def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
-    N, R = y.shape[0], cfg.restarts
+def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int, prior: Tensor | float | None = None,
+            start: Tensor | None = None) -> LatentSearchResult:
+    """The batched search; ``prior``: :math:`\lambda` (one, or one per measurement; default
+    ``cfg.prior_weight``); ``start``: the latents ``(N, d)`` of one warm start instead of the restarts."""
+    N = y.shape[0]
+    R = 1 if start is not None else cfg.restarts
     y_rep = y.repeat(R, *([1] * (y.dim() - 1)))  # index r*N + i
-    # restart r starts from seed + r: a run with R restarts contains the runs with 1 restart
-    starts = [torch.randn(N, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r)) for r in range(R)]
-    z = torch.cat(starts).to(y.device).requires_grad_(True)
+    if start is not None:
+        z = start.detach().clone().to(y.device).requires_grad_(True)
+    else:
+        # restart r starts from seed + r: a run with R restarts contains the runs with 1 restart
+        starts = [torch.randn(N, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r)) for r in range(R)]
+        z = torch.cat(starts).to(y.device).requires_grad_(True)
+    lam = torch.as_tensor(cfg.prior_weight if prior is None else prior, dtype=y.dtype, device=y.device).flatten()
+    lam = (lam if lam.numel() == N else lam[:1].expand(N)).repeat(R)
 
     def objectives(zz: Tensor) -> Tensor:
         residual = _apply_operator(physics, generator(zz), R) - y_rep
-        return residual.flatten(1).pow(2).sum(1) + cfg.prior_weight * zz.pow(2).sum(1)
+        return residual.flatten(1).pow(2).sum(1) + lam * zz.pow(2).sum(1)
 
     lr = cfg.lr if cfg.lr is not None else DEFAULT_LR[cfg.optimizer]
     if cfg.optimizer == "adam":
@@ -265,6 +291,87 @@ def _sigma(result: LatentSearchResult, y: Tensor, physics, cfg: LatentSearchConf
     return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
 
 
+class _Entries:
+    r"""An operator restricted to some entries of each measurement, :math:`A'x = M \odot Ax`
+    (``mask`` of ``y``'s shape): the fitting half of a held-out split."""
+
+    def __init__(self, physics, mask: Tensor):
+        self.physics, self.mask = physics, mask
+
+    def A(self, x: Tensor) -> Tensor:
+        return self.physics.A(x) * self.mask
+
+    def compute_norm(self, *args, **kwargs) -> Tensor:  # an upper bound of the restricted operator's
+        return self.physics.compute_norm(*args, **kwargs)
+
+
+def _deviation_weight(cfg: LatentSearchConfig, sigma: Tensor, n: int) -> float:
+    r""":math:`\mu`: ``deviation_weight``, else :math:`2\sigma\sqrt{2\log n}` (the universal threshold of the gradient :math:`2A^\top r`)."""
+    return cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
+
+
+def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
+    r"""The search with what is left to choice (``prior_weight=None``, ``deviation="auto"``) chosen
+    per measurement from the measurements alone: a seeded ``holdout`` share of each :math:`y_i`'s
+    entries is set aside; each candidate is fitted on the rest and scored by its error on the
+    held-out entries, :math:`\|(1 - M)\odot(A\hat x - y)\|^2`; first :math:`\lambda`, then the
+    deviation from the chosen :math:`\hat z`. The choice is then fitted on every entry (the search
+    warm-started from the chosen :math:`\hat z`). ``result.choice`` records it and the errors."""
+    g = torch.Generator().manual_seed(cfg.seed + 7919)
+    keep = (torch.rand(y.shape, generator=g) >= cfg.holdout).to(device=y.device, dtype=y.dtype)
+    fit, y_fit, held = _Entries(physics, keep), y * keep, 1 - keep
+
+    def held_error(x: Tensor) -> Tensor:
+        with torch.no_grad():
+            return ((physics.A(x) - y) * held).flatten(1).pow(2).sum(1)
+
+    lams = PRIOR_WEIGHTS if cfg.prior_weight is None else (cfg.prior_weight,)
+    fits = [_search(generator, y_fit, fit, cfg, latent_dim, prior=lam) for lam in lams]
+    errors = {f"prior_weight={lam:g}": held_error(r.x_hat) for lam, r in zip(lams, fits)}
+    pick = torch.stack(list(errors.values())).argmin(0)
+    lam = torch.tensor(lams, dtype=y.dtype, device=y.device)[pick]
+    z_fit = torch.stack([fits[k].z_hat[i] for i, k in enumerate(pick.tolist())])
+    with torch.no_grad():
+        x_fit = generator(z_fit)
+    known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
+    if known is not None:
+        sigma = torch.full((y.shape[0],), float(known), device=y.device)
+    else:  # the rms residual of the fit on its own entries
+        with torch.no_grad():
+            sigma = (((physics.A(x_fit) - y) * keep).flatten(1).pow(2).sum(1) / keep.flatten(1).sum(1).clamp_min(1)).sqrt().clamp_min(1e-3)
+    lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
+    n = x_fit[0].numel()
+    devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
+    dev_errors = {"none": torch.stack(list(errors.values())).min(0).values}
+    for d in devs:
+        if d != "none":
+            x_d, _, _ = sparse_deviation(y_fit, fit, generator, z_fit, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
+                                         prior_weight=lam, output_range=(lo, hi))
+            dev_errors[d] = held_error(x_d)
+    names = [d for d in devs]
+    dev_pick = torch.stack([dev_errors[d] for d in names]).argmin(0)
+    result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=z_fit)
+    result.x_map, result.sigma = result.x_hat, sigma
+    x_hat = result.x_hat.clone()
+    for k, d in enumerate(names):
+        chosen = dev_pick == k
+        if d != "none" and bool(chosen.any()):
+            x_d, _, _ = sparse_deviation(y, physics, generator, result.z_hat, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
+                                         prior_weight=lam, output_range=(lo, hi))
+            x_hat[chosen] = x_d[chosen]
+    result.x_hat = x_hat
+    result.choice = {
+        "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
+                "the rest and scored by its error there, through A only (no ground truth)",
+        "prior_weight": [float(v) for v in lam], "deviation": [names[k] for k in dev_pick.tolist()],
+        "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
+                          **{f"deviation={d}": [float(v) for v in dev_errors[d]] for d in names if d != "none"}},
+    }
+    if cfg.finetune or cfg.samples:
+        return _refine(result, generator, y, physics, dataclasses.replace(cfg, prior_weight=float(lam.mean()), deviation="none"))
+    return result
+
+
 def _refine(result: LatentSearchResult, generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig) -> LatentSearchResult:
     """The refinements of :mod:`invgan.solvers.latent_refine` that ``cfg`` asks for, after the search."""
     if cfg.deviation == "none" and not cfg.finetune and not cfg.samples:
@@ -275,7 +382,7 @@ def _refine(result: LatentSearchResult, generator: nn.Module, y: Tensor, physics
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     if cfg.deviation != "none":
         n = result.x_hat[0].numel()
-        weight = cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
+        weight = _deviation_weight(cfg, sigma, n)
         result.x_hat, result.z_hat, _ = sparse_deviation(y, physics, generator, result.z_hat, cfg.deviation, weight, steps=cfg.deviation_steps,
                                                          prior_weight=cfg.prior_weight, output_range=(lo, hi))
     if cfg.finetune:

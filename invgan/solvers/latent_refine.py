@@ -57,24 +57,27 @@ def _operator_norm_squared(physics, x: Tensor) -> float:
 
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "convergence not reached": a close estimate is enough (a 10 % margin is taken)
-        return 1.1 * float(physics.compute_norm(torch.randn_like(x[:1]), max_iter=50, tol=1e-3, verbose=False))
+        return 1.1 * float(physics.compute_norm(torch.randn_like(x), max_iter=50, tol=1e-3, verbose=False))  # the whole batch: per-sample operators
 
 
 @torch.enable_grad()
 def sparse_deviation(y: Tensor, physics, generator: nn.Module, z0: Tensor, basis: str, weight: float, *, steps: int = 300,
-                     lr: float = 0.05, prior_weight: float = 0.1, output_range: tuple[float, float] = (0.0, 1.0)) -> tuple[Tensor, Tensor, Tensor]:
+                     lr: float = 0.05, prior_weight: float | Tensor = 0.1, output_range: tuple[float, float] = (0.0, 1.0)) -> tuple[Tensor, Tensor, Tensor]:
     r"""Joint refinement of :math:`(z, c)` from :math:`(\hat z, 0)`; returns ``(x_hat, z, nu)`` with
-    :math:`\hat x = \mathrm{clip}(G(z) + \nu)` and :math:`\nu = B^\top c`."""
+    :math:`\hat x = \mathrm{clip}(G(z) + \nu)` and :math:`\nu = B^\top c`; ``prior_weight`` is
+    :math:`\lambda`, one or one per measurement."""
     with torch.no_grad():
         x0 = generator(z0)
     B = SeparableBasis(basis, x0.shape[-2], x0.shape[-1], device=x0.device, dtype=x0.dtype)
     step = 1.0 / (2.0 * max(_operator_norm_squared(physics, x0), 1e-12))
     z = z0.detach().clone().requires_grad_(True)
+    lam = torch.as_tensor(prior_weight, dtype=z.dtype, device=z.device).flatten()
+    lam = lam if lam.numel() == z.shape[0] else lam[:1].expand(z.shape[0])
     c = torch.zeros_like(x0, requires_grad=True)
     opt = torch.optim.Adam([z], lr=lr)
     for _ in range(steps):
         residual = physics.A(generator(z) + B.synthesis(c)) - y
-        loss = residual.flatten(1).pow(2).sum() + prior_weight * z.pow(2).sum()
+        loss = residual.flatten(1).pow(2).sum() + (lam * z.pow(2).sum(1)).sum()
         gz, gc = torch.autograd.grad(loss, (z, c))
         z.grad = gz
         opt.step()

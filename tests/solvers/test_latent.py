@@ -50,7 +50,7 @@ def test_best_restart_is_kept():
     G = _generator()
     phys = make_physics("cs", (1, 8, 8), m=16, noise="none").physics
     y = phys.A(_truth(G, 4))
-    cfg = LatentSearchConfig(max_steps=15, lr=0.05, tolerance=0.0)
+    cfg = LatentSearchConfig(max_steps=15, lr=0.05, tolerance=0.0, prior_weight=0.1, deviation="none")  # the plain search
     res = latent_search(y, phys, G, cfg, restarts=4)
     single = latent_search(y, phys, G, cfg, restarts=1)  # same seed: restart 0 of the 4
     assert torch.allclose(res.restart_objectives[:, 0], single.objective, rtol=1e-4)

@@ -97,3 +97,30 @@ def test_samples_give_a_mean_std_and_the_settings_refuse_bad_combinations(in_ran
     with pytest.raises(ValueError, match="invalid deviation='wavelet'"):
         LatentSearchConfig(deviation="wavelet")
     assert math.isfinite(float(res.acceptance.mean()))
+
+
+def test_the_default_chooses_from_the_measurements_alone_never_the_truth(in_range):
+    from invgan.data import MeasuredSet
+    from invgan.metrics import evaluate_estimator
+    from invgan.solvers import LatentSearch
+
+    G, x, physics, y = in_range
+    noisy = y + 0.02 * torch.randn(y.shape, generator=torch.Generator().manual_seed(3))
+    search = LatentSearch(G, restarts=2, max_steps=60, deviation_steps=30)
+    outputs = []
+    scores = evaluate_estimator(search, MeasuredSet(x=torch.full_like(x, float("nan")), y=noisy, operator_params={}), physics, outputs=outputs)
+    assert math.isnan(scores["psnr"]) and torch.isfinite(outputs[0]).all()  # the truth is NaN, the estimate is not
+    choice = search.result.choice
+    assert set(choice) == {"rule", "prior_weight", "deviation", "heldout_error"} and "no ground truth" in choice["rule"]
+    assert len(choice["prior_weight"]) == 2 and set(choice["deviation"]) <= {"none", "pixels", "dct"}
+    assert all(len(v) == 2 and all(math.isfinite(e) for e in v) for v in choice["heldout_error"].values())
+    again = latent_search(noisy, physics, G, restarts=2, max_steps=60, deviation_steps=30)
+    assert torch.equal(again.x_hat, search.result.x_hat)  # seeded: the same split and the same choice
+
+
+def test_held_out_entries_pick_the_prior_weight_that_generalises(in_range):
+    """With the held-out split, a measurement that is pure noise picks the strongest prior."""
+    G, x, physics, y = in_range
+    noise = 5.0 * torch.randn(y.shape, generator=torch.Generator().manual_seed(4))
+    res = latent_search(noise, physics, G, restarts=2, max_steps=100, deviation="none")
+    assert res.choice["prior_weight"] == [1.0, 1.0]

@@ -1,0 +1,144 @@
+"""Latent search beyond z-CSGM on held-out MNIST digits: every method and the default, against the
+best Lasso, per setting; per-pixel MSE (mean over the test digits) and seconds per image.
+
+    python benchmarks/latent_methods.py                                   # every setting (hours on 2 CPU cores)
+    python benchmarks/latent_methods.py --settings cs:100:0.1 cs:750:0.01 inpainting:0.2:0.01 --n-test 8
+
+Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
+``inpainting:KEEP:SIGMA`` (one mask per digit). Methods (the shipped ``dcgan-mnist`` generator,
+``--restarts`` x ``--max-steps`` Adam steps each):
+
+* ``z``: plain z-CSGM with lambda = 0.1 (the former default);
+* ``default``: ``LatentSearch()``'s defaults, lambda and the deviation chosen per digit on 10 % of the
+  measurements held out (no ground truth);
+* ``dev-pixels``, ``dev-dct``: z-CSGM (lambda 0.1) plus a sparse deviation in that basis;
+* ``finetune``: z-CSGM then ``--finetune`` steps of fine-tuning a copy of G per digit;
+* ``lasso``: the best of Lasso on pixels, DCT and Haar wavelets (scikit-learn), its alpha chosen
+  on ``--n-val`` validation digits per setting (examples/csgm_mnist.py's solver).
+
+Writes a Markdown table (stdout) and ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+CS_M = (10, 25, 50, 100, 250, 500, 750)
+SETTINGS = [f"cs:{m}:{s}" for s in (0.01, 0.1) for m in CS_M] + [f"inpainting:{k}:0.01" for k in (0.1, 0.2, 0.5)]
+ALPHAS = tuple(float(a) for a in np.logspace(-6, -1, 11))
+
+
+def _csgm_example():
+    spec = importlib.util.spec_from_file_location("csgm_mnist", ROOT / "examples" / "csgm_mnist.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _operator(setting: str):
+    from invgan.physics import make_physics
+
+    kind, value, sigma = setting.split(":")
+    if kind == "cs":
+        return make_physics("cs", (1, 28, 28), m=int(value), noise_sigma=float(sigma), seed=int(value))
+    if kind == "inpainting":
+        return make_physics("inpainting", (1, 28, 28), keep=float(value), noise_sigma=float(sigma), fresh_per_sample=True, seed=0)
+    raise ValueError(f"unknown setting {setting!r}: expected cs:M:SIGMA or inpainting:KEEP:SIGMA")
+
+
+def _matrix(physics, n: int = 784) -> np.ndarray:
+    """The operator of one sample as a dense matrix (its columns are A e_j)."""
+    with torch.no_grad():
+        eye = torch.eye(n).view(n, 1, 28, 28)
+        return torch.cat([physics.A(chunk).flatten(1) for chunk in eye.split(196)]).T.numpy().astype(np.float64)
+
+
+def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict[str, float]]:
+    from invgan.data import fixed_measurements
+    from invgan.metrics.images import set_operator
+    from invgan.solvers import latent_search
+
+    model = _operator(setting)
+    out: dict[str, dict[str, float]] = {}
+    common = dict(restarts=args.restarts, max_steps=args.max_steps, seed=0)
+    methods = {
+        "z": dict(prior_weight=0.1, deviation="none"),
+        "default": dict(),
+        "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
+        "dev-dct": dict(prior_weight=0.1, deviation="dct"),
+        "finetune": dict(prior_weight=0.1, deviation="none", finetune=args.finetune),
+    }
+    data = fixed_measurements(model, x_test, seed=1)
+    for name, kw in methods.items():
+        set_operator(model.physics, data.operator_params)
+        t0 = time.perf_counter()
+        x_hat = latent_search(data.y, model.physics, G, **common, **kw).x_hat
+        out[name] = {"mse": float((x_hat - x_test).pow(2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test)}
+    # Lasso: alpha and basis on the validation digits, then on the test digits, per digit's own operator
+    val = fixed_measurements(model, x_val, seed=2)
+    bases = {"pixels": None, "dct": example.dct_basis(28, 28), "wavelet": example.wavelet_basis(28, 28, "db1")}
+
+    def lasso_all(d, basis, alpha) -> np.ndarray:
+        est = []
+        for i in range(len(d.y)):
+            set_operator(model.physics, {k: v[i : i + 1] for k, v in d.operator_params.items()})
+            est.append(example.lasso(_matrix(model.physics), d.y[i : i + 1].flatten(1).numpy().astype(np.float64), alpha, basis)[0])
+        return np.stack(est)
+
+    best = (math.inf, None, None)
+    for bname, basis in bases.items():
+        for alpha in ALPHAS:
+            err = float(((lasso_all(val, basis, alpha) - x_val.flatten(1).numpy()) ** 2).mean())
+            if err < best[0]:
+                best = (err, bname, alpha)
+    t0 = time.perf_counter()
+    est = lasso_all(data, bases[best[1]], best[2])
+    out["lasso"] = {"mse": float(((est - x_test.flatten(1).numpy()) ** 2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test),
+                    "basis": best[1], "alpha": best[2]}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--settings", nargs="+", default=SETTINGS)
+    ap.add_argument("--n-test", type=int, default=24)
+    ap.add_argument("--n-val", type=int, default=8)
+    ap.add_argument("--restarts", type=int, default=10)
+    ap.add_argument("--max-steps", type=int, default=500)
+    ap.add_argument("--finetune", type=int, default=200)
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    from invgan.data.small_sets import load_small_set
+    from invgan.pretrained import load_pretrained
+
+    torch.manual_seed(0)
+    G = load_pretrained("dcgan-mnist")
+    held = load_small_set("mnist", "heldout").x
+    x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
+    example = _csgm_example()
+    results = {}
+    names = ("z", "default", "dev-pixels", "dev-dct", "finetune", "lasso")
+    print("| setting | " + " | ".join(names) + " | best Lasso |\n|---|" + "---:|" * len(names) + "---|", flush=True)
+    for setting in args.settings:
+        r = results[setting] = run_setting(setting, G, x_val, x_test, args, example)
+        best = min(r[n]["mse"] for n in names)
+        cells = [(f"**{r[n]['mse']:.4f}**" if r[n]["mse"] == best else f"{r[n]['mse']:.4f}") + f" ({r[n]['seconds_per_image']:.1f} s)" for n in names]
+        print(f"| {setting} | " + " | ".join(cells) + f" | {r['lasso']['basis']}, alpha {r['lasso']['alpha']:.1e} |", flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args)}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
