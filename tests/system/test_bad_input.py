@@ -100,6 +100,8 @@ CASES: list[Case] = [
     Case("no-gpu", "CLI", "`train.device='cuda'` without a GPU", T + " --set train.device='cuda'", "no CUDA GPU is usable here", _no_gpu),
     Case("bad-device", "CLI", "`train.device='gpu'`", T + " --set train.device='gpu'", "invalid device='gpu'"),
     Case("invert-n0", "CLI", "`invert -n 0`", "invert --generator {gan}/last.pt -n 0 --out {out}/inv", "invalid -n 0"),
+    Case("invert-samples-1", "CLI", "`invert --samples 1` (a spread needs two)", "invert --generator {gan}/last.pt --samples 1 --out {out}/inv", "invalid search.samples=1"),
+    Case("invert-deviation", "CLI", "`invert --deviation wavelet`", "invert --generator {gan}/last.pt --deviation wavelet --out {out}/inv", "invalid search.deviation='wavelet'"),
     Case("sample-n0", "CLI", "`sample -n 0`", "sample {gan}/last.pt -n 0 --out {out}/s.png", "invalid -n 0"),
     Case("sample-nrow", "CLI", "`sample --nrow -3`", "sample {gan}/last.pt --nrow -3 --out {out}/s.png", "invalid --nrow -3"),
     Case("sample-out-folder", "CLI", "`--out` of an image command is a folder", "sample {gan}/last.pt -n 4 --out {images}", "is a folder: expected an image file name"),
