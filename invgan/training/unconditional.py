@@ -16,9 +16,10 @@ from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
 from ..data.sources import ImageSource, generator_sets, read_all
-from ..losses import REGULARIZERS, clip_weights
+from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
+from ..nets.stylegan import StyleGAN2Discriminator
 from .gan import GANRecipe, Regularizer
 from .parts import RunParts
 from .systems import acgan, ambient_gan, cgan, infogan, unconditional_gan
@@ -63,8 +64,13 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     n_classes = int(labels.max()) + 1 if labelled else 0
     code_spec = {"categorical": [gan.categorical], "continuous": gan.continuous} if gan.conditioning == "infogan" else None
     extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
+    if model.generator == "stylegan2":
+        extra = {"mapping_layers": model.mapping_layers, "mixing": model.style_mixing}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
                        codes=code_spec, **extra)
+    if gan.path_length_weight > 0 and "w+" not in G.latent_spaces():
+        raise ValueError("gan.path_length_weight > 0 needs a generator with a w+ space: model.generator = 'stylegan2' "
+                         "and gan.conditioning = 'none'")
     measurement = build_operator(cfg.physics, shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if gan.conditioning == "acgan" else {"code": G.codes.head_size} if G.codes else None
     D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
@@ -126,22 +132,32 @@ def sample_scorer(cfg: UnconditionalConfig) -> Any:
 
 
 def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
-    """``D`` of a generator run: the padded DCGAN critic (with heads if asked) or the MLP critic."""
+    """``D`` of a generator run: the padded DCGAN critic (with heads if asked), the MLP critic or
+    StyleGAN2's residual critic."""
     model = cfg.model
     if model.discriminator == "mlp":
         if heads:
             raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
         return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * model.d_width * 2, 4 * model.d_width),
                                  spectral_norm=model.spectral_norm, dropout=model.d_dropout)
+    if model.discriminator == "stylegan2":
+        if heads or model.spectral_norm:
+            raise ValueError("model.discriminator = 'stylegan2' has no heads and no spectral norm: use model.discriminator = 'dcgan' "
+                             f"(gan.conditioning={cfg.gan.conditioning!r}, model.spectral_norm={model.spectral_norm})")
+        return StyleGAN2Discriminator(in_channels, shape[-1], model.d_width)
     return padded_dcgan_discriminator(in_channels, shape[-1], model.d_width, model.spectral_norm, heads=heads, norm=model.d_norm)
 
 
 def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
-    """The regulariser, clipping and DiffAugment of ``cfg.gan`` as arguments of the systems."""
+    """The regularisers (of ``D``; StyleGAN2's path length of ``G``), clipping and DiffAugment of
+    ``cfg.gan`` as arguments of the systems."""
     gan = cfg.gan
     out: dict[str, Any] = {"augment": gan.augment}
     if gan.regularizer != "none":
         out["regularizers"] = (Regularizer(gan.regularizer, REGULARIZERS[gan.regularizer], gan.reg_weight, gan.reg_every),)
+    if gan.path_length_weight > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("PL", PathLengthPenalty(), gan.path_length_weight,
+                                                                         gan.path_length_every, network="G"))
     if gan.clip is not None:
         out["d_constraints"] = (clip_weights(gan.clip),)
     return out
