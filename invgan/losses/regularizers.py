@@ -149,6 +149,25 @@ class PathLengthPenalty:
             self.mean = state["path_length_mean"].clone()
 
 
+def orthogonal_penalty(G: nn.Module, s: GANStep | None = None) -> Tensor:
+    r"""BigGAN's orthogonal regularisation (Brock et al. 2019) of ``G``'s weights:
+    :math:`\sum_W \|W W^\top \odot (\mathbf{1} - I)\|_F^2` over every weight of two or more
+    dimensions, reshaped to ``(out, -1)`` (spectral norm's original weights included). A
+    regulariser of ``G``: ``Regularizer("ortho", orthogonal_penalty, 1e-4, network="G")``."""
+    total = None
+    for p in G.parameters():
+        if p.dim() < 2:
+            continue
+        w = p.flatten(1)
+        gram = w @ w.t()
+        off = gram - torch.diag(torch.diagonal(gram))
+        term = off.pow(2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal regularisation needs weights of two or more dimensions")
+    return total
+
+
 def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:
     r"""WGAN's weight clipping (Arjovsky et al. 2017): after each update of ``D``, every parameter is
     clamped to :math:`[-c, c]`, :math:`c` = ``bound`` (0.01 in the paper). A constraint for

@@ -322,14 +322,15 @@ class ConditionalGenerator(LatentGenerator):
 
 
 GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
-#: every ``kind`` of :func:`make_generator` (StyleGAN2's lives in :mod:`invgan.nets.stylegan`)
-GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2")
+#: every ``kind`` of :func:`make_generator` (StyleGAN2 and SAGAN live in :mod:`invgan.nets.stylegan`, :mod:`invgan.nets.sagan`)
+GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2", "sagan")
 
 
 def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64,
                    n_classes: int = 0, codes: dict[str, Any] | None = None, **kwargs) -> LatentGenerator:
-    """A generator by name (``"dcgan"``, ``"mlp"`` or ``"stylegan2"``) for images of shape ``out_shape``; with
-    ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator` :math:`G(z, c)` of it;
+    """A generator by name (``"dcgan"``, ``"mlp"``, ``"stylegan2"`` or ``"sagan"``) for images of shape
+    ``out_shape``; with ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator`
+    :math:`G(z, c)` of it (SAGAN: its own conditional batch norm);
     with ``codes`` (``{"categorical": [10], "continuous": 2}``) InfoGAN's :math:`G([z, c, u])`
     with ``latent_dim`` noise entries and the :class:`LatentCodes` prior.
 
@@ -364,9 +365,16 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
         if h != w:
             raise ValueError(f"StyleGAN2Generator makes square images, got out_shape={out_shape!r}")
         G = StyleGAN2Generator(inputs, c, h, width, output=output, **kwargs)
+    elif kind == "sagan":
+        from .sagan import SAGANGenerator
+
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"SAGANGenerator makes square images, got out_shape={out_shape!r}")
+        G = SAGANGenerator(inputs - n_classes, c, h, width, output=output, n_classes=n_classes, **kwargs)
     else:
         raise ValueError(f"unknown generator {kind!r}: expected one of {GENERATOR_NAMES}")
-    if n_classes:
+    if n_classes and kind != "sagan":
         G = ConditionalGenerator(G, n_classes)
     G.codes = prior
     G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)

@@ -16,9 +16,10 @@ from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
 from ..data.sources import ImageSource, generator_sets, read_all
-from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights
+from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights, orthogonal_penalty
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
+from ..nets.sagan import SAGANDiscriminator
 from ..nets.stylegan import StyleGAN2Discriminator
 from .gan import GANRecipe, Regularizer
 from .parts import RunParts
@@ -66,6 +67,8 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
     if model.generator == "stylegan2":
         extra = {"mapping_layers": model.mapping_layers, "mixing": model.style_mixing}
+    elif model.generator == "sagan":
+        extra = {"attention": model.attention}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
                        codes=code_spec, **extra)
     if gan.path_length_weight > 0 and "w+" not in G.latent_spaces():
@@ -73,8 +76,9 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
                          "and gan.conditioning = 'none'")
     measurement = build_operator(cfg.physics, shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if gan.conditioning == "acgan" else {"code": G.codes.head_size} if G.codes else None
-    D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
-    if gan.conditioning == "cgan":
+    one_hot = gan.conditioning == "cgan" and model.discriminator != "sagan"  # SAGAN's D projects the label itself
+    D = latent_discriminator(cfg, shape, shape[0] + (n_classes if one_hot else 0), heads, n_classes if gan.conditioning == "cgan" else 0)
+    if one_hot:
         D = ConditionalDiscriminator(D, n_classes)
     classifier = sample_scorer(cfg)
     common = dict(seed=cfg.train.seed, eval_samples=data.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **toolbox(cfg))
@@ -131,10 +135,15 @@ def sample_scorer(cfg: UnconditionalConfig) -> Any:
         return None
 
 
-def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
-    """``D`` of a generator run: the padded DCGAN critic (with heads if asked), the MLP critic or
-    StyleGAN2's residual critic."""
+def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None,
+                         n_classes: int = 0) -> nn.Module:
+    """``D`` of a generator run: the padded DCGAN critic (with heads if asked), the MLP critic,
+    StyleGAN2's residual critic or SAGAN's (a projection critic :math:`D(x, c)` of ``n_classes``)."""
     model = cfg.model
+    if model.discriminator == "sagan":
+        if heads:
+            raise ValueError(f"model.discriminator = 'sagan' has no heads: use model.discriminator = 'dcgan' (gan.conditioning={cfg.gan.conditioning!r})")
+        return SAGANDiscriminator(in_channels, shape[-1], model.d_width, n_classes=n_classes, attention=0 if model.attention == 0 else None)
     if model.discriminator == "mlp":
         if heads:
             raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
@@ -158,6 +167,8 @@ def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
     if gan.path_length_weight > 0:
         out["regularizers"] = (*out.get("regularizers", ()), Regularizer("PL", PathLengthPenalty(), gan.path_length_weight,
                                                                          gan.path_length_every, network="G"))
+    if gan.orthogonal_weight > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("ortho", orthogonal_penalty, gan.orthogonal_weight, network="G"))
     if gan.clip is not None:
         out["d_constraints"] = (clip_weights(gan.clip),)
     return out

@@ -173,3 +173,15 @@ def test_path_length_penalty_value_and_running_mean_by_hand():
     assert torch.equal(other.mean, pl.mean)
     with pytest.raises(ValueError, match="decay"):
         PathLengthPenalty(decay=0.0)
+
+
+def test_orthogonal_penalty_by_hand():
+    from invgan.losses import orthogonal_penalty
+
+    lin = nn.Linear(2, 2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 1.0], [0.0, 1.0]]))  # W W^T = [[2, 1], [1, 1]]: off-diagonal 1, 1
+    assert float(orthogonal_penalty(lin).detach()) == pytest.approx(2.0)  # biases (1-D) are left out
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(2) * 3)
+    assert float(orthogonal_penalty(lin).detach()) == 0.0  # orthogonal rows, any norm

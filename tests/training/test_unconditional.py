@@ -65,3 +65,15 @@ def test_stylegan2_parts_and_their_checks():
         build_unconditional(resolve_unconditional("dcgan-mnist", TINY + ["gan.path_length_weight=2"]), out_dir=None, progress=False)
     with pytest.raises(ValueError, match="has no heads"):
         build_unconditional(resolve_unconditional("acgan-mnist", TINY + ["model.discriminator='stylegan2'"]), out_dir=None, progress=False)
+
+
+def test_sagan_parts_projection_discriminator_and_orthogonal_regularisation():
+    from invgan.nets.sagan import SAGANDiscriminator, SAGANGenerator
+
+    run = build_unconditional(resolve_unconditional("sagan-cgan-mnist", TINY + ["gan.orthogonal_weight=1e-4"]), out_dir=None, progress=False)
+    G, D = run.trainer.recipe.networks["G"], run.trainer.recipe.networks["D"]
+    assert isinstance(G, SAGANGenerator) and G.n_classes == 10
+    assert isinstance(D, SAGANDiscriminator) and D.n_classes == 10  # the label is projected, not given as channels
+    assert run.trainer.optimizers["G"].param_groups[0]["lr"] == 1e-4 and run.trainer.optimizers["D"].param_groups[0]["lr"] == 4e-4
+    logs = run.trainer.train_step(run.stream[0])
+    assert "G/ortho" in logs and float(logs["G/ortho"]) > 0
