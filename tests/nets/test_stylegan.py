@@ -161,3 +161,12 @@ def test_discriminator_shapes_and_registration():
     assert type(make_generator(**G.config)) is StyleGAN2Generator
     with pytest.raises(ValueError, match="img_size"):
         make_generator("stylegan2", 8, (1, 24, 24), output="sigmoid")
+
+
+@pytest.mark.parametrize("size", [64, 256])
+def test_larger_rgb_sizes(size):
+    torch.manual_seed(0)
+    G = StyleGAN2Generator(8, 3, size, 2, output="sigmoid", mapping_layers=1, max_width=16).eval()
+    x = G(torch.randn(1, 8))
+    assert x.shape == (1, 3, size, size) and G.n_styles == 2 * (int(math.log2(size)) - 1)
+    assert StyleGAN2Discriminator(3, size, 2, max_width=16)(x).shape == (1,)
