@@ -99,6 +99,14 @@ def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
     return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean() + 0.0 * out.sum()
 
 
+def drift_penalty(D: nn.Module, s: GANStep) -> Tensor:
+    r"""ProGAN's drift term (Karras et al. 2018): :math:`\mathbb{E}_x\,D(x)^2` on real inputs, keeping
+    a Wasserstein critic's outputs near 0 (weight :math:`\epsilon_\text{drift} = 0.001`). Reads ``D``'s
+    outputs of the running phase (``s.d_real``) when set, else runs ``D`` on ``s.real``."""
+    out = s.d_real if s.d_real is not None else D(*s.real)
+    return logit(out).float().pow(2).mean()
+
+
 class PathLengthPenalty:
     r"""StyleGAN2's path-length regulariser of ``G`` (Karras et al. 2020), on a generator that
     declares a ``"w+"`` latent space (:mod:`invgan.nets.generators`):

@@ -322,13 +322,14 @@ class ConditionalGenerator(LatentGenerator):
 
 
 GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
-#: every ``kind`` of :func:`make_generator` (StyleGAN2 and SAGAN live in :mod:`invgan.nets.stylegan`, :mod:`invgan.nets.sagan`)
-GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2", "sagan")
+#: every ``kind`` of :func:`make_generator` (StyleGAN2, SAGAN and ProGAN live in :mod:`invgan.nets.stylegan`,
+#: :mod:`invgan.nets.sagan`, :mod:`invgan.nets.progan`)
+GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2", "sagan", "progan")
 
 
 def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64,
                    n_classes: int = 0, codes: dict[str, Any] | None = None, **kwargs) -> LatentGenerator:
-    """A generator by name (``"dcgan"``, ``"mlp"``, ``"stylegan2"`` or ``"sagan"``) for images of shape
+    """A generator by name (``"dcgan"``, ``"mlp"``, ``"stylegan2"``, ``"sagan"`` or ``"progan"``) for images of shape
     ``out_shape``; with ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator`
     :math:`G(z, c)` of it (SAGAN: its own conditional batch norm);
     with ``codes`` (``{"categorical": [10], "continuous": 2}``) InfoGAN's :math:`G([z, c, u])`
@@ -372,6 +373,13 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
         if h != w:
             raise ValueError(f"SAGANGenerator makes square images, got out_shape={out_shape!r}")
         G = SAGANGenerator(inputs - n_classes, c, h, width, output=output, n_classes=n_classes, **kwargs)
+    elif kind == "progan":
+        from .progan import ProGANGenerator
+
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"ProGANGenerator makes square images, got out_shape={out_shape!r}")
+        G = ProGANGenerator(inputs, c, h, width, output=output, **kwargs)
     else:
         raise ValueError(f"unknown generator {kind!r}: expected one of {GENERATOR_NAMES}")
     if n_classes and kind != "sagan":

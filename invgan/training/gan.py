@@ -313,6 +313,9 @@ class GANRecipe(Recipe):
     :param d_constraints: functions ``fn(D)`` applied to ``D``'s weights (without gradients) after each
         of its updates, e.g. :func:`~invgan.losses.clip_weights` (WGAN).
     :param evaluator: held-out metrics and preview (see :class:`Evaluator`).
+    :param on_step: functions ``fn(step)`` run at the start of each step's forward, for schedules
+        whose state the networks keep in their buffers (ProGAN's
+        :class:`~invgan.nets.progan.GrowthSchedule`), so that checkpoints hold it.
     """
 
     def __init__(
@@ -331,6 +334,7 @@ class GANRecipe(Recipe):
         regularizers: list[Regularizer] | tuple[Regularizer, ...] = (),
         d_constraints: list[Callable[[nn.Module], None]] | tuple[Callable[[nn.Module], None], ...] = (),
         evaluator: Evaluator | None = None,
+        on_step: list[Callable[[int], None]] | tuple[Callable[[int], None], ...] = (),
     ):
         super().__init__()
         if n_critic < 1:
@@ -352,7 +356,7 @@ class GANRecipe(Recipe):
         self.adversarial = AdversarialLoss(objective) if discriminator is not None else None
         self.adv_weight, self.adv_start, self.n_critic = adv_weight, adv_start, n_critic
         self.g_losses, self.d_losses, self.regularizers = list(g_losses), list(d_losses), list(regularizers)
-        self.d_constraints = list(d_constraints)
+        self.d_constraints, self.on_step = list(d_constraints), list(on_step)
         # the generator at the end of its warm-up on the other terms (ESRGAN's PSNR-oriented network)
         self.snapshots = {adv_start: "pretrained"} if adv_start > 0 and discriminator is not None else {}
         if evaluator is not None:
@@ -360,6 +364,8 @@ class GANRecipe(Recipe):
 
     # ------------------------------------------------------------------ one step
     def forward(self, batch: Batch, step: int) -> GANStep:
+        for hook in self.on_step:  # schedules kept in the networks' state (ProGAN's growth)
+            hook(step)
         s = self.inputs(self.networks["G"], as_dict(batch), step)
         if self.view is not None:
             s.real, s.fake = self.view(s)

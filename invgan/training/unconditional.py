@@ -16,9 +16,10 @@ from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
 from ..data.sources import ImageSource, generator_sets, read_all
-from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights, orthogonal_penalty
+from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights, drift_penalty, orthogonal_penalty
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
+from ..nets.progan import GrowthSchedule, ProGANDiscriminator
 from ..nets.sagan import SAGANDiscriminator
 from ..nets.stylegan import StyleGAN2Discriminator
 from .gan import GANRecipe, Regularizer
@@ -69,6 +70,8 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
         extra = {"mapping_layers": model.mapping_layers, "mixing": model.style_mixing}
     elif model.generator == "sagan":
         extra = {"attention": model.attention}
+    elif model.generator == "progan":
+        extra = {"phase_steps": phase_steps(cfg)}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
                        codes=code_spec, **extra)
     if gan.path_length_weight > 0 and "w+" not in G.latent_spaces():
@@ -82,6 +85,11 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
         D = ConditionalDiscriminator(D, n_classes)
     classifier = sample_scorer(cfg)
     common = dict(seed=cfg.train.seed, eval_samples=data.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **toolbox(cfg))
+    if (model.generator == "progan") != (model.discriminator == "progan"):
+        raise ValueError("ProGAN grows G and D together: set model.generator and model.discriminator both to 'progan' "
+                         f"(got {model.generator!r} and {model.discriminator!r})")
+    if model.generator == "progan":
+        common["on_step"] = (GrowthSchedule(G, D),)
     if measurement is not None:
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
             raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
@@ -140,6 +148,10 @@ def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_ch
     """``D`` of a generator run: the padded DCGAN critic (with heads if asked), the MLP critic,
     StyleGAN2's residual critic or SAGAN's (a projection critic :math:`D(x, c)` of ``n_classes``)."""
     model = cfg.model
+    if model.discriminator == "progan":
+        if heads:
+            raise ValueError(f"model.discriminator = 'progan' has no heads (gan.conditioning={cfg.gan.conditioning!r}): use model.discriminator = 'dcgan'")
+        return ProGANDiscriminator(in_channels, shape[-1], model.d_width, phase_steps=phase_steps(cfg))
     if model.discriminator == "sagan":
         if heads:
             raise ValueError(f"model.discriminator = 'sagan' has no heads: use model.discriminator = 'dcgan' (gan.conditioning={cfg.gan.conditioning!r})")
@@ -157,6 +169,11 @@ def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_ch
     return padded_dcgan_discriminator(in_channels, shape[-1], model.d_width, model.spectral_norm, heads=heads, norm=model.d_norm)
 
 
+def phase_steps(cfg: UnconditionalConfig) -> int:
+    """Steps of each ProGAN growth phase: ``model.phase_images`` over the batch size, rounded up."""
+    return -(-cfg.model.phase_images // cfg.data.batch_size)
+
+
 def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
     """The regularisers (of ``D``; StyleGAN2's path length of ``G``), clipping and DiffAugment of
     ``cfg.gan`` as arguments of the systems."""
@@ -167,6 +184,8 @@ def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
     if gan.path_length_weight > 0:
         out["regularizers"] = (*out.get("regularizers", ()), Regularizer("PL", PathLengthPenalty(), gan.path_length_weight,
                                                                          gan.path_length_every, network="G"))
+    if gan.drift > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("drift", drift_penalty, gan.drift))
     if gan.orthogonal_weight > 0:
         out["regularizers"] = (*out.get("regularizers", ()), Regularizer("ortho", orthogonal_penalty, gan.orthogonal_weight, network="G"))
     if gan.clip is not None:

@@ -185,3 +185,15 @@ def test_orthogonal_penalty_by_hand():
     with torch.no_grad():
         lin.weight.copy_(torch.eye(2) * 3)
     assert float(orthogonal_penalty(lin).detach()) == 0.0  # orthogonal rows, any norm
+
+
+def test_drift_penalty_by_hand():
+    from invgan.losses import drift_penalty
+
+    D = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[1.0, 2.0]]))
+    real = torch.tensor([[1.0, 1.0], [0.0, 1.0]])  # D = 3 and 2: E[D^2] = (9 + 4) / 2
+    assert float(drift_penalty(D, GANStep(x_hat=real, real=(real,))).detach()) == pytest.approx(6.5)
+    s = GANStep(x_hat=real, real=(real,), d_real=torch.tensor([1.0, 3.0]))  # D's outputs of the running phase are reused
+    assert float(drift_penalty(D, s)) == pytest.approx(5.0)
