@@ -233,3 +233,11 @@ class GrowthSchedule:
     def __call__(self, step: int) -> None:
         for n in self.networks:
             n.set_progress(step)
+
+    def stage_ends(self) -> dict[int, str]:
+        r"""``{step: "<r>x<r>"}``: the steps at which each resolution but the last has been trained
+        (faded in and stable), for preview grids at every resolution (``Recipe.preview_steps``)."""
+        if not self.networks:
+            return {}
+        n, p = self.networks[0].n_stages, self.networks[0].phase_steps
+        return {p + 2 * p * s: f"{4 * 2**s}x{4 * 2**s}" for s in range(n - 1)}

@@ -88,8 +88,9 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     if (model.generator == "progan") != (model.discriminator == "progan"):
         raise ValueError("ProGAN grows G and D together: set model.generator and model.discriminator both to 'progan' "
                          f"(got {model.generator!r} and {model.discriminator!r})")
-    if model.generator == "progan":
-        common["on_step"] = (GrowthSchedule(G, D),)
+    schedule = GrowthSchedule(G, D) if model.generator == "progan" else None
+    if schedule is not None:
+        common["on_step"] = (schedule,)
     if measurement is not None:
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
             raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
@@ -100,6 +101,8 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
         recipe = ambient_gan(G, D, measurement, cfg.loss.objective, adjoint=y_shape != shape, **common)
     else:
         recipe = CONDITIONED_SYSTEMS[gan.conditioning](cfg, G, D, **common)
+    if schedule is not None:
+        recipe.preview_steps = schedule.stage_ends()  # a sample grid at the end of each resolution
     if labelled:
         stream: Any = SampleStream(torch.stack(list(train_images)), data.batch_size, labels=labels, seed=data.seed)
     else:

@@ -1,4 +1,5 @@
-"""ProGAN end to end at tiny width: the preset grows through ``invgan train``, ``invgan sample`` and
+"""ProGAN end to end at tiny width: the preset grows through ``invgan train`` (a sample grid at the end
+of each resolution), ``invgan sample`` and
 ``invgan invert`` use its generator, and a run stopped in the middle of a fade-in resumes
 bit-identically (networks, EMA copy, the growth state)."""
 
@@ -17,7 +18,9 @@ TINY = ["train.eval_every=0", "train.progress=false", "classifier_metrics=false"
 def test_progan_preset_grows_samples_and_inverts_from_the_cli(tmp_path):
     out = tmp_path / "run"
     sets = [a for o in TINY for a in ("--set", o)]
-    assert main(["train", "--preset", "progan-mnist", *sets, "--set", "train.steps=4", "--out", str(out)]) == 0
+    assert main(["train", "--preset", "progan-mnist", *sets, "--set", "train.steps=10", "--out", str(out)]) == 0
+    grids = sorted(p.name for p in (out / "samples").glob("*x*.png"))
+    assert grids == ["16x16.png", "4x4.png", "8x8.png"]  # a grid at the end of each resolution (32x32 is the last)
     assert main(["sample", str(out / "last.pt"), "-n", "4", "--out", str(tmp_path / "s.png")]) == 0
     assert main(["invert", "--generator", str(out / "last.pt"), "-n", "2", "--physics", "inpainting", "--max-steps", "3",
                  "--restarts", "1", "--out", str(tmp_path / "inv"), "--no-progress"]) == 0
