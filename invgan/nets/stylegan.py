@@ -276,6 +276,16 @@ class StyleGAN2Generator(LatentGenerator):
         finally:
             self.train(was_training)
 
+    def mix(self, z_coarse: Tensor, z_fine: Tensor, cut: int, truncation: float = 1.0) -> Tensor:
+        r"""Style mixing: the styles ``w+[:cut]`` (coarse layers) from ``z_coarse``, the rest (fine
+        layers) from ``z_fine``, both ``(B, latent_dim)``; ``cut = n_styles`` gives ``G(z_coarse)``."""
+        if not 0 <= cut <= self.n_styles:
+            raise ValueError(f"invalid cut={cut!r}: expected 0..{self.n_styles} (the number of styles)")
+        a = self.truncate(self.to_space("w", z_coarse), truncation)
+        b = self.truncate(self.to_space("w", z_fine), truncation)
+        wplus = torch.cat([a.unsqueeze(1).expand(-1, cut, -1), b.unsqueeze(1).expand(-1, self.n_styles - cut, -1)], 1)
+        return self.from_space("w+", wplus)
+
     # ------------------------------------------------------------------ latent spaces
     def latent_spaces(self) -> dict[str, LatentSpace]:
         spaces = super().latent_spaces()

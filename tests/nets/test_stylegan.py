@@ -170,3 +170,15 @@ def test_larger_rgb_sizes(size):
     x = G(torch.randn(1, 8))
     assert x.shape == (1, 3, size, size) and G.n_styles == 2 * (int(math.log2(size)) - 1)
     assert StyleGAN2Discriminator(3, size, 2, max_width=16)(x).shape == (1,)
+
+
+def test_mix_takes_coarse_styles_from_one_latent_and_fine_from_the_other():
+    G = tiny(16).eval()
+    a, b = torch.randn(2, 8), torch.randn(2, 8)
+    assert torch.allclose(G.mix(a, b, G.n_styles), G(a), atol=1e-6)
+    assert torch.allclose(G.mix(a, b, 0), G(b), atol=1e-6)
+    wa, wb = G.to_space("w", a), G.to_space("w", b)
+    wplus = torch.stack([wa] * 2 + [wb] * (G.n_styles - 2), 1)
+    assert torch.allclose(G.mix(a, b, 2), G.from_space("w+", wplus), atol=1e-6)
+    with pytest.raises(ValueError, match="cut"):
+        G.mix(a, b, G.n_styles + 1)

@@ -68,3 +68,17 @@ def test_stylegan2_trains_in_bf16_on_cpu(tmp_path):
     run.fit()
     row = run.trainer.history[0]
     assert {"D", "G", "r1", "PL"} <= set(row) and all(v == v for v in row.values())  # lazy R1 and path length at step 0, finite
+
+
+def test_style_mixing_grid_of_the_figures_script(repo_module):
+    from invgan.nets.generators import make_generator
+
+    torch.manual_seed(0)
+    G = make_generator("stylegan2", 8, (1, 28, 28), output="sigmoid", width=4, mapping_layers=2).eval()
+    grid = repo_module("scripts/stylegan2_figures.py").mixing_grid(G, n=3, cut=2, seed=1)
+    assert grid.shape == (16, 1, 28, 28) and torch.equal(grid[0], torch.ones_like(grid[0]))
+    top, left = grid[1:4], grid[4::4]
+    gen = torch.Generator().manual_seed(1)
+    z_rows, z_cols = G.sample_latent(3, gen), G.sample_latent(3, gen)
+    assert torch.allclose(top, G(z_cols)) and torch.allclose(left, G(z_rows))
+    assert torch.allclose(grid[5 + 4 * 1 + 2], G.mix(z_rows[1:2], z_cols[2:3], 2)[0], atol=1e-6)  # row 1, column 2
