@@ -133,7 +133,10 @@ class PathLengthPenalty:
         self.mean = torch.zeros(())
 
     def __call__(self, G: nn.Module, s: GANStep) -> Tensor:
-        G = getattr(G, "module", G) if not hasattr(G, "to_space") else G  # a DistributedDataParallel wrapper
+        if isinstance(G, nn.parallel.DistributedDataParallel):
+            # its own forward would bypass the wrapper, whose gradient synchronisation needs one
+            raise ValueError("the path-length penalty does not run under DistributedDataParallel yet: train in one process "
+                             "or set gan.path_length_weight = 0")
         if s.z is None:
             raise ValueError("the path-length penalty needs the step's latents z (a generator run)")
         z = s.z[: max(1, s.z.shape[0] // self.batch_shrink)]
