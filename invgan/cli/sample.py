@@ -21,6 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "shipped weights hold one copy)")
     p.add_argument("--traverse", default=None, help="InfoGAN runs: a traversal grid of 'categorical' or 'continuous:J' "
                    "(one row per category); class-conditional runs always give one row per label")
+    p.add_argument("--truncation", type=float, default=None, metavar="PSI",
+                   help="truncation psi in [0, 1] of generators with a style space (StyleGAN2): w' = w_avg + psi (w - w_avg); "
+                        "1 is no truncation")
     p.set_defaults(func=run)
 
 
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     if args.nrow is not None and args.nrow < 1:
         raise ValueError(f"invalid --nrow {args.nrow}: expected a positive number of images per row")
     check_image_output(args.out)
+    if args.truncation is not None and not 0 <= args.truncation <= 1:
+        raise ValueError(f"invalid --truncation {args.truncation}: expected psi in [0, 1] (1: no truncation)")
     from ..training.evaluators import code_traversal, label_rows
 
     state, where, path = load_checkpoint_or_weights(DEFAULT_GENERATOR if args.checkpoint is None else args.checkpoint)
@@ -47,11 +52,16 @@ def run(args: argparse.Namespace) -> int:
     n_classes = int(getattr(G, "n_classes", 0) or 0)
     if args.traverse is not None and G.codes is None:
         raise ValueError("--traverse needs an InfoGAN generator (a run with gan.conditioning = infogan)")
+    if args.truncation is not None and not getattr(G, "supports_truncation", False):
+        raise ValueError(f"--truncation needs a generator with a style space (model.generator = 'stylegan2'); "
+                         f"{where} holds a {G.config.get('kind', type(G).__name__)!r} generator")
     if n_classes or args.traverse is not None:
         columns = args.nrow or max(1, args.n // (n_classes or G.codes.categorical[0]))
         with torch.no_grad():
             x = label_rows(G, columns, args.seed) if n_classes else code_traversal(G, G.codes, args.traverse, columns, args.seed)
         args.nrow, args.n = columns, x.shape[0]
+    elif args.truncation is not None:
+        x = G.sample(args.n, seed=args.seed, truncation=args.truncation)
     else:
         x = G.sample(args.n, seed=args.seed)
     if G.output == "tanh":

@@ -12,6 +12,11 @@ from ..data.sources import RESOLUTIONS
 from .schema import _check, _opt, _section
 from .sections import OptimConfig, PhysicsConfig, TrainConfig
 
+#: ``model.generator`` of a generator run (:func:`invgan.nets.generators.make_generator`)
+GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2", "sagan", "progan")
+#: ``model.discriminator`` of a generator run
+LATENT_DISCRIMINATORS = ("dcgan", "mlp", "stylegan2", "sagan", "progan")
+
 #: ``model.output``: the built-in sets are in [0, 1], so G ends with a sigmoid
 LATENT_OUTPUTS = ("sigmoid",)
 
@@ -60,23 +65,35 @@ class SampleDataConfig:
 class LatentModelConfig:
     """Generator :math:`G(z)` and its discriminator."""
 
-    generator: str = _opt("dcgan", "generator: dcgan or mlp")
+    generator: str = _opt("dcgan", "generator: dcgan, mlp, stylegan2 (invgan.nets.stylegan), sagan (invgan.nets.sagan) or progan "
+                                   "(invgan.nets.progan; with model.discriminator = progan)")
     latent_dim: int = _opt(64, "noise dimension of G (InfoGAN's codes come on top)")
     width: int = _opt(32, "base width of G")
     output: str = _opt("sigmoid", "output activation of G: sigmoid for [0, 1] data")
-    discriminator: str = _opt("dcgan", "discriminator: dcgan or mlp")
+    discriminator: str = _opt("dcgan", "discriminator: dcgan, mlp, stylegan2 (residual, minibatch stddev, equalised learning rate) or "
+                                       "sagan (spectral norm, self-attention; a projection D with cgan conditioning) or progan (grows with G)")
     d_width: int = _opt(32, "base width of D")
     d_norm: str | None = _opt(None, "normalisation in the DCGAN D: batch, layer or none (default: batch, none with spectral norm)")
     spectral_norm: bool = _opt(False, "spectral normalisation of D's layers (SNGAN)")
     d_dropout: float = _opt(0.0, "dropout after each hidden layer of the MLP D")
     g_batch_norm: bool = _opt(False, "batch norm in the hidden layers of the MLP G (the DCGAN G always has it)")
+    mapping_layers: int = _opt(4, "StyleGAN2: layers of the mapping network z -> w (8 in the paper, 2 in its CIFAR setting)")
+    style_mixing: float = _opt(0.9, "StyleGAN2: probability of style mixing in training (0.9 in the paper; 0 off)")
+    phase_images: int = _opt(600_000, "ProGAN: images shown in each fade-in and each stable phase of the growth (the paper's 600,000); "
+                                      "a phase lasts ceil(phase_images / data.batch_size) steps")
+    attention: int | None = _opt(None, "SAGAN: side of G's feature maps with self-attention (default: the block before the output, "
+                                       "14 for MNIST); D attends after its first block; 0: no attention in either")
 
     def __post_init__(self) -> None:
         _check(self, [
             ("d_dropout", 0 <= self.d_dropout < 1, "a value in [0, 1)"),
-            ("generator", self.generator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
+            ("generator", self.generator in GENERATOR_NAMES, f"one of {GENERATOR_NAMES}"),
+            ("mapping_layers", self.mapping_layers >= 1, "an integer >= 1"),
+            ("style_mixing", 0 <= self.style_mixing <= 1, "a probability in [0, 1]"),
+            ("phase_images", self.phase_images >= 1, "an integer >= 1"),
+            ("attention", self.attention is None or self.attention >= 0, "a feature-map side, 0 (none) or None (default)"),
             ("output", self.output in LATENT_OUTPUTS, "'sigmoid' (the built-in image sets are in [0, 1])"),
-            ("discriminator", self.discriminator in ("dcgan", "mlp"), "'dcgan' or 'mlp'"),
+            ("discriminator", self.discriminator in LATENT_DISCRIMINATORS, f"one of {LATENT_DISCRIMINATORS}"),
             ("d_norm", self.d_norm in (None, "batch", "layer", "none"), "'batch', 'layer', 'none' or None"),
             ("latent_dim", self.latent_dim >= 1, "an integer >= 1"),
             ("width", self.width >= 1, "an integer >= 1"),
@@ -101,6 +118,10 @@ class GANConfig:
     continuous: int = _opt(2, "InfoGAN: number of continuous codes, uniform in [-1, 1]")
     info_weight: float = _opt(1.0, "InfoGAN: lambda of the information loss")
     continuous_weight: float = _opt(0.5, "InfoGAN: weight of the continuous codes' part of it")
+    path_length_weight: float = _opt(0.0, "StyleGAN2: weight of G's path-length penalty (2 in the paper; 0 off)")
+    path_length_every: int = _opt(4, "StyleGAN2: the path-length penalty runs lazily every k steps (gain k, optimiser correction)")
+    drift: float = _opt(0.0, "ProGAN: weight of the drift term E[D(x)^2] on real images (0.001 in the paper; 0 off)")
+    orthogonal_weight: float = _opt(0.0, "weight of BigGAN's orthogonal regularisation of G's weights (1e-4 in BigGAN; 0 off)")
 
     def __post_init__(self) -> None:
         _check(self, [
@@ -114,6 +135,10 @@ class GANConfig:
             ("continuous", self.continuous >= 0, "an integer >= 0"),
             ("info_weight", self.info_weight >= 0, "a value >= 0"),
             ("continuous_weight", self.continuous_weight >= 0, "a value >= 0"),
+            ("path_length_weight", self.path_length_weight >= 0, "a value >= 0"),
+            ("path_length_every", self.path_length_every >= 1, "an integer >= 1"),
+            ("orthogonal_weight", self.orthogonal_weight >= 0, "a value >= 0"),
+            ("drift", self.drift >= 0, "a value >= 0"),
             ("augment", all(p.strip() in ("color", "translation", "cutout") for p in self.augment.split(",")) if self.augment else True,
              "'' or a comma-separated subset of color, translation, cutout"),
         ], section="gan")

@@ -99,6 +99,86 @@ def dragan_penalty(D: nn.Module, s: GANStep, scale: float = 0.5) -> Tensor:
     return (_squared_norms(grads).add(1e-12).sqrt() - 1).pow(2).mean() + 0.0 * out.sum()
 
 
+def drift_penalty(D: nn.Module, s: GANStep) -> Tensor:
+    r"""ProGAN's drift term (Karras et al. 2018): :math:`\mathbb{E}_x\,D(x)^2` on real inputs, keeping
+    a Wasserstein critic's outputs near 0 (weight :math:`\epsilon_\text{drift} = 0.001`). Reads ``D``'s
+    outputs of the running phase (``s.d_real``) when set, else runs ``D`` on ``s.real``."""
+    out = s.d_real if s.d_real is not None else D(*s.real)
+    return logit(out).float().pow(2).mean()
+
+
+class PathLengthPenalty:
+    r"""StyleGAN2's path-length regulariser of ``G`` (Karras et al. 2020), on a generator that
+    declares a ``"w+"`` latent space (:mod:`invgan.nets.generators`):
+
+    .. math::
+
+        \ell_b = \sqrt{\tfrac{1}{L}\textstyle\sum_{l,j} \big(J_b^\top y_b\big)_{lj}^2},\qquad
+        J_b^\top y_b = \nabla_{w^+_b}\,\langle g(w^+_b), y_b\rangle,\qquad
+        y_b \sim \mathcal{N}(0, I)/\sqrt{HW},
+
+        a \leftarrow a + \delta\,(\mathrm{mean}_b\,\ell_b - a),\qquad
+        \text{penalty} = \mathrm{mean}_b\,(\ell_b - a)^2,
+
+    with :math:`L` the number of styles, :math:`a` the running mean (``mean``, starting at 0, updated
+    with ``decay`` :math:`\delta = 0.01` before the penalty is taken) and the latents of the step
+    ``s.z`` (the first ``len(z) // batch_shrink``) mapped to :math:`w^+`. The running mean is
+    checkpointed with the recipe's state (:meth:`rng_state`). Use it as
+    ``Regularizer("PL", PathLengthPenalty(), weight=2.0, every=4, network="G")``."""
+
+    def __init__(self, decay: float = 0.01, batch_shrink: int = 2):
+        if not 0 < decay <= 1 or batch_shrink < 1:
+            raise ValueError(f"invalid PathLengthPenalty(decay={decay!r}, batch_shrink={batch_shrink!r}): expected decay in (0, 1], shrink >= 1")
+        self.decay, self.batch_shrink = float(decay), int(batch_shrink)
+        self.mean = torch.zeros(())
+
+    def __call__(self, G: nn.Module, s: GANStep) -> Tensor:
+        if isinstance(G, nn.parallel.DistributedDataParallel):
+            # its own forward would bypass the wrapper, whose gradient synchronisation needs one
+            raise ValueError("the path-length penalty does not run under DistributedDataParallel yet: train in one process "
+                             "or set gan.path_length_weight = 0")
+        if s.z is None:
+            raise ValueError("the path-length penalty needs the step's latents z (a generator run)")
+        z = s.z[: max(1, s.z.shape[0] // self.batch_shrink)]
+        wplus = G.to_space("w+", z.detach())
+        if not wplus.requires_grad:
+            wplus = wplus.detach().requires_grad_(True)
+        x = G.from_space("w+", wplus)
+        y = torch.randn_like(x) / (x.shape[-2] * x.shape[-1]) ** 0.5
+        (grad,) = torch.autograd.grad((x * y).sum(), wplus, create_graph=True)
+        lengths = grad.float().pow(2).sum(2).mean(1).sqrt()
+        self.mean = self.mean.to(lengths.device)
+        self.mean = self.mean + self.decay * (lengths.detach().mean() - self.mean)
+        return (lengths - self.mean).pow(2).mean() + 0.0 * x.sum()
+
+    def rng_state(self) -> dict[str, Tensor]:
+        """The running mean, saved with the recipe's state in checkpoints."""
+        return {"path_length_mean": self.mean.detach().cpu().clone()}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if "path_length_mean" in state:
+            self.mean = state["path_length_mean"].clone()
+
+
+def orthogonal_penalty(G: nn.Module, s: GANStep | None = None) -> Tensor:
+    r"""BigGAN's orthogonal regularisation (Brock et al. 2019) of ``G``'s weights:
+    :math:`\sum_W \|W W^\top \odot (\mathbf{1} - I)\|_F^2` over every weight of two or more
+    dimensions, reshaped to ``(out, -1)`` (spectral norm's original weights included). A
+    regulariser of ``G``: ``Regularizer("ortho", orthogonal_penalty, 1e-4, network="G")``."""
+    total = None
+    for p in G.parameters():
+        if p.dim() < 2:
+            continue
+        w = p.flatten(1)
+        gram = w @ w.t()
+        off = gram - torch.diag(torch.diagonal(gram))
+        term = off.pow(2).sum()
+        total = term if total is None else total + term
+    if total is None:
+        raise ValueError("orthogonal regularisation needs weights of two or more dimensions")
+    return total
+
+
 def clip_weights(bound: float = 0.01) -> Callable[[nn.Module], None]:
     r"""WGAN's weight clipping (Arjovsky et al. 2017): after each update of ``D``, every parameter is
     clamped to :math:`[-c, c]`, :math:`c` = ``bound`` (0.01 in the paper). A constraint for

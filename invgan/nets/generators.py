@@ -10,6 +10,14 @@ silently produces :math:`[-1, 1]` images for :math:`[0, 1]` data:
 Every generator exposes ``latent_dim``, ``out_shape = (C, H, W)`` and
 ``output_range`` (``(lo, hi)``, ``None`` when unbounded), which the latent search
 and the metrics use to check inputs.
+
+**Latent spaces.** Each generator declares the spaces it can be searched in
+(:meth:`LatentGenerator.latent_spaces`, a dict of :class:`LatentSpace`): ``"z"`` for every
+generator, ``"layer:l"`` (the input of layer :math:`l`) for the convolutional ones, and
+``"w"``, ``"w+"``, ``"noise"`` for StyleGAN2 (:mod:`invgan.nets.stylegan`).
+:meth:`~LatentGenerator.to_space` maps latents :math:`z` into a space and
+:meth:`~LatentGenerator.from_space` runs the generator from a point of it, so that
+``G.from_space(s, G.to_space(s, z)) == G(z)`` for every declared ``s`` (in eval mode).
 """
 
 from __future__ import annotations
@@ -87,6 +95,21 @@ class LatentCodes:
         return sum(self.categorical) + self.continuous
 
 
+@dataclass(frozen=True)
+class LatentSpace:
+    r"""A space a generator can be run from: ``name`` (``"z"``, ``"w"``, ``"w+"``, ``"noise"``,
+    ``"layer:l"``), the per-sample ``shape`` of a point (``()`` for ``"noise"``, a list of maps),
+    what it is (``about``), and ``needs``: the keyword inputs :meth:`LatentGenerator.from_space`
+    also takes there (StyleGAN2's layer spaces need the styles ``wplus`` of the layers after
+    :math:`l`); ``optional`` ones default to the generator's own (its fixed noise maps)."""
+
+    name: str
+    shape: tuple[int, ...]
+    about: str
+    needs: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+
+
 OUTPUTS = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0), "none": None}
 
 
@@ -127,6 +150,36 @@ class LatentGenerator(nn.Module):
             return self(self.sample_latent(n, gen))
         finally:
             self.train(was_training)
+
+    # ------------------------------------------------------------------ latent spaces
+    def latent_spaces(self) -> dict[str, LatentSpace]:
+        """The spaces this generator can be run from, by name (``"z"`` first)."""
+        return {"z": LatentSpace("z", (self.latent_dim,), "the input latent z ~ N(0, I)")}
+
+    def _space(self, space: str) -> LatentSpace:
+        spaces = self.latent_spaces()
+        if space not in spaces:
+            raise ValueError(f"{type(self).__name__} has no latent space {space!r}: expected one of {tuple(spaces)}")
+        return spaces[space]
+
+    def to_space(self, space: str, z: Tensor, *cond: Tensor) -> Tensor:
+        r"""The point of ``space`` that the latents ``z`` ``(B, latent_dim)`` map to (``cond``: the
+        labels of a conditional generator); ``"z"`` is ``z`` itself."""
+        self._space(space)
+        return self._check_latent(z)
+
+    def from_space(self, space: str, value: Tensor, *cond: Tensor, **inputs: Tensor) -> Tensor:
+        r"""The images generated from ``value``, a point of ``space`` (``"z"``: :math:`G(z)`);
+        ``inputs`` are the space's ``needs``."""
+        self._space(space)
+        return self(value, *cond)
+
+    def _check_inputs(self, spec: LatentSpace, inputs: dict[str, Any]) -> None:
+        missing = [k for k in spec.needs if k not in inputs and k not in spec.optional]
+        extra = [k for k in inputs if k not in spec.needs]
+        if missing or extra:
+            raise ValueError(f"running {type(self).__name__} from {spec.name!r} takes the inputs {spec.needs}: "
+                             f"{'missing ' + str(missing) if missing else 'unexpected ' + str(extra)}")
 
     def _check_latent(self, z: Tensor) -> Tensor:
         if z.dim() == 4 and z.shape[-2:] == (1, 1):  # deepinv-style (B, d, 1, 1)
@@ -169,8 +222,44 @@ class DCGANGenerator(LatentGenerator):
         layers += [nn.Conv2d(cin, out_channels, 3, 1, 1), _activation(output)]
         self.net = nn.Sequential(*layers)
 
+        self.n_layers = n_up + 1
+
     def forward(self, z: Tensor) -> Tensor:
         return self.net(self.project(self._check_latent(z)))
+
+    def latent_spaces(self) -> dict[str, LatentSpace]:
+        r"""``"z"`` and ``"layer:l"``, :math:`l = 0, \dots,` ``n_layers - 1``: the input of upsampling
+        block :math:`l` (``layer:0`` is the projected ``s0 × s0`` map; the last is the input of the
+        output convolution)."""
+        spaces = super().latent_spaces()
+        for l in range(self.n_layers):
+            shape = self._layer_shape(l)
+            spaces[f"layer:{l}"] = LatentSpace(f"layer:{l}", shape, f"the input of layer {l} (features {shape})")
+        return spaces
+
+    def _layer_shape(self, l: int) -> tuple[int, int, int]:
+        conv = self.net[3 * l] if l < self.n_layers - 1 else self.net[-2]
+        return (conv.in_channels, self.start * 2**l, self.start * 2**l)
+
+    @staticmethod
+    def _layer_index(space: str) -> int:
+        return int(space.split(":", 1)[1])
+
+    def to_space(self, space: str, z: Tensor, *cond: Tensor) -> Tensor:
+        spec = self._space(space)
+        if space == "z":
+            return super().to_space(space, z)
+        l = self._layer_index(spec.name)
+        return self.net[: 3 * l](self.project(self._check_latent(z)))
+
+    def from_space(self, space: str, value: Tensor, *cond: Tensor, **inputs: Tensor) -> Tensor:
+        spec = self._space(space)
+        self._check_inputs(spec, inputs)
+        if space == "z":
+            return self(value)
+        if tuple(value.shape[1:]) != spec.shape:
+            raise ValueError(f"{space!r} points have shape (B, {', '.join(map(str, spec.shape))}), got {tuple(value.shape)}")
+        return self.net[3 * self._layer_index(space):](value)
 
 
 class MLPGenerator(LatentGenerator):
@@ -233,12 +322,16 @@ class ConditionalGenerator(LatentGenerator):
 
 
 GENERATORS = {"dcgan": DCGANGenerator, "mlp": MLPGenerator}
+#: every ``kind`` of :func:`make_generator` (StyleGAN2, SAGAN and ProGAN live in :mod:`invgan.nets.stylegan`,
+#: :mod:`invgan.nets.sagan`, :mod:`invgan.nets.progan`)
+GENERATOR_NAMES = ("dcgan", "mlp", "stylegan2", "sagan", "progan")
 
 
 def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], *, output: str, width: int = 64,
                    n_classes: int = 0, codes: dict[str, Any] | None = None, **kwargs) -> LatentGenerator:
-    """A generator by name (``"dcgan"`` or ``"mlp"``) for images of shape ``out_shape``; with
-    ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator` :math:`G(z, c)` of it;
+    """A generator by name (``"dcgan"``, ``"mlp"``, ``"stylegan2"``, ``"sagan"`` or ``"progan"``) for images of shape
+    ``out_shape``; with ``n_classes > 0`` the class-conditional :class:`ConditionalGenerator`
+    :math:`G(z, c)` of it (SAGAN: its own conditional batch norm);
     with ``codes`` (``{"categorical": [10], "continuous": 2}``) InfoGAN's :math:`G([z, c, u])`
     with ``latent_dim`` noise entries and the :class:`LatentCodes` prior.
 
@@ -266,9 +359,30 @@ def make_generator(kind: str, latent_dim: int, out_shape: tuple[int, int, int], 
         G: LatentGenerator = DCGANGenerator(inputs, c, h, width, output=output, **kwargs)
     elif kind == "mlp":
         G = MLPGenerator(inputs, out_shape, output=output, **kwargs)
+    elif kind == "stylegan2":
+        from .stylegan import StyleGAN2Generator
+
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"StyleGAN2Generator makes square images, got out_shape={out_shape!r}")
+        G = StyleGAN2Generator(inputs, c, h, width, output=output, **kwargs)
+    elif kind == "sagan":
+        from .sagan import SAGANGenerator
+
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"SAGANGenerator makes square images, got out_shape={out_shape!r}")
+        G = SAGANGenerator(inputs - n_classes, c, h, width, output=output, n_classes=n_classes, **kwargs)
+    elif kind == "progan":
+        from .progan import ProGANGenerator
+
+        c, h, w = out_shape
+        if h != w:
+            raise ValueError(f"ProGANGenerator makes square images, got out_shape={out_shape!r}")
+        G = ProGANGenerator(inputs, c, h, width, output=output, **kwargs)
     else:
-        raise ValueError(f"unknown generator {kind!r}: expected one of {tuple(GENERATORS)}")
-    if n_classes:
+        raise ValueError(f"unknown generator {kind!r}: expected one of {GENERATOR_NAMES}")
+    if n_classes and kind != "sagan":
         G = ConditionalGenerator(G, n_classes)
     G.codes = prior
     G.config = dict(kind=kind, latent_dim=latent_dim, out_shape=out_shape, output=output, width=width, **kwargs)

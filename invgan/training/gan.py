@@ -264,12 +264,23 @@ class Regularizer:
     ``every=1`` it is added to ``D``'s loss at each of its steps (one update, as WGAN-GP's penalty);
     with ``every > 1`` it runs lazily as its own phase every ``every`` steps, with gain ``every`` and
     the optimiser correction of :class:`~invgan.training.recipe.Phase` (StyleGAN2's lazy R1:
-    ``Regularizer("R1", r1_penalty, weight=gamma / 2, every=16)``)."""
+    ``Regularizer("R1", r1_penalty, weight=gamma / 2, every=16)``). ``network="G"`` regularises
+    the generator instead, ``fn(G, step)`` (StyleGAN2's lazy path-length penalty:
+    ``Regularizer("PL", PathLengthPenalty(), weight=2, every=4, network="G")``; every step it is
+    added to ``G``'s loss). A stateful ``fn`` with ``rng_state``/``set_rng_state`` (the path
+    length's running mean) is saved with the recipe's state in checkpoints."""
 
     name: str
     fn: Callable[[nn.Module, GANStep], Tensor]
     weight: float = 1.0
     every: int = 1
+    network: str = "D"
+
+    def __post_init__(self) -> None:
+        if self.network not in ("D", "G"):
+            raise ValueError(f"regulariser {self.name!r}: invalid network={self.network!r}: expected 'D' or 'G'")
+        if self.every < 1:
+            raise ValueError(f"regulariser {self.name!r}: invalid every={self.every!r}: expected >= 1")
 
 
 class Evaluator(Protocol):
@@ -298,10 +309,13 @@ class GANRecipe(Recipe):
     :param g_losses: extra :class:`LossTerm` s of ``G``'s side.
     :param d_losses: extra :class:`LossTerm` s of ``D``'s side (they can read
         ``step.d_real``/``step.d_fake``, the outputs of ``D`` in its phase).
-    :param regularizers: :class:`Regularizer` phases of ``D``.
+    :param regularizers: :class:`Regularizer` s of ``D`` (or of ``G``), in its loss or as lazy phases.
     :param d_constraints: functions ``fn(D)`` applied to ``D``'s weights (without gradients) after each
         of its updates, e.g. :func:`~invgan.losses.clip_weights` (WGAN).
     :param evaluator: held-out metrics and preview (see :class:`Evaluator`).
+    :param on_step: functions ``fn(step)`` run at the start of each step's forward, for schedules
+        whose state the networks keep in their buffers (ProGAN's
+        :class:`~invgan.nets.progan.GrowthSchedule`), so that checkpoints hold it.
     """
 
     def __init__(
@@ -320,6 +334,7 @@ class GANRecipe(Recipe):
         regularizers: list[Regularizer] | tuple[Regularizer, ...] = (),
         d_constraints: list[Callable[[nn.Module], None]] | tuple[Callable[[nn.Module], None], ...] = (),
         evaluator: Evaluator | None = None,
+        on_step: list[Callable[[int], None]] | tuple[Callable[[int], None], ...] = (),
     ):
         super().__init__()
         if n_critic < 1:
@@ -341,7 +356,7 @@ class GANRecipe(Recipe):
         self.adversarial = AdversarialLoss(objective) if discriminator is not None else None
         self.adv_weight, self.adv_start, self.n_critic = adv_weight, adv_start, n_critic
         self.g_losses, self.d_losses, self.regularizers = list(g_losses), list(d_losses), list(regularizers)
-        self.d_constraints = list(d_constraints)
+        self.d_constraints, self.on_step = list(d_constraints), list(on_step)
         # the generator at the end of its warm-up on the other terms (ESRGAN's PSNR-oriented network)
         self.snapshots = {adv_start: "pretrained"} if adv_start > 0 and discriminator is not None else {}
         if evaluator is not None:
@@ -349,6 +364,8 @@ class GANRecipe(Recipe):
 
     # ------------------------------------------------------------------ one step
     def forward(self, batch: Batch, step: int) -> GANStep:
+        for hook in self.on_step:  # schedules kept in the networks' state (ProGAN's growth)
+            hook(step)
         s = self.inputs(self.networks["G"], as_dict(batch), step)
         if self.view is not None:
             s.real, s.fake = self.view(s)
@@ -362,8 +379,9 @@ class GANRecipe(Recipe):
         phases.append(Phase("G", ("G",), self.generator_loss, every=self.n_critic))
         for r in self.regularizers:
             if r.every == 1:
-                continue  # part of D's loss
-            phases.append(Phase(r.name, ("D",), self._regularizer_loss(r), every=r.every, start=self.adv_start, weight=r.weight, lazy=r.every > 1))
+                continue  # part of D's (or G's) loss
+            phases.append(Phase(r.name, (r.network,), self._regularizer_loss(r), every=r.every, start=self.adv_start, weight=r.weight,
+                                lazy=r.every > 1))
         return phases
 
     @staticmethod
@@ -377,7 +395,7 @@ class GANRecipe(Recipe):
         loss, logs = self.adversarial.discriminator_loss(self.networks["D"], s, fake)  # type: ignore[union-attr]
         terms = self._terms(self.d_losses, s)
         for r in self.regularizers:
-            if r.every == 1:
+            if r.every == 1 and r.network == "D":
                 terms[r.name] = r.weight * r.fn(self.networks["D"], s)
         return loss + sum(terms.values()) if terms else loss, {**logs, **terms}
 
@@ -387,6 +405,9 @@ class GANRecipe(Recipe):
         if self.adversarial is not None and self.adv_weight > 0 and s.step >= self.adv_start:
             adv = self.adv_weight * self.adversarial(self.networks["D"], s)
         terms = self._terms(self.g_losses, s)
+        for r in self.regularizers:
+            if r.every == 1 and r.network == "G" and s.step >= self.adv_start:
+                terms[r.name] = r.weight * r.fn(self.networks["G"], s)
         if adv is not None:
             terms["adv"] = adv
         if not terms:
@@ -398,7 +419,7 @@ class GANRecipe(Recipe):
             constraint(self.networks["D"])
 
     def _regularizer_loss(self, r: Regularizer) -> Callable[[GANStep], tuple[Tensor, dict[str, Tensor]]]:
-        return lambda s: (r.fn(self.networks["D"], s), {})
+        return lambda s: (r.fn(self.networks[r.network], s), {})
 
     # ------------------------------------------------------------------ evaluation and random streams
     def evaluate(self, nets: Mapping[str, nn.Module], data: Any, full: bool = False) -> dict[str, float]:
@@ -408,7 +429,8 @@ class GANRecipe(Recipe):
         return self.evaluator.preview(nets, data) if self.evaluator is not None else None
 
     def _streams(self) -> list[Any]:
-        return [o for o in (self.inputs, self.view) if hasattr(o, "rng_state")]
+        stateful = [r.fn for r in self.regularizers if hasattr(r.fn, "rng_state")]
+        return [o for o in (self.inputs, self.view, *stateful) if hasattr(o, "rng_state")]
 
     def rng_state(self) -> dict[str, Tensor]:
         return {k: v for o in self._streams() for k, v in o.rng_state().items()}

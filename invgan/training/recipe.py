@@ -83,6 +83,9 @@ class Recipe(nn.Module):
     best_metric: str | None = None
     preview_columns: int = 8
     snapshots: dict[int, str] = {}
+    #: ``{step: name}``: the trainer also writes the preview grid ``samples/<name>.png`` when it
+    #: reaches that step (ProGAN: the end of each resolution)
+    preview_steps: dict[int, str] = {}
 
     def __init__(self) -> None:
         super().__init__()

@@ -79,15 +79,19 @@ class RunLog:
         for k, v in values.items():
             self.writer.add_scalar(f"{prefix}/{k}", v, step)
 
-    def grid(self, images: Tensor, step: int, columns: int) -> None:
+    def grid(self, images: Tensor, step: int, columns: int, name: str | None = None) -> None:
         """Save the preview ``images`` (``(N, C, H, W)``, clamped to [0, 1]) as a grid of ``columns``
-        columns to ``samples/step_<step>.png`` and ``latest.png``, and to TensorBoard as ``preview``."""
+        columns to ``samples/step_<step>.png`` and ``latest.png``, and to TensorBoard as ``preview``;
+        with ``name``, to ``samples/<name>.png`` only."""
         if self.folder is None:
             return
         from torchvision.utils import make_grid, save_image
 
         (self.folder / "samples").mkdir(parents=True, exist_ok=True)
         picture = images.clamp(0, 1).cpu()
+        if name is not None:
+            save_image(picture, self.folder / "samples" / f"{name}.png", nrow=columns, padding=2, pad_value=1.0)
+            return
         save_image(picture, self.folder / "samples" / f"step_{step:07d}.png", nrow=columns, padding=2, pad_value=1.0)
         save_image(picture, self.folder / "latest.png", nrow=columns, padding=2, pad_value=1.0)
         if self.writer is not None:

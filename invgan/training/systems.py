@@ -100,6 +100,7 @@ def unconditional_gan(
     codes: LatentCodes | None = None,
     g_losses: tuple[LossTerm, ...] = (),
     d_losses: tuple[LossTerm, ...] = (),
+    on_step: tuple[Callable[[int], None], ...] = (),
 ) -> GANRecipe:
     r"""Unconditional GAN (Goodfellow et al. 2014; DCGAN with convolutional nets):
 
@@ -111,7 +112,8 @@ def unconditional_gan(
     with latents from a seeded stream saved in checkpoints. ``generator`` has a ``latent_dim``.
     ``regularizers``, ``d_constraints`` (WGAN's clipping) and ``augment`` (a DiffAugment policy of
     everything ``D`` sees) come from the toolbox of :mod:`invgan.losses`; ``label_key``, ``codes``
-    and head losses make the conditional systems below."""
+    and head losses make the conditional systems below; ``on_step`` hooks run before each step
+    (ProGAN's growth schedule)."""
     view = view or ImageView()
     if augment:
         view = AugmentedView(view, augment, seed=seed + 1)
@@ -119,7 +121,7 @@ def unconditional_gan(
     return GANRecipe(
         generator, discriminator, inputs=LatentInput(latent_dim, seed, label_key=label_key, codes=codes), view=view,
         objective=objective, adv_weight=1.0, n_critic=n_critic, regularizers=regularizers, d_constraints=d_constraints,
-        g_losses=g_losses, d_losses=d_losses,
+        g_losses=g_losses, d_losses=d_losses, on_step=on_step,
         evaluator=SampleEvaluator(latent_dim, classifier, eval_samples, preview_n, seed, codes=codes),
     )
 

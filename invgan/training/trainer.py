@@ -381,6 +381,9 @@ class Trainer:
                 snapshot = self.recipe.snapshots.get(self.step)
                 if snapshot is not None and main:
                     self.save(self._path(f"{snapshot}.pt"))  # e.g. the end of a warm-up (network interpolation)
+                named = self.recipe.preview_steps.get(self.step)
+                if named is not None and main:
+                    self.named_preview(named)  # e.g. the end of a resolution of a growing GAN
         finally:
             bar.close()
             self.runlog.flush()
@@ -426,6 +429,17 @@ class Trainer:
             if self.out_dir is not None:
                 self.save(self._path("best.pt"))
         return metrics
+
+    @torch.no_grad()
+    def named_preview(self, name: str) -> None:
+        """Write the recipe's preview grid (EMA copies where kept) to ``samples/<name>.png``,
+        from the evaluation's fixed seed, without touching the training streams."""
+        devices = [torch.cuda.current_device()] if self.device.type == "cuda" else []
+        with eval_mode(self.recipe, *self.emas.values()), torch.random.fork_rng(devices=devices), self.autocast():
+            torch.manual_seed(0)
+            grid = self.recipe.preview(self.eval_networks(), self.eval_data)
+        if grid is not None:
+            self.runlog.grid(grid.float(), self.step, self.recipe.preview_columns, name=name)
 
     # ------------------------------------------------------------------ checkpoints
     def gather_rank_states(self) -> None:

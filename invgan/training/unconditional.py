@@ -16,9 +16,12 @@ from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
 from ..data.sources import ImageSource, generator_sets, read_all
-from ..losses import REGULARIZERS, clip_weights
+from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights, drift_penalty, orthogonal_penalty
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
+from ..nets.progan import GrowthSchedule, ProGANDiscriminator
+from ..nets.sagan import SAGANDiscriminator
+from ..nets.stylegan import StyleGAN2Discriminator
 from .gan import GANRecipe, Regularizer
 from .parts import RunParts
 from .systems import acgan, ambient_gan, cgan, infogan, unconditional_gan
@@ -63,15 +66,31 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
     n_classes = int(labels.max()) + 1 if labelled else 0
     code_spec = {"categorical": [gan.categorical], "continuous": gan.continuous} if gan.conditioning == "infogan" else None
     extra = {"batch_norm": True} if model.generator == "mlp" and model.g_batch_norm else {}
+    if model.generator == "stylegan2":
+        extra = {"mapping_layers": model.mapping_layers, "mixing": model.style_mixing}
+    elif model.generator == "sagan":
+        extra = {"attention": model.attention}
+    elif model.generator == "progan":
+        extra = {"phase_steps": phase_steps(cfg)}
     G = make_generator(model.generator, model.latent_dim, shape, output=model.output, width=model.width, n_classes=n_classes,
                        codes=code_spec, **extra)
+    if gan.path_length_weight > 0 and "w+" not in G.latent_spaces():
+        raise ValueError("gan.path_length_weight > 0 needs a generator with a w+ space: model.generator = 'stylegan2' "
+                         "and gan.conditioning = 'none'")
     measurement = build_operator(cfg.physics, shape, device) if cfg.ambient else None
     heads = {"class": n_classes} if gan.conditioning == "acgan" else {"code": G.codes.head_size} if G.codes else None
-    D = latent_discriminator(cfg, shape, shape[0] + (n_classes if gan.conditioning == "cgan" else 0), heads)
-    if gan.conditioning == "cgan":
+    one_hot = gan.conditioning == "cgan" and model.discriminator != "sagan"  # SAGAN's D projects the label itself
+    D = latent_discriminator(cfg, shape, shape[0] + (n_classes if one_hot else 0), heads, n_classes if gan.conditioning == "cgan" else 0)
+    if one_hot:
         D = ConditionalDiscriminator(D, n_classes)
     classifier = sample_scorer(cfg)
     common = dict(seed=cfg.train.seed, eval_samples=data.eval_samples, classifier=classifier, n_critic=cfg.optim.n_critic, **toolbox(cfg))
+    if (model.generator == "progan") != (model.discriminator == "progan"):
+        raise ValueError("ProGAN grows G and D together: set model.generator and model.discriminator both to 'progan' "
+                         f"(got {model.generator!r} and {model.discriminator!r})")
+    schedule = GrowthSchedule(G, D) if model.generator == "progan" else None
+    if schedule is not None:
+        common["on_step"] = (schedule,)
     if measurement is not None:
         if measurement.generator is None and cfg.physics.name in ("inpainting", "cs"):
             raise ValueError(f"AmbientGAN with {cfg.physics.name!r} needs a fresh operator per sample (one fixed mask or "
@@ -82,6 +101,8 @@ def unconditional_parts(cfg: UnconditionalConfig, device: torch.device) -> RunPa
         recipe = ambient_gan(G, D, measurement, cfg.loss.objective, adjoint=y_shape != shape, **common)
     else:
         recipe = CONDITIONED_SYSTEMS[gan.conditioning](cfg, G, D, **common)
+    if schedule is not None:
+        recipe.preview_steps = schedule.stage_ends()  # a sample grid at the end of each resolution
     if labelled:
         stream: Any = SampleStream(torch.stack(list(train_images)), data.batch_size, labels=labels, seed=data.seed)
     else:
@@ -125,23 +146,51 @@ def sample_scorer(cfg: UnconditionalConfig) -> Any:
         return None
 
 
-def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None) -> nn.Module:
-    """``D`` of a generator run: the padded DCGAN critic (with heads if asked) or the MLP critic."""
+def latent_discriminator(cfg: UnconditionalConfig, shape: tuple[int, ...], in_channels: int, heads: dict[str, int] | None,
+                         n_classes: int = 0) -> nn.Module:
+    """``D`` of a generator run: the padded DCGAN critic (with heads if asked), the MLP critic,
+    StyleGAN2's residual critic or SAGAN's (a projection critic :math:`D(x, c)` of ``n_classes``)."""
     model = cfg.model
+    if model.discriminator == "progan":
+        if heads:
+            raise ValueError(f"model.discriminator = 'progan' has no heads (gan.conditioning={cfg.gan.conditioning!r}): use model.discriminator = 'dcgan'")
+        return ProGANDiscriminator(in_channels, shape[-1], model.d_width, phase_steps=phase_steps(cfg))
+    if model.discriminator == "sagan":
+        if heads:
+            raise ValueError(f"model.discriminator = 'sagan' has no heads: use model.discriminator = 'dcgan' (gan.conditioning={cfg.gan.conditioning!r})")
+        return SAGANDiscriminator(in_channels, shape[-1], model.d_width, n_classes=n_classes, attention=0 if model.attention == 0 else None)
     if model.discriminator == "mlp":
         if heads:
             raise ValueError(f"gan.conditioning={cfg.gan.conditioning!r} needs a head on D: use model.discriminator = 'dcgan'")
         return MLPDiscriminator(in_channels * shape[-2] * shape[-1], hidden=(4 * model.d_width * 2, 4 * model.d_width),
                                  spectral_norm=model.spectral_norm, dropout=model.d_dropout)
+    if model.discriminator == "stylegan2":
+        if heads or model.spectral_norm:
+            raise ValueError("model.discriminator = 'stylegan2' has no heads and no spectral norm: use model.discriminator = 'dcgan' "
+                             f"(gan.conditioning={cfg.gan.conditioning!r}, model.spectral_norm={model.spectral_norm})")
+        return StyleGAN2Discriminator(in_channels, shape[-1], model.d_width)
     return padded_dcgan_discriminator(in_channels, shape[-1], model.d_width, model.spectral_norm, heads=heads, norm=model.d_norm)
 
 
+def phase_steps(cfg: UnconditionalConfig) -> int:
+    """Steps of each ProGAN growth phase: ``model.phase_images`` over the batch size, rounded up."""
+    return -(-cfg.model.phase_images // cfg.data.batch_size)
+
+
 def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
-    """The regulariser, clipping and DiffAugment of ``cfg.gan`` as arguments of the systems."""
+    """The regularisers (of ``D``; StyleGAN2's path length of ``G``), clipping and DiffAugment of
+    ``cfg.gan`` as arguments of the systems."""
     gan = cfg.gan
     out: dict[str, Any] = {"augment": gan.augment}
     if gan.regularizer != "none":
         out["regularizers"] = (Regularizer(gan.regularizer, REGULARIZERS[gan.regularizer], gan.reg_weight, gan.reg_every),)
+    if gan.path_length_weight > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("PL", PathLengthPenalty(), gan.path_length_weight,
+                                                                         gan.path_length_every, network="G"))
+    if gan.drift > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("drift", drift_penalty, gan.drift))
+    if gan.orthogonal_weight > 0:
+        out["regularizers"] = (*out.get("regularizers", ()), Regularizer("ortho", orthogonal_penalty, gan.orthogonal_weight, network="G"))
     if gan.clip is not None:
         out["d_constraints"] = (clip_weights(gan.clip),)
     return out

@@ -130,3 +130,70 @@ def test_weight_clipping_bounds_every_parameter_of_d_after_its_update_and_leaves
     assert any(not torch.equal(a, b) for a, b in zip(g_before, G.parameters()))
     with pytest.raises(ValueError, match="clip bound"):
         clip_weights(0.0)
+
+
+class _LinearStyles(torch.nn.Module):
+    """A toy generator with a w+ space: w+ = z viewed as (B, L, D), g(w+) = c * w+ reshaped to (B, 1, 4, 4)."""
+
+    def __init__(self, c: float = 3.0, L: int = 2):
+        super().__init__()
+        self.c, self.L = c, L
+
+    def to_space(self, space, z):
+        assert space == "w+"
+        return z.view(z.shape[0], self.L, -1)
+
+    def from_space(self, space, wplus):
+        assert space == "w+"
+        return self.c * wplus.reshape(wplus.shape[0], 1, 4, 4)
+
+
+def test_path_length_penalty_value_and_running_mean_by_hand():
+    from invgan.losses import PathLengthPenalty
+
+    G, pl = _LinearStyles(), PathLengthPenalty(decay=0.01, batch_shrink=2)
+    z = torch.randn(6, 16)
+    s = GANStep(x_hat=torch.zeros(6, 1, 4, 4), z=z)
+    torch.manual_seed(5)
+    value = pl(G, s)
+    torch.manual_seed(5)
+    y = torch.randn(3, 1, 4, 4) / 4.0  # the same draw: N(0, I) / sqrt(H W), for the first 6 // 2 latents
+    # J^T y = c y (g is c times the identity); length_b = sqrt(1/L sum (c y_b)^2)
+    lengths = (3.0 * y).flatten(1).pow(2).sum(1).div(2).sqrt()
+    mean1 = 0.01 * lengths.mean()  # from 0
+    assert float(pl.mean) == pytest.approx(float(mean1), rel=1e-5)
+    assert float(value.detach()) == pytest.approx(float((lengths - mean1).pow(2).mean()), rel=1e-5)
+    torch.manual_seed(6)
+    pl(G, s)
+    torch.manual_seed(6)
+    lengths2 = (3.0 * torch.randn(3, 1, 4, 4) / 4.0).flatten(1).pow(2).sum(1).div(2).sqrt()
+    assert float(pl.mean) == pytest.approx(float(mean1 + 0.01 * (lengths2.mean() - mean1)), rel=1e-5)
+    other = PathLengthPenalty()
+    other.set_rng_state(pl.rng_state())  # checkpointed with the recipe's state
+    assert torch.equal(other.mean, pl.mean)
+    with pytest.raises(ValueError, match="decay"):
+        PathLengthPenalty(decay=0.0)
+
+
+def test_orthogonal_penalty_by_hand():
+    from invgan.losses import orthogonal_penalty
+
+    lin = nn.Linear(2, 2)
+    with torch.no_grad():
+        lin.weight.copy_(torch.tensor([[1.0, 1.0], [0.0, 1.0]]))  # W W^T = [[2, 1], [1, 1]]: off-diagonal 1, 1
+    assert float(orthogonal_penalty(lin).detach()) == pytest.approx(2.0)  # biases (1-D) are left out
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(2) * 3)
+    assert float(orthogonal_penalty(lin).detach()) == 0.0  # orthogonal rows, any norm
+
+
+def test_drift_penalty_by_hand():
+    from invgan.losses import drift_penalty
+
+    D = nn.Linear(2, 1, bias=False)
+    with torch.no_grad():
+        D.weight.copy_(torch.tensor([[1.0, 2.0]]))
+    real = torch.tensor([[1.0, 1.0], [0.0, 1.0]])  # D = 3 and 2: E[D^2] = (9 + 4) / 2
+    assert float(drift_penalty(D, GANStep(x_hat=real, real=(real,))).detach()) == pytest.approx(6.5)
+    s = GANStep(x_hat=real, real=(real,), d_real=torch.tensor([1.0, 3.0]))  # D's outputs of the running phase are reused
+    assert float(drift_penalty(D, s)) == pytest.approx(5.0)

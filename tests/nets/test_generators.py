@@ -45,3 +45,25 @@ def test_make_generator_round_trip_through_config():
     assert torch.equal(G(z), H(z))
     x = G.sample(4, seed=1)
     assert torch.equal(x, G.sample(4, seed=1)) and G.training is False
+
+
+@pytest.mark.parametrize("size", [28, 32])
+def test_dcgan_latent_spaces_round_trip(size):
+    torch.manual_seed(0)
+    G = make_generator("dcgan", 8, (1, size, size), output="sigmoid", width=4).eval()
+    spaces = G.latent_spaces()
+    n_up = 2 if size == 28 else 3
+    assert list(spaces) == ["z", *[f"layer:{l}" for l in range(n_up + 1)]]
+    z = torch.randn(3, 8)
+    x = G(z)
+    for name, spec in spaces.items():
+        h = G.to_space(name, z)
+        assert tuple(h.shape[1:]) == spec.shape
+        assert torch.equal(G.from_space(name, h), x), name
+    h = G.to_space("layer:1", z)
+    assert not torch.equal(G.from_space("layer:1", h + 0.1), x)  # the features are an input
+    with pytest.raises(ValueError, match="no latent space 'w'"):
+        G.to_space("w", z)
+    with pytest.raises(ValueError, match="shape"):
+        G.from_space("layer:1", torch.randn(3, 5, 2, 2))
+    assert list(MLPGenerator(8, (1, 8, 8), (16,), output="sigmoid").latent_spaces()) == ["z"]

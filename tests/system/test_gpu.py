@@ -58,3 +58,28 @@ def test_compiled_networks_train_and_keep_their_state_dict_keys():
     t.fit(crops())
     assert t.step == 3
     assert {k: set(net.state_dict()) for k, net in t.networks.items()} == keys
+
+
+@cuda
+@pytest.mark.parametrize("preset", ["stylegan2-mnist", "sagan-mnist"])
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_stylegan2_and_sagan_train_on_cuda(preset, precision, tmp_path):
+    """The plain-PyTorch StyleGAN2 (lazy R1 and path length at step 0) and SAGAN under autocast on CUDA."""
+    from invgan.config import resolve
+    from invgan.training import build_run
+
+    overrides = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.progress=false", "classifier_metrics=false",
+                 "data.batch_size=8", "model.width=4", "model.d_width=4", "model.latent_dim=8", "train.device='cuda'",
+                 f"train.precision='{precision}'"]
+    run = build_run(resolve("unconditional", None, preset, overrides, None), out_dir=str(tmp_path), progress=False)
+    run.fit()
+    assert run.trainer.step == 2
+    assert all(v == v for row in run.trainer.history for k, v in row.items() if isinstance(v, float))
+    G = run.trainer.networks["G"].eval()
+    z = torch.randn(3, 8, device="cuda")
+    with torch.no_grad():
+        x = G(z)
+        for name in G.latent_spaces():
+            if name == "noise" or name.startswith("layer:") and preset == "stylegan2-mnist":
+                continue
+            assert torch.allclose(G.from_space(name, G.to_space(name, z)), x, atol=1e-5), name

@@ -146,3 +146,32 @@ def test_augmented_view_augments_both_sides_lets_labels_through_and_resumes():
     view.set_rng_state(state)
     (r2, _), (f2, _) = view(s)
     assert torch.equal(r, r2) and torch.equal(f, f2)
+
+
+def test_generator_regularizers_run_as_lazy_phases_of_g_or_in_its_loss():
+    from invgan.losses import PathLengthPenalty
+
+    torch.manual_seed(0)
+    calls = []
+
+    def g_penalty(net, s):
+        calls.append(net)
+        return net.lin.weight.pow(2).sum()
+
+    G, D = LabelG(), LinearD(8)
+    pl = PathLengthPenalty()
+    recipe = GANRecipe(G, D, inputs=LatentInput(4), view=ImageView(),
+                       regularizers=[Regularizer("PL", pl, 2.0, every=4, network="G"), Regularizer("norm", g_penalty, 0.5, network="G")])
+    opts = {k: torch.optim.Adam(recipe.networks[k].parameters(), 1e-3, betas=(0.0, 0.99)) for k in ("G", "D")}
+    tr = Trainer(recipe, opts, steps=1, device="cpu", progress=False)
+    phase = next(p for p in tr.phases if p.name == "PL")
+    assert (phase.networks, phase.every, phase.gain, phase.weight) == (("G",), 4, 4, 2.0)
+    c = 4 / 5
+    assert tr.optimizers["G"].param_groups[0]["lr"] == pytest.approx(1e-3 * c)  # G's optimiser is corrected, D's is not
+    assert tr.optimizers["D"].param_groups[0]["lr"] == pytest.approx(1e-3)
+    assert "norm" not in [p.name for p in tr.phases]
+    loss, logs = recipe.generator_loss(recipe({"x": torch.rand(3, 8)}, 0))
+    assert calls == [G] and float(logs["norm"].detach()) == pytest.approx(0.5 * float(G.lin.weight.detach().pow(2).sum()))
+    assert "path_length_mean" in recipe.rng_state()  # the running mean travels with the recipe's state
+    with pytest.raises(ValueError, match="network"):
+        Regularizer("x", g_penalty, network="Q")

@@ -50,3 +50,30 @@ def test_every_conditioning_has_its_system():
 
     assert set(CONDITIONED_SYSTEMS) == set(CONDITIONINGS)
 
+
+
+def test_stylegan2_parts_and_their_checks():
+    from invgan.nets.stylegan import StyleGAN2Discriminator, StyleGAN2Generator
+
+    run = build_unconditional(resolve_unconditional("stylegan2-mnist", TINY + ["model.latent_dim=8"]), out_dir=None, progress=False)
+    recipe = run.trainer.recipe
+    assert isinstance(recipe.networks["G"], StyleGAN2Generator) and isinstance(recipe.networks["D"], StyleGAN2Discriminator)
+    lazy = {p.name: (p.networks, p.every, p.lazy) for p in run.trainer.phases if p.lazy}
+    assert lazy == {"r1": (("D",), 16, True), "PL": (("G",), 4, True)}
+    assert run.trainer.emas and recipe.networks["G"].config["kind"] == "stylegan2"
+    with pytest.raises(ValueError, match="needs a generator with a w\\+ space"):
+        build_unconditional(resolve_unconditional("dcgan-mnist", TINY + ["gan.path_length_weight=2"]), out_dir=None, progress=False)
+    with pytest.raises(ValueError, match="has no heads"):
+        build_unconditional(resolve_unconditional("acgan-mnist", TINY + ["model.discriminator='stylegan2'"]), out_dir=None, progress=False)
+
+
+def test_sagan_parts_projection_discriminator_and_orthogonal_regularisation():
+    from invgan.nets.sagan import SAGANDiscriminator, SAGANGenerator
+
+    run = build_unconditional(resolve_unconditional("sagan-cgan-mnist", TINY + ["gan.orthogonal_weight=1e-4"]), out_dir=None, progress=False)
+    G, D = run.trainer.recipe.networks["G"], run.trainer.recipe.networks["D"]
+    assert isinstance(G, SAGANGenerator) and G.n_classes == 10
+    assert isinstance(D, SAGANDiscriminator) and D.n_classes == 10  # the label is projected, not given as channels
+    assert run.trainer.optimizers["G"].param_groups[0]["lr"] == 1e-4 and run.trainer.optimizers["D"].param_groups[0]["lr"] == 4e-4
+    logs = run.trainer.train_step(run.stream[0])
+    assert "G/ortho" in logs and float(logs["G/ortho"]) > 0
