@@ -13,6 +13,8 @@ Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
   measurements held out (no ground truth);
 * ``dev-pixels``, ``dev-dct``: z-CSGM (lambda 0.1) plus a sparse deviation in that basis;
 * ``finetune``: z-CSGM then ``--finetune`` steps of fine-tuning a copy of G per digit;
+* ``ilo-layer1``, ``ilo-layer2``: z-CSGM then the search continued in the input of that layer (ILO,
+  the l1 ball of radius 0.2 around the z search's features);
 * ``lasso``: the best of Lasso on pixels, DCT and Haar wavelets (scikit-learn), its alpha chosen
   on ``--n-val`` validation digits per setting (examples/csgm_mnist.py's solver).
 
@@ -77,6 +79,8 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
         "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
         "dev-dct": dict(prior_weight=0.1, deviation="dct"),
         "finetune": dict(prior_weight=0.1, deviation="none", finetune=args.finetune),
+        "ilo-layer1": dict(prior_weight=0.1, deviation="none", space="layer:1"),
+        "ilo-layer2": dict(prior_weight=0.1, deviation="none", space="layer:2"),
     }
     data = fixed_measurements(model, x_test, seed=1)
     for name, kw in methods.items():
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
     example = _csgm_example()
     results = {}
-    names = ("z", "default", "dev-pixels", "dev-dct", "finetune", "lasso")
+    names = ("z", "default", "dev-pixels", "dev-dct", "finetune", "ilo-layer1", "ilo-layer2", "lasso")
     print("| setting | " + " | ".join(names) + " | best Lasso |\n|---|" + "---:|" * len(names) + "---|", flush=True)
     for setting in args.settings:
         r = results[setting] = run_setting(setting, G, x_val, x_test, args, example)

@@ -126,9 +126,10 @@ def run(args: argparse.Namespace) -> int:
             std = res.std[i]
             save_image((std / std.max().clamp_min(1e-12)).clamp(0, 1), out / f"{name}_std.png")
             rows[i].update({"mean_std": float(std.mean()), "acceptance": float(res.acceptance[i])})
-    method = {"space": "z", "deviation": cfg.search.deviation, "finetune": cfg.search.finetune, "samples": cfg.search.samples}
+    method = {"space": cfg.search.space, "deviation": cfg.search.deviation, "finetune": cfg.search.finetune, "samples": cfg.search.samples}
     summary = {"generator": str(path), "physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
                "method": method, "noise_level_used": None if res.sigma is None else [float(v) for v in res.sigma],
+               "choice": res.choice,
                "mean_psnr": float(psnr.mean()), "mean_mse": float(mse.mean()), "images": rows}
     if args.json:
         (out / "results.json").write_text(json.dumps(summary, indent=2))

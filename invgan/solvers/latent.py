@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
-from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, sparse_deviation
+from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, search_space, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -67,6 +67,10 @@ class LatentSearchConfig:
     tolerance: float = _opt(1e-4, "relative improvement of the objective that counts as progress")
     patience: int = _opt(25, "a search stops after this many steps without progress")
     seed: int = _opt(0, "seed of the random starts (restart r starts from seed + r)")
+    space: str = _opt("z", "where the search ends: z, or any space the generator declares (G.latent_spaces(): layer:L for "
+                            "convolutional generators, w and w+ for StyleGAN2), continued there from the z search's result")
+    space_steps: int = _opt(300, "steps of the search in that space")
+    space_radius: float = _opt(0.2, "layer:L: radius of the l1 ball around the z search's features, relative to their l1 norm")
     deviation: str = _opt("auto", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen); "
                                   "auto: none, pixels or dct, chosen per measurement on held-out measurements")
     holdout: float = _opt(0.1, "share of each y's entries held out to choose what is left to 'auto' (scored through A only)")
@@ -82,14 +86,17 @@ class LatentSearchConfig:
 
     def __post_init__(self) -> None:
         _check(self, [
-            ("deviation", self.deviation in ("none", "auto", *BASES), f"one of {('none', 'auto', *BASES)}"),
+            ("deviation", self.deviation in ("none", "auto", *BASES) and (self.space == "z" or self.deviation in ("none", "auto")),
+             f"one of {('none', 'auto', *BASES)} (none or auto with a space other than z)"),
+            ("space_steps", self.space_steps >= 0, "an integer >= 0"),
+            ("space_radius", self.space_radius > 0, "a value > 0"),
             ("deviation_weight", self.deviation_weight is None or self.deviation_weight >= 0, "a value >= 0, or None"),
             ("deviation_steps", self.deviation_steps >= 0, "an integer >= 0"),
-            ("finetune", self.finetune >= 0 and (self.finetune == 0 or self.deviation in ("none", "auto")),
-             "an integer >= 0 (and 0 with a deviation: the two refinements are alternatives)"),
+            ("finetune", self.finetune >= 0 and (self.finetune == 0 or (self.deviation in ("none", "auto") and self.space == "z")),
+             "an integer >= 0 (and 0 with a deviation or another space: the refinements are alternatives)"),
             ("finetune_lr", self.finetune_lr > 0, "a value > 0"),
-            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0),
-             "0, or at least 2 (samples of z: with deviation none or auto, and finetune = 0)"),
+            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0 and self.space == "z"),
+             "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
@@ -194,7 +201,20 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
         p.requires_grad_(False)
     try:
         latent_dim, _ = _check_inputs(generator, y, physics)
+        spaces = generator.latent_spaces() if hasattr(generator, "latent_spaces") else {"z": None}
+        if cfg.space not in spaces or cfg.space == "noise":
+            searchable = tuple(k for k in spaces if k != "noise")
+            raise ValueError(f"{type(generator).__name__} declares no latent space {cfg.space!r} to search: expected one of {searchable}"
+                             + (" (its noise maps are searched beside another space, not yet offered)" if cfg.space == "noise" else ""))
         with torch.enable_grad():
+            if cfg.space != "z":  # the z search (lambda chosen unless given), then the search continues in that space
+                result = (_chosen(generator, y.detach(), physics, dataclasses.replace(cfg, deviation="none"), latent_dim)
+                          if cfg.prior_weight is None else _search(generator, y.detach(), physics, cfg, latent_dim))
+                result.x_map = result.x_hat
+                lam = torch.tensor(result.choice["prior_weight"]) if result.choice else cfg.prior_weight
+                result.x_hat, _ = search_space(y.detach(), physics, generator, result.z_hat, cfg.space, steps=cfg.space_steps,
+                                               radius=cfg.space_radius, prior_weight=lam)
+                return result
             if cfg.prior_weight is None or cfg.deviation == "auto":
                 return _chosen(generator, y.detach(), physics, cfg, latent_dim)
             result = _search(generator, y.detach(), physics, cfg, latent_dim)

@@ -195,3 +195,75 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
     rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
     return final, trail.mean(1), trail.std(1), rate
+
+
+def project_l1_ball(v: Tensor, center: Tensor, radius: Tensor) -> Tensor:
+    r"""The Euclidean projection of each sample of ``v`` onto the :math:`\ell_1` ball
+    :math:`\{u : \|u - c\|_1 \le r\}` (``radius`` per sample), by soft thresholding at the
+    :math:`\theta \ge 0` that puts the point on the sphere (Duchi et al. 2008's sort).
+
+    >>> import torch
+    >>> project_l1_ball(torch.tensor([[3.0, -1.0]]), torch.zeros(1, 2), torch.tensor([2.0])).tolist()
+    [[2.0, -0.0]]
+    """
+    d = (v - center).flatten(1)
+    inside = d.abs().sum(1) <= radius
+    a = d.abs().sort(1, descending=True).values
+    cum = a.cumsum(1) - radius[:, None]
+    k = torch.arange(1, a.shape[1] + 1, device=v.device, dtype=v.dtype)
+    rho = ((a - cum / k) > 0).sum(1).clamp_min(1)  # the number of coordinates left nonzero
+    theta = (cum.gather(1, (rho - 1)[:, None]) / rho[:, None].to(v.dtype)).clamp_min(0)
+    projected = torch.sign(d) * (d.abs() - theta).clamp_min(0)
+    out = torch.where(inside[:, None], d, projected)
+    return center + out.view_as(v)
+
+
+#: which space a generator input of that name comes from (StyleGAN2's layer spaces take ``wplus``)
+NEED_SPACES = {"wplus": "w+"}
+
+
+@torch.enable_grad()
+def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: str, *, steps: int = 300, lr: float = 0.01,
+                 radius: float = 0.2, prior_weight: float | Tensor = 0.1) -> tuple[Tensor, Tensor]:
+    r"""Continue the search in another space of the generator (``G.latent_spaces()``) from
+    :math:`v_0 = \mathrm{to\_space}(\hat z)`, with Adam on :math:`\|A\,G_{\text{space}}(v) - y\|^2`
+    plus the space's prior:
+
+    * ``layer:l`` (Intermediate Layer Optimisation, Daras et al. 2021): :math:`v` kept in the
+      :math:`\ell_1` ball of radius ``radius`` :math:`\cdot\|v_0\|_1` around :math:`v_0`, the point
+      of the earlier layers' range the z search found (:func:`project_l1_ball` after each step);
+    * ``w`` / ``w+`` (StyleGAN2): :math:`\lambda\|w - \bar w\|^2` around the running average
+      :math:`\bar w` (``w_avg``), and for ``w+`` the cross term :math:`\lambda \operatorname{mean}_{l<l'}\|w_l - w_{l'}\|^2`
+      that keeps the layer styles together (PULSE).
+
+    Inputs a space needs (``wplus`` for StyleGAN2's layers) are those of :math:`\hat z`, held fixed.
+    Returns ``(x_hat, v)``."""
+    spec = generator.latent_spaces()[space]
+    with torch.no_grad():
+        v0 = generator.to_space(space, z0)
+        inputs = {k: generator.to_space(NEED_SPACES.get(k, k), z0) for k in spec.needs if k not in spec.optional}
+    lam = torch.as_tensor(prior_weight, dtype=z0.dtype, device=z0.device).flatten()
+    lam = lam if lam.numel() == z0.shape[0] else lam[:1].expand(z0.shape[0])
+    center = v0.detach()
+    ball = radius * center.flatten(1).abs().sum(1)
+    v = center.clone().requires_grad_(True)
+    opt = torch.optim.Adam([v], lr=lr)
+    w_avg = getattr(generator, "w_avg", None)
+    for _ in range(steps):
+        residual = physics.A(generator.from_space(space, v, **inputs)) - y
+        loss = residual.flatten(1).pow(2).sum(1)
+        if space in ("w", "w+") and w_avg is not None:
+            loss = loss + lam * (v - w_avg).flatten(1).pow(2).sum(1)
+            if space == "w+" and v.shape[1] > 1:
+                diff = (v[:, :, None] - v[:, None]).pow(2).sum(-1)  # (B, L, L)
+                loss = loss + lam * diff.sum((1, 2)) / (v.shape[1] * (v.shape[1] - 1))
+        elif space == "z":
+            loss = loss + lam * v.pow(2).sum(1)
+        opt.zero_grad()
+        loss.sum().backward()
+        opt.step()
+        if space.startswith("layer:"):
+            with torch.no_grad():
+                v.copy_(project_l1_ball(v, center, ball))
+    with torch.no_grad():
+        return generator.from_space(space, v, **inputs), v.detach()

@@ -124,3 +124,49 @@ def test_held_out_entries_pick_the_prior_weight_that_generalises(in_range):
     noise = 5.0 * torch.randn(y.shape, generator=torch.Generator().manual_seed(4))
     res = latent_search(noise, physics, G, restarts=2, max_steps=100, deviation="none")
     assert res.choice["prior_weight"] == [1.0, 1.0]
+
+
+def test_l1_ball_projection_by_hand():
+    from invgan.solvers.latent_refine import project_l1_ball
+
+    center = torch.tensor([[1.0, 1.0, 1.0]])
+    v = torch.tensor([[4.0, 0.0, 1.5]])  # offset (3, -1, 0.5), l1 norm 4.5, onto radius 2
+    # soft threshold at theta: (3 - t) + (1 - t) + (0.5 - t) = 2 gives t = 0.833 > 0.5, so the last one is 0:
+    # (3 - t) + (1 - t) = 2 gives t = 1: offset (2, 0, 0)
+    got = project_l1_ball(v, center, torch.tensor([2.0]))
+    assert torch.allclose(got, torch.tensor([[3.0, 1.0, 1.0]]))
+    inside = torch.tensor([[1.5, 0.8, 1.0]])
+    assert torch.equal(project_l1_ball(inside, center, torch.tensor([2.0])), inside)
+    many = torch.randn(5, 2, 3, 3)
+    out = project_l1_ball(many, torch.zeros_like(many), torch.full((5,), 1.5))
+    assert torch.allclose(out.flatten(1).abs().sum(1), torch.full((5,), 1.5), atol=1e-5)
+
+
+def test_intermediate_layer_search_recovers_in_range_and_undeclared_spaces_are_refused():
+    from invgan.nets.generators import make_generator
+
+    torch.manual_seed(0)
+    G = make_generator("dcgan", 8, (1, 16, 16), output="sigmoid", width=4).eval()
+    x = G(torch.randn(2, 8)).detach()
+    model = make_physics("cs", (1, 16, 16), m=200, noise="none")
+    y = model.physics.A(x)
+    res = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0, deviation="none", space="layer:1", space_steps=200)
+    assert float((res.x_hat - x).pow(2).mean()) < 1e-4 and res.x_map is not None
+    with pytest.raises(ValueError, match=r"declares no latent space 'w\+' to search: expected one of \('z', 'layer:0'"):
+        latent_search(y, model.physics, G, space="w+")
+
+
+@pytest.mark.parametrize("space", ["w", "w+", "layer:1"])
+def test_stylegan2_spaces_are_searched_and_fit_at_least_as_well_as_z(space):
+    from invgan.nets.generators import make_generator
+
+    torch.manual_seed(0)
+    G = make_generator("stylegan2", 8, (1, 16, 16), output="sigmoid", width=4, mapping_layers=2).eval()
+    x = G(torch.randn(2, 8)).detach()
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none")
+    y = model.physics.A(x)
+    common = dict(restarts=2, max_steps=60, prior_weight=0.01, deviation="none")
+    plain = latent_search(y, model.physics, G, **common)
+    res = latent_search(y, model.physics, G, **common, space=space, space_steps=60)
+    fit = lambda r: float((model.physics.A(r.x_hat) - y).pow(2).sum())  # noqa: E731
+    assert res.x_hat.shape == x.shape and fit(res) <= fit(plain) * 1.01
