@@ -72,7 +72,8 @@ class LatentSearchConfig:
     space_steps: int = _opt(300, "steps of the search in that space")
     space_radius: float = _opt(0.2, "layer:L: radius of the l1 ball around the z search's features, relative to their l1 norm")
     deviation: str = _opt("auto", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen); "
-                                  "auto: none, pixels or dct, chosen per measurement on held-out measurements")
+                                  "auto: none, pixels, dct or the search continued in the generator's last two layer spaces "
+                                  "(ILO), chosen per measurement on held-out measurements")
     holdout: float = _opt(0.1, "share of each y's entries held out to choose what is left to 'auto' (scored through A only)")
     deviation_weight: float | None = _opt(None, "mu of mu ||B nu||_1 (default: 2 sigma sqrt(2 log n), sigma the noise level)")
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
@@ -311,6 +312,14 @@ def _sigma(result: LatentSearchResult, y: Tensor, physics, cfg: LatentSearchConf
     return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
 
 
+def _auto_layers(generator: nn.Module) -> tuple[str, ...]:
+    """The intermediate-layer spaces ``deviation="auto"`` also tries: the last two ``layer:l`` the
+    generator declares before its output (none for a generator without layer spaces)."""
+    spaces = generator.latent_spaces() if hasattr(generator, "latent_spaces") else {}
+    layers = [k for k in spaces if k.startswith("layer:") and k != "layer:0"]
+    return tuple(layers[-2:])
+
+
 class _Entries:
     r"""An operator restricted to some entries of each measurement, :math:`A'x = M \odot Ax`
     (``mask`` of ``y``'s shape): the fitting half of a held-out split."""
@@ -362,12 +371,19 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     n = x_fit[0].numel()
     devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
+    if cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
+        devs = devs + _auto_layers(generator)
     dev_errors = {"none": torch.stack(list(errors.values())).min(0).values}
+
+    def refined(d: str, yy: Tensor, phys, z: Tensor) -> Tensor:
+        if d.startswith("layer:"):
+            return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam)[0]
+        return sparse_deviation(yy, phys, generator, z, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
+                                prior_weight=lam, output_range=(lo, hi))[0]
+
     for d in devs:
         if d != "none":
-            x_d, _, _ = sparse_deviation(y_fit, fit, generator, z_fit, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
-                                         prior_weight=lam, output_range=(lo, hi))
-            dev_errors[d] = held_error(x_d)
+            dev_errors[d] = held_error(refined(d, y_fit, fit, z_fit))
     names = [d for d in devs]
     dev_pick = torch.stack([dev_errors[d] for d in names]).argmin(0)
     result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=z_fit)
@@ -376,16 +392,15 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     for k, d in enumerate(names):
         chosen = dev_pick == k
         if d != "none" and bool(chosen.any()):
-            x_d, _, _ = sparse_deviation(y, physics, generator, result.z_hat, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
-                                         prior_weight=lam, output_range=(lo, hi))
-            x_hat[chosen] = x_d[chosen]
+            x_hat[chosen] = refined(d, y, physics, result.z_hat)[chosen]
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
                 "the rest and scored by its error there, through A only (no ground truth)",
-        "prior_weight": [float(v) for v in lam], "deviation": [names[k] for k in dev_pick.tolist()],
+        "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
-                          **{f"deviation={d}": [float(v) for v in dev_errors[d]] for d in names if d != "none"}},
+                          **{(f"space={d}" if d.startswith("layer:") else f"deviation={d}"): [float(v) for v in dev_errors[d]]
+                             for d in names if d != "none"}},
     }
     if cfg.finetune or cfg.samples:
         return _refine(result, generator, y, physics, dataclasses.replace(cfg, prior_weight=float(lam.mean()), deviation="none"))

@@ -79,7 +79,7 @@ def test_deviation_fits_what_the_generator_cannot():
     x[..., 2, 5] = 1.0 - x[..., 2, 5]  # one pixel outside the range of a 2-d generator
     model = make_physics("inpainting", (1, 8, 8), keep=1.0, noise="none")
     y = model.physics.A(x)
-    plain = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0)
+    plain = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0, deviation="none")
     sparse = latent_search(y, model.physics, G, restarts=4, max_steps=300, prior_weight=0.0, deviation="pixels", deviation_weight=1e-3)
     assert float((sparse.x_hat - x).pow(2).mean()) < 0.25 * float((plain.x_hat - x).pow(2).mean())
     assert torch.equal(sparse.x_map, plain.x_hat)
@@ -111,8 +111,8 @@ def test_the_default_chooses_from_the_measurements_alone_never_the_truth(in_rang
     scores = evaluate_estimator(search, MeasuredSet(x=torch.full_like(x, float("nan")), y=noisy, operator_params={}), physics, outputs=outputs)
     assert math.isnan(scores["psnr"]) and torch.isfinite(outputs[0]).all()  # the truth is NaN, the estimate is not
     choice = search.result.choice
-    assert set(choice) == {"rule", "prior_weight", "deviation", "heldout_error"} and "no ground truth" in choice["rule"]
-    assert len(choice["prior_weight"]) == 2 and set(choice["deviation"]) <= {"none", "pixels", "dct"}
+    assert set(choice) == {"rule", "prior_weight", "refinement", "heldout_error"} and "no ground truth" in choice["rule"]
+    assert len(choice["prior_weight"]) == 2 and set(choice["refinement"]) <= {"none", "pixels", "dct"}
     assert all(len(v) == 2 and all(math.isfinite(e) for e in v) for v in choice["heldout_error"].values())
     again = latent_search(noisy, physics, G, restarts=2, max_steps=60, deviation_steps=30)
     assert torch.equal(again.x_hat, search.result.x_hat)  # seeded: the same split and the same choice
