@@ -203,8 +203,8 @@ def project_l1_ball(v: Tensor, center: Tensor, radius: Tensor) -> Tensor:
     :math:`\theta \ge 0` that puts the point on the sphere (Duchi et al. 2008's sort).
 
     >>> import torch
-    >>> project_l1_ball(torch.tensor([[3.0, -1.0]]), torch.zeros(1, 2), torch.tensor([2.0])).tolist()
-    [[2.0, -0.0]]
+    >>> project_l1_ball(torch.tensor([[3.0, -1.0]]), torch.zeros(1, 2), torch.tensor([2.0])).abs().tolist()
+    [[2.0, 0.0]]
     """
     d = (v - center).flatten(1)
     inside = d.abs().sum(1) <= radius
