@@ -1,0 +1,162 @@
+"""Posterior sampling with the conditional GAN (rcGAN presets) against the deterministic cGAN presets,
+at equal steps, on held-out photos: the figures of docs/posterior_sampling.md.
+
+For each problem (deblurring: ``demo`` vs ``rcgan-deblur``; inpainting, half the pixels kept:
+``inpainting`` vs ``rcgan-inpainting``) both presets are trained for ``--steps`` steps
+(``invgan train``, one thread each, or reused with ``--reuse`` when ``RUNS/NAME/last.pt`` is there),
+then their ``last.pt`` (not ``best.pt``, chosen on held-out crops) is scored on ``--crops`` fixed
+crops of the held-out photos (``held_out_set``, seed 1234):
+
+* the deterministic cGAN: PSNR/SSIM and patch KID of its estimate;
+* rcGAN: ``--k`` draws of z per measurement (seeded); the mean of the first 8 and one draw:
+  PSNR/SSIM, patch KID; the std of the draws vs the absolute error of their mean (Spearman) and the
+  coverage of the per-pixel 90 % intervals, both from the first 8 draws and from all ``--k``
+  (:func:`invgan.metrics.evaluate_posterior`).
+
+Writes ``table.json`` and ``table.md`` and, per problem, ``NAME_samples.png`` (held-out crops;
+columns: measurement, 4 draws, mean of 8, std map scaled by its maximum over the figure, absolute
+error of the mean on the same scale, truth) into ``--out``.
+
+    python scripts/posterior_sampling.py --steps 1500 --runs runs/posterior --out docs/figures/posterior_sampling
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # this checkout's invgan, whatever is installed
+
+#: (problem, deterministic preset, posterior-sampling preset)
+PROBLEMS = (("deblurring", "demo", "rcgan-deblur"), ("inpainting", "inpainting", "rcgan-inpainting"))
+
+
+def train(preset: str, steps: int, folder: Path, reuse: bool, extra: list[str]) -> float | None:
+    """Train ``preset`` into ``folder`` with one thread (seconds), or reuse a finished run of ``steps`` steps."""
+    if reuse and (folder / "last.pt").is_file():
+        cfg = json.loads((folder / "config.json").read_text())
+        if cfg["train"]["steps"] == steps:
+            print(f"reusing {folder}", flush=True)
+            return None
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "invgan", "train", "--preset", preset, "--set", f"train.steps={steps}", "--set", "train.progress=false",
+           "--out", str(folder), *(["--overwrite"] if (folder / "config.json").is_file() else [])]
+    cmd += [a for o in extra for a in ("--set", o)]
+    print(" ".join(cmd[1:]), flush=True)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def crops_figure(columns: list[torch.Tensor], path: Path) -> None:
+    from torchvision.utils import save_image
+
+    tiles = torch.stack(columns, 1).flatten(0, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_image(tiles.clamp(0, 1), path, nrow=len(columns), padding=2, pad_value=1.0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=1500, help="training steps of every run (equal steps)")
+    p.add_argument("--runs", default="runs/posterior", help="folder of the run folders")
+    p.add_argument("--out", default="docs/figures/posterior_sampling", help="folder of the table and figures")
+    p.add_argument("--crops", type=int, default=192, help="held-out crops")
+    p.add_argument("--k", type=int, default=32, help="draws of z per measurement (>= 8)")
+    p.add_argument("--show", type=int, default=3, help="crops in each figure")
+    p.add_argument("--reuse", action="store_true", help="reuse finished runs of --steps steps")
+    p.add_argument("--no-kid", action="store_true", help="no Inception features (PSNR, SSIM and calibration only)")
+    p.add_argument("--problems", nargs="+", default=[q for q, _, _ in PROBLEMS], choices=[q for q, _, _ in PROBLEMS])
+    p.add_argument("--set", dest="extra", action="append", default=[], help="an override of every run (tests: tiny runs)")
+    args = p.parse_args(argv)
+    if args.k < 8:
+        p.error(f"--k must be >= 8 (the mean of 8 draws is reported), got {args.k}")
+    torch.set_num_threads(1)
+    from invgan.cli.common import load_reconstructor
+    from invgan.metrics import evaluate_estimator, evaluate_posterior, patch_kid, sample_set
+    from invgan.metrics.images import set_operator
+    from invgan.nets import PosteriorSamples
+    from invgan.physics import lift
+    from invgan.training.conditional import held_out_set
+
+    features = None
+    if not args.no_kid:
+        from invgan.metrics import InceptionFeatures
+
+        features = InceptionFeatures()
+    runs, out = Path(args.runs), Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    table: dict = {"steps": args.steps, "crops": args.crops, "k": args.k, "machine": platform.processor() or platform.machine(),
+                   "torch": torch.__version__, "threads": 1, "problems": {}}
+    for problem, det_name, rc_name in PROBLEMS:
+        if problem not in args.problems:
+            continue
+        seconds = {name: train(name, args.steps, runs / name, args.reuse, args.extra) for name in (det_name, rc_name)}
+        det, cfg = load_reconstructor(runs / det_name / "last.pt", torch.device("cpu"))
+        rc, rc_cfg = load_reconstructor(runs / rc_name / "last.pt", torch.device("cpu"))
+        det.eval(), rc.eval()
+        measurement, data = held_out_set(rc_cfg, "cpu", n=args.crops)
+        physics = measurement.physics
+        outs: list[torch.Tensor] = []
+        det_scores = evaluate_estimator(det, data, physics, outputs=outs)
+        det_est = torch.cat(outs)
+        torch.manual_seed(0)
+        t0 = time.perf_counter()
+        post = sample_set(rc.sample, data, physics, args.k)
+        sample_seconds = time.perf_counter() - t0
+        x = data.x.float().cpu()
+        post8 = PosteriorSamples.from_samples(post.samples[:, :8])
+        rc8 = evaluate_posterior(post8, x, features=features)
+        rc_all = evaluate_posterior(post, x)
+        row = {
+            "deterministic": {"preset": det_name, **det_scores, "train_seconds": seconds[det_name]},
+            "rcgan": {"preset": rc_name, "train_seconds": seconds[rc_name], "sample_seconds": sample_seconds,
+                      "mean8": rc8, f"all{args.k}": rc_all},
+            "gap_db": rc8["psnr_mean"] - det_scores["psnr"],
+        }
+        if features is not None:
+            row["deterministic"].update({k.replace("kid_det", "kid"): v for k, v in patch_kid(features, x, {"kid_det": det_est}).items()})
+        table["problems"][problem] = row
+        print(json.dumps({problem: row}), flush=True)
+
+        # the figure: measurement, 4 draws, mean of 8, std, |error of the mean|, truth
+        n = min(args.show, len(data))
+        xs, ys, params = next(data.batches(n))
+        set_operator(physics, params)
+        shown = PosteriorSamples.from_samples(post.samples[:n, :8])
+        scale = float(torch.maximum(shown.std.max(), (shown.mean - xs).abs().max())) or 1.0
+        columns = [lift(physics, ys, "adjoint").clamp(0, 1), *[shown.samples[:, j] for j in range(4)], shown.mean,
+                   shown.std / scale, (shown.mean - xs).abs() / scale, xs]
+        crops_figure(columns, out / f"{problem}_samples.png")
+        table["problems"][problem]["figure_scale"] = scale
+
+    (out / "table.json").write_text(json.dumps(table, indent=1) + "\n")
+    lines = ["| problem | method | PSNR (dB) | SSIM | patch KID (x1000) | Spearman std/error | coverage of 90 % intervals |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    k = args.k
+    for problem, row in table["problems"].items():
+        d, r8, ra = row["deterministic"], row["rcgan"]["mean8"], row["rcgan"][f"all{k}"]
+        kid = (lambda v, s: f"{1000 * v:.1f} ± {1000 * s:.1f}") if features is not None else (lambda v, s: "")
+        lines.append(f"| {problem} | cGAN (`{d['preset']}`) | {d['psnr']:.2f} | {d['ssim']:.3f} | "
+                     f"{kid(d['kid'], d['kid_std']) if features is not None else ''} | | |")
+        lines.append(f"| {problem} | rcGAN (`{row['rcgan']['preset']}`), mean of 8 | {r8['psnr_mean']:.2f} | {r8['ssim_mean']:.3f} | "
+                     f"{kid(r8['kid_mean'], r8['kid_mean_std']) if features is not None else ''} | "
+                     f"{r8['spearman']:.2f} (8 draws), {ra['spearman']:.2f} ({k}) | {100 * r8['coverage']:.1f} % (8), {100 * ra['coverage']:.1f} % ({k}) |")
+        lines.append(f"| {problem} | rcGAN, one draw | {r8['psnr_sample']:.2f} | {r8['ssim_sample']:.3f} | "
+                     f"{kid(r8['kid_sample'], r8['kid_sample_std']) if features is not None else ''} | | |")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
