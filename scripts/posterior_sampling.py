@@ -18,6 +18,13 @@ columns: measurement, 4 draws, mean of 8, std map scaled by its maximum over the
 error of the mean on the same scale, truth) into ``--out``.
 
     python scripts/posterior_sampling.py --steps 1500 --runs runs/posterior --out docs/figures/posterior_sampling
+
+``--select-beta B...`` instead chooses the std reward's weight: the rcGAN preset of each problem
+is trained with ``loss.std_weight`` = each B and scored on crops of the *training* photos
+(``held_out_set(..., split="train")``: the held-out photos are not looked at); written to
+``selection.json``. The presets then keep the B whose 90 % intervals cover closest to 90 %.
+
+    python scripts/posterior_sampling.py --select-beta 0.5 1 2 4 --steps 600 --runs runs/select --out docs/figures/posterior_sampling
 """
 
 from __future__ import annotations
@@ -76,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", action="store_true", help="reuse finished runs of --steps steps")
     p.add_argument("--no-kid", action="store_true", help="no Inception features (PSNR, SSIM and calibration only)")
     p.add_argument("--problems", nargs="+", default=[q for q, _, _ in PROBLEMS], choices=[q for q, _, _ in PROBLEMS])
+    p.add_argument("--select-beta", nargs="+", type=float, default=None, metavar="B",
+                   help="choose loss.std_weight among these on training-photo crops (writes selection.json only)")
     p.add_argument("--set", dest="extra", action="append", default=[], help="an override of every run (tests: tiny runs)")
     args = p.parse_args(argv)
     if args.k < 8:
@@ -97,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     table: dict = {"steps": args.steps, "crops": args.crops, "k": args.k, "machine": platform.processor() or platform.machine(),
                    "torch": torch.__version__, "threads": 1, "problems": {}}
+    if args.select_beta:
+        return select_beta(args, runs, out)
     for problem, det_name, rc_name in PROBLEMS:
         if problem not in args.problems:
             continue
@@ -155,6 +166,39 @@ def main(argv: list[str] | None = None) -> int:
                      f"{kid(r8['kid_sample'], r8['kid_sample_std']) if features is not None else ''} | | |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    return 0
+
+
+def select_beta(args: argparse.Namespace, runs: Path, out: Path) -> int:
+    """Train each problem's rcGAN preset with every ``loss.std_weight`` of ``--select-beta`` and score it
+    on crops of the training photos; the weight of coverage closest to 90 % is the choice."""
+    from invgan.cli.common import load_reconstructor
+    from invgan.metrics import evaluate_posterior, sample_set
+    from invgan.nets import PosteriorSamples
+    from invgan.training.conditional import held_out_set
+
+    result: dict = {"steps": args.steps, "crops": args.crops, "k": args.k, "split": "train", "problems": {}}
+    for problem, _, rc_name in PROBLEMS:
+        if problem not in args.problems:
+            continue
+        rows = {}
+        for beta in args.select_beta:
+            folder = runs / f"{rc_name}-beta{beta:g}"
+            seconds = train(rc_name, args.steps, folder, args.reuse, [*args.extra, f"loss.std_weight={beta}"])
+            rc, cfg = load_reconstructor(folder / "last.pt", torch.device("cpu"))
+            measurement, data = held_out_set(cfg, "cpu", n=args.crops, split="train")
+            torch.manual_seed(0)
+            post = sample_set(rc.eval().sample, data, measurement.physics, args.k)
+            x = data.x.float().cpu()
+            rows[beta] = {"train_seconds": seconds, "mean8": evaluate_posterior(PosteriorSamples.from_samples(post.samples[:, :8]), x),
+                          f"all{args.k}": evaluate_posterior(post, x)}
+            print(json.dumps({problem: {beta: rows[beta]}}), flush=True)
+        best = min(rows, key=lambda b: abs(rows[b][f"all{args.k}"]["coverage"] - 0.9))
+        result["problems"][problem] = {"rows": {f"{b:g}": r for b, r in rows.items()}, "chosen": best}
+        print(f"{problem}: " + ", ".join(f"beta {b:g}: coverage {100 * r[f'all{args.k}']['coverage']:.1f} %, Spearman "
+                                         f"{r[f'all{args.k}']['spearman']:.2f}, mean-of-8 PSNR {r['mean8']['psnr_mean']:.2f}"
+                                         for b, r in rows.items()) + f"; chosen {best:g}", flush=True)
+    (out / "selection.json").write_text(json.dumps(result, indent=1) + "\n")
     return 0
 
 
