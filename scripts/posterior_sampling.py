@@ -87,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--crops", type=int, default=192, help="held-out crops")
     p.add_argument("--k", type=int, default=32, help="draws of z per measurement (>= 8)")
     p.add_argument("--show", type=int, default=3, help="crops in each figure")
+    p.add_argument("--patch", type=int, default=64, help="patch size of patch KID")
     p.add_argument("--reuse", action="store_true", help="reuse finished runs of --steps steps")
     p.add_argument("--no-kid", action="store_true", help="no Inception features (PSNR, SSIM and calibration only)")
     p.add_argument("--problems", nargs="+", default=[q for q, _, _ in PROBLEMS], choices=[q for q, _, _ in PROBLEMS])
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         sample_seconds = time.perf_counter() - t0
         x = data.x.float().cpu()
         post8 = PosteriorSamples.from_samples(post.samples[:, :8])
-        rc8 = evaluate_posterior(post8, x, features=features)
+        rc8 = evaluate_posterior(post8, x, features=features, patch=args.patch)
         rc_all = evaluate_posterior(post, x)
         row = {
             "deterministic": {"preset": det_name, **det_scores, "train_seconds": seconds[det_name]},
@@ -144,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             "gap_db": rc8["psnr_mean"] - det_scores["psnr"],
         }
         if features is not None:
-            row["deterministic"].update({k.replace("kid_det", "kid"): v for k, v in patch_kid(features, x, {"kid_det": det_est}).items()})
+            row["deterministic"].update({k.replace("kid_det", "kid"): v for k, v in patch_kid(features, x, {"kid_det": det_est}, args.patch).items()})
         table["problems"][problem] = row
         print(json.dumps({problem: row}), flush=True)
 

@@ -25,7 +25,7 @@ def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch):
     monkeypatch.setattr(metrics, "InceptionFeatures", _PooledFeatures)
     script = repo_module("scripts/posterior_sampling.py")
     sets = [a for o in TINY for a in ("--set", o)]
-    common = ["--steps", "2", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--crops", "3", "--k", "8",
+    common = ["--steps", "2", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--crops", "3", "--k", "8", "--patch", "8",
               "--problems", "deblurring", *sets]
     assert script.main(common) == 0
     table = json.loads((tmp_path / "out" / "table.json").read_text())
