@@ -54,21 +54,31 @@ TARGET_GAP_DB = 10 * math.log10(2 * 8 / 9)
 PROBLEMS = (("deblurring", "demo", "rcgan-deblur"), ("inpainting", "inpainting", "rcgan-inpainting"))
 
 
+def run_seconds(folder: Path) -> float | None:
+    """The training time the run's ``log.jsonl`` records (the trainer's own clock, start-up excluded)."""
+    seconds = None
+    for line in (folder / "log.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        if rec.get("done"):
+            seconds = rec.get("seconds")
+    return seconds
+
+
 def train(preset: str, steps: int, folder: Path, reuse: bool, extra: list[str]) -> float | None:
-    """Train ``preset`` into ``folder`` with one thread (seconds), or reuse a finished run of ``steps`` steps."""
+    """Train ``preset`` into ``folder`` with one thread, or reuse a finished run of ``steps`` steps; its
+    training seconds (:func:`run_seconds`)."""
     if reuse and (folder / "last.pt").is_file():
         cfg = json.loads((folder / "config.json").read_text())
         if cfg["train"]["steps"] == steps:
             print(f"reusing {folder}", flush=True)
-            return None
+            return run_seconds(folder)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "invgan", "train", "--preset", preset, "--set", f"train.steps={steps}", "--set", "train.progress=false",
            "--out", str(folder), *(["--overwrite"] if (folder / "config.json").is_file() else [])]
     cmd += [a for o in extra for a in ("--set", o)]
     print(" ".join(cmd[1:]), flush=True)
-    t0 = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - t0
+    return run_seconds(folder)
 
 
 def crops_figure(columns: list[torch.Tensor], path: Path) -> None:
