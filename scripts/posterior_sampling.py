@@ -13,7 +13,7 @@ crops of the held-out photos (``held_out_set``, seed 1234):
   coverage of the per-pixel 90 % intervals, both from the first 8 draws and from all ``--k``
   (:func:`invgan.metrics.evaluate_posterior`).
 
-Writes ``table.json`` and ``table.md`` and, per problem, ``NAME_samples.png`` (held-out crops;
+Writes ``table.json`` (and prints the markdown table of the docs) and, per problem, ``NAME_samples.png`` (held-out crops;
 columns: measurement y, 4 draws, mean of 8, std map and absolute error of the mean, both divided by
 the 99th percentile of that error over the figure, truth; the crops of most contrast among the first 48) into ``--out``.
 
@@ -22,7 +22,7 @@ the 99th percentile of that error over the figure, truth; the crops of most cont
 ``--select-beta B...`` instead chooses the std reward's weight: the rcGAN preset of each problem
 is trained with ``loss.std_weight`` = each B and scored on crops of the *training* photos
 (``held_out_set(..., split="train")``: the held-out photos are not looked at); written to
-``selection.json``. The rule of the rcGAN paper picks B: for samples of the true posterior the
+``selection.json`` (its markdown table printed). The rule of the rcGAN paper picks B: for samples of the true posterior the
 mean of :math:`P` draws has the squared error :math:`(P+1)/(2P)` times that of one draw, so the
 mean of 8 should be :math:`10\log_{10}(16/9) = 2.50` dB above one draw; the B closest to that is kept.
 
@@ -184,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{r8['spearman']:.2f} (8 draws), {ra['spearman']:.2f} ({k}) | {100 * r8['coverage']:.1f} % (8), {100 * ra['coverage']:.1f} % ({k}) |")
         lines.append(f"| {problem} | rcGAN, one draw | {r8['psnr_sample']:.2f} | {r8['ssim_sample']:.3f} | "
                      f"{kid(r8['kid_sample'], r8['kid_sample_std']) if features is not None else ''} | | |")
-    (out / f"{args.table}.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    print("\n".join(lines))  # the markdown table (not written under docs/: Sphinx would take a .md file for a page)
     return 0
 
 
@@ -227,7 +226,7 @@ def select_beta(args: argparse.Namespace, runs: Path, out: Path) -> int:
             chosen = " (chosen)" if float(b) == res["chosen"] else ""
             lines.append(f"| {problem} | {b}{chosen} | {r['mean8']['psnr_mean']:.2f} | {r['mean8']['psnr_sample']:.2f} | {r['gap_db']:.2f} | "
                          f"{r[f'all{args.k}']['spearman']:.2f} | {100 * r[f'all{args.k}']['coverage']:.1f} % |")
-    (out / "selection.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
     return 0
 
 

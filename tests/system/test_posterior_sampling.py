@@ -19,7 +19,7 @@ class _PooledFeatures(nn.Module):
         return F.adaptive_avg_pool2d(x, 4).flatten(1).double()
 
 
-def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch):
+def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch, capsys):
     import invgan.metrics as metrics
 
     monkeypatch.setattr(metrics, "InceptionFeatures", _PooledFeatures)
@@ -34,8 +34,9 @@ def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch):
     for key in ("psnr_mean", "psnr_sample", "spearman", "coverage", "kid_sample", "kid_mean"):
         assert key in row["rcgan"]["mean8"]
     assert "kid" in row["deterministic"] and (tmp_path / "out" / "table_deblurring_samples.png").is_file()
-    assert "rcGAN (`rcgan-deblur`, beta_SD 1), mean of 8" in (tmp_path / "out" / "table.md").read_text()
+    assert "rcGAN (`rcgan-deblur`, beta_SD 1), mean of 8" in capsys.readouterr().out  # the markdown table
+    assert not list((tmp_path / "out").glob("*.md"))  # no .md under docs/figures: Sphinx would take it for a page
     assert script.main([*common, "--select-beta", "0.5", "1"]) == 0
     selection = json.loads((tmp_path / "out" / "selection.json").read_text())
     assert selection["split"] == "train" and selection["problems"]["deblurring"]["chosen"] in (0.5, 1.0)
-    assert "(chosen)" in (tmp_path / "out" / "selection.md").read_text()
+    assert "(chosen)" in capsys.readouterr().out
