@@ -20,6 +20,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--measured", action="store_true", help="the images are measurements y, not clean images")
     p.add_argument("--mask", help="inpainting mask image (white = kept) for --measured inpainting data")
     p.add_argument("--seed", type=int, default=0, help="seed of the simulated noise and operator draws")
+    p.add_argument("--samples", type=int, default=None, metavar="K",
+                   help="K >= 2 posterior samples (draws of z; a model with latent channels, e.g. the rcgan presets): "
+                        "NAME_reconstruction.png is their mean, NAME_samples.png a row of the K samples, NAME_std.png the "
+                        "per-pixel standard deviation scaled to its maximum (the maximum is printed)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print per-image results as JSON on the last line")
     p.set_defaults(func=run)
@@ -34,9 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from .common import check_named, check_writable_folder, load_reconstructor, unique_names
 
     check_named(args.checkpoint, "--checkpoint")
+    if args.samples is not None and args.samples < 2:
+        raise ValueError(f"invalid --samples {args.samples}: expected K >= 2 (a standard deviation needs two samples)")
     out = check_writable_folder(args.out, "--out folder")
     device = select_device(args.device)
     model, cfg = load_reconstructor(args.checkpoint, device)
+    if args.samples is not None and not getattr(model, "latent_channels", 0):
+        raise ValueError(f"--samples needs a reconstructor with latent channels (model.latent_channels > 0), but {args.checkpoint} "
+                         "is deterministic: every sample would be the same")
     p, c = cfg.physics, cfg.data.channels
     if args.measured and p.name == "cs":
         raise ValueError("--measured needs image-shaped measurements; compressed-sensing measurements are not images")
@@ -58,11 +67,14 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         with torch.no_grad():
             y = img if args.measured else mm.measure(img)
-            x_hat = model(y, mm.physics).clamp(0, 1)
+            post = model.sample(y, mm.physics, args.samples) if args.samples is not None else None
+            x_hat = (post.mean if post is not None else model(y, mm.physics)).clamp(0, 1)
             back = lift(mm.physics, y, "adjoint").clamp(0, 1)
         write_image(back.cpu(), out / f"{stem}_measurement.png", bits=bits)  # as many channels as the model's images
         write_image(x_hat.cpu(), out / f"{stem}_reconstruction.png", bits=bits)
         row = {"image": str(path), "reconstruction": str(out / f"{stem}_reconstruction.png")}
+        if post is not None:
+            row.update(write_samples(post, out, stem, bits))
         if not args.measured:
             row.update({k: float(v) for k, v in image_metrics(x_hat, img).items()})
             row.update({f"baseline_{k}": float(v) for k, v in image_metrics(back, img).items()})
@@ -71,3 +83,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(results))
     return 0
+
+
+def write_samples(post, out, stem: str, bits: int) -> dict:
+    """The row of samples and the std map of one image (``post``: its :class:`~invgan.nets.PosteriorSamples`)."""
+    from ..data import write_image
+
+    row = post.samples[0].clamp(0, 1).permute(1, 2, 0, 3).flatten(2)  # (C, H, K * W): the K samples side by side
+    write_image(row.cpu(), out / f"{stem}_samples.png", bits=bits)
+    std = post.std[0]
+    top = float(std.max())
+    write_image((std / top if top > 0 else std).cpu(), out / f"{stem}_std.png", bits=bits)
+    return {"samples": str(out / f"{stem}_samples.png"), "std": str(out / f"{stem}_std.png"), "std_max": top, "std_mean": float(std.mean())}

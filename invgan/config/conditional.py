@@ -111,6 +111,10 @@ class LossConfig:
     vgg_weights: str | None = _opt(None, "a local file of torchvision's vgg19 state dict (never downloaded)")
     identity_weight: float = _opt(0.5, "adversarial = unpaired (CycleGAN): identity loss weight, relative to cycle_weight")
     pool_size: int = _opt(50, "adversarial = unpaired: past fakes each critic is shown (0: only the newest)")
+    posterior_samples: int = _opt(1, "rcGAN: P draws of z per measurement each step, reconstruction loss on their mean "
+                                     "(1: one draw, the plain cGAN; >= 2 needs model.latent_channels > 0)")
+    std_weight: float = _opt(0.0, "rcGAN: beta_SD, weight of the std reward -sqrt(2/(pi P (P+1))) mean std of the P draws "
+                                  "(1: the paper's rule; 0: off)")
 
     def __post_init__(self) -> None:
         _check(self, [
@@ -124,6 +128,8 @@ class LossConfig:
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
             ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
             ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
+            ("posterior_samples", self.posterior_samples >= 1, "an integer >= 1 (1: one draw of z per measurement)"),
+            ("std_weight", self.std_weight >= 0, "a value >= 0 (0: no std reward)"),
         ], section="loss")
 
 
@@ -151,6 +157,18 @@ class ConditionalConfig:
                 and (crop < 16 or crop & (crop - 1))):
             raise ValueError(f"invalid data.crop={crop} for model.discriminator={disc!r}: expected a power of two >= 16 "
                              "(that critic sees whole crops), or model.discriminator='patchgan'")
+
+        if loss.posterior_samples > 1:
+            if model.generator != "unet" or model.latent_channels < 1:
+                raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with model.generator={model.generator!r}, "
+                                 f"model.latent_channels={model.latent_channels}: posterior samples need the unet reconstructor "
+                                 "with latent channels (set model.latent_channels >= 1)")
+            if (loss.adv_weight > 0 and loss.adversarial != "supervised") or loss.mc_weight > 0:
+                raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with loss.adversarial={loss.adversarial!r}, "
+                                 f"loss.mc_weight={loss.mc_weight}: posterior samples need loss.adversarial='supervised' and loss.mc_weight=0")
+        if loss.std_weight > 0 and loss.posterior_samples < 2:
+            raise ValueError(f"invalid loss.std_weight={loss.std_weight} with loss.posterior_samples={loss.posterior_samples}: "
+                             "the std reward needs loss.posterior_samples >= 2")
 
     def notices(self) -> list[str]:
         """Combinations that run, but most likely not as meant (:func:`~invgan.config.resolve`

@@ -9,7 +9,9 @@ best-tuned Tikhonov solution on the same set.
 classifier trained once on the built-in digits (:func:`load_classifier`): Fréchet distance
 on its features, precision/recall, classifier score, and the Laplacian-pyramid sliced
 Wasserstein distance. :mod:`invgan.metrics.inception` gives FID and KID on the standard
-Inception-v3 features, offline, with the optional ``fid`` extra.
+Inception-v3 features, offline, with the optional ``fid`` extra. :func:`evaluate_posterior` scores
+posterior samples (:class:`~invgan.nets.PosteriorSamples`): the mean, one sample, the std's
+correlation with the error and the coverage of its intervals.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from torch import Tensor
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
 from .distances import best_matching_accuracy, classifier_score, frechet_distance, precision_recall, sliced_wasserstein
 from .inception import InceptionFeatures, inception_metrics, kernel_distance
+from .posterior import Sampler, evaluate_posterior, patch_kid, sample_set
 from .images import TIKHONOV_GAMMAS, Estimator, baselines, compare_estimators, evaluate_estimator, image_metrics, patches, set_operator
 
 
@@ -41,5 +44,5 @@ __all__ = [
     "best_matching_accuracy", "InceptionFeatures", "inception_metrics", "kernel_distance",
     "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
     "compare_estimators", "evaluate_estimator", "frechet_distance", "patches", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
-    "set_operator", "sliced_wasserstein", "train_classifier",
+    "set_operator", "sliced_wasserstein", "train_classifier", "Sampler", "evaluate_posterior", "patch_kid", "sample_set",
 ]

@@ -2,6 +2,7 @@
 
 from .discriminators import ConditionalDiscriminator, DCGANDiscriminator, ESRGANDiscriminator, MLPDiscriminator, PatchGANDiscriminator, make_discriminator, padded_dcgan_discriminator
 from .cycle import CycleGenerators, PairedCritics, ResidualUNet
+from .posterior import PosteriorSamples
 from .reconstructor import ConditionalReconstructor, UNet
 
 #: ``model.generator`` of a conditional run: a U-Net on the lifted measurement (any operator),
@@ -11,6 +12,6 @@ RECONSTRUCTORS = ("unet", "srresnet", "rrdb")
 __all__ = [
     "RECONSTRUCTORS",
     "ConditionalDiscriminator", "ConditionalReconstructor", "DCGANDiscriminator", "ESRGANDiscriminator", "MLPDiscriminator", "PatchGANDiscriminator",
-    "UNet", "make_discriminator", "padded_dcgan_discriminator",
+    "PosteriorSamples", "UNet", "make_discriminator", "padded_dcgan_discriminator",
     "CycleGenerators", "PairedCritics", "ResidualUNet",
 ]

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..physics import LIFTS, lift
+from .posterior import PosteriorSamples, check_sample_count
 
 
 def _act() -> nn.Module:
@@ -139,3 +140,26 @@ class ConditionalReconstructor(nn.Module):
                 z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)
             inp = torch.cat([x0, z.to(x0)], dim=1)
         return x0 + self.unet(inp)
+
+    @torch.no_grad()
+    def sample(self, y: Tensor, physics: nn.Module, k: int) -> PosteriorSamples:
+        r""":math:`K` reconstructions :math:`\hat x_k = R(y, A, z_k)`, :math:`z_k \sim \mathcal{N}(0, I)`
+        independent (drawn from torch's global generator), with their mean and per-pixel std
+        (:class:`~invgan.nets.PosteriorSamples`); without gradients, in the network's current mode.
+
+        :Example:
+
+        >>> import torch
+        >>> from invgan.nets import ConditionalReconstructor
+        >>> from invgan.physics import make_physics
+        >>> model = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
+        >>> R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=1)
+        >>> p = R.sample(model.measure(torch.rand(2, 1, 16, 16)), model.physics, 3)
+        >>> tuple(p.samples.shape), tuple(p.std.shape)
+        ((2, 3, 1, 16, 16), (2, 1, 16, 16))
+        """
+        check_sample_count(k)
+        if not self.latent_channels:
+            raise ValueError("this reconstructor is deterministic (latent_channels=0): every sample would be the same; "
+                             "train one with model.latent_channels > 0 (e.g. the rcgan-deblur preset)")
+        return PosteriorSamples.from_samples(torch.stack([self(y, physics) for _ in range(k)], 1))

@@ -110,16 +110,28 @@ class LatentInput:
 
 class MeasurementInput:
     r""":math:`\hat x = R(y, A)` with :math:`y = \mathcal{N}(A_\theta x)` simulated from the batch's
-    images (a fresh draw :math:`\theta` per sample when the model has a generator)."""
+    images (a fresh draw :math:`\theta` per sample when the model has a generator).
 
-    def __init__(self, measurement: MeasurementModel):
-        self.measurement = measurement
+    With ``samples`` :math:`P \ge 2` (rcGAN's posterior sampling), ``G`` is run :math:`P` times on
+    each measurement (each call draws its own latent :math:`z_p`): the step's ``x_hat`` holds the
+    :math:`BP` samples, ``x`` the truth repeated to match (what ``D`` compares them with), and
+    ``extras["samples"]`` the samples as ``(B, P, C, H, W)`` for the losses of their mean and spread
+    (:mod:`invgan.losses.posterior`); ``y`` and ``physics`` stay those of the :math:`B` measurements."""
+
+    def __init__(self, measurement: MeasurementModel, samples: int = 1):
+        if samples < 1:
+            raise ValueError(f"invalid samples={samples!r}: expected an integer >= 1")
+        self.measurement, self.samples = measurement, samples
 
     def __call__(self, G: nn.Module, batch: dict[str, Any], step: int) -> GANStep:
         x = batch["x"]
         y = self.measurement.measure(x)
         physics = self.measurement.physics
-        return GANStep(x_hat=G(y, physics), x=x, y=y, physics=physics, model=G, batch=batch, step=step)
+        if self.samples == 1:
+            return GANStep(x_hat=G(y, physics), x=x, y=y, physics=physics, model=G, batch=batch, step=step)
+        samples = torch.stack([G(y, physics) for _ in range(self.samples)], 1)  # (B, P, C, H, W)
+        return GANStep(x_hat=samples.flatten(0, 1), x=x.repeat_interleave(self.samples, 0), y=y, physics=physics, model=G,
+                       batch=batch, step=step, extras={"samples": samples})
 
     def rng_state(self) -> dict[str, Tensor]:
         return self.measurement.rng_state()

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from torch import nn
 
 from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, MeasurementConsistencyLoss, MeasurementCycleLoss,
-                      ReconstructionLoss)
+                      ReconstructionLoss, SampleMeanLoss, StdReward)
 from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
 from ..losses.objectives import CONDITIONAL_OBJECTIVE, UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel
@@ -42,6 +42,8 @@ def conditional_gan(
     perceptual: nn.Module | None = None,
     perceptual_weight: float = 1.0,
     eval_measurement: MeasurementModel | None = None,
+    posterior_samples: int = 1,
+    std_weight: float = 0.0,
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -58,13 +60,27 @@ def conditional_gan(
     :class:`~invgan.losses.PerceptualLoss`) adds :math:`w_\text{p}\|\phi(\hat x)-\phi(x)\|_1` from
     ``adv_start`` on; before ``adv_start`` the generator is trained on the reconstruction terms alone
     (SRGAN's SRResNet and ESRGAN's PSNR-oriented pretraining), and ``pretrained.pt`` keeps that
-    network. ``eval_measurement``: the operator of the held-out set when its images have another size."""
+    network. ``eval_measurement``: the operator of the held-out set when its images have another size.
+
+    ``posterior_samples`` :math:`P \ge 2` makes it rcGAN (Bendel et al. 2022), a sampler of the
+    posterior: :math:`P` draws :math:`\hat x_p = R(y, A, z_p)` per measurement, the reconstruction
+    loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
+    :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`) and ``D``
+    judging every sample against the truth (``adversarial="supervised"`` only: the other views
+    compare with the measurement of each of the :math:`B` images)."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
+    if posterior_samples > 1 and ((discriminator is not None and adversarial != "supervised") or mc_weight > 0):
+        raise ValueError(f"posterior_samples={posterior_samples} needs adversarial='supervised' and mc_weight=0 "
+                         f"(got {adversarial!r}, {mc_weight!r}): the other terms compare each sample with its measurement")
+    if std_weight > 0 and posterior_samples < 2:
+        raise ValueError(f"std_weight={std_weight!r} needs posterior_samples >= 2 (a spread of samples), got {posterior_samples}")
     terms = []
     if reconstruction is not None:
-        rec = ReconstructionLoss(reconstruction) if isinstance(reconstruction, str) else reconstruction
+        rec = (ReconstructionLoss if posterior_samples == 1 else SampleMeanLoss)(reconstruction) if isinstance(reconstruction, str) else reconstruction
         terms.append(LossTerm("rec", rec, rec_weight))
+    if std_weight > 0:
+        terms.append(LossTerm("std", StdReward(), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
     if perceptual is not None:
@@ -76,7 +92,7 @@ def conditional_gan(
     if discriminator is not None:
         view = view_cls(back_projection) if view_cls is PairView else view_cls()
     return GANRecipe(
-        reconstructor, discriminator, inputs=MeasurementInput(measurement), view=view, objective=objective,
+        reconstructor, discriminator, inputs=MeasurementInput(measurement, posterior_samples), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
         evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection),
     )

@@ -69,3 +69,42 @@ def test_reconstruct_user_images(trained_run, tmp_path, capsys):
         assert im.size == (30, 24)
     # measured input: the blurred image itself
     assert main(["reconstruct", "--checkpoint", str(trained_run / "last.pt"), str(img), "--measured", "--out", str(out)]) == 0
+
+
+@pytest.fixture(scope="module")
+def sampling_run(tmp_path_factory):
+    """A tiny rcGAN (deblurring) run of 2 steps: latent channels, 2 draws of z per measurement, std reward."""
+    root = tmp_path_factory.mktemp("rcgan")
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        (root / "images" / split).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray((rng.random((48, 48)) * 255).astype(np.uint8)).save(root / "images" / split / f"{i}.png")
+    sets = [f"data.source='{root / 'images'}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=2", "model.width=4",
+            "model.depth=2", "model.d_width=4", "model.d_layers=1", "train.steps=2", "train.eval_every=0",
+            "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'"]
+    assert main(["train", "--preset", "rcgan-deblur", *[a for s in sets for a in ("--set", s)], "--out", str(root / "run")]) == 0
+    return root / "run"
+
+
+def test_samples_writes_the_mean_a_row_of_samples_and_a_std_map(sampling_run, tmp_path, capsys):
+    img = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(2).random((20, 24)) * 255).astype(np.uint8)).save(img)
+    out = tmp_path / "rec"
+    assert main(["reconstruct", "--checkpoint", str(sampling_run / "last.pt"), str(img), "--samples", "3", "--out", str(out), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    for name, size in (("photo_reconstruction.png", (24, 20)), ("photo_samples.png", (3 * 24, 20)), ("photo_std.png", (24, 20))):
+        with Image.open(out / name) as im:
+            assert im.size == size and im.mode == "L", name
+    assert row["samples"] == str(out / "photo_samples.png") and row["std_max"] >= row["std_mean"] >= 0 and np.isfinite(row["psnr"])
+
+
+def test_samples_refuses_fewer_than_two_and_a_deterministic_model(sampling_run, tiny_run, tmp_path, capsys):
+    img = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(3).random((20, 20)) * 255).astype(np.uint8)).save(img)
+    for ckpt, k, message in ((sampling_run, "1", "invalid --samples 1: expected K >= 2"), (sampling_run, "0", "invalid --samples 0"),
+                             (tiny_run, "4", "--samples needs a reconstructor with latent channels")):
+        assert main(["reconstruct", "--checkpoint", str(ckpt / "last.pt"), str(img), "--samples", k, "--out", str(tmp_path / f"rec{k}")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("invgan reconstruct: error:") and message in err[0], err
+        assert not (tmp_path / f"rec{k}").exists()  # refused before anything is written

@@ -59,3 +59,24 @@ def test_no_adversarial_phase_is_warned():
         cfg = resolve(preset="srgan-x4")
         cfg.train.steps = 2000
         resolve(data=config_record(cfg))  # a saved config (eval, reconstruct of that run): no repeat
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["loss.posterior_samples=2"], "posterior samples need the unet reconstructor with latent channels"),
+    (["loss.posterior_samples=2", "model.latent_channels=1", "loss.adversarial='pair'"], "posterior samples need loss.adversarial='supervised'"),
+    (["loss.posterior_samples=2", "model.latent_channels=1", "loss.mc_weight=0.1"], "and loss.mc_weight=0"),
+    (["loss.std_weight=1"], "the std reward needs loss.posterior_samples >= 2"),
+    (["loss.posterior_samples=0"], "invalid loss.posterior_samples=0"),
+    (["loss.std_weight=-1"], "invalid loss.std_weight=-1"),
+])
+def test_posterior_sampling_combinations_that_cannot_run_are_refused(overrides, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")):
+        resolve("conditional", overrides=overrides)
+
+
+@pytest.mark.parametrize("preset, physics", [("rcgan-deblur", "blur"), ("rcgan-inpainting", "inpainting")])
+def test_rcgan_presets_sample_the_posterior(preset, physics):
+    cfg = resolve(preset=preset)
+    assert (cfg.physics.name, cfg.loss.posterior_samples, cfg.loss.std_weight, cfg.loss.reconstruction) == (physics, 2, 1.0, "l1")
+    assert cfg.model.latent_channels > 0 and cfg.loss.adversarial == "supervised" and cfg.loss.adv_weight > 0
+    assert resolve("conditional").loss.posterior_samples == 1  # every other run: one draw, as before

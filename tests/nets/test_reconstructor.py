@@ -28,3 +28,22 @@ def test_latent_draws_give_different_reconstructions():
     assert not torch.allclose(R(y, mm.physics), R(y, mm.physics))
     z = torch.randn(1, 2, 16, 16)
     assert torch.equal(R(y, mm.physics, z), R(y, mm.physics, z))
+
+
+def test_sample_returns_k_draws_their_mean_and_std():
+    mm = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
+    R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2)
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)
+    y = mm.measure(torch.rand(2, 1, 16, 16))
+    torch.manual_seed(3)
+    p = R.sample(y, mm.physics, 5)
+    assert p.samples.shape == (2, 5, 1, 16, 16) and p.k == 5 and not p.samples.requires_grad
+    torch.testing.assert_close(p.mean, p.samples.mean(1))
+    torch.testing.assert_close(p.std, p.samples.std(1))
+    assert float(p.std.min()) > 0  # every draw its own z
+    torch.manual_seed(3)
+    assert torch.equal(R.sample(y, mm.physics, 5).samples, p.samples)  # seeded by torch's generator
+    with pytest.raises(ValueError, match="K=1: expected an integer >= 2"):
+        R.sample(y, mm.physics, 1)
+    with pytest.raises(ValueError, match="deterministic"):
+        ConditionalReconstructor(1, width=4, depth=2).sample(y, mm.physics, 4)

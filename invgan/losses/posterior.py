@@ -1,0 +1,100 @@
+r"""Losses of a conditional GAN trained to sample the posterior (rcGAN, Bendel, Ahmad and Schniter,
+NeurIPS 2022).
+
+Each step draws :math:`P` reconstructions :math:`\hat x_p = R(y, A, z_p)` of every measurement
+(:class:`~invgan.training.gan.MeasurementInput` with ``samples=P``), kept on the step as
+``extras["samples"]``, ``(B, P, C, H, W)``. With :math:`\bar x = \frac1P\sum_p \hat x_p` and
+:math:`s` the per-pixel (unbiased) standard deviation of the :math:`\hat x_p`,
+
+.. math::
+
+    \mathcal{L}_G = \|\bar x - x\|_1 \;-\; \beta_\text{SD}\sqrt{\tfrac{2}{\pi P(P+1)}}\;\overline{s}
+    \;+\; \lambda\,\ell_G\big(D(\hat x_p)\big),
+
+:class:`SampleMeanLoss` being the first term and :class:`StdReward` the second. The reward's
+coefficient is the rule of the paper: for a Gaussian posterior of spread :math:`\sigma`,
+:math:`\mathbb{E}\|\bar x - x\|_1 \propto \sqrt{2/\pi}\,\sqrt{\sigma^2 + \sigma_g^2/P}` (samples of spread
+:math:`\sigma_g`), whose derivative in :math:`\sigma_g` at :math:`\sigma_g = \sigma` is
+:math:`\sqrt{2/(\pi P(P+1))}`; so :math:`\beta_\text{SD} = 1` makes the true spread the stationary
+point, where the mean-only loss would shrink the spread to 0 (mode collapse).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .step import GANStep
+
+
+def step_samples(s: GANStep) -> Tensor:
+    """The step's ``(B, P, C, H, W)`` posterior samples, with a clear error when the step has none."""
+    samples = s.extras.get("samples")
+    if samples is None or samples.dim() != 5 or samples.shape[1] < 2:
+        raise ValueError("this loss needs P >= 2 samples per measurement on the step (extras['samples']): "
+                         "give the measurement input samples >= 2 (loss.posterior_samples)")
+    return samples
+
+
+def std_reward_coefficient(p: int) -> float:
+    r"""rcGAN's :math:`\sqrt{2/(\pi P(P+1))}`: with :math:`\beta_\text{SD} = 1`, the reward balances the
+    :math:`\ell_1` loss of the :math:`P`-sample mean at the true posterior spread (Gaussian case).
+
+    >>> from invgan.losses.posterior import std_reward_coefficient
+    >>> round(std_reward_coefficient(2), 4)
+    0.3257
+    """
+    if p < 2:
+        raise ValueError(f"invalid P={p!r}: the std reward needs P >= 2 samples")
+    return math.sqrt(2.0 / (math.pi * p * (p + 1)))
+
+
+class SampleMeanLoss(nn.Module):
+    r"""Supervised loss of the mean of the step's :math:`P` samples, :math:`\|\bar x - x\|_1`
+    (``"l1"``, rcGAN's) or :math:`\|\bar x - x\|_2^2` (``"mse"``), averaged over pixels.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import GANStep
+    >>> from invgan.losses.posterior import SampleMeanLoss
+    >>> samples = torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1)   # mean 1, spread 1.41
+    >>> s = GANStep(x_hat=samples.flatten(0, 1), batch={"x": torch.ones(1, 1, 1, 1)}, extras={"samples": samples})
+    >>> float(SampleMeanLoss("l1")(s))
+    0.0
+    """
+
+    def __init__(self, metric: str = "l1"):
+        super().__init__()
+        if metric not in ("mse", "l1"):
+            raise ValueError(f"invalid reconstruction metric={metric!r}: expected 'mse' or 'l1'")
+        self.metric = metric
+
+    def forward(self, s: GANStep) -> Tensor:
+        x = s.batch.get("x")
+        if x is None:
+            raise ValueError("the supervised loss of the sample mean needs ground truth x")
+        mean = step_samples(s).mean(1)
+        return F.mse_loss(mean, x) if self.metric == "mse" else F.l1_loss(mean, x)
+
+
+class StdReward(nn.Module):
+    r"""rcGAN's standard-deviation reward, :math:`-\sqrt{2/(\pi P(P+1))}\;\frac1N\sum_i s_i` with
+    :math:`s_i` the unbiased std of the :math:`P` samples at pixel :math:`i` (a loss: minimising it
+    spreads the samples); weighted by :math:`\beta_\text{SD}` (``loss.std_weight``).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.losses import GANStep
+    >>> from invgan.losses.posterior import StdReward
+    >>> samples = torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1)   # std sqrt(2)
+    >>> round(float(StdReward()(GANStep(x_hat=samples.flatten(0, 1), extras={"samples": samples}))), 4)
+    -0.4607
+    """
+
+    def forward(self, s: GANStep) -> Tensor:
+        samples = step_samples(s)
+        return -std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()

@@ -1,0 +1,61 @@
+"""Tests of invgan.losses.posterior: rcGAN's loss of the sample mean and its std reward, gradients by hand."""
+
+import math
+
+import pytest
+import torch
+
+from invgan.losses import GANStep, SampleMeanLoss, StdReward
+from invgan.losses.posterior import std_reward_coefficient
+
+
+def step_of(samples, x=None):
+    return GANStep(x_hat=samples.flatten(0, 1), batch={} if x is None else {"x": x}, extras={"samples": samples})
+
+
+def test_std_reward_gradient_by_hand_two_samples():
+    # P = 2: the unbiased std of (a, b) is |a - b| / sqrt(2), so with N pixels
+    # L = -c * (1/N) sum_i |a_i - b_i| / sqrt(2) and dL/da_i = -c * sign(a_i - b_i) / (sqrt(2) N), dL/db_i = -dL/da_i
+    a = torch.tensor([0.3, -0.2, 0.5, 0.0])
+    b = torch.tensor([0.1, 0.4, 0.5 - 1e-3, 0.2])
+    samples = torch.stack([a, b]).view(1, 2, 1, 2, 2).requires_grad_(True)
+    loss = StdReward()(step_of(samples))
+    c = math.sqrt(2 / (math.pi * 2 * 3))
+    assert float(loss.detach()) == pytest.approx(-c * float((a - b).abs().mean()) / math.sqrt(2), rel=1e-6)
+    loss.backward()
+    expected_a = -c * torch.sign(a - b) / (math.sqrt(2) * 4)
+    torch.testing.assert_close(samples.grad[0, 0].flatten(), expected_a)
+    torch.testing.assert_close(samples.grad[0, 1].flatten(), -expected_a)
+
+
+def test_std_reward_gradient_by_hand_three_samples():
+    # P = 3, one pixel: s = sqrt(sum (x_p - m)^2 / 2), ds/dx_p = (x_p - m) / (2 s)
+    v = torch.tensor([0.0, 1.0, 4.0])
+    samples = v.view(1, 3, 1, 1, 1).clone().requires_grad_(True)
+    StdReward()(step_of(samples)).backward()
+    m, s = v.mean(), v.std()
+    expected = -std_reward_coefficient(3) * (v - m) / (2 * s)
+    torch.testing.assert_close(samples.grad.flatten(), expected)
+    assert std_reward_coefficient(3) == pytest.approx(math.sqrt(2 / (math.pi * 12)))
+
+
+def test_sample_mean_loss_is_on_the_mean_and_shares_its_gradient():
+    samples = torch.tensor([[0.0, 2.0], [1.0, 5.0]]).view(1, 2, 1, 1, 2).requires_grad_(True)  # means 0.5 and 3.5
+    x = torch.tensor([1.0, 3.0]).view(1, 1, 1, 2)
+    loss = SampleMeanLoss("l1")(step_of(samples, x))
+    assert float(loss.detach()) == pytest.approx((0.5 + 0.5) / 2)  # not the mean l1 of each sample (1.5)
+    loss.backward()
+    # d/dx_p |mean - x| / N = sign(mean - x) / (P N)
+    torch.testing.assert_close(samples.grad.flatten(), torch.tensor([-0.25, 0.25, -0.25, 0.25]))
+    assert float(SampleMeanLoss("mse")(step_of(samples.detach(), x))) == pytest.approx(0.25)
+
+
+def test_posterior_losses_need_samples_and_truth():
+    with pytest.raises(ValueError, match="P >= 2 samples"):
+        StdReward()(GANStep(x_hat=torch.zeros(2, 1, 2, 2)))
+    with pytest.raises(ValueError, match="needs ground truth"):
+        SampleMeanLoss()(step_of(torch.zeros(1, 2, 1, 2, 2)))
+    with pytest.raises(ValueError, match="invalid reconstruction metric"):
+        SampleMeanLoss("l2")
+    with pytest.raises(ValueError, match="P >= 2"):
+        std_reward_coefficient(1)

@@ -1,0 +1,54 @@
+"""Tests of invgan.metrics.posterior: scores of posterior samples on cases made by hand."""
+
+import pytest
+import torch
+
+from invgan.data import fixed_measurements
+from invgan.metrics import evaluate_posterior, sample_set
+from invgan.nets import PosteriorSamples
+from invgan.physics import make_physics
+
+
+def gaussian_case(k: int, seed: int = 0):
+    """Per-pixel Gaussian posteriors N(mu_i, sigma_i^2), sigma_i varying; the truth is one more draw."""
+    g = torch.Generator().manual_seed(seed)
+    mu = 0.3 + 0.4 * torch.rand(4, 1, 16, 16, generator=g)
+    sigma = 0.005 + 0.05 * torch.rand(4, 1, 16, 16, generator=g)
+    samples = mu[:, None] + sigma[:, None] * torch.randn(4, k, 1, 16, 16, generator=g)
+    x = mu + sigma * torch.randn(4, 1, 16, 16, generator=g)
+    return PosteriorSamples.from_samples(samples), x
+
+
+def test_calibrated_gaussian_samples_cover_90_percent_and_their_std_tracks_the_error():
+    post, x = gaussian_case(k=1000)
+    m = evaluate_posterior(post, x)
+    assert m["coverage"] == pytest.approx(0.9, abs=0.03)  # 1,024 pixels: binomial std 0.009
+    assert m["spearman"] > 0.4  # std and |error| both scale with sigma_i
+    assert m["psnr_mean"] > m["psnr_sample"] + 2  # the mean of many draws beats one draw (about 3 dB for Gaussians)
+    assert m["k"] == 1000 and m["std"] == pytest.approx(float(post.std.mean()))
+
+
+def test_overconfident_samples_cover_less_and_other_levels():
+    post, x = gaussian_case(k=400)
+    narrow = PosteriorSamples.from_samples(post.mean[:, None] + 0.2 * (post.samples - post.mean[:, None]))
+    assert evaluate_posterior(narrow, x)["coverage"] < 0.5
+    assert evaluate_posterior(post, x, level=0.5)["coverage"] == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="invalid level"):
+        evaluate_posterior(post, x, level=1.0)
+    with pytest.raises(ValueError, match="the truth"):
+        evaluate_posterior(post, x[:, :, :8])
+
+
+def test_sample_set_restores_each_batch_and_gathers_the_samples():
+    model = make_physics("denoising", (1, 8, 8), noise="none")
+    x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    data = fixed_measurements(model, x)
+
+    def sampler(y, physics, k):  # the truth plus a spread of +-0.01
+        return PosteriorSamples.from_samples(y[:, None] + 0.01 * torch.linspace(-1, 1, k).view(1, k, 1, 1, 1))
+
+    post = sample_set(sampler, data, model.physics, 3, batch_size=2)
+    assert post.samples.shape == (5, 3, 1, 8, 8)
+    torch.testing.assert_close(post.mean, x)
+    m = evaluate_posterior(post, x)
+    assert m["coverage"] == 1.0 and m["psnr_mean"] == 80.0

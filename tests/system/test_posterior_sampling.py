@@ -1,0 +1,42 @@
+"""scripts/posterior_sampling.py at tiny size: the runs, the table (patch KID on stand-in features), the
+figure, and the selection of beta_SD."""
+
+from __future__ import annotations
+
+import json
+
+import torch.nn.functional as F
+from torch import nn
+
+TINY = ["data.crop=16", "data.batch_size=2", "data.eval_crops=2", "model.width=4", "model.depth=2", "model.d_width=4",
+        "model.d_layers=1", "train.eval_every=0", "train.checkpoint_every=0", "train.tensorboard=false"]
+
+
+class _PooledFeatures(nn.Module):
+    """A cheap stand-in for the Inception features: 4x4 average-pooled pixels, as float64."""
+
+    def forward(self, x):
+        return F.adaptive_avg_pool2d(x, 4).flatten(1).double()
+
+
+def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch, capsys):
+    import invgan.metrics as metrics
+
+    monkeypatch.setattr(metrics, "InceptionFeatures", _PooledFeatures)
+    script = repo_module("scripts/posterior_sampling.py")
+    sets = [a for o in TINY for a in ("--set", o)]
+    common = ["--steps", "2", "--runs", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--crops", "3", "--k", "8", "--patch", "8",
+              "--problems", "deblurring", *sets]
+    assert script.main(common) == 0
+    table = json.loads((tmp_path / "out" / "table.json").read_text())
+    row = table["problems"]["deblurring"]
+    assert row["deterministic"]["preset"] == "demo" and row["rcgan"]["preset"] == "rcgan-deblur"
+    for key in ("psnr_mean", "psnr_sample", "spearman", "coverage", "kid_sample", "kid_mean"):
+        assert key in row["rcgan"]["mean8"]
+    assert "kid" in row["deterministic"] and (tmp_path / "out" / "table_deblurring_samples.png").is_file()
+    assert "rcGAN (`rcgan-deblur`, beta_SD 1), mean of 8" in capsys.readouterr().out  # the markdown table
+    assert not list((tmp_path / "out").glob("*.md"))  # no .md under docs/figures: Sphinx would take it for a page
+    assert script.main([*common, "--select-beta", "0.5", "1"]) == 0
+    selection = json.loads((tmp_path / "out" / "selection.json").read_text())
+    assert selection["split"] == "train" and selection["problems"]["deblurring"]["chosen"] in (0.5, 1.0)
+    assert "(chosen)" in capsys.readouterr().out
