@@ -35,6 +35,7 @@ from deepinv.models import Reconstructor
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
 from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, search_space, sparse_deviation
@@ -134,6 +135,15 @@ class LatentSearchResult:
     acceptance: Tensor | None = None
     sigma: Tensor | None = None
     choice: dict | None = None
+
+    @property
+    def posterior(self) -> PosteriorSamples | None:
+        """The samples in the one convention of every sampler (:class:`~invgan.nets.PosteriorSamples`,
+        scored by :func:`invgan.metrics.evaluate_posterior`): the ``K`` chains' last states, and the
+        mean and std over every post-burn-in state; ``None`` without samples."""
+        if self.samples is None:
+            return None
+        return PosteriorSamples(self.samples, self.mean, self.std)
 
 
 def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:

@@ -170,3 +170,13 @@ def test_stylegan2_spaces_are_searched_and_fit_at_least_as_well_as_z(space):
     res = latent_search(y, model.physics, G, **common, space=space, space_steps=60)
     fit = lambda r: float((model.physics.A(r.x_hat) - y).pow(2).sum())  # noqa: E731
     assert res.x_hat.shape == x.shape and fit(res) <= fit(plain) * 1.01
+
+
+def test_latent_samples_are_scored_by_the_one_posterior_evaluation(in_range):
+    from invgan.metrics import evaluate_posterior
+
+    G, x, physics, y = in_range
+    res = latent_search(y + 0.05 * torch.randn_like(y), physics, G, restarts=2, max_steps=100, samples=4, sampling_steps=40)
+    scores = evaluate_posterior(res.posterior, x)
+    assert res.posterior.k == 4 and 0.0 <= scores["coverage"] <= 1.0 and math.isfinite(scores["psnr_mean"])
+    assert latent_search(y, physics, G, restarts=1, max_steps=5, deviation="none", prior_weight=0.1).posterior is None
