@@ -96,6 +96,8 @@ class LossConfig:
     rec_weight: float = _opt(1.0, "its weight")
     mc_weight: float = _opt(0.0, "weight of the measurement consistency ||A x_hat - y||^2")
     cycle_weight: float = _opt(1.0, "weight of UAIR's cycle term, or of CycleGAN's cycle losses")
+    fresh_operator: bool = _opt(False, "adversarial = measurement / uair: D judges A' x_hat through a fresh operator draw A' "
+                                       "(AmbientGAN, UAIR; needs physics.fresh_per_sample), not the draw of y")
     perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
     perceptual_net: str = _opt("inception", "its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)")
     vgg_weights: str | None = _opt(None, "a local file of torchvision's vgg19 state dict (never downloaded)")
@@ -137,6 +139,9 @@ class ConditionalConfig:
             # critic of one logit per image (a vector of shape (B,)) has no such map
             raise ValueError(f"invalid model.discriminator={disc!r} for loss.adversarial='unpaired': expected 'patchgan' "
                              f"(CycleGAN's two critics are paired patch by patch; {disc!r} gives one logit per image)")
+        if loss.fresh_operator and (loss.adversarial not in ("measurement", "uair") or not self.physics.fresh_per_sample):
+            raise ValueError(f"loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair' (got {loss.adversarial!r}) and "
+                             f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")
         if (disc in WHOLE_IMAGE_CRITICS and loss.adv_weight > 0 and loss.adversarial in ("supervised", "pair")
                 and (crop < 16 or crop & (crop - 1))):
             raise ValueError(f"invalid data.crop={crop} for model.discriminator={disc!r}: expected a power of two >= 16 "
@@ -151,4 +156,7 @@ class ConditionalConfig:
             out.append(f"loss.adv_start={loss.adv_start} >= train.steps={steps}: the run ends during its warm-up, so there will be "
                        f"no adversarial phase (loss.adv_weight={loss.adv_weight} is never used): raise train.steps above "
                        "loss.adv_start, lower loss.adv_start, or set loss.adv_weight=0 for a warm-up-only run")
+        if loss.adversarial in ("measurement", "uair") and loss.adv_weight > 0 and self.physics.fresh_per_sample and not loss.fresh_operator:
+            out.append(f"loss.adversarial={loss.adversarial!r} measures x_hat with the operator draw of y itself: for inpainting "
+                       "x_hat = A^T y is then an equilibrium (no loss term sees the missing pixels); set loss.fresh_operator=true")
         return out

@@ -50,8 +50,15 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         reconstruction=None if loss.reconstruction == "none" else loss.reconstruction, rec_weight=loss.rec_weight,
         mc_weight=loss.mc_weight, cycle_weight=loss.cycle_weight, n_critic=cfg.optim.n_critic,
         perceptual=perceptual, perceptual_weight=loss.perceptual_weight, eval_measurement=eval_measurement,
+        fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
     )
     return RunParts(recipe, stream, eval_set)
+
+
+def fresh_measurement(cfg: ConditionalConfig, device: torch.device) -> MeasurementModel:
+    """A second training operator with its own seeded draws (``physics.seed + 1000``), through which
+    ``D``'s fakes are measured (``loss.fresh_operator``): independent of the draws of ``y``."""
+    return build_operator(cfg.physics, (cfg.data.channels, cfg.data.crop, cfg.data.crop), device, seed=cfg.physics.seed + 1000)
 
 
 def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:

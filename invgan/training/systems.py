@@ -42,6 +42,7 @@ def conditional_gan(
     perceptual: nn.Module | None = None,
     perceptual_weight: float = 1.0,
     eval_measurement: MeasurementModel | None = None,
+    fresh_measurement: MeasurementModel | None = None,
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -58,9 +59,14 @@ def conditional_gan(
     :class:`~invgan.losses.PerceptualLoss`) adds :math:`w_\text{p}\|\phi(\hat x)-\phi(x)\|_1` from
     ``adv_start`` on; before ``adv_start`` the generator is trained on the reconstruction terms alone
     (SRGAN's SRResNet and ESRGAN's PSNR-oriented pretraining), and ``pretrained.pt`` keeps that
-    network. ``eval_measurement``: the operator of the held-out set when its images have another size."""
+    network. ``eval_measurement``: the operator of the held-out set when its images have another size.
+    ``fresh_measurement`` (self-supervised modes only): a second operator with its own random draws;
+    ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
+    :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`)."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
+    if fresh_measurement is not None and CONDITIONAL_VIEWS[adversarial] is not MeasurementView:
+        raise ValueError(f"fresh operator draws are for D judging measurements (adversarial='measurement' or 'uair'), not adversarial={adversarial!r}")
     terms = []
     if reconstruction is not None:
         rec = ReconstructionLoss(reconstruction) if isinstance(reconstruction, str) else reconstruction
@@ -74,7 +80,7 @@ def conditional_gan(
     view_cls = CONDITIONAL_VIEWS[adversarial]
     view: View | None = None
     if discriminator is not None:
-        view = view_cls(back_projection) if view_cls is PairView else view_cls()
+        view = view_cls(back_projection) if view_cls is PairView else view_cls(fresh_measurement) if view_cls is MeasurementView else view_cls()
     return GANRecipe(
         reconstructor, discriminator, inputs=MeasurementInput(measurement), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,

@@ -59,3 +59,22 @@ def test_no_adversarial_phase_is_warned():
         cfg = resolve(preset="srgan-x4")
         cfg.train.steps = 2000
         resolve(data=config_record(cfg))  # a saved config (eval, reconstruct of that run): no repeat
+
+
+@pytest.mark.parametrize("overrides", [
+    ["loss.fresh_operator=true"],  # supervised D judges images, not measurements
+    ["loss.fresh_operator=true", "loss.adversarial='uair'", "physics.name='inpainting'"],  # one fixed mask: nothing to redraw
+])
+def test_fresh_operator_needs_a_measurement_critic_and_random_draws(overrides):
+    with pytest.raises(ValueError, match="loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair'"):
+        resolve("conditional", overrides=overrides)
+
+
+def test_self_supervised_critic_through_the_draw_of_y_is_warned():
+    same = ["loss.adversarial='uair'", "loss.reconstruction='none'", "loss.adv_weight=1", "loss.mc_weight=1",
+            "physics.name='inpainting'", "physics.fresh_per_sample=true"]
+    with pytest.warns(UserWarning, match=r"x_hat = A\^T y is then an equilibrium.*loss.fresh_operator=true"):
+        resolve("conditional", overrides=same)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve(preset="inpainting-selfsupervised")

@@ -73,3 +73,19 @@ def test_a_folder_without_held_out_images_is_refused(tmp_path, image_root, tiny_
     check_held_out("builtin", None)  # the built-in photos come split
     check_held_out(str(only_train), str(image_root / "test"))  # held-out images named elsewhere
     check_held_out(str(image_root), None)
+
+
+def test_self_supervised_inpainting_moves_away_from_the_identity_map(image_root, tmp_path):
+    """The ``inpainting-selfsupervised`` preset, as shipped, learns to fill the missing pixels from
+    measurements alone: its held-out PSNR ends well above that of :math:`A^\\top y`. Measured through
+    the draw of ``y`` itself (the preset before ``loss.fresh_operator``) the run stayed within 1 dB
+    of :math:`A^\\top y` (0.2-0.3 dB at 600 steps, 3 seeds); with fresh masks 3.9-6.4 dB above."""
+    cfg = resolve(preset="inpainting-selfsupervised", overrides=[
+        f"data.source='{image_root}'", "data.crop=16", "data.batch_size=4", "data.eval_crops=8",
+        "model.width=8", "model.depth=2", "model.d_width=8", "model.d_layers=1",
+        "train.steps=600", "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=1000000",
+        "train.progress=false", "train.tensorboard=false", "train.device='cpu'", f"train.out_dir='{tmp_path / 'run'}'"])
+    run = build_run(cfg)
+    run.fit()
+    m = run.trainer.evaluate(record=False)
+    assert m["psnr"] > m["baseline_psnr"] + 3.0, m
