@@ -26,6 +26,9 @@ Estimator = Callable[[Tensor, nn.Module], Tensor]
 #: Tikhonov weights searched for the classical baseline
 TIKHONOV_GAMMAS = tuple(float(g) for g in torch.logspace(-5, 0, 21))
 
+#: Wiener balances searched for the deblurring baseline
+WIENER_BALANCES = tuple(float(b) for b in torch.logspace(-4, 0, 13))
+
 
 #: the smallest image side SSIM (an 11x11 window, reflect-padded by 5) is computed for
 SSIM_MIN_SIZE = 6
@@ -106,14 +109,18 @@ def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, 
 @torch.no_grad()
 def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adjoint") -> dict[str, float]:
     """Metrics of the back-projection (``baseline_*``), of the best-tuned Tikhonov
-    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and, for
-    downsampling, of bicubic interpolation on the operator's sampling grid (``bicubic_*``).
+    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and of
+    the classical method of the operator: for downsampling bicubic interpolation on the
+    operator's sampling grid (``bicubic_*``), for inpainting biharmonic inpainting
+    (``biharmonic_*``, :func:`~invgan.physics.biharmonic_inpaint`), for blur Wiener deconvolution
+    with the best balance over :data:`WIENER_BALANCES` (``wiener_*``, with its ``wiener_balance``;
+    :func:`~invgan.physics.wiener_deconvolve`).
 
-    The Tikhonov weight is tuned on the evaluation set itself (an oracle choice), so the
-    classical figure is an upper bound of what that method gives."""
-    from deepinv.physics import Downsampling
+    The Tikhonov weight and the Wiener balance are tuned on the evaluation set itself (an oracle
+    choice), so those figures are upper bounds of what the methods give."""
+    from deepinv.physics import Blur, BlurFFT, Downsampling, Inpainting
 
-    from ..physics import bicubic_upsample, lift
+    from ..physics import bicubic_upsample, biharmonic_inpaint, lift, wiener_deconvolve
 
     base = evaluate_estimator(lambda y, p: lift(p, y, back_projection), data, physics)
     best: dict[str, float] | None = None
@@ -129,6 +136,13 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
     if isinstance(physics, Downsampling):
         bic = evaluate_estimator(bicubic_upsample, data, physics)
         out.update(bicubic_psnr=bic["psnr"], bicubic_ssim=bic["ssim"])
+    if isinstance(physics, Inpainting):
+        bih = evaluate_estimator(biharmonic_inpaint, data, physics)
+        out.update(biharmonic_psnr=bih["psnr"], biharmonic_ssim=bih["ssim"])
+    if isinstance(physics, (Blur, BlurFFT)):
+        wien = max(({**evaluate_estimator(lambda y, p, b=b: wiener_deconvolve(y, p, b), data, physics), "balance": b} for b in WIENER_BALANCES),
+                   key=lambda m: m["psnr"])
+        out.update(wiener_psnr=wien["psnr"], wiener_ssim=wien["ssim"], wiener_balance=wien["balance"])
     return out
 
 

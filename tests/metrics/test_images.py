@@ -44,3 +44,19 @@ def test_one_evaluation_function_scores_all_three_jobs():
     for name, model in jobs.items():
         scores = evaluate_estimator(model, data, op.physics, batch_size=2)
         assert set(scores) == {"psnr", "ssim"} and all(v == v for v in scores.values()), name
+
+
+@pytest.mark.parametrize("name, keys", [("inpainting", {"biharmonic_psnr", "biharmonic_ssim"}),
+                                        ("blur", {"wiener_psnr", "wiener_ssim", "wiener_balance"})])
+def test_baselines_add_the_classical_method_of_the_operator(name, keys, synthetic):
+    from invgan.data import fixed_measurements
+    from invgan.metrics import baselines
+    from invgan.physics import make_physics
+
+    model = make_physics(name, (1, 32, 32), sigma=1.5, noise_sigma=0.01, fresh_per_sample=True)
+    data = fixed_measurements(model, torch.cat([synthetic(32, seed=s) for s in range(3)]), seed=0)
+    m = baselines(data, model.physics)
+    others = {"biharmonic_psnr", "biharmonic_ssim", "wiener_psnr", "wiener_ssim", "wiener_balance"} - keys
+    assert keys <= set(m) and not others & set(m)
+    method = next(iter(k for k in keys if k.endswith("psnr")))
+    assert m[method] > m["baseline_psnr"] + 1.0 and m[method] > m["classical_psnr"], m  # Wiener's Laplacian prior beats Tikhonov's
