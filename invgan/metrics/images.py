@@ -26,6 +26,10 @@ Estimator = Callable[[Tensor, nn.Module], Tensor]
 #: Tikhonov weights searched for the classical baseline
 TIKHONOV_GAMMAS = tuple(float(g) for g in torch.logspace(-5, 0, 21))
 
+#: what picks ``best.pt`` of a reconstructor: held-out PSNR against the truth, or
+#: :func:`held_out_measurement_psnr` (no ground truth; inpainting)
+SELECTION_RULES = ("psnr", "measurements")
+
 #: Wiener balances searched for the deblurring baseline
 WIENER_BALANCES = tuple(float(b) for b in torch.logspace(-4, 0, 13))
 
@@ -104,6 +108,46 @@ def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, 
         for k, v in image_metrics(estimate, x).items():
             sums[k].append(v.cpu())
     return {k: float(torch.cat(v).mean()) for k, v in sums.items()}
+
+
+@torch.no_grad()
+def held_out_measurement_psnr(model: Estimator, data: MeasuredSet, physics: nn.Module, fraction: float = 0.05, splits: int = 4,
+                              seed: int = 0, batch_size: int = 16) -> float:
+    r"""A score of ``model`` without ground truth, for inpainting: of each held-out measurement
+    :math:`y = \mathcal{N}(M x)`, a fixed random ``fraction`` of the measured pixels :math:`M_2` is
+    withheld, the reconstructor is given the rest, :math:`\hat x = R(M_1 y, M_1)`, and is scored on
+    the withheld pixels only, over ``splits`` disjoint withheld sets:
+
+    .. math::
+
+        \text{PSNR} = -10\log_{10}\frac{\sum \|M_2(\hat x - y)\|^2}{\sum |M_2|},
+
+    an estimate of its error at missing pixels plus the noise variance, computed from
+    measurements alone (a selection rule for runs that have no clean image). A small ``fraction``
+    keeps the reconstructor's input close to the real one (:math:`1 -` ``fraction`` of the measured
+    pixels); the splits are the same at every call (``seed``)."""
+    from deepinv.physics import Inpainting
+
+    if not isinstance(physics, Inpainting):
+        raise ValueError(f"held-out measured pixels need an inpainting operator, got {type(physics).__name__}")
+    if not (0 < fraction and splits >= 1 and fraction * splits <= 1):
+        raise ValueError(f"invalid fraction={fraction!r}, splits={splits!r}: expected fraction > 0, splits >= 1, fraction * splits <= 1")
+    device = next(iter(physics.buffers()), torch.empty(0)).device
+    err, count = 0.0, 0.0
+    for i, (_, y, params) in enumerate(data.batches(batch_size)):
+        y = y.to(device)
+        set_operator(physics, {k: v.to(device) for k, v in params.items()})
+        mask = physics.mask.expand_as(y)
+        u = torch.rand(y.shape, generator=torch.Generator().manual_seed(seed + i)).to(device)
+        for k in range(splits):
+            held = (u >= k * fraction) & (u < (k + 1) * fraction)
+            kept, withheld = mask * ~held, mask * held
+            physics.update(mask=kept)
+            estimate = model(y * kept, physics).float().clamp(0, 1)
+            err += float((withheld * (estimate - y) ** 2).sum())
+            count += float(withheld.sum())
+        physics.update(mask=mask)
+    return float(-10 * torch.log10(torch.tensor(max(err / max(count, 1.0), 1e-8))))
 
 
 @torch.no_grad()

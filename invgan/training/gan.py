@@ -436,7 +436,8 @@ class GANRecipe(Recipe):
         return self.evaluator.preview(nets, data) if self.evaluator is not None else None
 
     def _streams(self) -> list[Any]:
-        return [o for o in (self.inputs, self.view) if hasattr(o, "rng_state")]
+        terms = [t.fn for t in self.g_losses + self.d_losses]  # loss terms with random streams of their own (deepinv's EI, MOI)
+        return [o for o in (self.inputs, self.view, *terms) if hasattr(o, "rng_state")]
 
     def rng_state(self) -> dict[str, Tensor]:
         return {k: v for o in self._streams() for k, v in o.rng_state().items()}

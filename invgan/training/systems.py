@@ -43,6 +43,9 @@ def conditional_gan(
     perceptual_weight: float = 1.0,
     eval_measurement: MeasurementModel | None = None,
     fresh_measurement: MeasurementModel | None = None,
+    self_supervised: nn.Module | None = None,
+    ss_weight: float = 1.0,
+    select: str = "psnr",
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -62,7 +65,12 @@ def conditional_gan(
     network. ``eval_measurement``: the operator of the held-out set when its images have another size.
     ``fresh_measurement`` (self-supervised modes only): a second operator with its own random draws;
     ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
-    :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`)."""
+    :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`).
+    ``self_supervised``: a loss of the step without ground truth (a deepinv loss of
+    :mod:`invgan.losses.selfsup`: EI, MOI, SURE), weighted by ``ss_weight``; with ``discriminator=None``
+    the non-adversarial self-supervised baselines. ``select``: what picks ``best.pt``
+    (:class:`~invgan.training.evaluators.ReconstructionEvaluator`): ``"psnr"`` or, without ground
+    truth, ``"measurements"`` (held-out measured pixels)."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
     if fresh_measurement is not None and CONDITIONAL_VIEWS[adversarial] is not MeasurementView:
@@ -73,6 +81,8 @@ def conditional_gan(
         terms.append(LossTerm("rec", rec, rec_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
+    if self_supervised is not None:
+        terms.append(LossTerm(getattr(self_supervised, "name", "selfsup"), self_supervised, ss_weight))
     if perceptual is not None:
         terms.append(LossTerm("percep", perceptual, perceptual_weight, start=adv_start))
     if discriminator is not None and adversarial == "uair":
@@ -84,7 +94,7 @@ def conditional_gan(
     return GANRecipe(
         reconstructor, discriminator, inputs=MeasurementInput(measurement), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
-        evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection),
+        evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection, select=select),
     )
 
 

@@ -78,3 +78,14 @@ def test_self_supervised_critic_through_the_draw_of_y_is_warned():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         resolve(preset="inpainting-selfsupervised")
+
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.select='measurements'"], "data.select='measurements' withholds measured pixels, for physics.name='inpainting' only"),
+    (["loss.self_supervised='moi'"], "loss.self_supervised='moi' needs fresh operator draws"),
+    (["loss.self_supervised='n2n'"], "invalid loss.self_supervised='n2n'"),
+])
+def test_selection_rule_and_self_supervised_losses_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        resolve("conditional", overrides=overrides)

@@ -89,3 +89,21 @@ def test_self_supervised_inpainting_moves_away_from_the_identity_map(image_root,
     run.fit()
     m = run.trainer.evaluate(record=False)
     assert m["psnr"] > m["baseline_psnr"] + 3.0, m
+
+
+def test_non_adversarial_self_supervised_run_and_no_ground_truth_selection(image_root, tmp_path):
+    """deepinv's EI as invgan's loss term, with no D; best.pt picked on held-out measured pixels;
+    the term's random streams are part of the run's state (exact resume)."""
+    cfg = resolve(preset="inpainting-selfsupervised", overrides=[
+        f"data.source='{image_root}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=4", "model.width=4", "model.depth=2",
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'", "train.steps=2", "train.eval_every=1",
+        "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'",
+        f"train.out_dir='{tmp_path / 'run'}'"])
+    run = build_run(cfg)
+    recipe = run.trainer.recipe
+    assert "D" not in recipe.networks and recipe.best_metric == "heldout_psnr"
+    assert any(k.startswith("ei/") for k in recipe.rng_state())
+    metrics = run.fit()
+    assert {"psnr", "heldout_psnr", "biharmonic_psnr"} <= set(metrics)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("G/ei" in r for r in rows) and any("G/mc" in r for r in rows)
