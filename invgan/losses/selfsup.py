@@ -1,16 +1,15 @@
 r"""Non-adversarial self-supervised losses of :mod:`deepinv.loss` as loss terms of the GAN core:
 baselines for the adversarial learning from measurements only, trained by the same trainer.
 
-========  ==================================================================================  =========================
-name      loss (no ground truth; :math:`\hat x = R(y, A)`)                                    deepinv
-========  ==================================================================================  =========================
-``moi``   :math:`\|R(\mathcal{N}(A_{\theta'}\hat x), A_{\theta'}) - \hat x\|^2`, a fresh draw     :class:`~deepinv.loss.MOILoss`
-``ei``    :math:`\|R(\mathcal{N}(A T_g\hat x), A) - T_g\hat x\|^2`, :math:`T_g` a shift or a      :class:`~deepinv.loss.EILoss`
-          90-degree rotation
-``moei``  the two at once: :math:`T_g` and a fresh draw                                        :class:`~deepinv.loss.MOEILoss`
-``sure``  Stein's unbiased risk estimate of :math:`\|A\hat x - Ax\|^2` (Gaussian noise)          :class:`~deepinv.loss.SureGaussianLoss`
-========  ==================================================================================  =========================
+* ``moi``: :math:`\|R(\mathcal{N}(A_{\theta'}\hat x), A_{\theta'}) - \hat x\|^2` with a fresh operator
+  draw :math:`\theta'` (:class:`~deepinv.loss.MOILoss`);
+* ``ei``: :math:`\|R(\mathcal{N}(A T_g\hat x), A) - T_g\hat x\|^2` with :math:`T_g` a shift or a
+  90-degree rotation (:class:`~deepinv.loss.EILoss`);
+* ``moei``: the two at once, :math:`T_g` and a fresh draw (:class:`~deepinv.loss.MOEILoss`);
+* ``sure``: Stein's unbiased estimate of :math:`\|A\hat x - Ax\|^2` under Gaussian noise
+  (:class:`~deepinv.loss.SureGaussianLoss`);
 
+all with :math:`\hat x = R(y, A)` and no ground truth.
 Each is used with the measurement consistency :math:`\|A\hat x - y\|^2` (``loss.mc_weight``, the
 :class:`~deepinv.loss.MCLoss` of deepinv), as in the papers (equivariant imaging: MC + EI).
 """
