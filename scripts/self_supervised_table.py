@@ -27,11 +27,11 @@ import torch  # noqa: E402
 #: name: (preset, overrides, problem)
 RUNS: dict[str, tuple[str, list[str], str]] = {
     "inpainting (supervised)": ("inpainting", [], "inpainting"),
-    "inpainting-selfsupervised": ("inpainting-selfsupervised", ["data.select='measurements'"], "inpainting"),
+    "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + EI)": ("inpainting-selfsupervised", [], "inpainting"),
+    "inpainting, UAIR adversarial only (fresh masks, weight 1, cycle)": ("inpainting-selfsupervised", [
+        "loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"], "inpainting"),
     "inpainting, MC + EI (deepinv, no D)": ("inpainting-selfsupervised", [
-        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'", "data.select='measurements'"], "inpainting"),
-    "inpainting, adversarial (fresh masks, weight 0.1) + MC + EI": ("inpainting-selfsupervised", [
-        "loss.adversarial='measurement'", "loss.adv_weight=0.1", "loss.self_supervised='ei'", "data.select='measurements'"], "inpainting"),
+        "loss.adv_weight=0", "loss.fresh_operator=false"], "inpainting"),
     "deblur-selfsupervised": ("deblur-selfsupervised", [], "deblurring"),
     "deblurring, MC + EI (deepinv, no D)": ("deblur-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "deblurring"),
