@@ -1,7 +1,9 @@
 """Self-supervised cGAN for inpainting: no ground truth is ever used in training.
 
-D compares measurements y with A(x_hat) (UAIR), plus measurement consistency; a fresh random
-mask is drawn for every sample, so the reconstructor sees each pixel in some measurements.
+D compares measurements y with A'(x_hat), the reconstruction measured through a *fresh* random
+mask A' (AmbientGAN/UAIR; through y's own mask x_hat = A^T y would be an equilibrium), beside
+measurement consistency and deepinv's equivariant-imaging loss; best.pt is picked on held-out
+measured pixels. See docs/self_supervised.md.
 
     python examples/inpainting_selfsupervised.py [--steps 1000]
 """

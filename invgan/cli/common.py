@@ -89,6 +89,8 @@ def results_table(metrics: dict[str, float]) -> str:
         ("back-projection A^T y", metrics.get("baseline_psnr"), metrics.get("baseline_ssim")),
         ("bicubic (on the operator's grid)", metrics.get("bicubic_psnr"), metrics.get("bicubic_ssim")),
         (f"Tikhonov, best gamma={metrics.get('classical_gamma', float('nan')):.2g}", metrics.get("classical_psnr"), metrics.get("classical_ssim")),
+        ("biharmonic inpainting", metrics.get("biharmonic_psnr"), metrics.get("biharmonic_ssim")),
+        (f"Wiener, best balance={metrics.get('wiener_balance', float('nan')):.2g}", metrics.get("wiener_psnr"), metrics.get("wiener_ssim")),
         ("invgan reconstructor", metrics.get("psnr"), metrics.get("ssim")),
     ]
     lines = [f"{'method':<34} {'PSNR (dB)':>10} {'SSIM':>8}", "-" * 54]

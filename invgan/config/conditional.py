@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..losses.objectives import CONDITIONAL_OBJECTIVE
+from ..losses.selfsup import NEEDS_FRESH_DRAWS, SELF_SUPERVISED_LOSSES
+from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
 from ..nets.discriminators import DISCRIMINATORS
 from ..nets.features import PERCEPTUAL_NETS
@@ -45,12 +47,15 @@ class DataConfig:
     eval_crops: int = _opt(48, "held-out crops to evaluate on")
     eval_crop: int | None = _opt(None, "side of the held-out crops (default: crop), e.g. 256 for x4 super-resolution")
     seed: int = _opt(0, "seed of the crop draws")
+    select: str = _opt("psnr", "what picks best.pt: psnr (held-out photos, ground truth) or measurements (held-out measured "
+                               "pixels scored through A only, no ground truth; inpainting)")
 
     def __post_init__(self) -> None:
         _check(self, [
             ("source", bool(self.source), "'builtin', a folder, a .txt list or .npy/.npz arrays"),
             ("workers", self.workers is None or self.workers >= 0, "an integer >= 0, or None (chosen from the machine)"),
             ("cache_mb", self.cache_mb >= 0, "a number >= 0"),
+            ("select", self.select in SELECTION_RULES, f"one of {SELECTION_RULES}"),
             ("eval_crop", self.eval_crop is None or self.eval_crop >= 1, "an integer >= 1, or None (the training crop)"),
             ("channels", self.channels in (1, 3), "1 (grayscale) or 3 (RGB)"),
             ("crop", self.crop >= 1, "an integer >= 1"),
@@ -106,6 +111,11 @@ class LossConfig:
     rec_weight: float = _opt(1.0, "its weight")
     mc_weight: float = _opt(0.0, "weight of the measurement consistency ||A x_hat - y||^2")
     cycle_weight: float = _opt(1.0, "weight of UAIR's cycle term, or of CycleGAN's cycle losses")
+    fresh_operator: bool = _opt(False, "adversarial = measurement / uair: D judges A' x_hat through a fresh operator draw A' "
+                                       "(AmbientGAN, UAIR; needs physics.fresh_per_sample), not the draw of y")
+    self_supervised: str = _opt("none", "a non-adversarial self-supervised loss of deepinv (no ground truth): none, moi (fresh operator "
+                                        "draws), ei (shifts, rotations), moei or sure (Gaussian noise); with mc_weight > 0")
+    ss_weight: float = _opt(1.0, "weight of the self_supervised loss")
     perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
     perceptual_net: str = _opt("inception", "its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)")
     vgg_weights: str | None = _opt(None, "a local file of torchvision's vgg19 state dict (never downloaded)")
@@ -125,6 +135,8 @@ class LossConfig:
             ("reconstruction", self.reconstruction in RECONSTRUCTION_LOSSES, "'mse', 'l1' or 'none'"),
             ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
             ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
+            ("self_supervised", self.self_supervised in ("none", *SELF_SUPERVISED_LOSSES), f"one of {('none', *SELF_SUPERVISED_LOSSES)}"),
+            ("ss_weight", self.ss_weight >= 0, "a value >= 0"),
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
             ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
             ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
@@ -153,6 +165,15 @@ class ConditionalConfig:
             # critic of one logit per image (a vector of shape (B,)) has no such map
             raise ValueError(f"invalid model.discriminator={disc!r} for loss.adversarial='unpaired': expected 'patchgan' "
                              f"(CycleGAN's two critics are paired patch by patch; {disc!r} gives one logit per image)")
+        if loss.fresh_operator and (loss.adversarial not in ("measurement", "uair") or not self.physics.fresh_per_sample):
+            raise ValueError(f"loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair' (got {loss.adversarial!r}) and "
+                             f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")
+        if self.data.select == "measurements" and self.physics.name != "inpainting":
+            raise ValueError(f"data.select='measurements' withholds measured pixels, for physics.name='inpainting' only "
+                             f"(got {self.physics.name!r}): use data.select='psnr'")
+        if loss.self_supervised in NEEDS_FRESH_DRAWS and not self.physics.fresh_per_sample:
+            raise ValueError(f"loss.self_supervised={loss.self_supervised!r} needs fresh operator draws: set physics.fresh_per_sample=true, "
+                             "or use 'ei' (one fixed operator)")
         if (disc in WHOLE_IMAGE_CRITICS and loss.adv_weight > 0 and loss.adversarial in ("supervised", "pair")
                 and (crop < 16 or crop & (crop - 1))):
             raise ValueError(f"invalid data.crop={crop} for model.discriminator={disc!r}: expected a power of two >= 16 "
@@ -179,4 +200,7 @@ class ConditionalConfig:
             out.append(f"loss.adv_start={loss.adv_start} >= train.steps={steps}: the run ends during its warm-up, so there will be "
                        f"no adversarial phase (loss.adv_weight={loss.adv_weight} is never used): raise train.steps above "
                        "loss.adv_start, lower loss.adv_start, or set loss.adv_weight=0 for a warm-up-only run")
+        if loss.adversarial in ("measurement", "uair") and loss.adv_weight > 0 and self.physics.fresh_per_sample and not loss.fresh_operator:
+            out.append(f"loss.adversarial={loss.adversarial!r} measures x_hat with the operator draw of y itself: for inpainting "
+                       "x_hat = A^T y is then an equilibrium (no loss term sees the missing pixels); set loss.fresh_operator=true")
         return out

@@ -46,13 +46,16 @@ class MeasurementConsistencyLoss(nn.Module):
 
 class MeasurementCycleLoss(nn.Module):
     r"""UAIR's cycle consistency :math:`\|A\,R(\hat y, A) - \hat y\|_2^2` with :math:`\hat y = A\hat x`:
-    the reconstructor must map its own simulated measurements back consistently."""
+    the reconstructor must map its own simulated measurements back consistently. :math:`A` is
+    the operator ``D``'s fake was measured with: ``step.extras["fake_physics"]`` (a fresh draw,
+    :class:`~invgan.training.gan.MeasurementView`) when set, else the step's own."""
 
     def forward(self, s: GANStep) -> Tensor:
         if s.model is None:
             raise ValueError("the cycle loss needs the reconstructor (step.model)")
-        y_hat = s.physics.A(s.x_hat)
-        return F.mse_loss(s.physics.A(s.model(y_hat, s.physics)), y_hat)
+        physics = s.extras.get("fake_physics", s.physics)
+        y_hat = physics.A(s.x_hat)
+        return F.mse_loss(physics.A(s.model(y_hat, physics)), y_hat)
 
 
 class PerceptualLoss(nn.Module):

@@ -26,6 +26,13 @@ Estimator = Callable[[Tensor, nn.Module], Tensor]
 #: Tikhonov weights searched for the classical baseline
 TIKHONOV_GAMMAS = tuple(float(g) for g in torch.logspace(-5, 0, 21))
 
+#: what picks ``best.pt`` of a reconstructor: held-out PSNR against the truth, or
+#: :func:`held_out_measurement_psnr` (no ground truth; inpainting)
+SELECTION_RULES = ("psnr", "measurements")
+
+#: Wiener balances searched for the deblurring baseline
+WIENER_BALANCES = tuple(float(b) for b in torch.logspace(-4, 0, 13))
+
 
 #: the smallest image side SSIM (an 11x11 window, reflect-padded by 5) is computed for
 SSIM_MIN_SIZE = 6
@@ -104,16 +111,60 @@ def evaluate_estimator(model: Estimator, data: MeasuredSet, physics: nn.Module, 
 
 
 @torch.no_grad()
+def held_out_measurement_psnr(model: Estimator, data: MeasuredSet, physics: nn.Module, fraction: float = 0.05, splits: int = 4,
+                              seed: int = 0, batch_size: int = 16) -> float:
+    r"""A score of ``model`` without ground truth, for inpainting: of each held-out measurement
+    :math:`y = \mathcal{N}(M x)`, a fixed random ``fraction`` of the measured pixels :math:`M_2` is
+    withheld, the reconstructor is given the rest, :math:`\hat x = R(M_1 y, M_1)`, and is scored on
+    the withheld pixels only, over ``splits`` disjoint withheld sets:
+
+    .. math::
+
+        \text{PSNR} = -10\log_{10}\frac{\sum \|M_2(\hat x - y)\|^2}{\sum |M_2|},
+
+    an estimate of its error at missing pixels plus the noise variance, computed from
+    measurements alone (a selection rule for runs that have no clean image). A small ``fraction``
+    keeps the reconstructor's input close to the real one (:math:`1 -` ``fraction`` of the measured
+    pixels); the splits are the same at every call (``seed``)."""
+    from deepinv.physics import Inpainting
+
+    if not isinstance(physics, Inpainting):
+        raise ValueError(f"held-out measured pixels need an inpainting operator, got {type(physics).__name__}")
+    if not (0 < fraction and splits >= 1 and fraction * splits <= 1):
+        raise ValueError(f"invalid fraction={fraction!r}, splits={splits!r}: expected fraction > 0, splits >= 1, fraction * splits <= 1")
+    device = next(iter(physics.buffers()), torch.empty(0)).device
+    err, count = 0.0, 0.0
+    for i, (_, y, params) in enumerate(data.batches(batch_size)):
+        y = y.to(device)
+        set_operator(physics, {k: v.to(device) for k, v in params.items()})
+        mask = physics.mask.expand_as(y)
+        u = torch.rand(y.shape, generator=torch.Generator().manual_seed(seed + i)).to(device)
+        for k in range(splits):
+            held = (u >= k * fraction) & (u < (k + 1) * fraction)
+            kept, withheld = mask * ~held, mask * held
+            physics.update(mask=kept)
+            estimate = model(y * kept, physics).float().clamp(0, 1)
+            err += float((withheld * (estimate - y) ** 2).sum())
+            count += float(withheld.sum())
+        physics.update(mask=mask)
+    return float(-10 * torch.log10(torch.tensor(max(err / max(count, 1.0), 1e-8))))
+
+
+@torch.no_grad()
 def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adjoint") -> dict[str, float]:
     """Metrics of the back-projection (``baseline_*``), of the best-tuned Tikhonov
-    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and, for
-    downsampling, of bicubic interpolation on the operator's sampling grid (``bicubic_*``).
+    solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and of
+    the classical method of the operator: for downsampling bicubic interpolation on the
+    operator's sampling grid (``bicubic_*``), for inpainting biharmonic inpainting
+    (``biharmonic_*``, :func:`~invgan.physics.biharmonic_inpaint`), for blur Wiener deconvolution
+    with the best balance over :data:`WIENER_BALANCES` (``wiener_*``, with its ``wiener_balance``;
+    :func:`~invgan.physics.wiener_deconvolve`).
 
-    The Tikhonov weight is tuned on the evaluation set itself (an oracle choice), so the
-    classical figure is an upper bound of what that method gives."""
-    from deepinv.physics import Downsampling
+    The Tikhonov weight and the Wiener balance are tuned on the evaluation set itself (an oracle
+    choice), so those figures are upper bounds of what the methods give."""
+    from deepinv.physics import Blur, BlurFFT, Downsampling, Inpainting
 
-    from ..physics import bicubic_upsample, lift
+    from ..physics import bicubic_upsample, biharmonic_inpaint, lift, wiener_deconvolve
 
     base = evaluate_estimator(lambda y, p: lift(p, y, back_projection), data, physics)
     best: dict[str, float] | None = None
@@ -129,6 +180,13 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
     if isinstance(physics, Downsampling):
         bic = evaluate_estimator(bicubic_upsample, data, physics)
         out.update(bicubic_psnr=bic["psnr"], bicubic_ssim=bic["ssim"])
+    if isinstance(physics, Inpainting):
+        bih = evaluate_estimator(biharmonic_inpaint, data, physics)
+        out.update(biharmonic_psnr=bih["psnr"], biharmonic_ssim=bih["ssim"])
+    if isinstance(physics, (Blur, BlurFFT)):
+        wien = max(({**evaluate_estimator(lambda y, p, b=b: wiener_deconvolve(y, p, b), data, physics), "balance": b} for b in WIENER_BALANCES),
+                   key=lambda m: m["psnr"])
+        out.update(wiener_psnr=wien["psnr"], wiener_ssim=wien["ssim"], wiener_balance=wien["balance"])
     return out
 
 

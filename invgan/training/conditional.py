@@ -16,9 +16,10 @@ from ..config import ConditionalConfig
 from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, split_by_image
 from ..data.sources import ImageSource, has_split, open_source
 from ..losses import PerceptualLoss
+from ..losses.selfsup import NEEDS_FRESH_DRAWS, self_supervised_loss
 from ..nets import make_discriminator
 from ..nets.cycle import PairedCritics
-from ..physics import MeasurementModel
+from ..physics import MeasurementModel, default_noise_sigma
 from .gan import GANRecipe
 from .parts import RunParts
 from .systems import conditional_gan, cycle_gan
@@ -52,8 +53,27 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         mc_weight=loss.mc_weight, cycle_weight=loss.cycle_weight, n_critic=cfg.optim.n_critic,
         perceptual=perceptual, perceptual_weight=loss.perceptual_weight, eval_measurement=eval_measurement,
         posterior_samples=loss.posterior_samples, std_weight=loss.std_weight,
+        fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
+        self_supervised=None if loss.self_supervised == "none" else self_supervised_term(cfg, device), ss_weight=loss.ss_weight,
+        select=data.select,
     )
     return RunParts(recipe, stream, eval_set)
+
+
+def fresh_measurement(cfg: ConditionalConfig, device: torch.device, offset: int = 1000) -> MeasurementModel:
+    """A second training operator with its own seeded draws (``physics.seed + offset``), through which
+    ``D``'s fakes are measured (``loss.fresh_operator``): independent of the draws of ``y``."""
+    return build_operator(cfg.physics, (cfg.data.channels, cfg.data.crop, cfg.data.crop), device, seed=cfg.physics.seed + offset)
+
+
+def self_supervised_term(cfg: ConditionalConfig, device: torch.device) -> nn.Module:
+    """The deepinv loss of ``loss.self_supervised`` (:func:`~invgan.losses.selfsup.self_supervised_loss`),
+    seeded from ``train.seed``; fresh draws from an operator seeded ``physics.seed + 2000``."""
+    name = cfg.loss.self_supervised
+    draws = fresh_measurement(cfg, device, 2000).generator if name in NEEDS_FRESH_DRAWS else None
+    sigma = cfg.physics.noise_sigma if cfg.physics.noise_sigma is not None else default_noise_sigma(cfg.physics.name)
+    sigma = sigma if cfg.physics.noise == "gaussian" else 0.0
+    return self_supervised_loss(name, draws=draws, noise_sigma=sigma, seed=cfg.train.seed)
 
 
 def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:

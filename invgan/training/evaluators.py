@@ -18,6 +18,7 @@ from ..data import MeasuredSet
 from ..nets.generators import LatentCodes
 from ..physics import MeasurementModel, lift
 from ..metrics import baselines, best_matching_accuracy, evaluate_estimator, set_operator
+from ..metrics.images import SELECTION_RULES, held_out_measurement_psnr
 
 
 class ReconstructionEvaluator:
@@ -27,9 +28,13 @@ class ReconstructionEvaluator:
     best_metric = "psnr"
     preview_columns = 3
 
-    def __init__(self, measurement: MeasurementModel, back_projection: str = "adjoint", key: str = "G"):
+    def __init__(self, measurement: MeasurementModel, back_projection: str = "adjoint", key: str = "G", select: str = "psnr"):
+        if select not in SELECTION_RULES:
+            raise ValueError(f"invalid select={select!r}: expected one of {SELECTION_RULES}")
         self.measurement, self.back_projection, self.key = measurement, back_projection, key
         self._baselines: dict[str, float] | None = None
+        # "measurements": best.pt is chosen without ground truth, on held-out measured pixels
+        self.best_metric = "heldout_psnr" if select == "measurements" else "psnr"
 
     def evaluate(self, nets: Mapping[str, nn.Module], data: MeasuredSet | None, full: bool = False) -> dict[str, float]:
         if data is None:
@@ -37,7 +42,10 @@ class ReconstructionEvaluator:
         physics = self.measurement.physics
         if self._baselines is None:
             self._baselines = baselines(data, physics, self.back_projection)
-        return {**evaluate_estimator(nets[self.key], data, physics), **self._baselines}
+        out = {**evaluate_estimator(nets[self.key], data, physics), **self._baselines}
+        if self.best_metric == "heldout_psnr":
+            out["heldout_psnr"] = held_out_measurement_psnr(nets[self.key], data, physics)
+        return out
 
     def preview(self, nets: Mapping[str, nn.Module], data: MeasuredSet | None, n: int = 6) -> Tensor | None:
         """Rows of (back-projected measurement | reconstruction | truth)."""

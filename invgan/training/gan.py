@@ -173,10 +173,38 @@ class ImageView:
 
 
 class MeasurementView:
-    r"""Self-supervised: ``D`` compares the measurements :math:`y` with :math:`A\hat x` (no ground truth)."""
+    r"""Self-supervised: ``D`` compares the measurements :math:`y` with :math:`A\hat x` (no ground truth).
+
+    With ``fresh`` (a :class:`~invgan.physics.MeasurementModel` with its own generator of operator
+    draws) the fake is measured through a *new* draw :math:`\theta'` of the operator,
+    :math:`\mathcal{N}(A_{\theta'}\hat x)`, as in AmbientGAN and UAIR. Through the draw
+    :math:`\theta` of :math:`y` itself, :math:`\hat x = A_\theta^\top y` is an equilibrium for
+    inpainting: :math:`A_\theta\hat x = y` does not depend on the missing pixels, so no loss
+    term reaches them. The fresh draw's operator is left in ``step.extras["fake_physics"]`` for
+    the terms that measure :math:`\hat x` again (UAIR's cycle term)."""
+
+    def __init__(self, fresh: MeasurementModel | None = None):
+        if fresh is not None and fresh.generator is None:
+            raise ValueError("a fresh-draw measurement view needs an operator with random draws (physics.fresh_per_sample = true)")
+        self.fresh = fresh
 
     def __call__(self, s: GANStep) -> tuple[tuple[Tensor, ...], tuple[Tensor, ...]]:
-        return (s.y,), (s.physics.A(s.x_hat),)
+        if self.fresh is None:
+            return (s.y,), (s.physics.A(s.x_hat),)
+        fake = self.fresh.measure(s.x_hat)  # a new operator draw per sample; the gradient flows to G
+        s.extras["fake_physics"] = self.fresh.physics
+        return (s.y,), (fake,)
+
+    def rng_state(self) -> dict[str, Tensor]:
+        return {f"fresh/{k}": v for k, v in self.fresh.rng_state().items()} if self.fresh is not None else {}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if self.fresh is not None:
+            self.fresh.set_rng_state({k.split("/", 1)[1]: v for k, v in state.items() if k.startswith("fresh/")})
+
+    def shard_streams(self, rank: int) -> None:
+        if self.fresh is not None:
+            self.fresh.shard_streams(rank)
 
 
 class PairView:
@@ -442,7 +470,8 @@ class GANRecipe(Recipe):
 
     def _streams(self) -> list[Any]:
         stateful = [r.fn for r in self.regularizers if hasattr(r.fn, "rng_state")]
-        return [o for o in (self.inputs, self.view, *stateful) if hasattr(o, "rng_state")]
+        terms = [t.fn for t in self.g_losses + self.d_losses]  # loss terms with random streams of their own (deepinv's EI, MOI)
+        return [o for o in (self.inputs, self.view, *stateful, *terms) if hasattr(o, "rng_state")]
 
     def rng_state(self) -> dict[str, Tensor]:
         return {k: v for o in self._streams() for k, v in o.rng_state().items()}

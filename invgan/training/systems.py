@@ -44,6 +44,10 @@ def conditional_gan(
     eval_measurement: MeasurementModel | None = None,
     posterior_samples: int = 1,
     std_weight: float = 0.0,
+    fresh_measurement: MeasurementModel | None = None,
+    self_supervised: nn.Module | None = None,
+    ss_weight: float = 1.0,
+    select: str = "psnr",
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -67,7 +71,16 @@ def conditional_gan(
     loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
     :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`) and ``D``
     judging every sample against the truth (``adversarial="supervised"`` only: the other views
-    compare with the measurement of each of the :math:`B` images)."""
+    compare with the measurement of each of the :math:`B` images).
+
+    ``fresh_measurement`` (self-supervised modes only): a second operator with its own random draws;
+    ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
+    :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`).
+    ``self_supervised``: a loss of the step without ground truth (a deepinv loss of
+    :mod:`invgan.losses.selfsup`: EI, MOI, SURE), weighted by ``ss_weight``; with ``discriminator=None``
+    the non-adversarial self-supervised baselines. ``select``: what picks ``best.pt``
+    (:class:`~invgan.training.evaluators.ReconstructionEvaluator`): ``"psnr"`` or, without ground
+    truth, ``"measurements"`` (held-out measured pixels)."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
     if posterior_samples > 1 and ((discriminator is not None and adversarial != "supervised") or mc_weight > 0):
@@ -75,6 +88,8 @@ def conditional_gan(
                          f"(got {adversarial!r}, {mc_weight!r}): the other terms compare each sample with its measurement")
     if std_weight > 0 and posterior_samples < 2:
         raise ValueError(f"std_weight={std_weight!r} needs posterior_samples >= 2 (a spread of samples), got {posterior_samples}")
+    if fresh_measurement is not None and CONDITIONAL_VIEWS[adversarial] is not MeasurementView:
+        raise ValueError(f"fresh operator draws are for D judging measurements (adversarial='measurement' or 'uair'), not adversarial={adversarial!r}")
     terms = []
     if reconstruction is not None:
         rec = (ReconstructionLoss if posterior_samples == 1 else SampleMeanLoss)(reconstruction) if isinstance(reconstruction, str) else reconstruction
@@ -83,6 +98,8 @@ def conditional_gan(
         terms.append(LossTerm("std", StdReward(), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
+    if self_supervised is not None:
+        terms.append(LossTerm(getattr(self_supervised, "name", "selfsup"), self_supervised, ss_weight))
     if perceptual is not None:
         terms.append(LossTerm("percep", perceptual, perceptual_weight, start=adv_start))
     if discriminator is not None and adversarial == "uair":
@@ -90,11 +107,11 @@ def conditional_gan(
     view_cls = CONDITIONAL_VIEWS[adversarial]
     view: View | None = None
     if discriminator is not None:
-        view = view_cls(back_projection) if view_cls is PairView else view_cls()
+        view = view_cls(back_projection) if view_cls is PairView else view_cls(fresh_measurement) if view_cls is MeasurementView else view_cls()
     return GANRecipe(
         reconstructor, discriminator, inputs=MeasurementInput(measurement, posterior_samples), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
-        evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection),
+        evaluator=ReconstructionEvaluator(eval_measurement or measurement, back_projection, select=select),
     )
 
 

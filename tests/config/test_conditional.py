@@ -80,3 +80,33 @@ def test_rcgan_presets_sample_the_posterior(preset, physics):
     assert (cfg.physics.name, cfg.loss.posterior_samples, cfg.loss.std_weight, cfg.loss.reconstruction) == (physics, 2, 1.0, "l1")
     assert cfg.model.latent_channels > 0 and cfg.loss.adversarial == "supervised" and cfg.loss.adv_weight > 0
     assert resolve("conditional").loss.posterior_samples == 1  # every other run: one draw, as before
+
+
+@pytest.mark.parametrize("overrides", [
+    ["loss.fresh_operator=true"],  # supervised D judges images, not measurements
+    ["loss.fresh_operator=true", "loss.adversarial='uair'", "physics.name='inpainting'"],  # one fixed mask: nothing to redraw
+])
+def test_fresh_operator_needs_a_measurement_critic_and_random_draws(overrides):
+    with pytest.raises(ValueError, match="loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair'"):
+        resolve("conditional", overrides=overrides)
+
+
+def test_self_supervised_critic_through_the_draw_of_y_is_warned():
+    same = ["loss.adversarial='uair'", "loss.reconstruction='none'", "loss.adv_weight=1", "loss.mc_weight=1",
+            "physics.name='inpainting'", "physics.fresh_per_sample=true"]
+    with pytest.warns(UserWarning, match=r"x_hat = A\^T y is then an equilibrium.*loss.fresh_operator=true"):
+        resolve("conditional", overrides=same)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve(preset="inpainting-selfsupervised")
+
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["data.select='measurements'"], "data.select='measurements' withholds measured pixels, for physics.name='inpainting' only"),
+    (["loss.self_supervised='moi'"], "loss.self_supervised='moi' needs fresh operator draws"),
+    (["loss.self_supervised='n2n'"], "invalid loss.self_supervised='n2n'"),
+])
+def test_selection_rule_and_self_supervised_losses_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        resolve("conditional", overrides=overrides)

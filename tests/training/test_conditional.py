@@ -73,3 +73,40 @@ def test_a_folder_without_held_out_images_is_refused(tmp_path, image_root, tiny_
     check_held_out("builtin", None)  # the built-in photos come split
     check_held_out(str(only_train), str(image_root / "test"))  # held-out images named elsewhere
     check_held_out(str(image_root), None)
+
+
+@pytest.mark.parametrize("extra", [[], ["loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"]],
+                         ids=["preset", "adversarial-only"])
+def test_self_supervised_inpainting_moves_away_from_the_identity_map(image_root, tmp_path, extra):
+    """The ``inpainting-selfsupervised`` preset, as shipped, and its adversarial part alone (UAIR
+    through fresh masks) learn to fill the missing pixels from measurements alone: the held-out
+    PSNR ends well above that of :math:`A^\\top y`. Measured through the draw of ``y`` itself (the
+    preset before ``loss.fresh_operator``) the run stayed within 1 dB of :math:`A^\\top y` (0.2-0.3 dB
+    at 600 steps, 3 seeds); adversarial only with fresh masks 3.9-6.4 dB above, the preset 10.6-12.6 dB."""
+    cfg = resolve(preset="inpainting-selfsupervised", overrides=[*extra,
+        f"data.source='{image_root}'", "data.crop=16", "data.batch_size=4", "data.eval_crops=8",
+        "model.width=8", "model.depth=2", "model.d_width=8", "model.d_layers=1",
+        "train.steps=600", "train.eval_every=0", "train.checkpoint_every=0", "train.log_every=1000000",
+        "train.progress=false", "train.tensorboard=false", "train.device='cpu'", f"train.out_dir='{tmp_path / 'run'}'"])
+    run = build_run(cfg)
+    run.fit()
+    m = run.trainer.evaluate(record=False)
+    assert m["psnr"] > m["baseline_psnr"] + 3.0, m
+
+
+def test_non_adversarial_self_supervised_run_and_no_ground_truth_selection(image_root, tmp_path):
+    """deepinv's EI as invgan's loss term, with no D; best.pt picked on held-out measured pixels;
+    the term's random streams are part of the run's state (exact resume)."""
+    cfg = resolve(preset="inpainting-selfsupervised", overrides=[
+        f"data.source='{image_root}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=4", "model.width=4", "model.depth=2",
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'", "train.steps=2", "train.eval_every=1",
+        "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'",
+        f"train.out_dir='{tmp_path / 'run'}'"])
+    run = build_run(cfg)
+    recipe = run.trainer.recipe
+    assert "D" not in recipe.networks and recipe.best_metric == "heldout_psnr"
+    assert any(k.startswith("ei/") for k in recipe.rng_state())
+    metrics = run.fit()
+    assert {"psnr", "heldout_psnr", "biharmonic_psnr"} <= set(metrics)
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert any("G/ei" in r for r in rows) and any("G/mc" in r for r in rows)

@@ -53,7 +53,8 @@ def test_reconstruction_evaluator_scores_a_perfect_estimator_beside_the_baseline
     ev = ReconstructionEvaluator(model)
     assert ev.evaluate({"G": _Truth(x)}, None) == {} and ev.preview({"G": _Truth(x)}, None) is None
     m = ev.evaluate({"G": _Truth(x)}, data)
-    assert set(m) == {"psnr", "ssim", "baseline_psnr", "baseline_ssim", "classical_psnr", "classical_ssim", "classical_gamma"}
+    assert set(m) == {"psnr", "ssim", "baseline_psnr", "baseline_ssim", "classical_psnr", "classical_ssim", "classical_gamma",
+                      "biharmonic_psnr", "biharmonic_ssim"}
     assert m["psnr"] >= 80 and m["ssim"] == pytest.approx(1.0)
     assert m["baseline_psnr"] == pytest.approx(7.852, abs=1e-3)  # half the pixels zeroed: far from the truth
     rows = ev.preview({"G": _Truth(x)}, data, n=2)

@@ -13,6 +13,8 @@ from invgan.physics import make_physics
 from invgan.training import (GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, PairView, Regularizer, Trainer,
                              conditional_gan)
 from invgan.training import AugmentedView
+from invgan.training.gan import MeasurementView
+from invgan.losses.imaging import MeasurementConsistencyLoss, MeasurementCycleLoss
 
 
 class LinearD(nn.Module):
@@ -175,3 +177,44 @@ def test_generator_regularizers_run_as_lazy_phases_of_g_or_in_its_loss():
     assert "path_length_mean" in recipe.rng_state()  # the running mean travels with the recipe's state
     with pytest.raises(ValueError, match="network"):
         Regularizer("x", g_penalty, network="Q")
+
+
+def _masked_step(fresh: bool):
+    """One inpainting step of a self-supervised R(y, A) = A^T y, with D a sum of its input."""
+    op = make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none", fresh_per_sample=True)
+    view = MeasurementView(make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none", fresh_per_sample=True, seed=1000)
+                           if fresh else None)
+    s = MeasurementInput(op)(lambda y, p: p.A_adjoint(y).requires_grad_(), {"x": torch.rand(4, 1, 8, 8)}, 0)
+    s.real, s.fake = view(s)
+    s.x_hat.retain_grad()
+    s.model = lambda y, p: p.A_adjoint(y)
+    loss = s.fake[0].sum() + MeasurementConsistencyLoss()(s) + MeasurementCycleLoss()(s)
+    loss.backward()
+    return s, view
+
+
+def test_measurement_view_through_the_draw_of_y_never_sees_the_missing_pixels():
+    """The cause of issue 24: with D judging A x_hat through y's own mask, no term (adversarial,
+    measurement consistency, UAIR's cycle) has a gradient on the pixels y misses, so
+    x_hat = A^T y is an equilibrium; a fresh mask A' reaches them."""
+    s, _ = _masked_step(fresh=False)
+    missing = s.physics.mask.expand_as(s.x_hat) == 0
+    assert s.x_hat.grad[missing].abs().sum() == 0
+    s, view = _masked_step(fresh=True)
+    missing = s.physics.mask.expand_as(s.x_hat) == 0
+    assert s.x_hat.grad[missing].abs().sum() > 0
+    assert s.extras["fake_physics"] is view.fresh.physics and not torch.equal(view.fresh.physics.mask, s.physics.mask)
+
+
+def test_fresh_measurement_view_resumes_its_draws_and_needs_random_draws():
+    view = MeasurementView(make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none", fresh_per_sample=True))
+    s = GANStep(x_hat=torch.rand(2, 1, 8, 8), y=torch.rand(2, 1, 8, 8))
+    state = view.rng_state()
+    assert set(state) == {"fresh/generator"}
+    _, (f1,) = view(s)
+    view.set_rng_state(state)
+    _, (f2,) = view(s)
+    assert torch.equal(f1, f2)
+    assert MeasurementView().rng_state() == {}
+    with pytest.raises(ValueError, match="fresh_per_sample"):
+        MeasurementView(make_physics("inpainting", (1, 8, 8), keep=0.5, noise="none"))
