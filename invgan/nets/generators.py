@@ -174,6 +174,17 @@ class LatentGenerator(nn.Module):
         self._space(space)
         return self(value, *cond)
 
+    def _layer_of(self, space: str, value: Tensor, inputs: dict[str, Any]) -> int | None:
+        """Check a point of ``space`` and the inputs given with it; the layer ``l`` of a ``layer:l``
+        space (``None`` for ``z``)."""
+        spec = self._space(space)
+        self._check_inputs(spec, inputs)
+        if space == "z":
+            return None
+        if tuple(value.shape[1:]) != spec.shape:
+            raise ValueError(f"{space!r} points have shape (B, {', '.join(map(str, spec.shape))}), got {tuple(value.shape)}")
+        return int(space.split(":", 1)[1])
+
     def _check_inputs(self, spec: LatentSpace, inputs: dict[str, Any]) -> None:
         missing = [k for k in spec.needs if k not in inputs and k not in spec.optional]
         extra = [k for k in inputs if k not in spec.needs]
@@ -189,6 +200,20 @@ class LatentGenerator(nn.Module):
         return z
 
 
+def upsampling_plan(img_size: int) -> tuple[int, int]:
+    """``(s0, n_up)`` of a generator that doubles an ``s0 x s0`` map ``n_up`` times to ``img_size``:
+    ``(7, 2)`` for 28 (MNIST), ``(4, log2(img_size) - 2)`` for a power of two >= 16.
+
+    >>> upsampling_plan(28), upsampling_plan(64)
+    ((7, 2), (4, 4))
+    """
+    if img_size == 28:
+        return 7, 2
+    if img_size >= 16 and not img_size & (img_size - 1):
+        return 4, int(math.log2(img_size)) - 2
+    raise ValueError(f"invalid img_size={img_size!r}: expected 28 or a power of two >= 16")
+
+
 class DCGANGenerator(LatentGenerator):
     r"""DCGAN generator (Radford et al. 2016): a linear projection of :math:`z` to a
     ``width_at_start × s0 × s0`` map, then stride-2 transposed 4×4 convolutions with
@@ -201,12 +226,7 @@ class DCGANGenerator(LatentGenerator):
 
     def __init__(self, latent_dim: int = 100, out_channels: int = 1, img_size: int = 64, width: int = 64, *, output: str, max_width: int = 512):
         super().__init__()
-        if img_size == 28:
-            start, n_up = 7, 2
-        elif img_size >= 16 and not img_size & (img_size - 1):
-            start, n_up = 4, int(math.log2(img_size)) - 2
-        else:
-            raise ValueError(f"invalid img_size={img_size!r}: expected 28 or a power of two >= 16")
+        start, n_up = upsampling_plan(img_size)
         if latent_dim < 1 or out_channels < 1 or width < 1:
             raise ValueError(f"invalid latent_dim/out_channels/width = {latent_dim}/{out_channels}/{width}: expected positive integers")
         self.latent_dim, self.out_shape, self.output = int(latent_dim), (int(out_channels), img_size, img_size), output
@@ -253,13 +273,8 @@ class DCGANGenerator(LatentGenerator):
         return self.net[: 3 * l](self.project(self._check_latent(z)))
 
     def from_space(self, space: str, value: Tensor, *cond: Tensor, **inputs: Tensor) -> Tensor:
-        spec = self._space(space)
-        self._check_inputs(spec, inputs)
-        if space == "z":
-            return self(value)
-        if tuple(value.shape[1:]) != spec.shape:
-            raise ValueError(f"{space!r} points have shape (B, {', '.join(map(str, spec.shape))}), got {tuple(value.shape)}")
-        return self.net[3 * self._layer_index(space):](value)
+        l = self._layer_of(space, value, inputs)
+        return self(value) if l is None else self.net[3 * l:](value)
 
 
 class MLPGenerator(LatentGenerator):

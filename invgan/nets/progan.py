@@ -161,13 +161,8 @@ class ProGANGenerator(LatentGenerator, _Progressive):
         return h
 
     def from_space(self, space: str, value: Tensor, *cond: Tensor, **inputs: Any) -> Tensor:
-        spec = self._space(space)
-        self._check_inputs(spec, inputs)
-        if space == "z":
-            return self(value)
-        if tuple(value.shape[1:]) != spec.shape:
-            raise ValueError(f"{space!r} points have shape (B, {', '.join(map(str, spec.shape))}), got {tuple(value.shape)}")
-        return self._run(value, int(space.split(":")[1]))
+        l = self._layer_of(space, value, inputs)
+        return self(value) if l is None else self._run(value, l)
 
 
 class ProGANDiscriminator(_Progressive):

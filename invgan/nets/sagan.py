@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from .generators import LatentGenerator, LatentSpace, _activation
+from .generators import LatentGenerator, LatentSpace, _activation, upsampling_plan
 
 
 class SelfAttention(nn.Module):
@@ -94,12 +94,7 @@ class SAGANGenerator(LatentGenerator):
     def __init__(self, latent_dim: int = 64, out_channels: int = 1, img_size: int = 28, width: int = 32, *, output: str,
                  n_classes: int = 0, attention: int | None = None, max_width: int = 256):
         super().__init__()
-        if img_size == 28:
-            start, n_up = 7, 2
-        elif img_size >= 16 and not img_size & (img_size - 1):
-            start, n_up = 4, int(math.log2(img_size)) - 2
-        else:
-            raise ValueError(f"invalid img_size={img_size!r}: expected 28 or a power of two >= 16")
+        start, n_up = upsampling_plan(img_size)
         sides = [start * 2 ** (k + 1) for k in range(n_up)]
         attention = sides[-2] if attention is None else (attention or None)  # default: the block before the output side; 0: off
         if attention is not None and attention not in sides:
@@ -178,14 +173,10 @@ class SAGANGenerator(LatentGenerator):
         return self._features(z, c, int(space.split(":")[1]))
 
     def from_space(self, space: str, value: Tensor, *cond: Tensor, **inputs: Any) -> Tensor:
-        spec = self._space(space)
-        self._check_inputs(spec, inputs)
-        if space == "z":
+        l = self._layer_of(space, value, inputs)
+        if l is None:
             return self(value, *cond)
-        if tuple(value.shape[1:]) != spec.shape:
-            raise ValueError(f"{space!r} points have shape (B, {', '.join(map(str, spec.shape))}), got {tuple(value.shape)}")
-        c = self._labels(value, cond[0] if cond else None)
-        return self._run(value, c, int(space.split(":")[1]))
+        return self._run(value, self._labels(value, cond[0] if cond else None), l)
 
 
 class SAGANDiscriminator(nn.Module):
