@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .generators import LatentGenerator, LatentSpace, _activation
+from .latent import LatentGenerator, LatentSpace, _activation
 from .stylegan import EqualConv2d, EqualLinear, MinibatchStd
 
 

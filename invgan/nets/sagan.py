@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from .generators import LatentGenerator, LatentSpace, _activation, upsampling_plan
+from .latent import LatentGenerator, LatentSpace, _activation, upsampling_plan
 
 
 class SelfAttention(nn.Module):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .generators import LatentGenerator, LatentSpace, _activation
+from .latent import LatentGenerator, LatentSpace, _activation
 
 #: leaky ReLU with StyleGAN's gain :math:`\sqrt 2` (keeps the activations' second moment)
 _LRELU_GAIN = math.sqrt(2.0)
