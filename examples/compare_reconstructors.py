@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators
     from invgan.metrics.images import TIKHONOV_GAMMAS, evaluate_estimator
-    from invgan.physics import bicubic_upsample, lift
+    from invgan.classical import bicubic_upsample
+    from invgan.physics import lift
 
     models, cfg0 = {}, None
     for text in args.runs:

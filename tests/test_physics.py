@@ -2,10 +2,9 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 import deepinv as dinv
 
-from invgan.physics import bicubic_upsample, biharmonic_inpaint, blur_kernel, lift, make_physics, sampling_grid, wiener_deconvolve
+from invgan.physics import blur_kernel, lift, make_physics
 
 SIZE = (1, 16, 16)
 
@@ -111,53 +110,3 @@ def test_fresh_per_sample_is_refused_where_it_cannot_be_drawn():
         make_physics("downsampling", (1, 16, 16), fresh_per_sample=True)
     with pytest.raises(ValueError, match="kernel"):
         make_physics("blur", (1, 16, 16), kernel=torch.ones(3, 3), fresh_per_sample=True)
-
-
-def _downsampling(size: int = 32, factor: int = 4):
-    return make_physics("downsampling", (1, size, size), factor=factor, noise="none", noise_sigma=0.0).physics
-
-
-@pytest.mark.parametrize("factor", [2, 4])
-def test_sampling_grid_matches_a_shifted_image(factor):
-    physics = _downsampling(32, factor)
-    f, offset = sampling_grid(physics)
-    assert f == factor and offset == pytest.approx(0.5, abs=1e-3)  # deepinv's even bicubic filter, read off a ramp
-    # a linear ramp along the width is sampled at f*i + offset (away from the circular boundary)
-    x = torch.arange(32.0).expand(1, 1, 32, 32).contiguous()
-    i = 16 // factor
-    assert physics.A(x)[0, 0, i, i].item() == pytest.approx(factor * i + offset, abs=1e-3)
-
-
-def test_bicubic_on_the_grid_beats_unaligned_interpolation():
-    from invgan.data.images import load_builtin
-
-    x = load_builtin(names=["camera"])[0][None, :, 96:224, 160:288]  # a held-out photo crop, 128x128
-    physics = _downsampling(128, 4)
-    y = physics.A(x)
-    aligned = bicubic_upsample(y, physics)
-    plain = F.interpolate(y, scale_factor=4, mode="bicubic", align_corners=False)
-    assert aligned.shape == x.shape
-    inner = (..., slice(8, -8), slice(8, -8))  # away from the circular boundary
-    assert F.mse_loss(aligned[inner], x[inner]) < 0.7 * F.mse_loss(plain[inner], x[inner])
-
-
-def test_classical_baselines_beat_the_measurement_on_a_smooth_image(synthetic):
-    """Biharmonic inpainting and Wiener deconvolution (scikit-image) with fresh draws per sample:
-    far better than A^T y on a piecewise-smooth image, where the best Tikhonov lift of inpainting
-    is A^T y rescaled."""
-    x = torch.cat([synthetic(32, seed=s) for s in range(2)])
-    err = lambda z: ((z - x) ** 2).mean().item()
-    inp = make_physics("inpainting", (1, 32, 32), keep=0.5, noise_sigma=0.01, fresh_per_sample=True)
-    y = inp.measure(x)
-    assert err(biharmonic_inpaint(y, inp.physics)) < 0.05 * err(inp.physics.A_adjoint(y))
-    assert min(err(lift(inp.physics, y, "tikhonov", g)) for g in (1e-3, 1e-2, 1e-1)) > 0.9 * err(inp.physics.A_adjoint(y))
-    blur = make_physics("blur", (1, 32, 32), sigma=1.5, noise_sigma=0.01, fresh_per_sample=True)
-    y = blur.measure(x)
-    assert err(wiener_deconvolve(y, blur.physics, 0.01)) < 0.8 * err(y)
-    # each sample is deconvolved with its own kernel: swapping the kernels makes it worse
-    swapped = wiener_deconvolve(y, type(blur.physics)(img_size=(1, 32, 32), filter=blur.physics.filter.flip(0)), 0.01)
-    assert err(wiener_deconvolve(y, blur.physics, 0.01)) < err(swapped)
-    with pytest.raises(ValueError, match="needs an inpainting operator, got BlurFFT"):
-        biharmonic_inpaint(y, blur.physics)
-    with pytest.raises(ValueError, match="needs a blur operator, got Inpainting"):
-        wiener_deconvolve(y, inp.physics)

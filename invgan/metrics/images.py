@@ -156,15 +156,16 @@ def baselines(data: MeasuredSet, physics: nn.Module, back_projection: str = "adj
     solution over :data:`TIKHONOV_GAMMAS` (``classical_*``, with its ``classical_gamma``) and of
     the classical method of the operator: for downsampling bicubic interpolation on the
     operator's sampling grid (``bicubic_*``), for inpainting biharmonic inpainting
-    (``biharmonic_*``, :func:`~invgan.physics.biharmonic_inpaint`), for blur Wiener deconvolution
+    (``biharmonic_*``, :func:`~invgan.classical.biharmonic_inpaint`), for blur Wiener deconvolution
     with the best balance over :data:`WIENER_BALANCES` (``wiener_*``, with its ``wiener_balance``;
-    :func:`~invgan.physics.wiener_deconvolve`).
+    :func:`~invgan.classical.wiener_deconvolve`).
 
     The Tikhonov weight and the Wiener balance are tuned on the evaluation set itself (an oracle
     choice), so those figures are upper bounds of what the methods give."""
     from deepinv.physics import Blur, BlurFFT, Downsampling, Inpainting
 
-    from ..physics import bicubic_upsample, biharmonic_inpaint, lift, wiener_deconvolve
+    from ..classical import bicubic_upsample, biharmonic_inpaint, wiener_deconvolve
+    from ..physics import lift
 
     base = evaluate_estimator(lambda y, p: lift(p, y, back_projection), data, physics)
     best: dict[str, float] | None = None

@@ -10,7 +10,7 @@ on the lifted image:
 Both follow deepinv's ``model(y, physics)`` convention. The factor :math:`f` is the operator's
 (``physics.factor``); with ``bicubic_skip`` the network predicts a residual on the bicubic
 interpolation of :math:`y` on the operator's own sampling grid
-(:func:`invgan.physics.bicubic_upsample`), which the papers do not have but which makes short
+(:func:`invgan.classical.bicubic_upsample`), which the papers do not have but which makes short
 CPU budgets converge (zero-initialised last layer: training starts from bicubic).
 
 :func:`interpolate_networks` is ESRGAN's network interpolation
@@ -25,7 +25,7 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
-from ..physics import bicubic_upsample
+from ..classical import bicubic_upsample
 
 
 def _check_factor(factor: int) -> int:

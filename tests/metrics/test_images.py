@@ -65,7 +65,8 @@ def test_baselines_add_the_classical_method_of_the_operator(name, keys, syntheti
 def test_held_out_measured_pixels_rank_estimators_without_the_truth(synthetic):
     from invgan.data import fixed_measurements
     from invgan.metrics.images import held_out_measurement_psnr
-    from invgan.physics import biharmonic_inpaint, make_physics
+    from invgan.classical import biharmonic_inpaint
+    from invgan.physics import make_physics
 
     model = make_physics("inpainting", (1, 32, 32), keep=0.5, noise_sigma=0.01, fresh_per_sample=True)
     data = fixed_measurements(model, torch.cat([synthetic(32, seed=s) for s in range(3)]), seed=0)

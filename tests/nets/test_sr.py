@@ -7,7 +7,8 @@ import torch
 from torch import nn
 
 from invgan.nets.sr import RRDBNet, SRResNet, interpolate_networks
-from invgan.physics import bicubic_upsample, make_physics
+from invgan.classical import bicubic_upsample
+from invgan.physics import make_physics
 
 
 def _downsampling(size: int = 32, factor: int = 4):
