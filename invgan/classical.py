@@ -132,3 +132,30 @@ def wiener_deconvolve(y: Tensor, physics: dphys.Physics, balance: float = 0.01) 
         for c in range(arr.shape[1]):
             out[i, c] = wiener(arr[i, c], k[min(i, k.shape[0] - 1), min(c, k.shape[1] - 1)], balance, clip=False)
     return torch.as_tensor(out, dtype=y.dtype, device=y.device)
+
+
+def classical_estimate(y: Tensor, physics: dphys.Physics) -> Tensor:
+    r"""The classical estimator of the operator's kind: biharmonic inpainting for
+    :class:`~deepinv.physics.Inpainting`, Wiener deconvolution (balance 0.01) for a blur, bicubic
+    interpolation for :class:`~deepinv.physics.Downsampling`, else the pseudo-inverse
+    :math:`A^\dagger y`. It is the ``lift="classical"`` input of
+    :class:`~invgan.nets.ConditionalReconstructor`, computed without gradients.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.classical import classical_estimate
+    >>> from invgan.physics import make_physics
+    >>> model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
+    >>> ramp = torch.linspace(0, 1, 16).expand(1, 1, 16, 16)
+    >>> bool((classical_estimate(model.measure(ramp), model.physics) - ramp).abs().max() < 0.05)
+    True
+    """
+    with torch.no_grad():
+        if isinstance(physics, dphys.Inpainting):
+            return biharmonic_inpaint(y, physics)
+        if isinstance(physics, (dphys.Blur, dphys.BlurFFT)):
+            return wiener_deconvolve(y, physics)
+        if isinstance(physics, dphys.Downsampling):
+            return bicubic_upsample(y, physics)
+        return physics.A_dagger(y)

@@ -3,7 +3,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-from invgan.classical import bicubic_upsample, biharmonic_inpaint, sampling_grid, wiener_deconvolve
+from invgan.classical import bicubic_upsample, biharmonic_inpaint, classical_estimate, sampling_grid, wiener_deconvolve
+from invgan.nets import ConditionalReconstructor
 from invgan.physics import lift, make_physics
 
 
@@ -55,3 +56,27 @@ def test_classical_baselines_beat_the_measurement_on_a_smooth_image(synthetic):
         biharmonic_inpaint(y, blur.physics)
     with pytest.raises(ValueError, match="needs a blur operator, got Inpainting"):
         wiener_deconvolve(y, inp.physics)
+
+
+@pytest.mark.parametrize("name, kwargs, estimator", [
+    ("inpainting", {"keep": 0.5}, biharmonic_inpaint),
+    ("blur", {"sigma": 1.0, "kernel_size": 5}, wiener_deconvolve),
+    ("downsampling", {"factor": 2}, bicubic_upsample),
+])
+def test_the_classical_lift_is_the_operators_classical_estimate_and_the_reconstructor_starts_from_it(name, kwargs, estimator):
+    model = make_physics(name, (1, 16, 16), noise="gaussian", noise_sigma=0.01, seed=0, **kwargs)
+    y = model.measure(torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(1)))
+    x0 = classical_estimate(y, model.physics)
+    assert torch.equal(x0, estimator(y, model.physics))
+    R = ConditionalReconstructor(1, width=4, depth=2, lift="classical")
+    assert torch.equal(R(y, model.physics), x0)  # zero residual at initialisation
+    R.unet.out.bias.data.fill_(0.1)
+    out = R(y, model.physics)
+    out.sum().backward()  # gradients reach the U-Net, not the (numpy) classical estimate
+    assert R.unet.out.bias.grad is not None and torch.allclose(out, x0 + 0.1)
+
+
+def test_the_classical_lift_of_other_operators_is_the_pseudo_inverse():
+    model = make_physics("denoising", (1, 8, 8), noise="none")
+    y = torch.rand(1, 1, 8, 8)
+    assert torch.allclose(classical_estimate(y, model.physics), model.physics.A_dagger(y))

@@ -9,6 +9,7 @@ from ..losses.objectives import CONDITIONAL_OBJECTIVE
 from ..losses.selfsup import NEEDS_FRESH_DRAWS, SELF_SUPERVISED_LOSSES
 from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
+from ..nets.reconstructor import RECONSTRUCTOR_LIFTS
 from ..nets.discriminators import DISCRIMINATORS
 from ..nets.features import PERCEPTUAL_NETS
 from .schema import _check, _opt, _section
@@ -75,7 +76,8 @@ class ModelConfig:
     depth: int = _opt(3, "levels of the U-Net")
     blocks: int = _opt(8, "residual blocks of srresnet, RRDBs of rrdb")
     bicubic_skip: bool = _opt(True, "srresnet / rrdb predict a residual on the bicubic interpolation")
-    lift: str = _opt("tikhonov", "the U-Net's input: adjoint (A^T y), pinv or tikhonov")
+    lift: str = _opt("tikhonov", "the U-Net's input: adjoint (A^T y), pinv, tikhonov or classical (biharmonic inpainting, Wiener "
+                                   "deconvolution, bicubic upsampling: invgan.classical.classical_estimate)")
     gamma: float = _opt(0.01, "Tikhonov weight of the tikhonov lift")
     latent_channels: int = _opt(0, "noise channels z given to the U-Net (0: deterministic)")
     norm: str = _opt("none", "normalisation in the reconstructor: none or batch")
@@ -90,6 +92,7 @@ class ModelConfig:
             ("width", self.width >= 1, "an integer >= 1"),
             ("depth", self.depth >= 1, "an integer >= 1"),
             ("blocks", self.blocks >= 1, "an integer >= 1"),
+            ("lift", self.lift in RECONSTRUCTOR_LIFTS, f"one of {RECONSTRUCTOR_LIFTS}"),
             ("gamma", self.gamma > 0, "a value > 0"),
             ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
             ("discriminator", self.discriminator in CONDITIONAL_DISCRIMINATORS, f"one of {CONDITIONAL_DISCRIMINATORS}"),

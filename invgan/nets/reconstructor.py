@@ -1,7 +1,8 @@
 r"""Conditional reconstructor :math:`\hat x = R(y, A, z) = x_0 + U([x_0, z])`, :math:`x_0 = L_A(y)`.
 
-:math:`L_A` lifts the measurement to image space (:math:`A^\top y`, :math:`A^\dagger y`
-or a Tikhonov solution); a U-Net :math:`U` predicts the residual. Optional latent
+:math:`L_A` lifts the measurement to image space (:math:`A^\top y`, :math:`A^\dagger y`,
+a Tikhonov solution, or the operator's classical estimate: biharmonic inpainting, Wiener
+deconvolution, bicubic upsampling); a U-Net :math:`U` predicts the residual. Optional latent
 channels :math:`z\sim\mathcal{N}(0, I)` let several draws give several plausible
 reconstructions. The call follows deepinv's ``model(y, physics)`` convention.
 """
@@ -12,8 +13,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..classical import classical_estimate
 from ..physics import LIFTS, lift
 from .posterior import PosteriorSamples, check_sample_count
+
+
+#: the reconstructor's inputs: :data:`invgan.physics.LIFTS` and ``"classical"``
+#: (:func:`invgan.classical.classical_estimate`: biharmonic inpainting, Wiener deconvolution, bicubic)
+RECONSTRUCTOR_LIFTS = (*LIFTS, "classical")
 
 
 def _act() -> nn.Module:
@@ -95,8 +102,9 @@ class ConditionalReconstructor(nn.Module):
     r"""The cGAN generator :math:`R(y, A, z) = L_A(y) + U([L_A(y), z])`.
 
     :param channels: image channels.
-    :param lift: ``"adjoint"`` (:math:`A^\top y`), ``"pinv"`` (:math:`A^\dagger y`) or
-        ``"tikhonov"`` (:math:`(A^\top A+\gamma I)^{-1}A^\top y`).
+    :param lift: ``"adjoint"`` (:math:`A^\top y`), ``"pinv"`` (:math:`A^\dagger y`),
+        ``"tikhonov"`` (:math:`(A^\top A+\gamma I)^{-1}A^\top y`) or ``"classical"``
+        (:func:`~invgan.classical.classical_estimate`, computed without gradients).
     :param gamma: Tikhonov weight for ``lift="tikhonov"``.
     :param latent_channels: number of noise channels :math:`z` (0: deterministic).
 
@@ -117,8 +125,8 @@ class ConditionalReconstructor(nn.Module):
         latent_channels: int = 0, norm: str = "none",
     ):
         super().__init__()
-        if lift not in LIFTS:
-            raise ValueError(f"invalid lift={lift!r}: expected one of {LIFTS}")
+        if lift not in RECONSTRUCTOR_LIFTS:
+            raise ValueError(f"invalid lift={lift!r}: expected one of {RECONSTRUCTOR_LIFTS}")
         if latent_channels < 0:
             raise ValueError(f"invalid latent_channels={latent_channels!r}: expected >= 0")
         self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
@@ -128,6 +136,8 @@ class ConditionalReconstructor(nn.Module):
         nn.init.zeros_(self.unet.out.bias)
 
     def lift(self, y: Tensor, physics: nn.Module) -> Tensor:
+        if self.lift_mode == "classical":
+            return classical_estimate(y, physics)
         return lift(physics, y, self.lift_mode, self.gamma)
 
     def forward(self, y: Tensor, physics: nn.Module, z: Tensor | None = None) -> Tensor:
