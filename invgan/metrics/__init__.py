@@ -21,7 +21,7 @@ from torch import Tensor
 from .classifier import ClassifierConfig, DigitClassifier, cache_dir, load_classifier, train_classifier
 from .distances import best_matching_accuracy, classifier_score, frechet_distance, precision_recall, sliced_wasserstein
 from .inception import InceptionFeatures, inception_metrics, kernel_distance
-from .posterior import Sampler, evaluate_posterior, patch_kid, sample_set
+from .posterior import Sampler, calibrate_intervals, evaluate_posterior, patch_kid, sample_set
 from .images import TIKHONOV_GAMMAS, Estimator, baselines, compare_estimators, evaluate_estimator, image_metrics, patches, set_operator
 
 
@@ -44,5 +44,5 @@ __all__ = [
     "best_matching_accuracy", "InceptionFeatures", "inception_metrics", "kernel_distance",
     "TIKHONOV_GAMMAS", "ClassifierConfig", "DigitClassifier", "Estimator", "baselines", "cache_dir", "classifier_score",
     "compare_estimators", "evaluate_estimator", "frechet_distance", "patches", "generator_metrics", "image_metrics", "load_classifier", "precision_recall",
-    "set_operator", "sliced_wasserstein", "train_classifier", "Sampler", "evaluate_posterior", "patch_kid", "sample_set",
+    "set_operator", "sliced_wasserstein", "train_classifier", "Sampler", "calibrate_intervals", "evaluate_posterior", "patch_kid", "sample_set",
 ]

@@ -1,10 +1,12 @@
 """Tests of invgan.metrics.posterior: scores of posterior samples on cases made by hand."""
 
+import math
+
 import pytest
 import torch
 
 from invgan.data import fixed_measurements
-from invgan.metrics import evaluate_posterior, sample_set
+from invgan.metrics import calibrate_intervals, evaluate_posterior, sample_set
 from invgan.nets import PosteriorSamples
 from invgan.physics import make_physics
 
@@ -52,3 +54,28 @@ def test_sample_set_restores_each_batch_and_gathers_the_samples():
     torch.testing.assert_close(post.mean, x)
     m = evaluate_posterior(post, x)
     assert m["coverage"] == 1.0 and m["psnr_mean"] == 80.0
+
+
+def test_calibrate_intervals_is_the_conformal_rank_of_the_scores_by_hand():
+    # one image of 9 pixels, two draws +-d: mean 0 and unbiased std |d| sqrt(2) = 1 everywhere
+    d = 1 / math.sqrt(2)
+    samples = torch.tensor([d, -d]).view(1, 2, 1, 1, 1).expand(1, 2, 1, 3, 3).clone()
+    post = PosteriorSamples.from_samples(samples)
+    assert torch.allclose(post.std, torch.ones(1, 1, 3, 3))
+    x = torch.arange(1.0, 10.0).view(1, 1, 3, 3)  # scores |x - 0| / (1 + 0) = 1, ..., 9
+    # n = 9, level 0.8: the ceil(10 * 0.8) = 8th smallest score
+    assert calibrate_intervals(post, x, level=0.8, floor=0.0) == pytest.approx(8.0)
+    # with the floor 1: scores x / 2, the 8th smallest is 4
+    assert calibrate_intervals(post, x, level=0.8, floor=1.0) == pytest.approx(4.0)
+    m = evaluate_posterior(post, x, level=0.8, interval_scale=8.0, floor=0.0)
+    assert m["coverage_calibrated"] == pytest.approx(8 / 9) and m["width_calibrated"] == pytest.approx(16.0)
+
+
+def test_calibrate_intervals_refuses_what_it_cannot_do():
+    post = PosteriorSamples.from_samples(torch.zeros(1, 2, 1, 2, 2))
+    with pytest.raises(ValueError, match="not finite"):
+        calibrate_intervals(post, torch.ones(1, 1, 2, 2), floor=0.0)
+    with pytest.raises(ValueError, match="too few"):
+        calibrate_intervals(post, torch.ones(1, 1, 2, 2), level=0.9)  # 4 pixels cannot give a 90 % rank
+    with pytest.raises(ValueError, match="level"):
+        calibrate_intervals(post, torch.ones(1, 1, 2, 2), level=1.0)
