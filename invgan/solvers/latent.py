@@ -44,6 +44,8 @@ from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples,
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
 #: the prior weights :math:`\lambda` a search chooses from when ``prior_weight`` is ``None``
 PRIOR_WEIGHTS = (0.01, 0.1, 1.0)
+#: the prior weight the choice keeps unless another wins on the held-out entries by one standard error
+REFERENCE_PRIOR_WEIGHT = 0.1
 #: the deviations ``deviation="auto"`` chooses from
 AUTO_DEVIATIONS = ("none", "pixels", "dct")
 
@@ -349,25 +351,67 @@ def _deviation_weight(cfg: LatentSearchConfig, sigma: Tensor, n: int) -> float:
     return cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
 
 
+def _wins(ref_sq: Tensor, cand_sq: Tensor, held: Tensor) -> Tensor:
+    r"""Per measurement: does the candidate's held-out error beat the reference's by more than one
+    standard error? With the paired differences :math:`d_j = e^\text{ref}_j - e^\text{cand}_j` over
+    the :math:`n` held-out entries, :math:`\bar d > s_d / \sqrt n` (the one-standard-error rule of
+    cross-validation, Hastie, Tibshirani and Friedman, 2009, §7.10).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.solvers.latent import _wins
+    >>> held = torch.ones(2, 4)
+    >>> ref = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
+    >>> cand = torch.tensor([[0.5, 0.5, 0.6, 0.4], [0.0, 2.0, 0.0, 1.9]])  # a steady gain; a noisy one
+    >>> _wins(ref, cand, held).tolist()
+    [True, False]
+    """
+    n = held.sum(1).clamp_min(2)
+    d = (ref_sq - cand_sq) * held
+    mean = d.sum(1) / n
+    var = ((d - mean[:, None]) ** 2 * held).sum(1) / (n - 1)
+    return mean > (var / n).sqrt()
+
+
+def _pick(candidates: list[Tensor], ref: int | None, held: Tensor) -> Tensor:
+    """Per measurement, the index of the candidate of lowest held-out error among those that beat
+    ``candidates[ref]`` by one standard error (:func:`_wins`), else ``ref``; the lowest error outright
+    when there is no reference."""
+    totals = torch.stack([c.sum(1) for c in candidates])
+    if ref is None:
+        return totals.argmin(0)
+    eligible = torch.stack([_wins(candidates[ref], c, held) if k != ref else torch.ones_like(totals[0], dtype=torch.bool)
+                            for k, c in enumerate(candidates)])
+    return totals.masked_fill(~eligible, float("inf")).argmin(0)
+
+
 def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
     r"""The search with what is left to choice (``prior_weight=None``, ``deviation="auto"``) chosen
     per measurement from the measurements alone: a seeded ``holdout`` share of each :math:`y_i`'s
     entries is set aside; each candidate is fitted on the rest and scored by its error on the
     held-out entries, :math:`\|(1 - M)\odot(A\hat x - y)\|^2`; first :math:`\lambda`, then the
-    deviation from the chosen :math:`\hat z`. The choice is then fitted on every entry (the search
-    warm-started from the chosen :math:`\hat z`). ``result.choice`` records it and the errors."""
+    deviation from the chosen :math:`\hat z`. A candidate replaces the reference (:math:`\lambda` =
+    :data:`REFERENCE_PRIOR_WEIGHT`, then no refinement) only when it wins by more than one standard
+    error of the paired per-entry differences (:func:`_wins`): with few held-out entries (a sparse
+    inpainting mask) the errors are noisy, and the reference is kept. The choice is then fitted on
+    every entry (the search warm-started from the chosen :math:`\hat z`). ``result.choice`` records
+    it and the errors."""
     g = torch.Generator().manual_seed(cfg.seed + 7919)
     keep = (torch.rand(y.shape, generator=g) >= cfg.holdout).to(device=y.device, dtype=y.dtype)
     fit, y_fit, held = _Entries(physics, keep), y * keep, 1 - keep
 
-    def held_error(x: Tensor) -> Tensor:
+    def held_sq(x: Tensor) -> Tensor:  # squared errors on the held-out entries, 0 elsewhere, (N, entries)
         with torch.no_grad():
-            return ((physics.A(x) - y) * held).flatten(1).pow(2).sum(1)
+            return ((physics.A(x) - y) * held).flatten(1).pow(2)
 
+    held_flat = held.flatten(1)
     lams = PRIOR_WEIGHTS if cfg.prior_weight is None else (cfg.prior_weight,)
     fits = [_search(generator, y_fit, fit, cfg, latent_dim, prior=lam) for lam in lams]
-    errors = {f"prior_weight={lam:g}": held_error(r.x_hat) for lam, r in zip(lams, fits)}
-    pick = torch.stack(list(errors.values())).argmin(0)
+    sq = {f"prior_weight={lam:g}": held_sq(r.x_hat) for lam, r in zip(lams, fits)}
+    errors = {k: v.sum(1) for k, v in sq.items()}
+    ref = lams.index(REFERENCE_PRIOR_WEIGHT) if REFERENCE_PRIOR_WEIGHT in lams else 0
+    pick = _pick(list(sq.values()), ref, held_flat)
     lam = torch.tensor(lams, dtype=y.dtype, device=y.device)[pick]
     z_fit = torch.stack([fits[k].z_hat[i] for i, k in enumerate(pick.tolist())])
     with torch.no_grad():
@@ -383,7 +427,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
     if cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
         devs = devs + _auto_layers(generator)
-    dev_errors = {"none": torch.stack(list(errors.values())).min(0).values}
+    none_sq = torch.stack(list(sq.values()))[pick, torch.arange(len(pick), device=pick.device)]
+    dev_sq = {"none": none_sq}
 
     def refined(d: str, yy: Tensor, phys, z: Tensor) -> Tensor:
         if d.startswith("layer:"):
@@ -393,9 +438,10 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
 
     for d in devs:
         if d != "none":
-            dev_errors[d] = held_error(refined(d, y_fit, fit, z_fit))
+            dev_sq[d] = held_sq(refined(d, y_fit, fit, z_fit))
     names = [d for d in devs]
-    dev_pick = torch.stack([dev_errors[d] for d in names]).argmin(0)
+    dev_errors = {d: v.sum(1) for d, v in dev_sq.items()}
+    dev_pick = _pick([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
     result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=z_fit)
     result.x_map, result.sigma = result.x_hat, sigma
     x_hat = result.x_hat.clone()
@@ -406,7 +452,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
-                "the rest and scored by its error there, through A only (no ground truth)",
+                f"the rest and scored by its error there, through A only (no ground truth); a candidate replaces the reference "
+                f"(prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than one standard error",
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
                           **{(f"space={d}" if d.startswith("layer:") else f"deviation={d}"): [float(v) for v in dev_errors[d]]

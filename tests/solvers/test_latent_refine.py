@@ -118,12 +118,32 @@ def test_the_default_chooses_from_the_measurements_alone_never_the_truth(in_rang
     assert torch.equal(again.x_hat, search.result.x_hat)  # seeded: the same split and the same choice
 
 
-def test_held_out_entries_pick_the_prior_weight_that_generalises(in_range):
-    """With the held-out split, a measurement that is pure noise picks the strongest prior."""
+def test_held_out_entries_never_pick_the_weakest_prior_for_pure_noise(in_range):
+    """A measurement that is pure noise: the weakest prior fits it best on its own entries and worst on
+    the held-out ones; the rule keeps the reference 0.1 unless the strongest prior wins by one standard error."""
     G, x, physics, y = in_range
     noise = 5.0 * torch.randn(y.shape, generator=torch.Generator().manual_seed(4))
     res = latent_search(noise, physics, G, restarts=2, max_steps=100, deviation="none")
-    assert res.choice["prior_weight"] == [1.0, 1.0]
+    errors = res.choice["heldout_error"]
+    assert all(errors["prior_weight=1"][i] < errors["prior_weight=0.01"][i] for i in range(2))
+    picked = [round(w, 6) for w in res.choice["prior_weight"]]
+    assert set(picked) <= {0.1, 1.0} and 1.0 in picked
+    assert "one standard error" in res.choice["rule"]
+
+
+def test_pick_keeps_the_reference_unless_a_candidate_wins_by_one_standard_error():
+    from invgan.solvers.latent import _pick
+
+    held = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]] * 3)  # the last entry is not held out: never counted
+    ref = torch.ones(3, 5)
+    steady = torch.tensor([[0.5, 0.5, 0.5, 0.5, 9.0], [0.9, 0.9, 0.9, 0.9, 0.0], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    noisy = torch.tensor([[0.0, 2.0, 0.0, 1.9, 0.0], [0.0, 2.0, 0.0, 1.9, 0.0], [0.1, 0.0, 0.0, 0.0, 0.0]])
+    # d = ref - steady: constant 0.5 and 0.1 (standard error 0): wins; row 3: both win, the lower total (steady) is picked
+    # d = ref - noisy: mean 0.025, standard error about 0.55: never wins on rows 1 and 2
+    picked = _pick([(ref * held), (steady * held), (noisy * held)], 0, held)
+    assert picked.tolist() == [1, 1, 1]
+    assert _pick([ref * held, noisy * held], 0, held).tolist()[:2] == [0, 0]
+    assert _pick([ref * held, noisy * held], None, held).tolist()[:2] == [1, 1]  # no reference: the lowest total
 
 
 def test_l1_ball_projection_by_hand():
