@@ -3,6 +3,7 @@ best Lasso, per setting; per-pixel MSE (mean over the test digits) and seconds p
 
     python benchmarks/latent_methods.py                                   # every setting (hours on 2 CPU cores)
     python benchmarks/latent_methods.py --settings cs:100:0.1 cs:750:0.01 inpainting:0.2:0.01 --n-test 8
+    python benchmarks/latent_methods.py --generator stylegan2-mnist --methods z default w w+ lasso
 
 Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
 ``inpainting:KEEP:SIGMA`` (one mask per digit). Methods (the shipped ``dcgan-mnist`` generator,
@@ -15,6 +16,8 @@ Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
 * ``finetune``: z-CSGM then ``--finetune`` steps of fine-tuning a copy of G per digit;
 * ``ilo-layer1``, ``ilo-layer2``: z-CSGM then the search continued in the input of that layer (ILO,
   the l1 ball of radius 0.2 around the z search's features);
+* ``w``, ``w+`` (StyleGAN2 generators): z-CSGM then the search continued in ``w`` or ``w+``
+  (``--space``);
 * ``lasso``: the best of Lasso on pixels, DCT and Haar wavelets (scikit-learn), its alpha chosen
   on ``--n-val`` validation digits per setting (examples/csgm_mnist.py's solver).
 
@@ -65,6 +68,23 @@ def _matrix(physics, n: int = 784) -> np.ndarray:
         return torch.cat([physics.A(chunk).flatten(1) for chunk in eye.split(196)]).T.numpy().astype(np.float64)
 
 
+def method_table(G, finetune: int) -> dict[str, dict]:
+    """The methods of the table for generator ``G``: those of every generator, ILO in the spaces it
+    declares (``layer:1``, ``layer:2``) and, for StyleGAN2, the search in ``w`` and ``w+``."""
+    spaces = G.latent_spaces() if hasattr(G, "latent_spaces") else {}
+    methods = {
+        "z": dict(prior_weight=0.1, deviation="none"),
+        "default": dict(),
+        "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
+        "dev-dct": dict(prior_weight=0.1, deviation="dct"),
+        "finetune": dict(prior_weight=0.1, deviation="none", finetune=finetune),
+    }
+    for space, name in (("layer:1", "ilo-layer1"), ("layer:2", "ilo-layer2"), ("w", "w"), ("w+", "w+")):
+        if space in spaces:
+            methods[name] = dict(prior_weight=0.1, deviation="none", space=space)
+    return methods
+
+
 def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict[str, float]]:
     from invgan.data import fixed_measurements
     from invgan.metrics.images import set_operator
@@ -73,21 +93,15 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
     model = _operator(setting)
     out: dict[str, dict[str, float]] = {}
     common = dict(restarts=args.restarts, max_steps=args.max_steps, seed=0)
-    methods = {
-        "z": dict(prior_weight=0.1, deviation="none"),
-        "default": dict(),
-        "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
-        "dev-dct": dict(prior_weight=0.1, deviation="dct"),
-        "finetune": dict(prior_weight=0.1, deviation="none", finetune=args.finetune),
-        "ilo-layer1": dict(prior_weight=0.1, deviation="none", space="layer:1"),
-        "ilo-layer2": dict(prior_weight=0.1, deviation="none", space="layer:2"),
-    }
+    methods = {name: kw for name, kw in method_table(G, args.finetune).items() if name in args.methods}
     data = fixed_measurements(model, x_test, seed=1)
     for name, kw in methods.items():
         set_operator(model.physics, data.operator_params)
         t0 = time.perf_counter()
         x_hat = latent_search(data.y, model.physics, G, **common, **kw).x_hat
         out[name] = {"mse": float((x_hat - x_test).pow(2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test)}
+    if "lasso" not in args.methods:
+        return out
     # Lasso: alpha and basis on the validation digits, then on the test digits, per digit's own operator
     val = fixed_measurements(model, x_val, seed=2)
     bases = {"pixels": None, "dct": example.dct_basis(28, 28), "wavelet": example.wavelet_basis(28, 28, "db1")}
@@ -121,26 +135,36 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--finetune", type=int, default=200)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--generator", default="dcgan-mnist", help="a shipped generator's name or a run's checkpoint (28x28 digits)")
+    ap.add_argument("--methods", nargs="+", default=None, help="these methods only (default: every one the generator allows, and lasso)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     from invgan.data.small_sets import load_small_set
-    from invgan.pretrained import load_pretrained
+    from invgan.loading import load_generator
+    from invgan.pretrained import load_checkpoint_or_weights
 
     torch.manual_seed(0)
-    G = load_pretrained("dcgan-mnist")
+    state, where, _ = load_checkpoint_or_weights(args.generator)
+    G = load_generator(state, name=where).eval()
+    available = [*method_table(G, args.finetune), "lasso"]
+    unknown = sorted(set(args.methods or ()) - set(available))
+    if unknown:
+        ap.error(f"--methods {unknown}: not available for this generator (available: {available})")
+    args.methods = args.methods or available
     held = load_small_set("mnist", "heldout").x
     x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
     example = _csgm_example()
     results = {}
-    names = ("z", "default", "dev-pixels", "dev-dct", "finetune", "ilo-layer1", "ilo-layer2", "lasso")
+    names = tuple(args.methods)
     print("| setting | " + " | ".join(names) + " | best Lasso |\n|---|" + "---:|" * len(names) + "---|", flush=True)
     for setting in args.settings:
         r = results[setting] = run_setting(setting, G, x_val, x_test, args, example)
-        best = min(r[n]["mse"] for n in names)
+        best = min(r[n]["mse"] for n in names if n in r)
         cells = [(f"**{r[n]['mse']:.4f}**" if r[n]["mse"] == best else f"{r[n]['mse']:.4f}") + f" ({r[n]['seconds_per_image']:.1f} s)" for n in names]
-        print(f"| {setting} | " + " | ".join(cells) + f" | {r['lasso']['basis']}, alpha {r['lasso']['alpha']:.1e} |", flush=True)
+        lasso = f"{r['lasso']['basis']}, alpha {r['lasso']['alpha']:.1e}" if "lasso" in r else ""
+        print(f"| {setting} | " + " | ".join(cells) + f" | {lasso} |", flush=True)
     if args.json:
-        Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args)}, indent=2))
+        Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args), "generator": where}, indent=2))
     return 0
 
 
