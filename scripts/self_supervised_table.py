@@ -27,11 +27,13 @@ import torch  # noqa: E402
 #: name: (preset, overrides, problem)
 RUNS: dict[str, tuple[str, list[str], str]] = {
     "inpainting (supervised)": ("inpainting", [], "inpainting"),
+    "inpainting (supervised), Tikhonov lift": ("inpainting", ["model.lift='tikhonov'"], "inpainting"),
     "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + EI)": ("inpainting-selfsupervised", [], "inpainting"),
     "inpainting, UAIR adversarial only (fresh masks, weight 1, cycle)": ("inpainting-selfsupervised", [
         "loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"], "inpainting"),
     "inpainting, MC + EI (deepinv, no D)": ("inpainting-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false"], "inpainting"),
+    "inpainting-selfsupervised, Tikhonov lift": ("inpainting-selfsupervised", ["model.lift='tikhonov'"], "inpainting"),
     "deblur-selfsupervised": ("deblur-selfsupervised", [], "deblurring"),
     "deblurring, MC + EI (deepinv, no D)": ("deblur-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "deblurring"),
@@ -99,12 +101,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=100)
     p.add_argument("--only", nargs="*", choices=list(RUNS), help="these runs only")
     p.add_argument("--json", type=Path, help="write the runs' evaluations here")
+    p.add_argument("--merge", action="store_true", help="with --only and --json: keep the other runs of the existing JSON (same steps), "
+                                                         "in the order of RUNS")
     args = p.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for i, name in enumerate(args.only or RUNS):
             print(f"[{name}] {args.steps} steps ...", file=sys.stderr, flush=True)
             rows.append(train(name, args.steps, args.eval_every, Path(tmp) / f"run{i}"))
+    if args.merge and args.json and args.json.is_file():
+        old = json.loads(args.json.read_text())
+        if old["steps"] != args.steps:
+            p.error(f"--merge: {args.json} holds runs of {old['steps']} steps, not {args.steps}")
+        fresh = {r["name"]: r for r in rows}
+        kept = {r["name"]: r for r in old["runs"] if r["name"] in RUNS and r["name"] not in fresh}
+        rows = [fresh.get(n) or kept[n] for n in RUNS if n in fresh or n in kept]
     text = table(rows)
     print(text)
     if args.json:
