@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 
 #: sub-command modules, in the order ``invgan --help`` lists them
@@ -34,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("invgan: interrupted", file=sys.stderr)
         return 130
+    if getattr(signal.getsignal(signal.SIGINT), "__name__", "") == "_interrupted_while_loading":
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: Ctrl-C interrupts the command as usual
     prefix = f"invgan {args.command}: error:"
     if os.environ.get("INVGAN_RANK_ERRORS"):
         _interrupt_once()
