@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
+from .heldout import Entries, auto_layers, pick_candidate
 from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, search_space, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
@@ -324,66 +325,9 @@ def _sigma(result: LatentSearchResult, y: Tensor, physics, cfg: LatentSearchConf
     return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
 
 
-def _auto_layers(generator: nn.Module) -> tuple[str, ...]:
-    """The intermediate-layer spaces ``deviation="auto"`` also tries: the last two ``layer:l`` the
-    generator declares before its output (none for a generator without layer spaces)."""
-    spaces = generator.latent_spaces() if hasattr(generator, "latent_spaces") else {}
-    layers = [k for k in spaces if k.startswith("layer:") and k != "layer:0"]
-    return tuple(layers[-2:])
-
-
-class _Entries:
-    r"""An operator restricted to some entries of each measurement, :math:`A'x = M \odot Ax`
-    (``mask`` of ``y``'s shape): the fitting half of a held-out split."""
-
-    def __init__(self, physics, mask: Tensor):
-        self.physics, self.mask = physics, mask
-
-    def A(self, x: Tensor) -> Tensor:
-        return self.physics.A(x) * self.mask
-
-    def compute_norm(self, *args, **kwargs) -> Tensor:  # an upper bound of the restricted operator's
-        return self.physics.compute_norm(*args, **kwargs)
-
-
 def _deviation_weight(cfg: LatentSearchConfig, sigma: Tensor, n: int) -> float:
     r""":math:`\mu`: ``deviation_weight``, else :math:`2\sigma\sqrt{2\log n}` (the universal threshold of the gradient :math:`2A^\top r`)."""
     return cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
-
-
-def _wins(ref_sq: Tensor, cand_sq: Tensor, held: Tensor) -> Tensor:
-    r"""Per measurement: does the candidate's held-out error beat the reference's by more than one
-    standard error? With the paired differences :math:`d_j = e^\text{ref}_j - e^\text{cand}_j` over
-    the :math:`n` held-out entries, :math:`\bar d > s_d / \sqrt n` (the one-standard-error rule of
-    cross-validation, Hastie, Tibshirani and Friedman, 2009, §7.10).
-
-    :Example:
-
-    >>> import torch
-    >>> from invgan.solvers.latent import _wins
-    >>> held = torch.ones(2, 4)
-    >>> ref = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 1.0, 1.0]])
-    >>> cand = torch.tensor([[0.5, 0.5, 0.6, 0.4], [0.0, 2.0, 0.0, 1.9]])  # a steady gain; a noisy one
-    >>> _wins(ref, cand, held).tolist()
-    [True, False]
-    """
-    n = held.sum(1).clamp_min(2)
-    d = (ref_sq - cand_sq) * held
-    mean = d.sum(1) / n
-    var = ((d - mean[:, None]) ** 2 * held).sum(1) / (n - 1)
-    return mean > (var / n).sqrt()
-
-
-def _pick(candidates: list[Tensor], ref: int | None, held: Tensor) -> Tensor:
-    """Per measurement, the index of the candidate of lowest held-out error among those that beat
-    ``candidates[ref]`` by one standard error (:func:`_wins`), else ``ref``; the lowest error outright
-    when there is no reference."""
-    totals = torch.stack([c.sum(1) for c in candidates])
-    if ref is None:
-        return totals.argmin(0)
-    eligible = torch.stack([_wins(candidates[ref], c, held) if k != ref else torch.ones_like(totals[0], dtype=torch.bool)
-                            for k, c in enumerate(candidates)])
-    return totals.masked_fill(~eligible, float("inf")).argmin(0)
 
 
 def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
@@ -393,14 +337,14 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     held-out entries, :math:`\|(1 - M)\odot(A\hat x - y)\|^2`; first :math:`\lambda`, then the
     deviation from the chosen :math:`\hat z`. A candidate replaces the reference (:math:`\lambda` =
     :data:`REFERENCE_PRIOR_WEIGHT`, then no refinement) only when it wins by more than one standard
-    error of the paired per-entry differences (:func:`_wins`): with few held-out entries (a sparse
+    error of the paired per-entry differences (:func:`~invgan.solvers.heldout.wins_by_one_se`): with few held-out entries (a sparse
     inpainting mask) the errors are noisy, and the reference is kept. The choice is then fitted on
     every entry (the restarts again, beside a warm start from the chosen :math:`\hat z`). ``result.choice`` records
     it and the errors. (With few measurements, a sparse inpainting mask, the restart that fits 90 % of
     the entries best is often not the one that fits all of them best: hence the restarts again.)"""
     g = torch.Generator().manual_seed(cfg.seed + 7919)
     keep = (torch.rand(y.shape, generator=g) >= cfg.holdout).to(device=y.device, dtype=y.dtype)
-    fit, y_fit, held = _Entries(physics, keep), y * keep, 1 - keep
+    fit, y_fit, held = Entries(physics, keep), y * keep, 1 - keep
 
     def held_sq(x: Tensor) -> Tensor:  # squared errors on the held-out entries, 0 elsewhere, (N, entries)
         with torch.no_grad():
@@ -412,7 +356,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     sq = {f"prior_weight={lam:g}": held_sq(r.x_hat) for lam, r in zip(lams, fits)}
     errors = {k: v.sum(1) for k, v in sq.items()}
     ref = lams.index(REFERENCE_PRIOR_WEIGHT) if REFERENCE_PRIOR_WEIGHT in lams else 0
-    pick = _pick(list(sq.values()), ref, held_flat)
+    pick = pick_candidate(list(sq.values()), ref, held_flat)
     lam = torch.tensor(lams, dtype=y.dtype, device=y.device)[pick]
     z_fit = torch.stack([fits[k].z_hat[i] for i, k in enumerate(pick.tolist())])
     with torch.no_grad():
@@ -427,7 +371,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     n = x_fit[0].numel()
     devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
     if cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
-        devs = devs + _auto_layers(generator)
+        devs = devs + auto_layers(generator)
     none_sq = torch.stack(list(sq.values()))[pick, torch.arange(len(pick), device=pick.device)]
     dev_sq = {"none": none_sq}
 
@@ -442,7 +386,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
             dev_sq[d] = held_sq(refined(d, y_fit, fit, z_fit))
     names = [d for d in devs]
     dev_errors = {d: v.sum(1) for d, v in dev_sq.items()}
-    dev_pick = _pick([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
+    dev_pick = pick_candidate([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
     result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=z_fit)
     result.x_map, result.sigma = result.x_hat, sigma
     x_hat = result.x_hat.clone()

@@ -132,7 +132,7 @@ def test_held_out_entries_never_pick_the_weakest_prior_for_pure_noise(in_range):
 
 
 def test_pick_keeps_the_reference_unless_a_candidate_wins_by_one_standard_error():
-    from invgan.solvers.latent import _pick
+    from invgan.solvers.heldout import pick_candidate
 
     held = torch.tensor([[1.0, 1.0, 1.0, 1.0, 0.0]] * 3)  # the last entry is not held out: never counted
     ref = torch.ones(3, 5)
@@ -140,10 +140,10 @@ def test_pick_keeps_the_reference_unless_a_candidate_wins_by_one_standard_error(
     noisy = torch.tensor([[0.0, 2.0, 0.0, 1.9, 0.0], [0.0, 2.0, 0.0, 1.9, 0.0], [0.1, 0.0, 0.0, 0.0, 0.0]])
     # d = ref - steady: constant 0.5 and 0.1 (standard error 0): wins; row 3: both win, the lower total (steady) is picked
     # d = ref - noisy: mean 0.025, standard error about 0.55: never wins on rows 1 and 2
-    picked = _pick([(ref * held), (steady * held), (noisy * held)], 0, held)
+    picked = pick_candidate([(ref * held), (steady * held), (noisy * held)], 0, held)
     assert picked.tolist() == [1, 1, 1]
-    assert _pick([ref * held, noisy * held], 0, held).tolist()[:2] == [0, 0]
-    assert _pick([ref * held, noisy * held], None, held).tolist()[:2] == [1, 1]  # no reference: the lowest total
+    assert pick_candidate([ref * held, noisy * held], 0, held).tolist()[:2] == [0, 0]
+    assert pick_candidate([ref * held, noisy * held], None, held).tolist()[:2] == [1, 1]  # no reference: the lowest total
 
 
 def test_l1_ball_projection_by_hand():
