@@ -1,4 +1,4 @@
-"""Posterior sampling with the conditional GAN (rcGAN presets) against the deterministic cGAN presets,
+r"""Posterior sampling with the conditional GAN (rcGAN presets) against the deterministic cGAN presets,
 at equal steps, on held-out photos: the figures of docs/posterior_sampling.md.
 
 For each problem (deblurring: ``demo`` vs ``rcgan-deblur``; inpainting, half the pixels kept:

@@ -45,7 +45,7 @@ OBJECTIVES: dict[str, GANObjective] = {}
 
 
 def register_objective(name: str, d: DLoss, g: GLoss, needs_real_in_g: bool = False) -> GANObjective:
-    """Add an objective pair :math:`(\ell_D, \ell_G)` under ``name`` (``needs_real_in_g``: :math:`\ell_G`
+    r"""Add an objective pair :math:`(\ell_D, \ell_G)` under ``name`` (``needs_real_in_g``: :math:`\ell_G`
     also reads :math:`D(x)`, as relativistic objectives do) and return it."""
     obj = GANObjective(name, d, g, needs_real_in_g)
     OBJECTIVES[name] = obj

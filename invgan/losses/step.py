@@ -19,7 +19,7 @@ DOutput = Union[Tensor, dict[str, Tensor]]
 
 @dataclass
 class GANStep:
-    """The shared computations of one step.
+    r"""The shared computations of one step.
 
     :param x_hat: the generator's output (a reconstruction :math:`\\hat x` or a sample :math:`G(z)`).
     :param x: clean images of the batch, when the data have them.

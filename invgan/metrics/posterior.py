@@ -53,7 +53,7 @@ def sample_set(sampler: Sampler, data: "MeasuredSet", physics: nn.Module, k: int
 @torch.no_grad()
 def evaluate_posterior(posterior: PosteriorSamples, x: Tensor, level: float = 0.9, features: nn.Module | None = None,
                        patch: int = 64, interval_scale: float | None = None, floor: float = DEFAULT_FLOOR) -> dict[str, float]:
-    """Scores of ``posterior`` (``K`` samples of ``B`` images) against the truth ``x`` ``(B, C, H, W)``:
+    r"""Scores of ``posterior`` (``K`` samples of ``B`` images) against the truth ``x`` ``(B, C, H, W)``:
     ``psnr_mean``, ``ssim_mean``, ``psnr_sample``, ``ssim_sample`` (the first sample), ``spearman``
     (std vs absolute error of the mean), ``coverage`` (of the central ``level`` intervals), ``std``
     and ``abs_error`` (their means) and, with Inception ``features``, ``kid_sample`` and ``kid_mean``

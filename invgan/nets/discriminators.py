@@ -195,7 +195,7 @@ def make_discriminator(kind: str, in_channels: int, img_size: int, width: int = 
 
 def padded_dcgan_discriminator(in_channels: int, size: int, width: int = 32, spectral_norm: bool = False,
                                heads: dict[str, int] | None = None, norm: str | None = None) -> nn.Module:
-    """The DCGAN discriminator behind zero padding to the next power of two :math:`\ge 16`
+    r"""The DCGAN discriminator behind zero padding to the next power of two :math:`\ge 16`
     (MNIST's 28×28 images and measurements are seen as 32×32)."""
     target = max(16, 1 << (size - 1).bit_length())
     D = make_discriminator("dcgan", in_channels, target, width=width, spectral_norm=spectral_norm, heads=heads, norm=norm)

@@ -117,7 +117,7 @@ class LatentSearchConfig:
 
 @dataclass
 class LatentSearchResult:
-    """``x_hat`` (N, C, H, W), ``z_hat`` (N, d), ``objective`` (N,) of the kept restart,
+    r"""``x_hat`` (N, C, H, W), ``z_hat`` (N, d), ``objective`` (N,) of the kept restart,
     ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran. With
     ``samples``: ``samples`` (N, K, C, H, W), their ``mean`` and per-pixel ``std`` (then
     ``x_hat`` is the mean), and ``acceptance`` (N,) of the chains; ``x_map`` is :math:`G(\hat z)`
@@ -241,7 +241,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
 
 def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int, prior: Tensor | float | None = None,
             start: Tensor | None = None) -> LatentSearchResult:
-    """The batched search; ``prior``: :math:`\lambda` (one, or one per measurement; default
+    r"""The batched search; ``prior``: :math:`\lambda` (one, or one per measurement; default
     ``cfg.prior_weight``); ``start``: the latents ``(N, d)`` of a warm start, run as one more chain
     beside the restarts (the lowest objective wins)."""
     N = y.shape[0]
