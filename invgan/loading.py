@@ -101,6 +101,7 @@ def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = T
     or from an exported ``{"config", "state_dict"}``; returned in eval mode. ``name`` is what
     errors call an already loaded checkpoint (its file)."""
     from .nets.generators import make_generator
+    from .nets.spectral import power_iterate, spectral_vectors_are_unit
 
     weights, config = export_network(path_or_state, "G", ema=use_ema, map_location=map_location, name=name)
     where = str(path_or_state) if isinstance(path_or_state, (str, Path)) else str(name or "the given checkpoint")
@@ -116,4 +117,6 @@ def load_generator(path_or_state: str | Path | dict[str, Any], use_ema: bool = T
         G.load_state_dict(weights)
     except (TypeError, RuntimeError) as e:
         raise ValueError(f"{where}: the generator cannot be rebuilt from its config ({' '.join(str(e).split())[:300]})") from e
+    if not spectral_vectors_are_unit(G):  # EMA copies saved before their spectral norms iterated
+        power_iterate(G, rounds=50)
     return G.eval()

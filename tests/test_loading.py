@@ -54,3 +54,24 @@ def test_export_network_picks_the_ema_copy_and_strips_its_prefix():
     assert export_network(ckpt, "D") == ({"v": 1}, {"kind": "x"})  # no EMA copy of D: its raw weights
     assert export_network(ckpt, ema=False)[0] == {"w": 0}
     assert ema_states({"ema": {"n_averaged": 3, "module.w": 2}}) == {"G": {"n_averaged": 3, "module.w": 2}}  # the old single-copy format
+
+
+def test_load_generator_repairs_spectral_vectors_that_an_old_ema_copy_shrank():
+    import torch
+
+    from invgan.loading import load_generator
+    from invgan.nets.generators import make_generator
+    from invgan.nets.spectral import spectral_vectors_are_unit
+
+    torch.manual_seed(0)
+    G = make_generator("sagan", 8, (1, 28, 28), output="sigmoid", width=4)
+    weights = {k: v.clone() for k, v in G.state_dict().items()}
+    shrunk = [k for k in weights if k.endswith("._u") or k.endswith("._v")]
+    assert shrunk
+    for k in shrunk:
+        weights[k] *= 0.2  # what averaging turning vectors left in EMA copies saved before the fix
+    ckpt = {"networks": {"G": weights}, "config": {"generator": G.config}}
+    loaded = load_generator(ckpt)
+    assert spectral_vectors_are_unit(loaded) and not loaded.training
+    fresh = load_generator({"networks": {"G": G.state_dict()}, "config": {"generator": G.config}})
+    assert all(torch.equal(a, b) for a, b in zip(fresh.state_dict().values(), G.state_dict().values()))  # unit: untouched

@@ -33,29 +33,12 @@ from ..optim import continue_cosine, make_schedulers
 from ..precision import autocast_dtype, choose_precision, select_device
 from . import checkpoint as ckpt
 from .distributed import DataParallel
+from .ema import EMAWithWarmup, ema_decays, make_ema, update_ema
 from .recipe import Phase, Recipe, correct_for_lazy_phases, freeze_all_but, updates_per_network
 from .runlog import RunLog
 
 __all__ = ["EMAWithWarmup", "LossWatch", "NonFiniteLossError", "Trainer", "batches_of", "correct_for_lazy_phases", "ema_decays",
            "eval_mode", "load_run_state", "move_batch", "select_device", "updates_per_network"]
-
-
-class EMAWithWarmup:
-    r"""EMA update :math:`\bar\theta \leftarrow \beta_n\bar\theta + (1-\beta_n)\theta` with the warm-up
-    :math:`\beta_n = \min(\beta, \tfrac{1+n}{10+n})` after :math:`n` updates, so early evaluations are
-    not dominated by the initial weights. (A multi-tensor ``multi_avg_fn`` of ``AveragedModel``.)"""
-
-    def __init__(self, decay: float):
-        self.decay = decay
-
-    @torch.no_grad()
-    def __call__(self, ema: list[Tensor], current: list[Tensor], num_averaged: Tensor | int) -> None:
-        if not ema[0].is_floating_point():  # integer buffers (BatchNorm's step counter) are copied
-            torch._foreach_copy_(ema, current)
-            return
-        n = int(num_averaged)  # AveragedModel itself already reads this counter on the host
-        beta = min(self.decay, (1 + n) / (10 + n))
-        torch._foreach_lerp_(ema, current, 1.0 - beta)
 
 
 class NonFiniteLossError(RuntimeError):
@@ -75,18 +58,6 @@ def move_batch(batch: Any, device: torch.device, memory_format: torch.memory_for
     if dataclasses.is_dataclass(batch) and not isinstance(batch, type):
         return dataclasses.replace(batch, **{f.name: move_batch(getattr(batch, f.name), device, memory_format) for f in dataclasses.fields(batch)})
     return batch
-
-
-def ema_decays(ema: float | Mapping[str, float], recipe: Recipe) -> dict[str, float]:
-    """``{network key: decay}`` of the EMA copies to keep: a number is the decay of the recipe's
-    ``generator_key`` (0: none); a mapping names its networks."""
-    decays = dict(ema) if isinstance(ema, Mapping) else ({recipe.generator_key: ema} if ema > 0 else {})
-    for key, decay in decays.items():
-        if key not in recipe.networks:
-            raise ValueError(f"ema names network {key!r}, but the recipe has {sorted(recipe.networks)}")
-        if not 0.0 <= decay < 1.0:
-            raise ValueError(f"invalid ema={decay!r} for {key!r}: expected a decay in [0, 1)")
-    return decays
 
 
 def batches_of(stream: Any, start: int, stop: int, device: torch.device) -> Iterable[Any]:
@@ -257,9 +228,7 @@ class Trainer:
         self.progress = progress
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self.runlog = RunLog(self.out_dir, write=self.is_main, tensorboard=tensorboard)
-        self.emas = {
-            k: AveragedModel(self.networks[k], multi_avg_fn=EMAWithWarmup(d), use_buffers=True) for k, d in decays.items() if d > 0
-        }
+        self.emas = {k: make_ema(self.networks[k], d) for k, d in decays.items() if d > 0}
         self.best: float = -math.inf
         self.losses = LossWatch()  # the losses since the last log row, and the NaN watch
 
@@ -309,7 +278,7 @@ class Trainer:
             logs = self._run_phases(due, trained, batch, step)
         for key in trained:
             if key in self.emas:
-                self.emas[key].update_parameters(self.networks[key])
+                update_ema(self.emas[key], self.networks[key])
             if key in self.schedulers:
                 self.schedulers[key].step()
         self.step = step + 1
