@@ -1,11 +1,13 @@
 """The GPU check of ``scripts/gpu_check.sh``: one markdown table of what a lent CUDA machine shows.
 
-    python -m benchmarks.gpu_check [--steps 40] [--rounds 3]
+    python -m benchmarks.gpu_check [--steps 40] [--rounds 3] [--only precision]
 
 Rows, each measured side by side in this run (rounds interleaved, medians):
 
 * the train step of the demo's networks (batch 32 of 64x64 crops): invgan's ``Trainer`` against
   the hand-written loop of :mod:`benchmarks.train_step`, in fp32, bf16 and fp16 with its scaler;
+* the precision of larger steps: invgan's step on batch 16 of RGB 256x256 crops in strict fp32,
+  fp32 with TF32 and bf16 (``--only precision`` runs these rows alone);
 * the deep image prior (256x256 inpainting, invgan's defaults, fixed steps): seconds per step;
 * latent search (64 measurements x 4 restarts of a 28x28 DCGAN, CS m = 100): seconds per step;
 * the loader feeding the GPU: the fp32 train step with batches read from a folder of 64 RGB
@@ -66,6 +68,37 @@ def train_step_rows(steps: int, rounds: int, device: torch.device) -> list[str]:
         rows.append(f"| train step, {precision}, demo nets, batch 32 | raw loop {raw:.2f} ms, invgan {ours:.2f} ms | "
                     f"{ours / raw:.2f} | invgan / raw time |")
     return rows
+
+
+def precision_rows(steps: int, rounds: int, device: torch.device, crop: int = 256, channels: int = 3, batch: int = 16) -> list[str]:
+    """invgan's train step of the demo networks on larger images (``batch`` RGB crops of ``crop``²) in
+    fp32, fp32 with TF32 matrix products and convolutions, and bf16 (interleaved rounds): what the
+    ``"auto"`` precision of a CUDA run should be beyond the launch-bound demo size."""
+    from benchmarks import train_step as ts
+    from invgan.builders import build_measurement
+    from invgan.config import resolve
+    from invgan.data import CropStream, load_builtin
+
+    cfg = resolve("conditional", preset="demo", overrides=[f"train.device='{device}'", f"data.batch_size={batch}",
+                                                             f"data.crop={crop}", f"data.channels={channels}"])
+    op = build_measurement(cfg, device)
+    stream = CropStream(load_builtin("train", channels), crop, batch, seed=0)
+    batches = [stream[t].to(device) for t in range(steps)]
+    G0, D0 = ts.make_parts(cfg, device)
+    cuda = device.type == "cuda"
+    modes = {"fp32": ("fp32", False), "fp32 + TF32": ("fp32", True), "bf16": ("bf16", False)}
+    times: dict[str, list[float]] = {m: [] for m in modes}
+    for _ in range(rounds):
+        for mode, (precision, tf32) in modes.items():
+            if cuda:
+                torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = tf32
+            times[mode].append(ts.run_invgan(copy.deepcopy(G0), copy.deepcopy(D0), op, batches, device, channels_last=True,
+                                             precision=precision))
+    if cuda:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = False, True  # torch's defaults
+    base = statistics.median(times["fp32"])
+    return [f"| train step, {mode}, demo nets, batch {batch} of {channels}x{crop}x{crop} | {statistics.median(t) * 1e3:.2f} ms | "
+            f"{statistics.median(t) / base:.2f} | time / fp32 time |" for mode, t in times.items()]
 
 
 def dip_row(steps: int, rounds: int, device: torch.device) -> str:
@@ -147,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loader-images", type=int, default=64, help="PNGs in the loader row's folder")
     ap.add_argument("--loader-side", type=int, default=1024, help="their side")
     ap.add_argument("--loader-workers", type=int, default=4, help="loader processes of the loader row")
+    ap.add_argument("--precision-crop", type=int, default=256, help="crop side of the precision rows")
+    ap.add_argument("--precision-batch", type=int, default=16, help="batch of the precision rows")
+    ap.add_argument("--only", choices=("all", "precision"), default="all",
+                    help="precision: only the rows of fp32, TF32 and bf16 on 256² RGB crops")
     args = ap.parse_args(argv)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -154,9 +191,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     t0 = time.perf_counter()
     name = torch.cuda.get_device_name() if device.type == "cuda" else f"{device} (smoke run)"
-    rows = [*train_step_rows(args.steps, args.rounds, device), dip_row(args.steps, args.rounds, device),
-            latent_row(args.steps, args.rounds, device), loader_row(args.steps, args.rounds, device, args.loader_workers,
-                                                                   args.loader_images, args.loader_side)]
+    rows = precision_rows(args.steps, args.rounds, device, crop=args.precision_crop, batch=args.precision_batch)
+    if args.only == "all":
+        rows = [*train_step_rows(args.steps, args.rounds, device), *rows, dip_row(args.steps, args.rounds, device),
+                latent_row(args.steps, args.rounds, device), loader_row(args.steps, args.rounds, device, args.loader_workers,
+                                                                       args.loader_images, args.loader_side)]
     print(f"device: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}; {time.perf_counter() - t0:.0f} s\n")
     print("| row | measured | ratio | ratio is |\n|---|---|---|---|")
     print("\n".join(rows))

@@ -174,7 +174,7 @@ class Trainer:
         (0: off); the copies are what gets evaluated and exported.
     :param grad_clip: max gradient norm per network (``None``: off).
     :param precision: ``"auto"`` (:func:`~invgan.precision.choose_precision` with
-        ``workload="training"``: bf16 on CUDA where native, else fp32), ``"fp32"``, ``"bf16"`` (CUDA
+        ``workload="training"``: fp32 on every device), ``"fp32"``, ``"bf16"`` (CUDA
         or CPU autocast) or ``"fp16"`` (CUDA, with a GradScaler). The resolved choice is :attr:`precision`.
     :param device: ``"auto"`` or a device (:func:`~invgan.precision.select_device`).
     :param channels_last: networks and image batches in channels-last memory format.

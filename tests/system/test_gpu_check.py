@@ -29,8 +29,8 @@ def test_the_table_code_runs_on_the_cpu(capsys, monkeypatch, tmp_path):
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the loader row's folder of photos
     assert gpu_check.main(["--device", "cpu", "--steps", "1", "--rounds", "1", "--loader-images", "2", "--loader-side", "96",
-                           "--loader-workers", "1"]) == 0
+                           "--loader-workers", "1", "--precision-crop", "32", "--precision-batch", "2"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| row")]
-    assert len(rows) == 6 and "fp16 needs CUDA" in out and "ms per step" in out
+    assert len(rows) == 9 and sum("time / fp32 time" in r for r in rows) == 3 and "fp16 needs CUDA" in out and "ms per step" in out
     assert "loader / resident time" in rows[-1]
