@@ -44,6 +44,8 @@ def test_cli_json_and_outputs(synthetic, tmp_path, capsys):
         assert key in metrics
     assert metrics["steps"] == 30 and metrics["psnr"] > 10
     assert metrics["precision"] == "fp32 (asked for)" and metrics["stop_rule"] == "none" and metrics["noise_sigma"] == 0.0
+    assert metrics["input_noise"] == 0.0 and metrics["cap_reached"] is False  # "none" runs to the cap by request
+
     for f in (out, tmp_path / "res" / "result_measurement.png", tmp_path / "res" / "result_convergence.png"):
         assert f.is_file() and f.stat().st_size > 0
     from invgan.data.images import read_image
@@ -119,3 +121,14 @@ def test_cli_refuses_outputs_that_would_replace_an_input(tmp_path, synthetic):
     with pytest.raises(ValueError, match="--measured inpainting needs --mask"):
         _cli([str(img), "--measured", "--physics", "inpainting", "--out", str(tmp_path / "b.png")])
     assert {p: p.read_bytes() for p in (img, ref)} == before and not (tmp_path / "a.png").exists()
+
+
+def test_cli_json_says_when_the_rule_never_fired(synthetic, tmp_path, capsys):
+    img = tmp_path / "img.png"
+    _write_png(img, synthetic(32)[0])
+    code = _cli([str(img), "--physics", "downsampling", "--factor", "2", "--out", str(tmp_path / "r.png"), "--json", "--no-progress",
+                 *_sets(net="convdecoder", precision="fp32", channels=16, depth=3, in_size=4, max_steps=25, min_steps=5,
+                        window=5, tolerance=0.0, stop="convergence")])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    assert metrics["cap_reached"] is True and metrics["decided_at"] == 25 and metrics["input_noise"] == 0.03

@@ -112,6 +112,20 @@ def test_every_operator_of_the_factory(synthetic, name, kwargs):
     assert float(res.loss_history[-5:].mean()) < float(res.loss_history[:5].mean())
 
 
+def test_input_noise_defaults_to_the_sr_value_for_downsampling_only(synthetic):
+    from invgan.solvers.dip import SR_INPUT_NOISE
+
+    x = synthetic(16)
+    for name, kwargs, expected in (("downsampling", dict(factor=2), SR_INPUT_NOISE), ("inpainting", dict(keep=0.5), 0.0)):
+        model = make_physics(name, (1, 16, 16), **kwargs)
+        res = deep_image_prior(model.measure(x), model.physics, config=tiny(stop="none", max_steps=3), progress=False)
+        assert res.config.input_noise == expected  # the result says what ran
+    model = make_physics("downsampling", (1, 16, 16), factor=2)
+    y = model.measure(x)
+    a, b = (deep_image_prior(y, model.physics, config=tiny(stop="none", max_steps=5, input_noise=v), progress=False) for v in (0.0, None))
+    assert a.config.input_noise == 0.0 and not torch.equal(a.x_hat, b.x_hat)  # an explicit 0 is kept, and it matters
+
+
 class _JumpOnce(nn.Module):
     """ConvDecoder whose 12th forward pass is blown up, to trigger a backtrack."""
 
