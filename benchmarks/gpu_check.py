@@ -13,7 +13,7 @@ Rows, each measured side by side in this run (rounds interleaved, medians):
 * the loader feeding the GPU: the fp32 train step with batches read from a folder of 64 RGB
   1024x1024 PNGs (built from the shipped photos, :mod:`benchmarks.data_loader`) by the lazy data
   layer's workers (pinned memory, non-blocking copies) against the same step on batches already
-  on the GPU.
+  on the GPU; then the same with ``data.cache_mb`` (decoded images kept by each worker).
 
 Without CUDA it prints one line and exits 0.
 """
@@ -145,7 +145,8 @@ def latent_row(steps: int, rounds: int, device: torch.device) -> str:
     return f"| latent search, 64 x 4 restarts, DCGAN 28x28, CS m=100 | {_median(timed, rounds) * 1e3:.2f} ms per step | – | – |"
 
 
-def loader_row(steps: int, rounds: int, device: torch.device, workers: int = 4, images: int = 64, side: int = 1024) -> str:
+def loader_row(steps: int, rounds: int, device: torch.device, workers: int = 4, images: int = 64, side: int = 1024,
+               cache_mb: float = 0.0) -> str:
     import tempfile
     from pathlib import Path
 
@@ -159,7 +160,7 @@ def loader_row(steps: int, rounds: int, device: torch.device, workers: int = 4, 
     folder = dl.make_photo_folder(Path(tempfile.gettempdir()) / "invgan-photos" / f"n{images}-{side}", images, side=side)
     cfg = resolve("conditional", preset="demo", overrides=[f"train.device='{device}'", "data.batch_size=32", "data.channels=3"])
     op = build_measurement(cfg, device)
-    source = open_source(str(folder), "train", channels=3, min_size=cfg.data.crop)
+    source = open_source(str(folder), "train", channels=3, min_size=cfg.data.crop, cache_mb=cache_mb)
     stream = CropStream(source, cfg.data.crop, cfg.data.batch_size, seed=0, workers=workers, length=steps)
     on_device = [stream[t].to(device) for t in range(steps)]
     G0, D0 = ts.make_parts(cfg, device)  # RGB networks (cfg.data.channels = 3)
@@ -168,7 +169,8 @@ def loader_row(steps: int, rounds: int, device: torch.device, workers: int = 4, 
         times["resident"].append(ts.run_invgan(copy.deepcopy(G0), copy.deepcopy(D0), op, on_device, device))
         times["loader"].append(ts.run_invgan(copy.deepcopy(G0), copy.deepcopy(D0), op, stream, device))
     resident, loader = statistics.median(times["resident"]) * 1e3, statistics.median(times["loader"]) * 1e3
-    return (f"| loader feeding the GPU: train step, RGB 64x64 crops of {side}² PNGs, batch 32, {workers} workers | batches on the GPU "
+    cached = f", data.cache_mb={cache_mb:g}" if cache_mb else ""
+    return (f"| loader feeding the GPU: train step, RGB 64x64 crops of {side}² PNGs, batch 32, {workers} workers{cached} | batches on the GPU "
             f"{resident:.2f} ms, from the folder {loader:.2f} ms | {loader / resident:.2f} | loader / resident time |")
 
 
@@ -180,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--loader-images", type=int, default=64, help="PNGs in the loader row's folder")
     ap.add_argument("--loader-side", type=int, default=1024, help="their side")
     ap.add_argument("--loader-workers", type=int, default=4, help="loader processes of the loader row")
+    ap.add_argument("--loader-cache-mb", type=float, default=512.0,
+                    help="data.cache_mb of the second loader row (decoded images kept per worker; 0: that row is not run)")
     ap.add_argument("--precision-crop", type=int, default=256, help="crop side of the precision rows")
     ap.add_argument("--precision-batch", type=int, default=16, help="batch of the precision rows")
     ap.add_argument("--only", choices=("all", "precision"), default="all",
@@ -196,6 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = [*train_step_rows(args.steps, args.rounds, device), *rows, dip_row(args.steps, args.rounds, device),
                 latent_row(args.steps, args.rounds, device), loader_row(args.steps, args.rounds, device, args.loader_workers,
                                                                        args.loader_images, args.loader_side)]
+        if args.loader_cache_mb > 0:
+            rows.append(loader_row(args.steps, args.rounds, device, args.loader_workers, args.loader_images, args.loader_side,
+                                   cache_mb=args.loader_cache_mb))
     print(f"device: {name}, torch {torch.__version__}, CUDA {torch.version.cuda}; {time.perf_counter() - t0:.0f} s\n")
     print("| row | measured | ratio | ratio is |\n|---|---|---|---|")
     print("\n".join(rows))

@@ -32,5 +32,5 @@ def test_the_table_code_runs_on_the_cpu(capsys, monkeypatch, tmp_path):
                            "--loader-workers", "1", "--precision-crop", "32", "--precision-batch", "2"]) == 0
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| ") and not line.startswith("| row")]
-    assert len(rows) == 9 and sum("time / fp32 time" in r for r in rows) == 3 and "fp16 needs CUDA" in out and "ms per step" in out
+    assert len(rows) == 10 and "data.cache_mb=512" in rows[-1] and sum("time / fp32 time" in r for r in rows) == 3 and "fp16 needs CUDA" in out and "ms per step" in out
     assert "loader / resident time" in rows[-1]
