@@ -53,7 +53,10 @@ def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     model, channels = cfg.model, cfg.data.channels
     if model.generator == "unet":
         return ConditionalReconstructor(channels, width=model.width, depth=model.depth, lift=model.lift, gamma=model.gamma,
-                                        latent_channels=model.latent_channels, norm=model.norm)
+                                        latent_channels=model.latent_channels, norm=model.norm, guide=model.guide)
+    if model.guide != "none":
+        raise ValueError(f"model.guide={model.guide!r} needs model.generator = 'unet' (the U-Net takes the extra channels), "
+                         f"got {model.generator!r}")
     if cfg.physics.name != "downsampling":
         raise ValueError(f"model.generator={model.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "
                          f"got {cfg.physics.name!r} (use model.generator = 'unet' for other operators)")

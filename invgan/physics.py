@@ -33,6 +33,7 @@ NOISE_NAMES = ("gaussian", "poisson", "none")
 BLUR_KERNELS = ("gaussian", "motion")
 DOWNSAMPLING_FILTERS = ("bicubic", "bilinear", "gaussian", "sinc")
 LIFTS = ("adjoint", "pinv", "tikhonov")
+GUIDES = ("none", "adjoint", "coverage")  # extra inputs of a reconstructor beside its lift (see guide)
 FRESH_PER_SAMPLE = ("inpainting", "blur", "cs")  # operators that can be drawn afresh for every sample
 
 ImgSize = tuple[int, int, int]
@@ -398,4 +399,31 @@ def lift(physics: dphys.Physics, y: Tensor, mode: str = "adjoint", gamma: float 
         return physics.prox_l2(z, y, 1.0 / gamma)
     _fail("lift", mode, f"one of {LIFTS}")
     raise AssertionError  # unreachable
+
+
+def guide(physics: dphys.Physics, y: Tensor, mode: str = "none") -> Tensor | None:
+    r"""What a reconstructor may see beside its lift: ``"none"`` (nothing), ``"adjoint"``
+    (:math:`A^\top y`) or ``"coverage"`` (:math:`A^\top A\mathbf 1`: for inpainting the mask, which
+    pixels were measured; for a blur about 1 everywhere). A smooth lift (biharmonic inpainting)
+    hides which pixels were measured; this gives it back.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.physics import guide, make_physics
+    >>> model = make_physics("inpainting", (1, 4, 4), keep=0.5, noise="none")
+    >>> y = model.measure(torch.rand(1, 1, 4, 4))
+    >>> mask = guide(model.physics, y, "coverage")
+    >>> sorted(mask.unique().tolist()), guide(model.physics, y, "none") is None
+    ([0.0, 1.0], True)
+    """
+    if mode == "none":
+        return None
+    if mode == "adjoint":
+        return physics.A_adjoint(y)
+    if mode == "coverage":
+        with torch.no_grad():
+            ones = torch.ones_like(physics.A_adjoint(y))
+            return physics.A_adjoint(physics.A(ones))
+    _fail("guide", mode, f"one of {GUIDES}")
 

@@ -47,3 +47,16 @@ def test_physics_config_builds_the_operator_it_describes():
     assert isinstance(blur.physics, dinv.physics.Blur) and blur.params["padding"] == "reflect"
     with pytest.raises(ValueError, match="keep=2.0"):
         build_operator(PhysicsConfig(name="inpainting", keep=2.0), (1, 16, 16))
+
+
+def test_guide_is_a_config_option_of_the_unet_only():
+    from invgan.builders import build_reconstructor
+    from invgan.config import resolve
+
+    cfg = resolve("conditional", preset="inpainting", overrides=["model.guide='coverage'", "model.width=4", "model.depth=2"])
+    assert build_reconstructor(cfg).guide_mode == "coverage"
+    with pytest.raises(ValueError, match="model.guide"):
+        resolve("conditional", preset="inpainting", overrides=["model.guide='mask'"])
+    sr = resolve("conditional", preset="srresnet-x4", overrides=["model.guide='adjoint'"])
+    with pytest.raises(ValueError, match="needs model.generator = 'unet'"):
+        build_reconstructor(sr)

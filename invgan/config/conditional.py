@@ -10,6 +10,7 @@ from ..losses.selfsup import NEEDS_FRESH_DRAWS, SELF_SUPERVISED_LOSSES
 from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
 from ..nets.reconstructor import RECONSTRUCTOR_LIFTS
+from ..physics import GUIDES
 from ..nets.discriminators import DISCRIMINATORS
 from ..nets.features import PERCEPTUAL_NETS
 from .schema import _check, _opt, _section
@@ -79,6 +80,8 @@ class ModelConfig:
     lift: str = _opt("tikhonov", "the U-Net's input: adjoint (A^T y), pinv, tikhonov or classical (biharmonic inpainting, Wiener "
                                    "deconvolution, bicubic upsampling: invgan.classical.classical_estimate)")
     gamma: float = _opt(0.01, "Tikhonov weight of the tikhonov lift")
+    guide: str = _opt("none", "extra input of the U-Net beside the lift: none, adjoint (A^T y) or coverage (A^T A 1: the mask of "
+                              "inpainting, which a smooth classical lift hides)")
     latent_channels: int = _opt(0, "noise channels z given to the U-Net (0: deterministic)")
     norm: str = _opt("none", "normalisation in the reconstructor: none or batch")
     discriminator: str = _opt("patchgan", "discriminator: patchgan, dcgan or esrgan")
@@ -94,6 +97,7 @@ class ModelConfig:
             ("blocks", self.blocks >= 1, "an integer >= 1"),
             ("lift", self.lift in RECONSTRUCTOR_LIFTS, f"one of {RECONSTRUCTOR_LIFTS}"),
             ("gamma", self.gamma > 0, "a value > 0"),
+            ("guide", self.guide in GUIDES, f"one of {GUIDES}"),
             ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
             ("discriminator", self.discriminator in CONDITIONAL_DISCRIMINATORS, f"one of {CONDITIONAL_DISCRIMINATORS}"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),

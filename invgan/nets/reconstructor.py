@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical import classical_estimate
-from ..physics import LIFTS, lift
+from ..physics import GUIDES, LIFTS, guide, lift
 from .posterior import PosteriorSamples, check_sample_count
 
 
@@ -107,6 +107,9 @@ class ConditionalReconstructor(nn.Module):
         (:func:`~invgan.classical.classical_estimate`, computed without gradients).
     :param gamma: Tikhonov weight for ``lift="tikhonov"``.
     :param latent_channels: number of noise channels :math:`z` (0: deterministic).
+    :param guide: extra input channels of the U-Net beside the lift (:func:`~invgan.physics.guide`):
+        ``"none"``, ``"adjoint"`` (:math:`A^\top y`) or ``"coverage"`` (:math:`A^\top A\mathbf 1`, the mask
+        of inpainting).
 
     :Example:
 
@@ -122,15 +125,19 @@ class ConditionalReconstructor(nn.Module):
 
     def __init__(
         self, channels: int = 1, width: int = 32, depth: int = 3, lift: str = "adjoint", gamma: float = 0.05,
-        latent_channels: int = 0, norm: str = "none",
+        latent_channels: int = 0, norm: str = "none", guide: str = "none",
     ):
         super().__init__()
         if lift not in RECONSTRUCTOR_LIFTS:
             raise ValueError(f"invalid lift={lift!r}: expected one of {RECONSTRUCTOR_LIFTS}")
         if latent_channels < 0:
             raise ValueError(f"invalid latent_channels={latent_channels!r}: expected >= 0")
+        if guide not in GUIDES:
+            raise ValueError(f"invalid guide={guide!r}: expected one of {GUIDES}")
         self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
-        self.unet = UNet(channels + latent_channels, channels, width=width, depth=depth, norm=norm)
+        self.guide_mode = guide
+        guide_channels = 0 if guide == "none" else channels
+        self.unet = UNet(channels + guide_channels + latent_channels, channels, width=width, depth=depth, norm=norm)
         # Zero residual at initialisation: training starts from the lifted estimate itself.
         nn.init.zeros_(self.unet.out.weight)
         nn.init.zeros_(self.unet.out.bias)
@@ -145,6 +152,9 @@ class ConditionalReconstructor(nn.Module):
         if x0.shape[1] != self.channels:
             raise ValueError(f"the operator gives {x0.shape[1]}-channel images, the reconstructor expects {self.channels}")
         inp = x0
+        extra = guide(physics, y, self.guide_mode)
+        if extra is not None:
+            inp = torch.cat([inp, extra.to(x0)], dim=1)
         if self.latent_channels:
             if z is None:
                 z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)

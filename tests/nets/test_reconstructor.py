@@ -47,3 +47,25 @@ def test_sample_returns_k_draws_their_mean_and_std():
         R.sample(y, mm.physics, 1)
     with pytest.raises(ValueError, match="deterministic"):
         ConditionalReconstructor(1, width=4, depth=2).sample(y, mm.physics, 4)
+
+
+def test_guide_channels_reach_the_unet_and_the_mask_changes_the_output():
+    from invgan.physics import guide
+
+    torch.manual_seed(0)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none")
+    x = torch.rand(2, 1, 16, 16)
+    y = model.measure(x)
+    mask = guide(model.physics, y, "coverage")
+    assert torch.equal(mask, model.physics.mask.expand_as(mask).to(mask))  # A^T A 1 is the mask of inpainting
+    assert torch.equal(guide(model.physics, y, "adjoint"), model.physics.A_adjoint(y))
+    R = ConditionalReconstructor(1, width=4, depth=2, lift="classical", guide="coverage")
+    first = next(m for m in R.unet.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first.in_channels == 2  # the lift and the mask
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)  # a non-zero residual, so the input matters
+    out = R(y, model.physics)
+    x0 = R.lift(y, model.physics)
+    assert torch.allclose(out, x0 + R.unet(torch.cat([x0, mask], 1)))  # R(y, A) = L_A(y) + U([L_A(y), A^T A 1])
+    with pytest.raises(ValueError, match="invalid guide='mask'"):
+        ConditionalReconstructor(1, guide="mask")
+
