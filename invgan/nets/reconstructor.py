@@ -158,7 +158,7 @@ class ConditionalReconstructor(nn.Module):
         if self.latent_channels:
             if z is None:
                 z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)
-            inp = torch.cat([x0, z.to(x0)], dim=1)
+            inp = torch.cat([inp, z.to(x0)], dim=1)
         return x0 + self.unet(inp)
 
     @torch.no_grad()

@@ -69,3 +69,14 @@ def test_guide_channels_reach_the_unet_and_the_mask_changes_the_output():
     with pytest.raises(ValueError, match="invalid guide='mask'"):
         ConditionalReconstructor(1, guide="mask")
 
+
+def test_guide_and_latent_channels_together():
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none")
+    y = model.measure(torch.rand(2, 1, 16, 16))
+    R = ConditionalReconstructor(1, width=4, depth=2, lift="classical", guide="coverage", latent_channels=2)
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)
+    z = torch.randn(2, 2, 16, 16)
+    x0 = R.lift(y, model.physics)
+    mask = model.physics.A_adjoint(model.physics.A(torch.ones_like(x0)))
+    assert torch.allclose(R(y, model.physics, z), x0 + R.unet(torch.cat([x0, mask, z], 1)))  # [lift, guide, z]
+
