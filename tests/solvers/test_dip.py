@@ -45,7 +45,8 @@ def test_stopping_rule_stops_near_psnr_peak(synthetic):
     model = make_physics("denoising", (1, 32, 32), noise_sigma=0.2, seed=1)
     torch.manual_seed(1)
     y = model.measure(x)
-    common = dict(net="convdecoder", precision="fp32", channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30)
+    common = dict(net="convdecoder", precision="fp32", channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30,
+                  input_noise=0.0)  # the rule's mechanics on a fit that over-fits: no input perturbation
     full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
     curve = full.psnr_history[:, 0]
     peak, noisy = float(curve.max()), psnr(y, x)
@@ -147,7 +148,8 @@ def test_backtracks_when_the_loss_jumps(synthetic):
     x = synthetic(16)
     model = make_physics("denoising", (1, 16, 16), noise_sigma=0.05)
     y = model.measure(x)
-    res = deep_image_prior(y, model.physics, net=_JumpOnce(), config=tiny(stop="none", max_steps=30, checkpoint_every=5, ema=0.0), progress=False)
+    res = deep_image_prior(y, model.physics, net=_JumpOnce(), config=tiny(stop="none", max_steps=30, checkpoint_every=5, ema=0.0, input_noise=0.0),
+                           progress=False)
     assert res.backtracks == 1
     assert float(res.loss_history[10, 0]) > 100 * float(res.loss_history[9, 0])  # the jump was seen ...
     assert float(res.loss_history[-1, 0]) < float(res.loss_history[9, 0])  # ... and undone
@@ -228,7 +230,7 @@ def test_auto_rule_follows_the_noise_level_and_online_equals_replay(synthetic):
         model = make_physics("denoising" if noisy else "inpainting", (1, 16, 16), noise="gaussian" if noisy else "none",
                              noise_sigma=0.1, seed=0, **({} if noisy else {"keep": 0.5}))
         y = model.measure(x)
-        cfg = tiny(max_steps=300, min_steps=10, window=10, tolerance=2e-3)
+        cfg = tiny(max_steps=300, min_steps=10, window=10, tolerance=2e-3, input_noise=0.0)
         full = deep_image_prior(y, model.physics, config=cfg, stop="none", progress=False)
         online = deep_image_prior(y, model.physics, config=cfg, progress=False)
         assert online.rules == (["discrepancy"] if noisy else ["convergence"])
