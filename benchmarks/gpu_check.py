@@ -88,6 +88,7 @@ def precision_rows(steps: int, rounds: int, device: torch.device, crop: int = 25
     cuda = device.type == "cuda"
     modes = {"fp32": ("fp32", False), "fp32 + TF32": ("fp32", True), "bf16": ("bf16", False)}
     times: dict[str, list[float]] = {m: [] for m in modes}
+    saved = torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32
     for _ in range(rounds):
         for mode, (precision, tf32) in modes.items():
             if cuda:
@@ -95,7 +96,7 @@ def precision_rows(steps: int, rounds: int, device: torch.device, crop: int = 25
             times[mode].append(ts.run_invgan(copy.deepcopy(G0), copy.deepcopy(D0), op, batches, device, channels_last=True,
                                              precision=precision))
     if cuda:
-        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = False, True  # torch's defaults
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
     base = statistics.median(times["fp32"])
     return [f"| train step, {mode}, demo nets, batch {batch} of {channels}x{crop}x{crop} | {statistics.median(t) * 1e3:.2f} ms | "
             f"{statistics.median(t) / base:.2f} | time / fp32 time |" for mode, t in times.items()]

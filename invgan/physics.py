@@ -426,4 +426,4 @@ def guide(physics: dphys.Physics, y: Tensor, mode: str = "none") -> Tensor | Non
             ones = torch.ones_like(physics.A_adjoint(y))
             return physics.A_adjoint(physics.A(ones))
     _fail("guide", mode, f"one of {GUIDES}")
-
+    raise AssertionError  # unreachable

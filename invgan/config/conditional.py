@@ -10,9 +10,9 @@ from ..losses.selfsup import NEEDS_FRESH_DRAWS, SELF_SUPERVISED_LOSSES
 from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
 from ..nets.reconstructor import RECONSTRUCTOR_LIFTS
-from ..physics import GUIDES
 from ..nets.discriminators import DISCRIMINATORS
 from ..nets.features import PERCEPTUAL_NETS
+from ..physics import GUIDES
 from .schema import _check, _opt, _section
 from .sections import OptimConfig, PhysicsConfig, TrainConfig
 

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-__all__ = ["power_iterate", "spectral_vectors_are_unit"]
+__all__ = ["has_spectral_norms", "power_iterate", "spectral_vectors_are_unit"]
 
 
 def _spectral_norms(module: nn.Module):
@@ -51,6 +51,11 @@ def power_iterate(module: nn.Module, rounds: int = 1) -> int:
             p(weight)
         p.train(was_training)
     return found
+
+
+def has_spectral_norms(module: nn.Module) -> bool:
+    """Whether ``module`` holds any spectral norm (``torch.nn.utils.parametrizations.spectral_norm``)."""
+    return next(_spectral_norms(module), None) is not None
 
 
 def spectral_vectors_are_unit(module: nn.Module, tol: float = 1e-3) -> bool:

@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel
 
-from ..nets.spectral import power_iterate
+from ..nets.spectral import has_spectral_norms, power_iterate
 
 if TYPE_CHECKING:
     from .recipe import Recipe
@@ -52,7 +52,7 @@ def ema_decays(ema: float | Mapping[str, float], recipe: Recipe) -> dict[str, fl
 def make_ema(network: nn.Module, decay: float) -> AveragedModel:
     """An EMA copy of ``network`` with ``decay`` (and the warm-up of :class:`EMAWithWarmup`)."""
     ema = AveragedModel(network, multi_avg_fn=EMAWithWarmup(decay), use_buffers=True)
-    ema.has_spectral_norms = power_iterate(ema.module, rounds=0) > 0
+    ema.has_spectral_norms = has_spectral_norms(ema.module)
     return ema
 
 

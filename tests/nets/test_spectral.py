@@ -6,7 +6,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from invgan.nets.spectral import power_iterate, spectral_vectors_are_unit
+from invgan.nets.spectral import has_spectral_norms, power_iterate, spectral_vectors_are_unit
 
 
 def _sn_linear(seed: int = 0) -> nn.Module:
@@ -20,6 +20,7 @@ def test_power_iterate_counts_spectral_norms_and_rounds_zero_changes_nothing():
     assert power_iterate(net, rounds=0) == 2
     assert all(torch.equal(a, b) for a, b in zip(before, net.buffers()))
     assert power_iterate(nn.Linear(3, 3)) == 0
+    assert has_spectral_norms(net) and not has_spectral_norms(nn.Linear(3, 3))
 
 
 def test_power_iterate_converges_to_the_largest_singular_value_and_restores_eval_mode():
