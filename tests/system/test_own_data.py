@@ -117,6 +117,18 @@ def test_a_generator_trained_on_a_folder_of_rgb_images_inverts_them(rgb_folder, 
     assert (tmp_path / "inv2" / "03.png").exists()
 
 
+@pytest.mark.parametrize("system", ["dcgan", "stylegan2", "sagan", "progan"])
+def test_each_folder_preset_trains_on_a_folder_of_rgb_images(system, rgb_folder, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    run = tmp_path / system
+    sets = ["--set", f"data.source={rgb_folder}", "--set", "data.resolution=16", "--set", "data.batch_size=4",
+            "--set", "model.width=4", "--set", "model.d_width=4", "--set", "train.steps=2", "--set", "train.eval_every=0",
+            "--set", "train.progress=false", "--set", "data.heldout_fraction=0.25"]
+    assert main(["train", "--preset", f"{system}-folder64", *sets, "--out", str(run)]) == 0
+    state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    assert state["step"] == 2 and tuple(state["config"]["generator"]["out_shape"]) == (3, 16, 16)
+
+
 def test_generator_runs_refuse_what_they_cannot_use(rgb_folder, tmp_path):
     from invgan.config import resolve
 
