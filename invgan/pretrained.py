@@ -65,6 +65,8 @@ REGISTRY: dict[str, Pretrained] = {p.name: p for p in (
     Pretrained("ambientgan-mnist", "generator", "ambientgan-mnist",
                "28x28 MNIST generator learnt from digits with half the pixels missing (AmbientGAN, no clean digit seen)"),
     Pretrained("sr4", "reconstructor", "sr4", "x4 super-resolution conditional reconstructor (bicubic downsampling, grayscale)"),
+    Pretrained("stylegan2-mnist", "generator", "stylegan2-mnist",
+               "28x28 MNIST StyleGAN2 generator, latent 64 (searchable in z, w, w+, noise and layer:l)"),
 )}
 
 #: the generator `invgan invert` and `invgan sample` use when none is given

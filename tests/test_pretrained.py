@@ -2,7 +2,7 @@
 weights-only, matches the sha256 of its provenance and reproduces the provenance's check figure
 at small size; the CLI uses them without flags; the export script writes the format they use.
 
-``dcgan-mnist`` and ``ambientgan-mnist`` ship: their tests fail, never skip, when a file is
+``dcgan-mnist``, ``ambientgan-mnist`` and ``stylegan2-mnist`` ship: their tests fail, never skip, when a file is
 missing. ``sr4`` is exported by its trainer (``scripts/export_weights.py RUN_DIR sr4 --command
 ...``); until then its tests skip, saying so.
 """
@@ -40,7 +40,7 @@ def _export_module():
 weights_export = _export_module()
 
 #: models whose files must be in the package
-MUST_SHIP = ("dcgan-mnist", "ambientgan-mnist")
+MUST_SHIP = ("dcgan-mnist", "ambientgan-mnist", "stylegan2-mnist")
 #: total size of invgan/weights/ allowed (bytes)
 MAX_TOTAL_BYTES = 15 * 1024 * 1024
 #: tolerance of the re-measured check figure: relative for the generators' CS MSE, absolute (dB)
@@ -65,7 +65,7 @@ NAMES = list(pretrained.REGISTRY)
 
 
 def test_registry_names_and_default():
-    assert pretrained.list_pretrained() == ["dcgan-mnist", "ambientgan-mnist", "sr4"]
+    assert pretrained.list_pretrained() == ["dcgan-mnist", "ambientgan-mnist", "sr4", "stylegan2-mnist"]
     assert pretrained.REGISTRY[pretrained.DEFAULT_GENERATOR].network == "generator"
     assert set(MUST_SHIP) <= set(pretrained.list_pretrained(shipped_only=True))
 
@@ -118,7 +118,7 @@ def test_total_shipped_size_is_small():
 
 
 def test_unknown_name_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"unknown pretrained model 'nope': expected one of dcgan-mnist, ambientgan-mnist, sr4"):
+    with pytest.raises(ValueError, match=r"unknown pretrained model 'nope': expected one of dcgan-mnist, ambientgan-mnist, sr4, stylegan2-mnist"):
         pretrained.load_pretrained("nope")
     with pytest.raises(ValueError, match="'nope' is neither a checkpoint file nor a shipped model"):
         pretrained.resolve_checkpoint("nope")
