@@ -116,7 +116,8 @@ def test_ambientgan_trains_from_given_measurements_and_refuses_an_adjoint_view_o
         _train(ambient_gan(G, D, cs, adjoint=True), [{"y": torch.rand(8, 30)}], 1)
 
 
-UNCONDITIONAL = sorted(n for n, p in PRESETS.items() if p.kind == "unconditional")
+# the *-folder64 presets are these on a folder of your images (tests/system/test_own_data.py trains each)
+UNCONDITIONAL = sorted(n for n, p in PRESETS.items() if p.kind == "unconditional" and not p.values.get("data", {}).get("resolution"))
 
 
 TINY = ["train.steps=2", "train.eval_every=0", "train.checkpoint_every=0", "train.progress=false", "classifier_metrics=false",

@@ -55,7 +55,8 @@ def test_every_conditioning_has_its_system():
 def test_stylegan2_parts_and_their_checks():
     from invgan.nets.stylegan import StyleGAN2Discriminator, StyleGAN2Generator
 
-    run = build_unconditional(resolve_unconditional("stylegan2-mnist", TINY + ["model.latent_dim=8"]), out_dir=None, progress=False)
+    paper = ["gan.path_length_weight=2.0"]  # the preset turns the path length off
+    run = build_unconditional(resolve_unconditional("stylegan2-mnist", TINY + ["model.latent_dim=8"] + paper), out_dir=None, progress=False)
     recipe = run.trainer.recipe
     assert isinstance(recipe.networks["G"], StyleGAN2Generator) and isinstance(recipe.networks["D"], StyleGAN2Discriminator)
     lazy = {p.name: (p.networks, p.every, p.lazy) for p in run.trainer.phases if p.lazy}
