@@ -123,7 +123,8 @@ def test_each_folder_preset_trains_on_a_folder_of_rgb_images(system, rgb_folder,
     run = tmp_path / system
     sets = ["--set", f"data.source={rgb_folder}", "--set", "data.resolution=16", "--set", "data.batch_size=4",
             "--set", "model.width=4", "--set", "model.d_width=4", "--set", "train.steps=2", "--set", "train.eval_every=0",
-            "--set", "train.progress=false", "--set", "data.heldout_fraction=0.25"]
+            "--set", "train.progress=false", "--set", "data.heldout_fraction=0.25", "--set", "data.eval_samples=8",
+            "--set", "classifier_metrics=false"]
     assert main(["train", "--preset", f"{system}-folder64", *sets, "--out", str(run)]) == 0
     state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
     assert state["step"] == 2 and tuple(state["config"]["generator"]["out_shape"]) == (3, 16, 16)
