@@ -57,7 +57,10 @@ class InceptionFeatures(nn.Module):
 def kernel_distance(feats_a: Tensor, feats_b: Tensor, subsets: int = 10, subset_size: int = 1000, seed: int = 0) -> tuple[float, float]:
     r"""KID: mean and standard deviation over ``subsets`` random subsets of the unbiased
     :math:`\mathrm{MMD}^2_u = \frac{1}{m(m-1)}\sum_{i\ne j}[k(a_i,a_j) + k(b_i,b_j)] - \frac{2}{m^2}\sum_{i,j}k(a_i,b_j)`
-    with :math:`k(u,v) = (u^\top v/d + 1)^3` (subsets of :math:`m` = ``min(subset_size, N_a, N_b)``).
+    with :math:`k(u,v) = (u^\top v/d + 1)^3`, on subsets of :math:`m` = ``min(subset_size, N_a, N_b)``
+    samples, or of half the smaller set when that is fewer than ``2 * subset_size``: subsets of a
+    whole set are the same set each time and would report a spread of zero. (:math:`\mathrm{MMD}^2_u`
+    is unbiased at any :math:`m`, so the mean is comparable across subset sizes.)
 
     :Example:
 
@@ -72,6 +75,8 @@ def kernel_distance(feats_a: Tensor, feats_b: Tensor, subsets: int = 10, subset_
     """
     a, b = torch.as_tensor(feats_a, dtype=torch.float64), torch.as_tensor(feats_b, dtype=torch.float64)
     m = min(subset_size, len(a), len(b))
+    if subsets > 1 and 2 * m > min(len(a), len(b)):
+        m = max(2, min(len(a), len(b)) // 2)
     if m < 2:
         raise ValueError("KID needs at least 2 samples on each side")
     d = a.shape[1]

@@ -29,6 +29,15 @@ def test_kernel_distance_by_hand():
     assert abs(same) < 3 * same_std + 1e-3 and kernel_distance(x, y + 1.0, subsets=10, subset_size=200)[0] > 10 * abs(same)
 
 
+def test_kernel_distance_spread_when_the_sets_are_smaller_than_a_subset():
+    # subsets of the whole set would all be that set (a spread of 1e-16): half-size subsets instead
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(300, 8, generator=g, dtype=torch.float64), torch.randn(300, 8, generator=g, dtype=torch.float64) + 0.5
+    mean, std = kernel_distance(x, y, subsets=10, subset_size=1000)
+    half_mean, half_std = kernel_distance(x, y, subsets=10, subset_size=150)
+    assert std > 1e-3 * abs(mean) and (mean, std) == (half_mean, half_std)
+
+
 def test_missing_extra_says_how_to_install_it(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a, **k: None)
     with pytest.raises(ModuleNotFoundError, match=r"pip install 'invgan\[fid\]'"):
