@@ -18,6 +18,10 @@ Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
   the l1 ball of radius 0.2 around the z search's features);
 * ``w``, ``w+`` (StyleGAN2 generators): z-CSGM then the search continued in ``w`` or ``w+``
   (``--space``);
+* ``samples``: z-CSGM (lambda 0.1) then ``--samples`` MALA draws in z: the posterior mean's MSE
+  (against the search's MAP estimate, ``map_mse``), the Spearman correlation of the per-pixel std
+  with the mean's absolute error and the coverage of the draws' central 90 % intervals
+  (:func:`invgan.metrics.evaluate_posterior`);
 * ``lasso``: the best of Lasso on pixels, DCT and Haar wavelets (scikit-learn), its alpha chosen
   on ``--n-val`` validation digits per setting (examples/csgm_mnist.py's solver).
 
@@ -68,7 +72,7 @@ def _matrix(physics, n: int = 784) -> np.ndarray:
         return torch.cat([physics.A(chunk).flatten(1) for chunk in eye.split(196)]).T.numpy().astype(np.float64)
 
 
-def method_table(G, finetune: int) -> dict[str, dict]:
+def method_table(G, finetune: int, samples: int = 32) -> dict[str, dict]:
     """The methods of the table for generator ``G``: those of every generator, ILO in the spaces it
     declares (``layer:1``, ``layer:2``) and, for StyleGAN2, the search in ``w`` and ``w+``."""
     spaces = G.latent_spaces() if hasattr(G, "latent_spaces") else {}
@@ -78,6 +82,7 @@ def method_table(G, finetune: int) -> dict[str, dict]:
         "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
         "dev-dct": dict(prior_weight=0.1, deviation="dct"),
         "finetune": dict(prior_weight=0.1, deviation="none", finetune=finetune),
+        "samples": dict(prior_weight=0.1, deviation="none", samples=samples),
     }
     for space, name in (("layer:1", "ilo-layer1"), ("layer:2", "ilo-layer2"), ("w", "w"), ("w+", "w+")):
         if space in spaces:
@@ -93,13 +98,18 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
     model = _operator(setting)
     out: dict[str, dict[str, float]] = {}
     common = dict(restarts=args.restarts, max_steps=args.max_steps, seed=0)
-    methods = {name: kw for name, kw in method_table(G, args.finetune).items() if name in args.methods}
+    methods = {name: kw for name, kw in method_table(G, args.finetune, args.samples).items() if name in args.methods}
     data = fixed_measurements(model, x_test, seed=1)
     for name, kw in methods.items():
         set_operator(model.physics, data.operator_params)
         t0 = time.perf_counter()
-        x_hat = latent_search(data.y, model.physics, G, **common, **kw).x_hat
-        out[name] = {"mse": float((x_hat - x_test).pow(2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test)}
+        result = latent_search(data.y, model.physics, G, **common, **kw)
+        out[name] = {"mse": float((result.x_hat - x_test).pow(2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test)}
+        if result.samples is not None:
+            from invgan.metrics import evaluate_posterior
+
+            scores = evaluate_posterior(result.posterior, x_test)
+            out[name].update(map_mse=float((result.x_map - x_test).pow(2).mean()), spearman=scores["spearman"], coverage=scores["coverage"])
     if "lasso" not in args.methods:
         return out
     # Lasso: alpha and basis on the validation digits, then on the test digits, per digit's own operator
@@ -134,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restarts", type=int, default=10)
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--finetune", type=int, default=200)
+    ap.add_argument("--samples", type=int, default=32, help="MALA draws of the samples method")
     ap.add_argument("--json", default=None)
     ap.add_argument("--generator", default="dcgan-mnist", help="a shipped generator's name or a run's checkpoint (28x28 digits)")
     ap.add_argument("--methods", nargs="+", default=None, help="these methods only (default: every one the generator allows, and lasso)")
@@ -146,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(0)
     state, where, _ = load_checkpoint_or_weights(args.generator)
     G = load_generator(state, name=where).eval()
-    available = [*method_table(G, args.finetune), "lasso"]
+    available = [*method_table(G, args.finetune, args.samples), "lasso"]
     unknown = sorted(set(args.methods or ()) - set(available))
     if unknown:
         ap.error(f"--methods {unknown}: not available for this generator (available: {available})")
@@ -163,6 +174,9 @@ def main(argv: list[str] | None = None) -> int:
         cells = [(f"**{r[n]['mse']:.4f}**" if r[n]["mse"] == best else f"{r[n]['mse']:.4f}") + f" ({r[n]['seconds_per_image']:.1f} s)" for n in names]
         lasso = f"{r['lasso']['basis']}, alpha {r['lasso']['alpha']:.1e}" if "lasso" in r else ""
         print(f"| {setting} | " + " | ".join(cells) + f" | {lasso} |", flush=True)
+        if "samples" in r:
+            s = r["samples"]
+            print(f"|   samples | mean {s['mse']:.5f} vs MAP {s['map_mse']:.5f}, Spearman {s['spearman']:.2f}, coverage {100 * s['coverage']:.1f} % |", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args), "generator": where}, indent=2))
     return 0

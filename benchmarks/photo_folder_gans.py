@@ -113,7 +113,7 @@ def main() -> None:
     rows = {}
     for preset in args.presets:
         t = train(preset, crops, args.out / f"{preset}-calibrate", args.calibrate,
-                  extra + ["--set", "train.eval_every=0", "--set", "train.checkpoint_every=0"])
+                  extra + ["--set", "train.eval_every=0", "--set", "train.checkpoint_every=0", "--set", "data.eval_samples=16"])
         steps = max(args.calibrate, int(args.minutes * 60 / (t / args.calibrate)))
         print(f"{preset}: {t / args.calibrate:.3f} s/step -> {steps} steps", flush=True)
         t0 = time.perf_counter()

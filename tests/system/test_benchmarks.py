@@ -37,3 +37,17 @@ def test_photo_folder_and_loader_comparison_at_tiny_size(tmp_path):
     assert data_loader.make_photo_folder(tmp_path / "photos", 3, side=96) == folder  # reused, not rebuilt
     speed = data_loader.loader_speed(folder, batches=2, rounds=1, workers=1)
     assert speed["invgan"] > 0 and speed["torchvision"] > 0
+
+
+def test_latent_methods_reports_the_posterior_samples(tmp_path):
+    import json
+
+    import benchmarks.latent_methods as latent_methods
+
+    out = tmp_path / "r.json"
+    latent_methods.main(["--settings", "inpainting:0.5:0.01", "--n-test", "2", "--n-val", "1", "--restarts", "1", "--max-steps", "5",
+                         "--methods", "z", "samples", "--samples", "4", "--json", str(out)])
+    row = json.loads(out.read_text())["settings"]["inpainting:0.5:0.01"]
+    assert set(row) == {"z", "samples"}
+    s = row["samples"]
+    assert s["map_mse"] == pytest.approx(row["z"]["mse"]) and -1 <= s["spearman"] <= 1 and 0 <= s["coverage"] <= 1
