@@ -136,6 +136,29 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
     return out
 
 
+def table(results: dict[str, dict[str, dict]], order: list[str]) -> str:
+    """The Markdown table of ``results`` (setting -> method -> scores): per-pixel MSE (seconds per
+    image), the lowest of each row in bold, then the posterior samples' calibration where measured."""
+    settings = [s for s in order if s in results] + [s for s in results if s not in order]
+    names = list(dict.fromkeys(n for s in settings for n in results[s]))
+    lines = ["| setting | " + " | ".join(names) + " | Lasso's basis, alpha |", "|---|" + "---:|" * len(names) + "---|"]
+    for setting in settings:
+        r = results[setting]
+        best = min(v["mse"] for v in r.values())
+        cells = [("" if n not in r else (f"**{r[n]['mse']:.5f}**" if r[n]["mse"] == best else f"{r[n]['mse']:.5f}")
+                  + f" ({r[n]['seconds_per_image']:.1f} s)") for n in names]
+        lasso = f"{r['lasso']['basis']}, {r['lasso']['alpha']:.1e}" if "lasso" in r else ""
+        lines.append(f"| {setting} | " + " | ".join(cells) + f" | {lasso} |")
+    sampled = [s for s in settings if "samples" in results[s]]
+    if sampled:
+        lines += ["", "| setting | posterior mean MSE | MAP (z-CSGM) MSE | Spearman std vs error | coverage of 90 % intervals |",
+                  "|---|---:|---:|---:|---:|"]
+        for setting in sampled:
+            v = results[setting]["samples"]
+            lines.append(f"| {setting} | {v['mse']:.5f} | {v['map_mse']:.5f} | {v['spearman']:.2f} | {100 * v['coverage']:.1f} % |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--settings", nargs="+", default=SETTINGS)
@@ -148,7 +171,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", default=None)
     ap.add_argument("--generator", default="dcgan-mnist", help="a shipped generator's name or a run's checkpoint (28x28 digits)")
     ap.add_argument("--methods", nargs="+", default=None, help="these methods only (default: every one the generator allows, and lasso)")
+    ap.add_argument("--table-from", nargs="+", default=None, metavar="JSON",
+                    help="print the table of these --json files (e.g. of runs split by settings) and exit")
     args = ap.parse_args(argv)
+    if args.table_from:
+        merged: dict[str, dict] = {}
+        for f in args.table_from:
+            merged.update(json.loads(Path(f).read_text())["settings"])
+        print(table(merged, args.settings))
+        return 0
     warnings.filterwarnings("ignore")
     from invgan.data.small_sets import load_small_set
     from invgan.loading import load_generator
@@ -166,17 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
     example = _csgm_example()
     results = {}
-    names = tuple(args.methods)
-    print("| setting | " + " | ".join(names) + " | best Lasso |\n|---|" + "---:|" * len(names) + "---|", flush=True)
     for setting in args.settings:
-        r = results[setting] = run_setting(setting, G, x_val, x_test, args, example)
-        best = min(r[n]["mse"] for n in names if n in r)
-        cells = [(f"**{r[n]['mse']:.4f}**" if r[n]["mse"] == best else f"{r[n]['mse']:.4f}") + f" ({r[n]['seconds_per_image']:.1f} s)" for n in names]
-        lasso = f"{r['lasso']['basis']}, alpha {r['lasso']['alpha']:.1e}" if "lasso" in r else ""
-        print(f"| {setting} | " + " | ".join(cells) + f" | {lasso} |", flush=True)
-        if "samples" in r:
-            s = r["samples"]
-            print(f"|   samples | mean {s['mse']:.5f} vs MAP {s['map_mse']:.5f}, Spearman {s['spearman']:.2f}, coverage {100 * s['coverage']:.1f} % |", flush=True)
+        results[setting] = run_setting(setting, G, x_val, x_test, args, example)
+        print(f"{setting}: " + ", ".join(f"{n} {v['mse']:.5f}" for n, v in results[setting].items()), flush=True)
+    print(table(results, args.settings))
     if args.json:
         Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args), "generator": where}, indent=2))
     return 0

@@ -39,7 +39,7 @@ def test_photo_folder_and_loader_comparison_at_tiny_size(tmp_path):
     assert speed["invgan"] > 0 and speed["torchvision"] > 0
 
 
-def test_latent_methods_reports_the_posterior_samples(tmp_path):
+def test_latent_methods_reports_the_posterior_samples(tmp_path, capsys):
     import json
 
     import benchmarks.latent_methods as latent_methods
@@ -51,3 +51,8 @@ def test_latent_methods_reports_the_posterior_samples(tmp_path):
     assert set(row) == {"z", "samples"}
     s = row["samples"]
     assert s["map_mse"] == pytest.approx(row["z"]["mse"]) and -1 <= s["spearman"] <= 1 and 0 <= s["coverage"] <= 1
+    capsys.readouterr()
+    latent_methods.main(["--table-from", str(out)])  # the table of saved runs, without running them
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "| setting | z | samples | Lasso's basis, alpha |"
+    assert table[2].startswith("| inpainting:0.5:0.01 |") and "coverage" in table[4] and table[6].startswith("| inpainting:0.5:0.01 |")
