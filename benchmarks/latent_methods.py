@@ -200,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     for setting in args.settings:
         results[setting] = run_setting(setting, G, x_val, x_test, args, example)
         print(f"{setting}: " + ", ".join(f"{n} {v['mse']:.5f}" for n, v in results[setting].items()), flush=True)
+        if args.json:  # after every setting: a long run stopped early keeps what it measured
+            Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args), "generator": where}, indent=2))
     print(table(results, args.settings))
-    if args.json:
-        Path(args.json).write_text(json.dumps({"settings": results, "args": vars(args), "generator": where}, indent=2))
     return 0
 
 
