@@ -51,6 +51,7 @@ def test_latent_methods_reports_the_posterior_samples(tmp_path, capsys):
     assert set(row) == {"z", "samples"}
     s = row["samples"]
     assert s["map_mse"] == pytest.approx(row["z"]["mse"]) and -1 <= s["spearman"] <= 1 and 0 <= s["coverage"] <= 1
+    assert -1 <= s["spearman_strokes"] <= 1 and 0 <= s["coverage_strokes"] <= 1 and 0 < s["strokes"] < 1
     capsys.readouterr()
     latent_methods.main(["--table-from", str(out)])  # the table of saved runs, without running them
     table = capsys.readouterr().out.splitlines()
