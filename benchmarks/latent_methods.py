@@ -90,19 +90,11 @@ def method_table(G, finetune: int, samples: int = 32) -> dict[str, dict]:
     return methods
 
 
-def on_strokes(result, x: torch.Tensor, level: float = 0.9, threshold: float = 0.05) -> dict[str, float]:
-    """Spearman and coverage on the pixels of the strokes only (truth or posterior mean above
-    ``threshold``): on a digit's black background the truth is exactly 0, which a sigmoid output
-    never reaches (no interval covers it) and where std and error are both near 0 (every pixel
-    agrees), so the scores over every pixel mostly say where the digit is."""
-    from scipy.stats import spearmanr
-
-    mask = (x > threshold) | (result.mean > threshold)
-    err = (result.mean - x).abs()[mask]
-    bounds = torch.quantile(result.samples.float(), torch.tensor([(1 - level) / 2, (1 + level) / 2]), dim=1)
-    covered = ((x >= bounds[0]) & (x <= bounds[1]))[mask]
-    return {"spearman_strokes": float(spearmanr(result.std[mask].numpy(), err.numpy()).statistic),
-            "coverage_strokes": float(covered.float().mean()), "strokes": float(mask.float().mean())}
+def stroke_mask(x: torch.Tensor, mean: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
+    """The pixels of the strokes: truth or posterior mean above ``threshold``. On a digit's black
+    background the truth is exactly 0, which a sigmoid output never reaches (no interval covers
+    it), and std and error are both near 0, so scores over every pixel mostly say where the digit is."""
+    return (x > threshold) | (mean > threshold)
 
 
 def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict[str, float]]:
@@ -124,8 +116,10 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
             from invgan.metrics import evaluate_posterior
 
             scores = evaluate_posterior(result.posterior, x_test)
+            strokes = stroke_mask(x_test, result.mean)
+            on_strokes = evaluate_posterior(result.posterior, x_test, where=strokes)
             out[name].update(map_mse=float((result.x_map - x_test).pow(2).mean()), spearman=scores["spearman"], coverage=scores["coverage"],
-                             **on_strokes(result, x_test))
+                             spearman_strokes=on_strokes["spearman"], coverage_strokes=on_strokes["coverage"], strokes=float(strokes.float().mean()))
     if "lasso" not in args.methods:
         return out
     # Lasso: alpha and basis on the validation digits, then on the test digits, per digit's own operator
@@ -193,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="print the table of these --json files (runs split by settings or by methods) and exit")
     args = ap.parse_args(argv)
     if args.table_from:
+        missing = [f for f in args.table_from if not Path(f).is_file()]
+        if missing:
+            ap.error(f"--table-from: no such file {missing[0]}")
         merged: dict[str, dict] = {}
         for f in args.table_from:  # a later file's method replaces an earlier one's in the same setting
             for setting, methods in json.loads(Path(f).read_text())["settings"].items():

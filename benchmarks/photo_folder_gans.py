@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--reference", action="store_true", help="also score --samples training crops against the held-out ones")
     ap.add_argument("--set", action="append", default=[], help="extra KEY=VALUE for every run")
     args = ap.parse_args()
+    if not (args.presets or args.reference or args.crops_only):
+        ap.error("nothing to do: name --presets, or ask for --reference or --crops-only")
     crops = args.out / "crops"
     if not (crops / "test").is_dir():
         n_train, n_test = write_crops(crops)

@@ -41,6 +41,23 @@ def test_overconfident_samples_cover_less_and_other_levels():
         evaluate_posterior(post, x[:, :, :8])
 
 
+def test_where_scores_spearman_and_coverage_on_those_pixels_only():
+    post, x = gaussian_case(k=400)
+    left = torch.zeros_like(x, dtype=torch.bool)
+    left[..., :8] = True
+    # the left half: overconfident draws there (a fifth of the spread), calibrated on the right
+    narrow = post.mean[:, None] + torch.where(left[:, None], 0.2, 1.0) * (post.samples - post.mean[:, None])
+    mixed = PosteriorSamples.from_samples(narrow)
+    on_left, on_right = evaluate_posterior(mixed, x, where=left), evaluate_posterior(mixed, x, where=~left)
+    assert on_left["coverage"] < 0.5 and on_right["coverage"] == pytest.approx(0.9, abs=0.05)
+    whole = evaluate_posterior(mixed, x)["coverage"]
+    assert whole == pytest.approx((on_left["coverage"] + on_right["coverage"]) / 2)  # two halves of equal size
+    assert on_left["psnr_mean"] == evaluate_posterior(mixed, x)["psnr_mean"]  # image scores stay whole-image
+    for bad in (left[:, :, :8], torch.zeros_like(left)):
+        with pytest.raises(ValueError, match="where must be a mask"):
+            evaluate_posterior(mixed, x, where=bad)
+
+
 def test_sample_set_restores_each_batch_and_gathers_the_samples():
     model = make_physics("denoising", (1, 8, 8), noise="none")
     x = torch.rand(5, 1, 8, 8, generator=torch.Generator().manual_seed(1))
