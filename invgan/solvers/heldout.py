@@ -19,23 +19,52 @@ def auto_layers(generator: nn.Module) -> tuple[str, ...]:
 
 class Entries:
     r"""An operator restricted to some entries of each measurement, :math:`A'x = M \odot Ax`
-    (``mask`` of ``y``'s shape): the fitting half of a held-out split."""
+    (``mask`` of ``y``'s shape): the fitting half of a held-out split. With ``groups`` :math:`K > 1`
+    the batch holds :math:`K` stacked copies of the :math:`N` measurements (index :math:`kN + i`),
+    one per fold, and :math:`A` is applied to each copy in turn (an operator drawn per sample keeps its
+    batch of :math:`N`)."""
 
-    def __init__(self, physics, mask: Tensor):
-        self.physics, self.mask = physics, mask
+    def __init__(self, physics, mask: Tensor, groups: int = 1):
+        self.physics, self.mask, self.groups = physics, mask, groups
 
     def A(self, x: Tensor) -> Tensor:
-        return self.physics.A(x) * self.mask
+        return torch.cat([self.physics.A(chunk) for chunk in x.chunk(self.groups)]) * self.mask
 
-    def compute_norm(self, *args, **kwargs) -> Tensor:  # an upper bound of the restricted operator's
-        return self.physics.compute_norm(*args, **kwargs)
+    def compute_norm(self, x0: Tensor, *args, **kwargs) -> Tensor:  # an upper bound of the restricted operator's
+        return self.physics.compute_norm(x0.chunk(self.groups)[0], *args, **kwargs)
 
 
-def wins_by_one_se(ref_sq: Tensor, cand_sq: Tensor, held: Tensor) -> Tensor:
-    r"""Per measurement: does the candidate's held-out error beat the reference's by more than one
-    standard error? With the paired differences :math:`d_j = e^\text{ref}_j - e^\text{cand}_j` over
-    the :math:`n` held-out entries, :math:`\bar d > s_d / \sqrt n` (the one-standard-error rule of
-    cross-validation, Hastie, Tibshirani and Friedman, 2009, §7.10).
+def informative_entries(physics, shape: tuple[int, ...], n: int, device=None) -> Tensor:
+    r"""Which entries of each of ``n`` measurements depend on the image at all (a nonzero row of
+    :math:`A`, e.g. the kept pixels of an inpainting mask): :math:`(Ax)_j \ne 0` for a random
+    :math:`x > 0` of per-sample ``shape``; boolean, shape of :math:`y`."""
+    x = torch.rand(n, *shape, generator=torch.Generator().manual_seed(0)).add_(0.5).to(device)
+    with torch.no_grad():
+        return physics.A(x) != 0
+
+
+def fold_count(informative: Tensor, share: float, fewest: int) -> Tensor:
+    r"""Per measurement, the disjoint held-out splits (folds, each a ``share`` of the entries) that
+    together hold out at least ``fewest`` of its ``informative`` entries: :math:`K_i = \lceil
+    \text{fewest} / (\text{share}\cdot n_i)\rceil`, between 1 and :math:`\lfloor 1/\text{share}\rfloor`
+    (every entry held out once: leave-some-out cross-validation).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.solvers.heldout import fold_count
+    >>> fold_count(torch.tensor([10, 78, 100, 500]), 0.1, 30).tolist()  # CS m=10, 10 % of 784 pixels kept, m=100, m=500
+    [10, 4, 3, 1]
+    """
+    n = informative.float().clamp_min(1)
+    return torch.ceil(fewest / (share * n) - 1e-9).long().clamp(1, int(1 / share + 1e-9))
+
+
+def wins_by_one_se(ref_sq: Tensor, cand_sq: Tensor, held: Tensor, se: float = 1.0) -> Tensor:
+    r"""Per measurement: does the candidate's held-out error beat the reference's by more than
+    ``se`` standard errors? With the paired differences :math:`d_j = e^\text{ref}_j - e^\text{cand}_j` over
+    the :math:`n` held-out entries, :math:`\bar d > \text{se}\cdot s_d / \sqrt n` (the one-standard-error rule of
+    cross-validation, Hastie, Tibshirani and Friedman, 2009, §7.10, at ``se = 1``).
 
     :Example:
 
@@ -51,16 +80,33 @@ def wins_by_one_se(ref_sq: Tensor, cand_sq: Tensor, held: Tensor) -> Tensor:
     d = (ref_sq - cand_sq) * held
     mean = d.sum(1) / n
     var = ((d - mean[:, None]) ** 2 * held).sum(1) / (n - 1)
-    return mean > (var / n).sqrt()
+    return mean > se * (var / n).sqrt()
+
+
+def standard_errors(challengers: int, level: float = 0.1587) -> float:
+    r"""How many standard errors a candidate must win by when ``challengers`` candidates each try to
+    replace the reference: :math:`\Phi^{-1}(1 - \alpha / C)` (Bonferroni), so that the chance that
+    the reference is replaced when no candidate is better stays :math:`\alpha`, that of one comparison
+    under the one-standard-error rule (:math:`\Phi(-1) = 0.1587`).
+
+    :Example:
+
+    >>> from invgan.solvers.heldout import standard_errors
+    >>> [round(standard_errors(c), 2) for c in (1, 2, 4)]
+    [1.0, 1.41, 1.75]
+    """
+    return float(torch.special.ndtri(torch.tensor(1 - level / max(challengers, 1), dtype=torch.float64)))
 
 
 def pick_candidate(candidates: list[Tensor], ref: int | None, held: Tensor) -> Tensor:
     """Per measurement, the index of the candidate of lowest held-out error among those that beat
-    ``candidates[ref]`` by one standard error (:func:`wins_by_one_se`), else ``ref``; the lowest error outright
-    when there is no reference."""
+    ``candidates[ref]`` by :func:`standard_errors` of the others' number (one standard error for
+    one challenger; :func:`wins_by_one_se`), else ``ref``; the lowest error outright when there is
+    no reference."""
     totals = torch.stack([c.sum(1) for c in candidates])
     if ref is None:
         return totals.argmin(0)
-    eligible = torch.stack([wins_by_one_se(candidates[ref], c, held) if k != ref else torch.ones_like(totals[0], dtype=torch.bool)
+    se = standard_errors(len(candidates) - 1)
+    eligible = torch.stack([wins_by_one_se(candidates[ref], c, held, se) if k != ref else torch.ones_like(totals[0], dtype=torch.bool)
                             for k, c in enumerate(candidates)])
     return totals.masked_fill(~eligible, float("inf")).argmin(0)

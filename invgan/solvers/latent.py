@@ -38,14 +38,14 @@ from tqdm.auto import tqdm
 from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
-from .heldout import Entries, auto_layers, pick_candidate
+from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
 from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, search_space, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
 #: the prior weights :math:`\lambda` a search chooses from when ``prior_weight`` is ``None``
 PRIOR_WEIGHTS = (0.01, 0.1, 1.0)
-#: the prior weight the choice keeps unless another wins on the held-out entries by one standard error
+#: the prior weight the choice keeps unless another wins on the held-out entries by enough standard errors
 REFERENCE_PRIOR_WEIGHT = 0.1
 #: the deviations ``deviation="auto"`` chooses from
 AUTO_DEVIATIONS = ("none", "pixels", "dct")
@@ -79,6 +79,8 @@ class LatentSearchConfig:
                                   "auto: none, pixels, dct or the search continued in the generator's last two layer spaces "
                                   "(ILO), chosen per measurement on held-out measurements")
     holdout: float = _opt(0.1, "share of each y's entries held out to choose what is left to 'auto' (scored through A only)")
+    heldout_entries: int = _opt(30, "the fewest informative entries of each y held out: where one split holds out fewer, disjoint "
+                                    "splits (folds) are added, up to 1/holdout of them (every entry held out once)")
     deviation_weight: float | None = _opt(None, "mu of mu ||B nu||_1 (default: 2 sigma sqrt(2 log n), sigma the noise level)")
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
     finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
@@ -110,6 +112,7 @@ class LatentSearchConfig:
             ("lr", self.lr is None or self.lr > 0, "a value > 0, or None"),
             ("prior_weight", self.prior_weight is None or self.prior_weight >= 0, "a value >= 0, or None (chosen)"),
             ("holdout", 0 < self.holdout < 0.5, "a fraction in (0, 0.5)"),
+            ("heldout_entries", self.heldout_entries >= 1, "an integer >= 1"),
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
             ("patience", self.patience >= 1, "an integer >= 1"),
         ])
@@ -227,7 +230,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
                 result.x_map = result.x_hat
                 lam = torch.tensor(result.choice["prior_weight"]) if result.choice else cfg.prior_weight
                 result.x_hat, _ = search_space(y.detach(), physics, generator, result.z_hat, cfg.space, steps=cfg.space_steps,
-                                               radius=cfg.space_radius, prior_weight=lam)
+                                               radius=cfg.space_radius, prior_weight=lam, tolerance=cfg.tolerance, patience=cfg.patience)
                 return result
             if cfg.prior_weight is None or cfg.deviation == "auto":
                 return _chosen(generator, y.detach(), physics, cfg, latent_dim)
@@ -239,6 +242,11 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
         generator.train(was_training)
 
 
+def _restart_start(cfg: LatentSearchConfig, n: int, latent_dim: int, r: int) -> Tensor:
+    """Where restart ``r`` of ``n`` searches starts: :math:`z^{(0)}\sim\mathcal N(0, I)` from seed ``cfg.seed + r``."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r))
+
+
 def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int, prior: Tensor | float | None = None,
             start: Tensor | None = None) -> LatentSearchResult:
     r"""The batched search; ``prior``: :math:`\lambda` (one, or one per measurement; default
@@ -248,7 +256,7 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     R = cfg.restarts + (start is not None)
     y_rep = y.repeat(R, *([1] * (y.dim() - 1)))  # index r*N + i
     # restart r starts from seed + r: a run with R restarts contains the runs with 1 restart
-    starts = [torch.randn(N, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r)) for r in range(cfg.restarts)]
+    starts = [_restart_start(cfg, N, latent_dim, r) for r in range(cfg.restarts)]
     if start is not None:
         starts.append(start.detach().cpu())
     z = torch.cat(starts).to(device=y.device, dtype=y.dtype).requires_grad_(True)
@@ -335,22 +343,36 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     per measurement from the measurements alone: a seeded ``holdout`` share of each :math:`y_i`'s
     entries is set aside; each candidate is fitted on the rest and scored by its error on the
     held-out entries, :math:`\|(1 - M)\odot(A\hat x - y)\|^2`; first :math:`\lambda`, then the
-    deviation from the chosen :math:`\hat z`. A candidate replaces the reference (:math:`\lambda` =
-    :data:`REFERENCE_PRIOR_WEIGHT`, then no refinement) only when it wins by more than one standard
-    error of the paired per-entry differences (:func:`~invgan.solvers.heldout.wins_by_one_se`): with few held-out entries (a sparse
-    inpainting mask) the errors are noisy, and the reference is kept. The choice is then fitted on
-    every entry (the restarts again, beside a warm start from the chosen :math:`\hat z`). ``result.choice`` records
-    it and the errors. (With few measurements, a sparse inpainting mask, the restart that fits 90 % of
-    the entries best is often not the one that fits all of them best: hence the restarts again.)"""
+    deviation from the chosen :math:`\hat z`. Where one split holds out fewer than
+    ``heldout_entries`` informative entries (few CS rows, a sparse inpainting mask, whose zero rows
+    say nothing), :func:`~invgan.solvers.heldout.fold_count` disjoint splits are fitted and their
+    held-out errors pooled (cross-validation). A candidate replaces the reference (:math:`\lambda` =
+    :data:`REFERENCE_PRIOR_WEIGHT`, then no refinement) only when it wins by more than
+    :func:`~invgan.solvers.heldout.standard_errors` standard errors of the paired per-entry
+    differences, one for a single challenger and more for several, so that a chance win among many
+    candidates on few noisy entries does not replace it. The choice is then fitted on every entry
+    (the restarts again, beside a warm start from the chosen :math:`\hat z` of the first split).
+    ``result.choice`` records it, the folds and the errors. (With few measurements, a sparse
+    inpainting mask, the restart that fits 90 % of the entries best is often not the one that fits
+    all of them best: hence the restarts again.)"""
+    N = y.shape[0]
     g = torch.Generator().manual_seed(cfg.seed + 7919)
-    keep = (torch.rand(y.shape, generator=g) >= cfg.holdout).to(device=y.device, dtype=y.dtype)
-    fit, y_fit, held = Entries(physics, keep), y * keep, 1 - keep
+    u = torch.rand(y.shape, generator=g).to(device=y.device)
+    informative = informative_entries(physics, tuple(generator(torch.zeros(1, latent_dim, device=y.device)).shape[1:]), N, y.device)
+    n_informative = informative.flatten(1).sum(1)
+    folds = fold_count(n_informative, cfg.holdout, cfg.heldout_entries)  # (N,)
+    K = int(folds.max())
+    in_fold = [(u >= k * cfg.holdout) & (u < (k + 1) * cfg.holdout) for k in range(K)]
+    keep = torch.cat([(~f).to(y.dtype) for f in in_fold])  # (K N, ...): fold k's fitting entries
+    # the entries each measurement holds out: its first K_i folds, informative entries only
+    counted = [f & informative & (k < folds).view(-1, *[1] * (y.dim() - 1)) for k, f in enumerate(in_fold)]
+    fit, y_fit = Entries(physics, keep, groups=K), y.repeat(K, *[1] * (y.dim() - 1)) * keep
 
-    def held_sq(x: Tensor) -> Tensor:  # squared errors on the held-out entries, 0 elsewhere, (N, entries)
+    def held_sq(x: Tensor) -> Tensor:  # squared errors on the held-out entries of every fold, 0 elsewhere, (N, entries)
         with torch.no_grad():
-            return ((physics.A(x) - y) * held).flatten(1).pow(2)
+            return sum(((physics.A(xk) - y) * c).flatten(1).pow(2) for xk, c in zip(x.chunk(K), counted))
 
-    held_flat = held.flatten(1)
+    held_flat = sum(c.flatten(1).to(y.dtype) for c in counted)
     lams = PRIOR_WEIGHTS if cfg.prior_weight is None else (cfg.prior_weight,)
     fits = [_search(generator, y_fit, fit, cfg, latent_dim, prior=lam) for lam in lams]
     sq = {f"prior_weight={lam:g}": held_sq(r.x_hat) for lam, r in zip(lams, fits)}
@@ -358,15 +380,16 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     ref = lams.index(REFERENCE_PRIOR_WEIGHT) if REFERENCE_PRIOR_WEIGHT in lams else 0
     pick = pick_candidate(list(sq.values()), ref, held_flat)
     lam = torch.tensor(lams, dtype=y.dtype, device=y.device)[pick]
-    z_fit = torch.stack([fits[k].z_hat[i] for i, k in enumerate(pick.tolist())])
+    z_fit = torch.stack([f.z_hat for f in fits])[pick.repeat(K), torch.arange(K * N, device=y.device)]  # (K N, d)
     with torch.no_grad():
-        x_fit = generator(z_fit)
+        x_fit = generator(z_fit[:N])
     known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
     if known is not None:
-        sigma = torch.full((y.shape[0],), float(known), device=y.device)
-    else:  # the rms residual of the fit on its own entries
+        sigma = torch.full((N,), float(known), device=y.device)
+    else:  # the rms residual of the first fold's fit on its own entries
         with torch.no_grad():
-            sigma = (((physics.A(x_fit) - y) * keep).flatten(1).pow(2).sum(1) / keep.flatten(1).sum(1).clamp_min(1)).sqrt().clamp_min(1e-3)
+            k0 = keep[:N]
+            sigma = (((physics.A(x_fit) - y) * k0).flatten(1).pow(2).sum(1) / k0.flatten(1).sum(1).clamp_min(1)).sqrt().clamp_min(1e-3)
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     n = x_fit[0].numel()
     devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
@@ -376,10 +399,12 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     dev_sq = {"none": none_sq}
 
     def refined(d: str, yy: Tensor, phys, z: Tensor) -> Tensor:
+        lam_z = lam.repeat(z.shape[0] // N)
         if d.startswith("layer:"):
-            return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam)[0]
+            return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam_z,
+                                tolerance=cfg.tolerance, patience=cfg.patience)[0]
         return sparse_deviation(yy, phys, generator, z, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
-                                prior_weight=lam, output_range=(lo, hi))[0]
+                                prior_weight=lam_z, output_range=(lo, hi))[0]
 
     for d in devs:
         if d != "none":
@@ -387,7 +412,11 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     names = [d for d in devs]
     dev_errors = {d: v.sum(1) for d, v in dev_sq.items()}
     dev_pick = pick_candidate([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
-    result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=z_fit)
+    # the warm start only where another lambda won: where the reference stands, its fit is plain CSGM's (the warm
+    # chain repeats restart 0), never a different optimum of the same objective picked without evidence
+    kept_ref = (pick == ref)[:, None].cpu()
+    start = torch.where(kept_ref, _restart_start(cfg, N, latent_dim, 0), z_fit[:N].detach().cpu())
+    result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=start)
     result.x_map, result.sigma = result.x_hat, sigma
     x_hat = result.x_hat.clone()
     for k, d in enumerate(names):
@@ -397,8 +426,11 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
-                f"the rest and scored by its error there, through A only (no ground truth); a candidate replaces the reference "
-                f"(prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than one standard error",
+                f"the rest and scored by its error there, through A only (no ground truth); where one split holds out fewer than "
+                f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
+                f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
+                f"Phi^-1(1 - 0.16 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)",
+        "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
                           **{(f"space={d}" if d.startswith("layer:") else f"deviation={d}"): [float(v) for v in dev_errors[d]]

@@ -224,7 +224,7 @@ NEED_SPACES = {"wplus": "w+"}
 
 @torch.enable_grad()
 def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: str, *, steps: int = 300, lr: float = 0.01,
-                 radius: float = 0.2, prior_weight: float | Tensor = 0.1) -> tuple[Tensor, Tensor]:
+                 radius: float = 0.2, prior_weight: float | Tensor = 0.1, tolerance: float = 1e-4, patience: int = 25) -> tuple[Tensor, Tensor]:
     r"""Continue the search in another space of the generator (``G.latent_spaces()``) from
     :math:`v_0 = \mathrm{to\_space}(\hat z)`, with Adam on :math:`\|A\,G_{\text{space}}(v) - y\|^2`
     plus the space's prior:
@@ -237,7 +237,8 @@ def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: st
       that keeps the layer styles together (PULSE).
 
     Inputs a space needs (``wplus`` for StyleGAN2's layers) are those of :math:`\hat z`, held fixed.
-    Returns ``(x_hat, v)``."""
+    Each search keeps its best iterate and stops when its objective has not improved by a relative
+    ``tolerance`` for ``patience`` steps (at most ``steps``). Returns ``(x_hat, v)``."""
     spec = generator.latent_spaces()[space]
     with torch.no_grad():
         v0 = generator.to_space(space, z0)
@@ -249,7 +250,11 @@ def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: st
     v = center.clone().requires_grad_(True)
     opt = torch.optim.Adam([v], lr=lr)
     w_avg = getattr(generator, "w_avg", None)
-    for _ in range(steps):
+    B = v.shape[0]
+    best_f, best_v = torch.full((B,), math.inf, device=v.device), center.clone()
+    stale = torch.zeros(B, dtype=torch.long, device=v.device)
+    active = torch.ones(B, dtype=torch.bool, device=v.device)
+    for _ in range(steps + 1):  # the last pass only scores the last step
         residual = physics.A(generator.from_space(space, v, **inputs)) - y
         loss = residual.flatten(1).pow(2).sum(1)
         if space in ("w", "w+") and w_avg is not None:
@@ -259,11 +264,24 @@ def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: st
                 loss = loss + lam * diff.sum((1, 2)) / (v.shape[1] * (v.shape[1] - 1))
         elif space == "z":
             loss = loss + lam * v.pow(2).sum(1)
+        with torch.no_grad():  # each search keeps its best iterate and stops on its own, as the z search does
+            f = loss.detach()
+            better = f < best_f
+            best_v[better] = v.detach()[better]
+            stale = torch.where(f < best_f * (1 - tolerance), torch.zeros_like(stale), stale + 1)
+            best_f = torch.minimum(best_f, f)
+            active &= stale < patience
+        if _ == steps or not active.any():
+            break
         opt.zero_grad()
         loss.sum().backward()
+        v.grad[~active] = 0
+        before = v.detach().clone()
         opt.step()
-        if space.startswith("layer:"):
-            with torch.no_grad():
+        with torch.no_grad():
+            v[~active] = before[~active]  # Adam's momentum must not move a stopped search
+            if space.startswith("layer:"):
                 v.copy_(project_l1_ball(v, center, ball))
+    v = best_v
     with torch.no_grad():
         return generator.from_space(space, v, **inputs), v.detach()
