@@ -39,7 +39,7 @@ from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
 from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
-from .latent_refine import finetune_generator, gaussian_sigma, langevin_samples, search_space, sparse_deviation
+from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, langevin_samples, noise_std, search_space, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -322,22 +322,6 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())
 
 
-def _sigma(result: LatentSearchResult, y: Tensor, physics, cfg: LatentSearchConfig) -> Tensor:
-    """Per-measurement noise std: ``cfg.noise_level``, the physics' Gaussian noise, or the rms of
-    the search's residual (at least 1e-3)."""
-    known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
-    if known is not None:
-        return torch.full((y.shape[0],), float(known), device=y.device)
-    with torch.no_grad():
-        residual = physics.A(result.x_hat) - y
-    return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
-
-
-def _deviation_weight(cfg: LatentSearchConfig, sigma: Tensor, n: int) -> float:
-    r""":math:`\mu`: ``deviation_weight``, else :math:`2\sigma\sqrt{2\log n}` (the universal threshold of the gradient :math:`2A^\top r`)."""
-    return cfg.deviation_weight if cfg.deviation_weight is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
-
-
 def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
     r"""The search with what is left to choice (``prior_weight=None``, ``deviation="auto"``) chosen
     per measurement from the measurements alone: a seeded ``holdout`` share of each :math:`y_i`'s
@@ -403,7 +387,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         if d.startswith("layer:"):
             return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam_z,
                                 tolerance=cfg.tolerance, patience=cfg.patience)[0]
-        return sparse_deviation(yy, phys, generator, z, d, _deviation_weight(cfg, sigma, n), steps=cfg.deviation_steps,
+        return sparse_deviation(yy, phys, generator, z, d, deviation_weight(cfg.deviation_weight, sigma, n), steps=cfg.deviation_steps,
                                 prior_weight=lam_z, output_range=(lo, hi))[0]
 
     for d in devs:
@@ -446,12 +430,12 @@ def _refine(result: LatentSearchResult, generator: nn.Module, y: Tensor, physics
     if cfg.deviation == "none" and not cfg.finetune and not cfg.samples:
         return result
     result.x_map = result.x_hat
-    sigma = _sigma(result, y, physics, cfg)
+    sigma = noise_std(result.x_hat, y, physics, cfg.noise_level)
     result.sigma = sigma
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     if cfg.deviation != "none":
         n = result.x_hat[0].numel()
-        weight = _deviation_weight(cfg, sigma, n)
+        weight = deviation_weight(cfg.deviation_weight, sigma, n)
         result.x_hat, result.z_hat, _ = sparse_deviation(y, physics, generator, result.z_hat, cfg.deviation, weight, steps=cfg.deviation_steps,
                                                          prior_weight=cfg.prior_weight, output_range=(lo, hi))
     if cfg.finetune:

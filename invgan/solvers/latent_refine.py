@@ -96,6 +96,22 @@ def _blocks(net: nn.Module) -> list[nn.Module]:
 
 
 @torch.enable_grad()
+def noise_std(x_hat: Tensor, y: Tensor, physics, given: float | None = None) -> Tensor:
+    """Per-measurement noise std: ``given``, the physics' Gaussian noise, or the rms of the
+    residual :math:`A\hat x - y` (at least 1e-3)."""
+    known = given if given is not None else gaussian_sigma(physics)
+    if known is not None:
+        return torch.full((y.shape[0],), float(known), device=y.device)
+    with torch.no_grad():
+        residual = physics.A(x_hat) - y
+    return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
+
+
+def deviation_weight(given: float | None, sigma: Tensor, n: int) -> float:
+    r""":math:`\mu` of a sparse deviation: ``given``, else :math:`2\sigma\sqrt{2\log n}` (the universal threshold of the gradient :math:`2A^\top r`)."""
+    return given if given is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
+
+
 def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generator: nn.Module, z0: Tensor, *, steps: int = 200,
                        lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0) -> tuple[Tensor, Tensor]:
     r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with :math:`z_i` on
