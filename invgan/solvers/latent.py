@@ -243,7 +243,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
 
 
 def _restart_start(cfg: LatentSearchConfig, n: int, latent_dim: int, r: int) -> Tensor:
-    """Where restart ``r`` of ``n`` searches starts: :math:`z^{(0)}\sim\mathcal N(0, I)` from seed ``cfg.seed + r``."""
+    r"""Where restart ``r`` of ``n`` searches starts: :math:`z^{(0)}\sim\mathcal N(0, I)` from seed ``cfg.seed + r``."""
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(cfg.seed + r))
 
 

@@ -97,7 +97,7 @@ def _blocks(net: nn.Module) -> list[nn.Module]:
 
 @torch.enable_grad()
 def noise_std(x_hat: Tensor, y: Tensor, physics, given: float | None = None) -> Tensor:
-    """Per-measurement noise std: ``given``, the physics' Gaussian noise, or the rms of the
+    r"""Per-measurement noise std: ``given``, the physics' Gaussian noise, or the rms of the
     residual :math:`A\hat x - y` (at least 1e-3)."""
     known = given if given is not None else gaussian_sigma(physics)
     if known is not None:
