@@ -334,8 +334,9 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     :data:`REFERENCE_PRIOR_WEIGHT`, then no refinement) only when it wins by more than
     :func:`~invgan.solvers.heldout.standard_errors` standard errors of the paired per-entry
     differences, one for a single challenger and more for several, so that a chance win among many
-    candidates on few noisy entries does not replace it. The choice is then fitted on every entry
-    (the restarts again, beside a warm start from the chosen :math:`\hat z` of the first split).
+    candidates on few noisy entries does not replace it. The choice is then fitted on every entry:
+    the restarts again, and, where another weight won, a warm start from the first split's chosen
+    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's).
     ``result.choice`` records it, the folds and the errors. (With few measurements, a sparse
     inpainting mask, the restart that fits 90 % of the entries best is often not the one that fits
     all of them best: hence the restarts again.)"""
