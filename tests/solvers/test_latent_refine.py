@@ -96,6 +96,8 @@ def test_samples_give_a_mean_std_and_the_settings_refuse_bad_combinations(in_ran
         LatentSearchConfig(finetune=5, deviation="dct")
     with pytest.raises(ValueError, match="invalid deviation='wavelet'"):
         LatentSearchConfig(deviation="wavelet")
+    with pytest.raises(ValueError, match="invalid heldout_entries=0"):
+        LatentSearchConfig(heldout_entries=0)
     assert math.isfinite(float(res.acceptance.mean()))
 
 
