@@ -217,7 +217,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
     for p in generator.parameters():
         p.requires_grad_(False)
     try:
-        latent_dim, _ = _check_inputs(generator, y, physics)
+        latent_dim, shape = _check_inputs(generator, y, physics)
         spaces = generator.latent_spaces() if hasattr(generator, "latent_spaces") else {"z": None}
         if cfg.space not in spaces or cfg.space == "noise":
             searchable = tuple(k for k in spaces if k != "noise")
@@ -225,7 +225,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
                              + (" (its noise maps are searched beside another space, not yet offered)" if cfg.space == "noise" else ""))
         with torch.enable_grad():
             if cfg.space != "z":  # the z search (lambda chosen unless given), then the search continues in that space
-                result = (_chosen(generator, y.detach(), physics, dataclasses.replace(cfg, deviation="none"), latent_dim)
+                result = (_chosen(generator, y.detach(), physics, dataclasses.replace(cfg, deviation="none"), latent_dim, shape)
                           if cfg.prior_weight is None else _search(generator, y.detach(), physics, cfg, latent_dim))
                 result.x_map = result.x_hat
                 lam = torch.tensor(result.choice["prior_weight"]) if result.choice else cfg.prior_weight
@@ -233,7 +233,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
                                                radius=cfg.space_radius, prior_weight=lam, tolerance=cfg.tolerance, patience=cfg.patience)
                 return result
             if cfg.prior_weight is None or cfg.deviation == "auto":
-                return _chosen(generator, y.detach(), physics, cfg, latent_dim)
+                return _chosen(generator, y.detach(), physics, cfg, latent_dim, shape)
             result = _search(generator, y.detach(), physics, cfg, latent_dim)
             return _refine(result, generator, y.detach(), physics, cfg)
     finally:
@@ -322,7 +322,7 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())
 
 
-def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int) -> LatentSearchResult:
+def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int, shape: tuple[int, ...]) -> LatentSearchResult:
     r"""The search with what is left to choice (``prior_weight=None``, ``deviation="auto"``) chosen
     per measurement from the measurements alone: a seeded ``holdout`` share of each :math:`y_i`'s
     entries is set aside; each candidate is fitted on the rest and scored by its error on the
@@ -343,7 +343,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     N = y.shape[0]
     g = torch.Generator().manual_seed(cfg.seed + 7919)
     u = torch.rand(y.shape, generator=g).to(device=y.device)
-    informative = informative_entries(physics, tuple(generator(torch.zeros(1, latent_dim, device=y.device)).shape[1:]), N, y.device)
+    informative = informative_entries(physics, shape, N, y.device)  # shape: G's image, from _check_inputs
     n_informative = informative.flatten(1).sum(1)
     folds = fold_count(n_informative, cfg.holdout, cfg.heldout_entries)  # (N,)
     K = int(folds.max())
@@ -414,7 +414,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                 f"the rest and scored by its error there, through A only (no ground truth); where one split holds out fewer than "
                 f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
                 f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
-                f"Phi^-1(1 - 0.16 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)",
+                f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)",
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
