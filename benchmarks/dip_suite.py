@@ -2,7 +2,8 @@ r"""DIP and TV on a suite of images and problems (issue #9).
 
 Images (``skimage.data``, centre-cropped to a square and resized with
 anti-aliasing to ``--size``): camera, coins, text, brick in grayscale; coffee,
-chelsea, rocket, astronaut in RGB.  Problems, each image with its own mask/noise
+chelsea, rocket, astronaut in RGB; and three of dense texture: grass, gravel (grayscale),
+immunohistochemistry (RGB).  Problems, each image with its own mask/noise
 seed: inpainting with 50 % and 20 % of the pixels kept (noiseless),
 denoising at :math:`\sigma = 25/255`, and x4 super-resolution (bicubic, noiseless).
 
@@ -46,6 +47,8 @@ from invgan.solvers.dip import DIPConfig, DIPResult, deep_image_prior, replay_st
 IMAGES: dict[str, int] = {
     "camera": 1, "coins": 1, "text": 1, "brick": 1,
     "coffee": 3, "chelsea": 3, "rocket": 3, "astronaut": 3,
+    # dense texture (issue #23): foliage-like grass, gravel, and a stained tissue section full of cells
+    "grass": 1, "gravel": 1, "immunohistochemistry": 3,
 }
 PROBLEMS: dict[str, tuple[str, dict[str, Any], float]] = {
     "inpainting 50%": ("inpainting", {"keep": 0.5}, 0.0),
@@ -54,7 +57,7 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], float]] = {
     "SR x4": ("downsampling", {"factor": 4}, 0.0),
 }
 TV_LAMBDAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
-RULE_FIELDS = ("stop", "noise_sigma", "discrepancy", "tolerance", "window", "patience", "wmv_tolerance", "min_steps")
+RULE_FIELDS = ("stop", "noise_sigma", "discrepancy", "tolerance", "drift_tolerance", "settle_fallback", "window", "patience", "wmv_tolerance", "min_steps")
 QUICK = dict(size=32, images=["camera", "coffee"], max_steps=60, tv_iters=20, tv_lambdas=(0.01, 0.05))
 
 
@@ -110,7 +113,7 @@ def save_trace(path: Path, res: DIPResult) -> None:
     np.savez_compressed(
         path,
         loss=res.loss_history[:, 0].numpy(), residual=res.residual_history[:, 0].numpy(),
-        change=res.change_history[:, 0].numpy(), variance=res.variance_history[:, 0].numpy(),
+        change=res.change_history[:, 0].numpy(), drift=res.drift_history[:, 0].numpy(), variance=res.variance_history[:, 0].numpy(),
         psnr=res.psnr_history[:, 0].numpy(), time=res.time_history.numpy(),
         noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(dataclasses.asdict(res.config)), precision=res.precision,
     )
@@ -124,7 +127,7 @@ def load_trace(path: Path) -> DIPResult:
     return DIPResult(
         x_hat=torch.empty(0), stopped_at=[], steps=len(d["loss"]), loss_history=col("loss"), psnr_history=col("psnr"),
         seconds=float(d["time"][-1]), time_history=torch.from_numpy(d["time"]).float(), variance_history=col("variance"),
-        residual_history=col("residual"), change_history=col("change"), noise_sigma=[float(d["noise_sigma"][0])],
+        residual_history=col("residual"), change_history=col("change"), drift_history=col("drift") if "drift" in d else None, noise_sigma=[float(d["noise_sigma"][0])],
         precision=str(d["precision"]), config=cfg,
     )
 

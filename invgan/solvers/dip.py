@@ -24,7 +24,13 @@ noisy, because only a noisy problem can be over-fitted (``stop="auto"``):
 
   .. math:: c_t = \frac{\|\bar x_t - \bar x_{t-1}\|_2}{\|\bar x_t\|_2}
 
-  over the last ``window`` steps is below ``tolerance``;
+  over the last ``window`` :math:`W` steps is below ``tolerance``, or once the drift
+
+  .. math:: d_t = \frac{\|\bar x_t - \bar x_{t-W}\|_2}{W\,\|\bar x_t\|_2} \le \frac1W\sum_{w<W} c_{t-w}
+
+  is below ``drift_tolerance``.  Where the input is perturbed every step, :math:`\bar x_t` jitters
+  and the mean change stays above its threshold long after the estimate has settled; the jitter
+  cancels in the drift, which measures only the net motion;
 * noise model unknown and :math:`\sigma` not estimable: the windowed moving
   variance of the outputs (ES-WMV, Wang et al. 2021),
 
@@ -61,7 +67,7 @@ from invgan.nets.dip import NET_NAMES, UPSAMPLING_MODES, ConvDecoder, SkipNet, d
 from invgan.options import _check, _opt, with_overrides
 from invgan.precision import PRECISIONS, autocast_dtype, describe_precision, resolve_precision
 
-from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, resolve_rules
+from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, replay_stop, resolve_rules
 
 
 
@@ -87,6 +93,12 @@ class DIPConfig:
                                            "estimated from y when image-shaped, else unknown")
     discrepancy: float = _opt(0.9, "factor tau of the discrepancy principle")
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
+    settle_fallback: bool = _opt(False, "discrepancy rule: also stop where the convergence test fires (a residual that settles "
+                                        "above the noise level never reaches it)")
+    tv: float = _opt(0.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
+                          "(0 when noiseless or unknown); 0: off")
+    drift_tolerance: float = _opt(4e-5, "convergence test: threshold on the drift |x_t - x_(t-window)| / (window |x_t|) "
+                                       "(the test fires on either threshold; 0: off)")
     window: int = _opt(100, "window of the convergence test and of the windowed variance")
     patience: int = _opt(200, "wmv: stop after this many steps without progress")
     wmv_tolerance: float = _opt(0.05, "wmv: relative drop of the variance that counts as progress")
@@ -116,6 +128,8 @@ class DIPConfig:
             ("noise_sigma", self.noise_sigma is None or self.noise_sigma >= 0, "None or a value >= 0"),
             ("discrepancy", self.discrepancy > 0, "a value > 0"),
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
+            ("drift_tolerance", self.drift_tolerance >= 0, "a value >= 0"),
+            ("tv", self.tv >= 0, "a value >= 0"),
             ("window", self.window >= 2, "an integer >= 2"),
             ("patience", self.patience >= 1, "an integer >= 1"),
             ("wmv_tolerance", 0 <= self.wmv_tolerance < 1, "a value in [0, 1)"),
@@ -144,6 +158,8 @@ class DIPResult:
         shape ``(steps, N)``.
     :param residual_history: data fit of the averaged estimate :math:`r_t`, ``(steps, N)``.
     :param change_history: relative change :math:`c_t` of the averaged estimate, ``(steps, N)``.
+    :param drift_history: drift :math:`d_t` of the averaged estimate over ``window`` steps (NaN until
+        the window is full), ``(steps, N)``.
     :param psnr_history: PSNR of the averaged estimate when a reference was given, else ``None``.
     :param seconds: wall time of the run.
     :param backtracks: number of restores of earlier weights.
@@ -166,37 +182,12 @@ class DIPResult:
     variance_history: Tensor | None = None
     residual_history: Tensor | None = None
     change_history: Tensor | None = None
+    drift_history: Tensor | None = None
     decided_at: list[int] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     noise_sigma: list[float] = field(default_factory=list)
     precision: str = "fp32"
     config: DIPConfig = field(default_factory=DIPConfig)
-
-
-def replay_stop(result: DIPResult, config: DIPConfig | Mapping[str, Any] | None = None, sigma: Tensor | None = None) -> tuple[list[int], list[int], list[str]]:
-    """The ``(stopped_at, decided_at, rules)`` a stopping rule would have given on a recorded run.
-
-    ``result`` must come from a run with ``stop="none"`` (it records every statistic, the
-    variance included) and at least as many steps as the rule needs; ``config`` holds the rule
-    (default: the run's config with ``stop="auto"``); ``sigma``: the noise level per sample
-    (default: ``config.noise_sigma`` when set, else the one the run recorded).
-    """
-    cfg = config if isinstance(config, DIPConfig) else dataclasses.replace(result.config, **{"stop": "auto", **dict(config or {})})
-    if result.residual_history is None or result.change_history is None or result.variance_history is None:
-        raise ValueError("replay_stop needs a run recorded with stop='none' (residual, change and variance histories)")
-    if sigma is None:
-        n = result.loss_history.shape[1]
-        sigma = torch.full((n,), float(cfg.noise_sigma)) if cfg.noise_sigma is not None else torch.as_tensor(result.noise_sigma)
-    sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
-    rules = resolve_rules(cfg.stop, sig)
-    rule = StopRule(cfg, rules, sig)
-    steps = result.loss_history.shape[0]
-    for t in range(steps):
-        rule.update(StepStats(t + 1, result.loss_history[t], result.residual_history[t], result.change_history[t], result.variance_history[t]))
-        if bool(rule.done.all()):
-            break
-    rule.finish(t + 1)
-    return list(rule.chosen), list(rule.decided_at), rules
 
 
 # ---------------------------------------------------------------- solver
@@ -262,6 +253,16 @@ def _windowed_variance(window: deque) -> Tensor:
     return stack.var(dim=0, unbiased=False).flatten(1).mean(1)
 
 
+def total_variation(x: Tensor) -> Tensor:
+    r"""Anisotropic total variation per pixel, per sample ``(N,)``:
+    :math:`\mathrm{TV}(x) = \frac1n\sum_i |(D_h x)_i| + |(D_v x)_i|`, with deepinv's finite
+    differences (:meth:`deepinv.models.TVDenoiser.nabla`).  The anisotropic form keeps its
+    gradient finite where the image is flat, where the isotropic norm's is not."""
+    from deepinv.models import TVDenoiser
+
+    return TVDenoiser.nabla(x).abs().flatten(1).sum(1) / x[0].numel()
+
+
 def _per_sample_mse(a: Tensor) -> Tensor:
     return a.pow(2).flatten(1).mean(1)
 
@@ -320,6 +321,8 @@ def deep_image_prior(
     cast = autocast_dtype(precision)
     sigma = noise_level(physics, y, cfg.noise_sigma)
     rules = resolve_rules(cfg.stop, sigma)
+    tv_weight = (cfg.tv * torch.nan_to_num(sigma, nan=0.0) ** 2).to(y.device)  # lambda_i = kappa sigma_i^2 (0 where unknown)
+    tv_on = bool((tv_weight > 0).any())
     need_variance = cfg.stop == "none" or "wmv" in rules
 
     old_threads = torch.get_num_threads()
@@ -353,8 +356,9 @@ def deep_image_prior(
         checkpoints = [snapshot(i) for i in range(n_samples)]
         checkpoint_loss = torch.full((n_samples,), math.inf)
         lr_scale = [1.0] * n_samples
-        hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "variance": [], "psnr": [], "time": []}
+        hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "drift": [], "variance": [], "psnr": [], "time": []}
         window: deque = deque(maxlen=cfg.window)
+        past: deque = deque(maxlen=cfg.window + 1)  # the averaged estimates of the last window steps, for the drift
         ema: Tensor | None = None
         chosen_x: Tensor | None = None
         backtracks = 0
@@ -367,15 +371,17 @@ def deep_image_prior(
             with torch.autocast(device_type, dtype=cast or torch.bfloat16, enabled=cast is not None):
                 outs = [nets[i](z_in[i : i + 1]) for i in range(n_samples)]
             x = torch.cat(outs).float()
-            per_sample = _per_sample_mse(physics.A(x) - y)
+            fit = _per_sample_mse(physics.A(x) - y)
+            objective = fit + tv_weight * total_variation(x) if tv_on else fit
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
-            per_sample.sum().backward()
+            objective.sum().backward()
 
-            losses = per_sample.detach().cpu()
-            jumped = ~torch.isfinite(losses)
+            losses = fit.detach().cpu()
+            objectives = objective.detach().cpu()
+            jumped = ~torch.isfinite(objectives)
             if cfg.backtrack_factor > 0:
-                jumped |= losses > cfg.backtrack_factor * checkpoint_loss
+                jumped |= objectives > cfg.backtrack_factor * checkpoint_loss
             for i in range(n_samples):
                 if jumped[i]:  # restore the last good weights with half the step size, skip this update
                     nets[i].load_state_dict(checkpoints[i]["net"])
@@ -387,7 +393,7 @@ def deep_image_prior(
                 else:
                     if step % cfg.checkpoint_every == 0:  # the weights that gave this loss, before the update
                         checkpoints[i] = snapshot(i)
-                        checkpoint_loss[i] = losses[i]
+                        checkpoint_loss[i] = objectives[i]
                     optimizers[i].step()
             x = x.detach()
             if bool(jumped.any()) and ema is not None:  # a jumped output is not averaged in
@@ -400,16 +406,20 @@ def deep_image_prior(
                 torch.full((n_samples,), math.inf) if previous is None
                 else ((ema - previous).flatten(1).norm(dim=1) / ema.flatten(1).norm(dim=1).clamp_min(1e-12)).cpu()
             )
+            past.append(ema)
+            drift = torch.full((n_samples,), math.nan)
+            if len(past) > cfg.window:
+                drift = ((ema - past[0]).flatten(1).norm(dim=1) / (cfg.window * ema.flatten(1).norm(dim=1).clamp_min(1e-12))).cpu()
             variance = torch.full((n_samples,), math.nan)
             if need_variance:
                 window.append(x)
                 if len(window) == cfg.window:
                     variance = _windowed_variance(window).cpu()
-            for key, value in (("loss", losses), ("residual", residual), ("change", change), ("variance", variance)):
+            for key, value in (("loss", losses), ("residual", residual), ("change", change), ("drift", drift), ("variance", variance)):
                 hist[key].append(value)
 
             if not bool(stop_rule.done.all()):
-                keep = stop_rule.update(StepStats(step, losses, residual, change, variance))
+                keep = stop_rule.update(StepStats(step, losses, residual, change, variance, drift))
                 if bool(keep.any()):
                     mask = keep.view(-1, 1, 1, 1).to(ema.device)
                     chosen_x = ema.clone() if chosen_x is None else torch.where(mask, ema, chosen_x)
@@ -440,6 +450,7 @@ def deep_image_prior(
         loss_history=torch.stack(hist["loss"]),
         residual_history=torch.stack(hist["residual"]),
         change_history=torch.stack(hist["change"]),
+        drift_history=torch.stack(hist["drift"]),
         psnr_history=torch.stack(hist["psnr"]) if hist["psnr"] else None,
         seconds=time.perf_counter() - start,
         backtracks=backtracks,

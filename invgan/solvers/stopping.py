@@ -6,10 +6,11 @@ per step, so that a recorded run can be replayed offline (:func:`invgan.solvers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 from torch import Tensor
@@ -23,6 +24,8 @@ class StopSettings(Protocol):
     min_steps: int
     discrepancy: float
     tolerance: float
+    drift_tolerance: float
+    settle_fallback: bool
     wmv_tolerance: float
     patience: int
 
@@ -81,13 +84,15 @@ def noise_level(physics, y: Tensor, override: float | None = None) -> Tensor:
 
 @dataclass
 class StepStats:
-    """Per-sample statistics of one step, each of shape ``(N,)`` (``variance`` NaN until its window is full)."""
+    """Per-sample statistics of one step, each of shape ``(N,)`` (``variance`` and ``drift`` NaN until
+    their window is full; ``drift`` ``None``: not recorded)."""
 
     step: int
     loss: Tensor
     residual: Tensor
     change: Tensor
     variance: Tensor
+    drift: Tensor | None = None
 
 
 class StopRule:
@@ -119,12 +124,15 @@ class StopRule:
             if self.done[i]:
                 continue
             fire = False
-            if rule == "discrepancy":
+            drift = math.nan if s.drift is None else float(s.drift[i])
+            settled = (mean_change is not None and float(mean_change[i]) < cfg.tolerance) or drift < cfg.drift_tolerance
+            if rule == "discrepancy":  # the residual reaches the noise level, or (never reaching it) the estimate settles
                 keep[i] = True
-                fire = s.step >= cfg.min_steps and float(s.residual[i]) <= cfg.discrepancy * float(self.sigma[i]) ** 2
+                reached = float(s.residual[i]) <= cfg.discrepancy * float(self.sigma[i]) ** 2
+                fire = s.step >= cfg.min_steps and (reached or (cfg.settle_fallback and settled))
             elif rule == "convergence":
                 keep[i] = True
-                fire = s.step >= cfg.min_steps and mean_change is not None and float(mean_change[i]) < cfg.tolerance
+                fire = s.step >= cfg.min_steps and settled
             elif rule == "wmv":
                 v = float(s.variance[i])
                 if not math.isnan(v):
@@ -158,3 +166,31 @@ def resolve_rules(stop: str, sigma: Tensor) -> list[str]:
     if stop != "auto":
         return [stop] * len(sigma)
     return ["wmv" if math.isnan(s) else ("discrepancy" if s > 0 else "convergence") for s in sigma.tolist()]
+
+
+def replay_stop(result: Any, config: Any = None, sigma: Tensor | None = None) -> tuple[list[int], list[int], list[str]]:
+    """The ``(stopped_at, decided_at, rules)`` a stopping rule would have given on a recorded run.
+
+    ``result`` (a :class:`~invgan.solvers.dip.DIPResult`) must come from a run with ``stop="none"`` (it records every statistic, the
+    variance included) and at least as many steps as the rule needs; ``config`` holds the rule
+    (default: the run's config with ``stop="auto"``); ``sigma``: the noise level per sample
+    (default: ``config.noise_sigma`` when set, else the one the run recorded).
+    """
+    cfg = config if dataclasses.is_dataclass(config) else dataclasses.replace(result.config, **{"stop": "auto", **dict(config or {})})
+    if result.residual_history is None or result.change_history is None or result.variance_history is None:
+        raise ValueError("replay_stop needs a run recorded with stop='none' (residual, change and variance histories)")
+    if sigma is None:
+        n = result.loss_history.shape[1]
+        sigma = torch.full((n,), float(cfg.noise_sigma)) if cfg.noise_sigma is not None else torch.as_tensor(result.noise_sigma)
+    sig = torch.as_tensor(sigma, dtype=torch.float32).flatten()
+    rules = resolve_rules(cfg.stop, sig)
+    rule = StopRule(cfg, rules, sig)
+    steps = result.loss_history.shape[0]
+    drift = getattr(result, "drift_history", None)  # absent from runs recorded before it existed
+    for t in range(steps):
+        rule.update(StepStats(t + 1, result.loss_history[t], result.residual_history[t], result.change_history[t], result.variance_history[t],
+                              None if drift is None else drift[t]))
+        if bool(rule.done.all()):
+            break
+    rule.finish(t + 1)
+    return list(rule.chosen), list(rule.decided_at), rules

@@ -182,7 +182,7 @@ def test_seeded_run_leaves_the_callers_random_stream_alone():
 
 # ---------------------------------------------------------------- stopping rules on synthetic traces
 
-def _trace(steps: int, residual, change, variance=None, sigma: float = 0.0, **cfg):
+def _trace(steps: int, residual, change, variance=None, sigma: float = 0.0, drift=None, **cfg):
     """A recorded run (one sample) built from closed-form per-step statistics."""
     from invgan.solvers.dip import DIPResult
 
@@ -191,7 +191,65 @@ def _trace(steps: int, residual, change, variance=None, sigma: float = 0.0, **cf
     var = col(variance) if variance is not None else torch.full((steps, 1), float("nan"))
     return DIPResult(x_hat=torch.empty(0), stopped_at=[], steps=steps, loss_history=col(residual), psnr_history=None, seconds=0.0,
                      residual_history=col(residual), change_history=col(change), variance_history=var, noise_sigma=[sigma],
-                     config=DIPConfig(stop="none", **cfg))
+                     drift_history=col(drift) if drift is not None else None, config=DIPConfig(stop="none", **cfg))
+
+
+def test_convergence_rule_fires_on_the_drift_when_a_jitter_keeps_the_mean_change_up():
+    from invgan.solvers.dip import replay_stop
+
+    # a perturbed input: the per-step change stays at a jitter floor of 5e-4 (above the tolerance) for ever,
+    # while the net motion over the window decays; the drift threshold fires where it crosses
+    drift = lambda t: 1e-3 * torch.exp(-t / 300)  # noqa: E731
+    run = _trace(3000, lambda t: 1e-3 + 0 * t, lambda t: 5e-4 + drift(t), drift=drift, tolerance=1.5e-4, window=100)
+    stopped, _, _ = replay_stop(run, {"drift_tolerance": 0.0})
+    assert stopped == [3000], "with drift_tolerance 0 (off) only the cap ends it"
+    stopped, decided, rules = replay_stop(run, {"drift_tolerance": 1e-5})
+    crossing = int(torch.nonzero(drift(torch.arange(1, 3001).float()) < 1e-5)[0]) + 1
+    assert rules == ["convergence"] and stopped == decided == [crossing]
+    # a run recorded before the drift existed replays as before
+    old = dataclasses.replace(run, drift_history=None)
+    assert replay_stop(old, {"drift_tolerance": 1e-5})[0] == [3000]
+
+
+def test_drift_is_the_net_motion_of_the_averaged_estimate_and_online_equals_replay(synthetic):
+    from invgan.solvers.dip import replay_stop
+
+    x = synthetic(16)
+    model = make_physics("downsampling", (1, 16, 16), factor=2, noise="none", seed=0)
+    y = model.measure(x)
+    cfg = tiny(max_steps=200, min_steps=10, window=10, tolerance=0.0, input_noise=0.05, drift_tolerance=2e-3)
+    full = deep_image_prior(y, model.physics, config=cfg, stop="none", progress=False)
+    d, c = full.drift_history[:, 0], full.change_history[:, 0]
+    assert torch.isnan(d[:10]).all() and torch.isfinite(d[10:]).all()
+    window_mean = torch.stack([c[t - 9 : t + 1].mean() for t in range(10, 200)])
+    assert (d[10:] <= 1.05 * window_mean).all(), "the drift never exceeds the mean change (triangle inequality)"
+    online = deep_image_prior(y, model.physics, config=cfg, progress=False)
+    stopped, decided, _ = replay_stop(full, cfg)
+    assert online.stopped_at == stopped and online.decided_at == decided and decided[0] < 200
+
+
+def test_total_variation_by_hand_and_tv_weight_follows_the_noise_level(synthetic):
+    from invgan.solvers.dip import total_variation
+
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 1.0  # four unit jumps over 9 pixels
+    assert total_variation(x).tolist() == pytest.approx([4 / 9])
+    flat = torch.ones(2, 3, 4, 4, requires_grad=True)
+    total_variation(flat).sum().backward()
+    assert torch.isfinite(flat.grad).all(), "a flat image has a finite gradient"
+
+    img = synthetic(16)
+    clean = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
+    y = clean.measure(img)
+    cfg = tiny(max_steps=30, stop="none")
+    a = deep_image_prior(y, clean.physics, config=cfg, progress=False)
+    b = deep_image_prior(y, clean.physics, config=cfg, tv=100.0, progress=False)
+    assert torch.equal(a.x_hat, b.x_hat), "lambda = tv sigma^2 is 0 on a noiseless problem"
+    noisy = make_physics("denoising", (1, 16, 16), noise="gaussian", noise_sigma=0.2, seed=0)
+    y = noisy.measure(img)
+    a = deep_image_prior(y, noisy.physics, config=cfg, progress=False)
+    b = deep_image_prior(y, noisy.physics, config=cfg, tv=100.0, progress=False)
+    assert total_variation(b.x_hat) < total_variation(a.x_hat), "the TV term smooths the noisy estimate"
 
 
 def test_discrepancy_rule_stops_where_the_residual_reaches_the_noise_level():
