@@ -113,7 +113,9 @@ def save_trace(path: Path, res: DIPResult) -> None:
     np.savez_compressed(
         path,
         loss=res.loss_history[:, 0].numpy(), residual=res.residual_history[:, 0].numpy(),
-        change=res.change_history[:, 0].numpy(), drift=res.drift_history[:, 0].numpy(), variance=res.variance_history[:, 0].numpy(),
+        change=res.change_history[:, 0].numpy(), drift=res.drift_history[:, 0].numpy(),
+        variance=res.variance_history[:, 0].numpy() if res.variance_history is not None else np.full(res.steps, np.nan),
+        stopped=np.array([res.stopped_at[0], res.decided_at[0]]), rule=np.array(res.rules[:1]),
         psnr=res.psnr_history[:, 0].numpy(), time=res.time_history.numpy(),
         noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(dataclasses.asdict(res.config)), precision=res.precision,
     )
@@ -125,16 +127,21 @@ def load_trace(path: Path) -> DIPResult:
     col = lambda k: torch.from_numpy(d[k]).float()[:, None]  # noqa: E731
     cfg = DIPConfig.from_dict(json.loads(str(d["config"])))
     return DIPResult(
-        x_hat=torch.empty(0), stopped_at=[], steps=len(d["loss"]), loss_history=col("loss"), psnr_history=col("psnr"),
+        x_hat=torch.empty(0), steps=len(d["loss"]), loss_history=col("loss"), psnr_history=col("psnr"),
         seconds=float(d["time"][-1]), time_history=torch.from_numpy(d["time"]).float(), variance_history=col("variance"),
         residual_history=col("residual"), change_history=col("change"), drift_history=col("drift") if "drift" in d else None, noise_sigma=[float(d["noise_sigma"][0])],
         precision=str(d["precision"]), config=cfg,
+        stopped_at=[int(d["stopped"][0])] if "stopped" in d else [], decided_at=[int(d["stopped"][1])] if "stopped" in d else [],
+        rules=[str(d["rule"][0])] if "rule" in d else [],
     )
 
 
-def evaluate(res: DIPResult, rule: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Automatic stop (replayed) and oracle of one recorded run."""
-    stopped, decided, rules = replay_stop(res, rule or {})
+def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = False) -> dict[str, Any]:
+    """Automatic stop (replayed, or as the online run took it) and oracle (best along the run) of one run."""
+    if online:
+        stopped, decided, rules = res.stopped_at, res.decided_at, res.rules
+    else:
+        stopped, decided, rules = replay_stop(res, rule or {})
     curve = res.psnr_history[:, 0]
     best = int(curve.argmax())
     return dict(
@@ -153,12 +160,15 @@ def rule_of(cfg: DIPConfig, rule: dict[str, Any] | None = None) -> dict[str, Any
 
 
 def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_image: str, tv_iters: int,
-              tv_lambdas=TV_LAMBDAS, replay: bool = False, rule: dict[str, Any] | None = None, log=print) -> list[dict[str, Any]]:
+              tv_lambdas=TV_LAMBDAS, replay: bool = False, rule: dict[str, Any] | None = None, log=print,
+              online: bool = False) -> list[dict[str, Any]]:
     """Every (image, problem) pair: DIP traced once (or its saved trace when ``replay``), TV with the tuned lambda.
 
     The stopping rule replayed on the traces is that of ``cfg`` (``stop="auto"`` unless
     ``cfg`` names a rule; the run itself is traced with ``stop="none"``), updated by ``rule``:
     a saved trace is always judged by the current rule, not by the one it was recorded with.
+    ``online``: each run stops by its own rule instead (far cheaper where runs stop early, as at
+    256²); its row is the run's own stop, and its oracle the best PSNR up to that stop.
     """
     rule = rule_of(cfg, rule)
     rows = []
@@ -175,18 +185,20 @@ def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_im
             seed = 1 + list(IMAGES).index(name)
             x = load_image(name, size)
             y, physics = make_problem(problem, x, seed)
-            trace = out / "traces" / f"{slug}_{name}_{size}.npz"
+            trace = out / "traces" / f"{slug}_{name}_{size}{'_online' if online else ''}.npz"
             if replay or trace.is_file():
                 res = load_trace(trace)
             else:
-                res = deep_image_prior(y, physics, config=cfg, reference=x[None], stop="none", progress=False)
+                run_cfg = dataclasses.replace(cfg, **{k: v for k, v in rule.items() if k != "stop"}) if online else cfg
+                res = deep_image_prior(y, physics, config=run_cfg, reference=x[None], progress=False,
+                                       **({"stop": rule["stop"]} if online else {"stop": "none"}))
                 save_trace(trace, res)
             tv_key = f"{key}|{name}"
             if tv_key not in tv_cache.setdefault("psnr", {}):
                 t = time.perf_counter()
                 tv_cache["psnr"][tv_key] = [psnr(tv_fista(y, physics, lam, tv_iters), x[None]), time.perf_counter() - t]
             tv_psnr, tv_seconds = tv_cache["psnr"][tv_key]
-            row = dict(image=name, channels=x.shape[0], problem=problem, **evaluate(res, rule), tv_psnr=tv_psnr, tv_lambda=lam, tv_seconds=tv_seconds)
+            row = dict(image=name, channels=x.shape[0], problem=problem, **evaluate(res, rule, online), tv_psnr=tv_psnr, tv_lambda=lam, tv_seconds=tv_seconds)
             rows.append(row)
             out.mkdir(parents=True, exist_ok=True)
             tv_file.write_text(json.dumps(tv_cache))
@@ -236,6 +248,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--out", default="runs/dip_suite", help="folder of the traces and TV cache")
     parser.add_argument("--replay", action="store_true", help="only re-evaluate saved traces")
+    parser.add_argument("--online", action="store_true", help="each run stops by its rule (no full trace: cheaper; oracle up to the stop)")
     parser.add_argument("--quick", action="store_true", help=f"smoke run: {QUICK}")
     args = parser.parse_args(argv)
     if args.threads:
@@ -254,7 +267,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
         values["max_steps"] = args.max_steps
     cfg = DIPConfig.from_dict(values)
     rows = run_suite(args.images, args.problems, args.size, cfg, Path(args.out), args.tv_tune_image, args.tv_iters,
-                     tv_lambdas=lambdas, replay=args.replay, rule=json.loads(args.rule))
+                     tv_lambdas=lambdas, replay=args.replay, rule=json.loads(args.rule), online=args.online)
     print(f"\n{args.size}x{args.size}, DIP {cfg.net} {cfg.channels} ch, depth {cfg.depth}, lr {cfg.lr}, {cfg.precision}, "
           f"traced to {', '.join(f'{p}: {n}' for p, n in {r['problem']: r['steps'] for r in rows}.items())} steps; "
           f"rule {'; '.join(f'{k}={v}' for k, v in rule_of(cfg, json.loads(args.rule)).items())}; "

@@ -93,6 +93,8 @@ class DIPConfig:
                                            "estimated from y when image-shaped, else unknown")
     discrepancy: float = _opt(0.9, "factor tau of the discrepancy principle")
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
+    holdout: float = _opt(0.0, "share of the informative measured entries withheld from the fit and scored every step "
+                               "(stop='heldout' returns the estimate with the least error on them); 0: none")
     settle_fallback: bool = _opt(False, "discrepancy rule: also stop where the convergence test fires (a residual that settles "
                                         "above the noise level never reaches it)")
     tv: float = _opt(0.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
@@ -130,6 +132,8 @@ class DIPConfig:
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
             ("drift_tolerance", self.drift_tolerance >= 0, "a value >= 0"),
             ("tv", self.tv >= 0, "a value >= 0"),
+            ("holdout", 0 <= self.holdout < 1, "a value in [0, 1)"),
+            ("stop", self.stop != "heldout" or self.holdout > 0, "'heldout' only with holdout > 0 (entries to score)"),
             ("window", self.window >= 2, "an integer >= 2"),
             ("patience", self.patience >= 1, "an integer >= 1"),
             ("wmv_tolerance", 0 <= self.wmv_tolerance < 1, "a value in [0, 1)"),
@@ -158,6 +162,9 @@ class DIPResult:
         shape ``(steps, N)``.
     :param residual_history: data fit of the averaged estimate :math:`r_t`, ``(steps, N)``.
     :param change_history: relative change :math:`c_t` of the averaged estimate, ``(steps, N)``.
+    :param heldout_history: error of the averaged estimate on the withheld entries, ``(steps, N)``;
+        ``None`` without ``holdout``.
+    :param withheld: the entries of ``y`` withheld from the fit (boolean, ``y``'s shape), or ``None``.
     :param drift_history: drift :math:`d_t` of the averaged estimate over ``window`` steps (NaN until
         the window is full), ``(steps, N)``.
     :param psnr_history: PSNR of the averaged estimate when a reference was given, else ``None``.
@@ -183,6 +190,8 @@ class DIPResult:
     residual_history: Tensor | None = None
     change_history: Tensor | None = None
     drift_history: Tensor | None = None
+    heldout_history: Tensor | None = None
+    withheld: Tensor | None = None
     decided_at: list[int] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     noise_sigma: list[float] = field(default_factory=list)
@@ -261,6 +270,18 @@ def total_variation(x: Tensor) -> Tensor:
     from deepinv.models import TVDenoiser
 
     return TVDenoiser.nabla(x).abs().flatten(1).sum(1) / x[0].numel()
+
+
+def _holdout_split(physics, y: Tensor, img_shape: tuple[int, int, int], share: float, gen) -> tuple[Tensor | float, Tensor | None]:
+    """The weight of each entry of ``y`` in the fit (1, or 0 where withheld) and the withheld entries
+    (``None`` when ``share`` is 0): a ``share`` of the informative entries of each measurement, at random."""
+    if share <= 0:
+        return 1.0, None
+    from .heldout import informative_entries
+
+    informative = informative_entries(physics, img_shape, y.shape[0], y.device)
+    held = (informative & (torch.rand(informative.shape, generator=gen) < share).to(y.device)).float()
+    return 1.0 - held, held
 
 
 def _per_sample_mse(a: Tensor) -> Tensor:
@@ -347,6 +368,7 @@ def deep_image_prior(
         if tuple(probe.shape[1:]) != img_shape:
             raise ValueError(f"the network outputs images of shape {tuple(probe.shape[1:])}, the operator expects {img_shape}")
         optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in nets]
+        weight, held = _holdout_split(physics, y, img_shape, cfg.holdout, gen)
         psnr = PSNR(max_pixel=1.0) if reference is not None else None
         stop_rule = StopRule(cfg, rules, sigma)
 
@@ -356,7 +378,7 @@ def deep_image_prior(
         checkpoints = [snapshot(i) for i in range(n_samples)]
         checkpoint_loss = torch.full((n_samples,), math.inf)
         lr_scale = [1.0] * n_samples
-        hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "drift": [], "variance": [], "psnr": [], "time": []}
+        hist: dict[str, list] = {"loss": [], "residual": [], "change": [], "drift": [], "variance": [], "heldout": [], "psnr": [], "time": []}
         window: deque = deque(maxlen=cfg.window)
         past: deque = deque(maxlen=cfg.window + 1)  # the averaged estimates of the last window steps, for the drift
         ema: Tensor | None = None
@@ -371,7 +393,7 @@ def deep_image_prior(
             with torch.autocast(device_type, dtype=cast or torch.bfloat16, enabled=cast is not None):
                 outs = [nets[i](z_in[i : i + 1]) for i in range(n_samples)]
             x = torch.cat(outs).float()
-            fit = _per_sample_mse(physics.A(x) - y)
+            fit = _per_sample_mse(physics.A(x) - y if held is None else (physics.A(x) - y) * weight)
             objective = fit + tv_weight * total_variation(x) if tv_on else fit
             for opt in optimizers:
                 opt.zero_grad(set_to_none=True)
@@ -401,7 +423,12 @@ def deep_image_prior(
             previous = ema
             ema = x.clone() if ema is None or cfg.ema == 0 else cfg.ema * ema + (1 - cfg.ema) * x
             with torch.no_grad():
-                residual = _per_sample_mse(physics.A(ema) - y).cpu()
+                error = physics.A(ema) - y
+                if held is None:
+                    residual, heldout = _per_sample_mse(error).cpu(), None
+                else:  # the mean over the entries fitted, and over those withheld
+                    residual = ((error.pow(2) * weight).flatten(1).sum(1) / weight.flatten(1).sum(1).clamp_min(1)).cpu()
+                    heldout = ((error.pow(2) * held).flatten(1).sum(1) / held.flatten(1).sum(1).clamp_min(1)).cpu()
             change = (
                 torch.full((n_samples,), math.inf) if previous is None
                 else ((ema - previous).flatten(1).norm(dim=1) / ema.flatten(1).norm(dim=1).clamp_min(1e-12)).cpu()
@@ -415,11 +442,12 @@ def deep_image_prior(
                 window.append(x)
                 if len(window) == cfg.window:
                     variance = _windowed_variance(window).cpu()
-            for key, value in (("loss", losses), ("residual", residual), ("change", change), ("drift", drift), ("variance", variance)):
+            for key, value in (("loss", losses), ("residual", residual), ("change", change), ("drift", drift), ("variance", variance),
+                               ("heldout", heldout if heldout is not None else torch.full((n_samples,), math.nan))):
                 hist[key].append(value)
 
             if not bool(stop_rule.done.all()):
-                keep = stop_rule.update(StepStats(step, losses, residual, change, variance, drift))
+                keep = stop_rule.update(StepStats(step, losses, residual, change, variance, drift, heldout))
                 if bool(keep.any()):
                     mask = keep.view(-1, 1, 1, 1).to(ema.device)
                     chosen_x = ema.clone() if chosen_x is None else torch.where(mask, ema, chosen_x)
@@ -451,6 +479,8 @@ def deep_image_prior(
         residual_history=torch.stack(hist["residual"]),
         change_history=torch.stack(hist["change"]),
         drift_history=torch.stack(hist["drift"]),
+        heldout_history=torch.stack(hist["heldout"]) if cfg.holdout > 0 else None,
+        withheld=held.bool() if held is not None else None,
         psnr_history=torch.stack(hist["psnr"]) if hist["psnr"] else None,
         seconds=time.perf_counter() - start,
         backtracks=backtracks,

@@ -30,7 +30,7 @@ class StopSettings(Protocol):
     patience: int
 
 #: ``dip.stop``: the stopping rules of the deep image prior (:mod:`invgan.solvers.dip`)
-STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "none")
+STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "heldout", "none")
 
 
 # ---------------------------------------------------------------- noise level
@@ -85,7 +85,8 @@ def noise_level(physics, y: Tensor, override: float | None = None) -> Tensor:
 @dataclass
 class StepStats:
     """Per-sample statistics of one step, each of shape ``(N,)`` (``variance`` and ``drift`` NaN until
-    their window is full; ``drift`` ``None``: not recorded)."""
+    their window is full; ``drift`` ``None``: not recorded; ``heldout``: error on the withheld entries,
+    ``None`` when none are withheld)."""
 
     step: int
     loss: Tensor
@@ -93,6 +94,7 @@ class StepStats:
     change: Tensor
     variance: Tensor
     drift: Tensor | None = None
+    heldout: Tensor | None = None
 
 
 class StopRule:
@@ -142,6 +144,12 @@ class StopRule:
                         self.best_var[i] = v
                         keep[i] = True
                 fire = s.step >= cfg.min_steps and self.chosen[i] > 0 and s.step - self.progress_step[i] >= cfg.patience
+            elif rule == "heldout":  # the least error on the withheld entries, once it stopped falling for `patience` steps
+                e = math.inf if s.heldout is None else float(s.heldout[i])
+                if e < float(self.best_var[i]):
+                    self.best_var[i], self.progress_step[i] = e, s.step
+                    keep[i] = True
+                fire = s.step >= cfg.min_steps and s.step - self.progress_step[i] >= cfg.patience
             else:  # "none": the last step
                 keep[i] = True
             if keep[i]:
@@ -187,9 +195,10 @@ def replay_stop(result: Any, config: Any = None, sigma: Tensor | None = None) ->
     rule = StopRule(cfg, rules, sig)
     steps = result.loss_history.shape[0]
     drift = getattr(result, "drift_history", None)  # absent from runs recorded before it existed
+    heldout = getattr(result, "heldout_history", None)
     for t in range(steps):
         rule.update(StepStats(t + 1, result.loss_history[t], result.residual_history[t], result.change_history[t], result.variance_history[t],
-                              None if drift is None else drift[t]))
+                              None if drift is None else drift[t], None if heldout is None else heldout[t]))
         if bool(rule.done.all()):
             break
     rule.finish(t + 1)

@@ -367,3 +367,32 @@ def test_backtracking_does_not_replay_the_same_jump_for_ever(synthetic):
     res = deep_image_prior(y, model.physics, net=_BlowsUpPastThreshold(), config=tiny(stop="none", max_steps=150, checkpoint_every=5, lr=0.02, ema=0.0), progress=False)
     assert 1 <= res.backtracks <= 8  # each restore halves the step size: the jump comes later and later
     assert torch.isfinite(res.x_hat).all()
+
+
+def test_heldout_rule_returns_the_least_withheld_error_and_never_fits_the_withheld_entries(synthetic):
+    from invgan.solvers.dip import replay_stop
+
+    with pytest.raises(ValueError, match="heldout"):
+        DIPConfig(stop="heldout")
+    # synthetic trace: the withheld error falls, bottoms out at step 400, then rises (over-fitting)
+    run = _trace(2000, lambda t: 1e-3 + 0 * t, lambda t: 1e-3 + 0 * t, patience=200, holdout=0.1)
+    run = dataclasses.replace(run, heldout_history=((torch.arange(1, 2001).float() - 400) ** 2 * 1e-8 + 1e-3)[:, None])
+    stopped, decided, rules = replay_stop(run, {"stop": "heldout"})
+    assert rules == ["heldout"] and stopped == [400] and decided == [600]
+
+    x = synthetic(16)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    cfg = tiny(max_steps=80, min_steps=10, holdout=0.2, stop="none")
+    full = deep_image_prior(y, model.physics, config=cfg, progress=False)
+    assert torch.isfinite(full.heldout_history).all()
+    from invgan.solvers.heldout import informative_entries
+
+    held, measured = full.withheld, informative_entries(model.physics, (1, 16, 16), 1)
+    assert 0 < held.sum() < measured.sum() and bool((held <= measured).all()), "only some measured pixels are withheld"
+    moved = deep_image_prior(y + held * 0.5, model.physics, config=cfg, progress=False)
+    assert torch.equal(moved.x_hat, full.x_hat), "the withheld entries never enter the fit"
+    assert not torch.equal(moved.heldout_history, full.heldout_history)
+    online = deep_image_prior(y, model.physics, config=cfg, stop="heldout", patience=20, progress=False)
+    stopped, decided, _ = replay_stop(full, dataclasses.replace(cfg, stop="heldout", patience=20))
+    assert online.stopped_at == stopped and online.decided_at == decided
