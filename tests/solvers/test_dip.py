@@ -46,7 +46,7 @@ def test_stopping_rule_stops_near_psnr_peak(synthetic):
     torch.manual_seed(1)
     y = model.measure(x)
     common = dict(net="convdecoder", precision="fp32", channels=32, depth=3, in_size=4, lr=0.02, max_steps=200, ema=0.0, window=15, patience=30, min_steps=30,
-                  input_noise=0.0)  # the rule's mechanics on a fit that over-fits: no input perturbation
+                  input_noise=0.0, tv=0.0)  # the rule's mechanics on a fit that over-fits: no input perturbation, no TV
     full = deep_image_prior(y, model.physics, config=DIPConfig(stop="none", **common), reference=x, progress=False)
     curve = full.psnr_history[:, 0]
     peak, noisy = float(curve.max()), psnr(y, x)
@@ -396,3 +396,15 @@ def test_heldout_rule_returns_the_least_withheld_error_and_never_fits_the_withhe
     online = deep_image_prior(y, model.physics, config=cfg, stop="heldout", patience=20, progress=False)
     stopped, decided, _ = replay_stop(full, dataclasses.replace(cfg, stop="heldout", patience=20))
     assert online.stopped_at == stopped and online.decided_at == decided
+
+
+def test_discrepancy_rule_falls_back_on_convergence_where_the_residual_settles_above_the_noise_level():
+    from invgan.solvers.dip import replay_stop
+
+    sigma = 0.1  # the residual levels off at 1.5 sigma^2 (e.g. a TV term holds it there) and never reaches 0.9 sigma^2
+    change = lambda t: 1e-2 * torch.exp(-t / 300)  # noqa: E731
+    run = _trace(3000, lambda t: 1.5 * sigma**2 + 0.05 * torch.exp(-t / 100), change, sigma=sigma, tolerance=1e-4, window=100)
+    assert replay_stop(run, {"settle_fallback": False})[0] == [3000], "without the fallback only the cap ends it"
+    stopped, decided, rules = replay_stop(run)
+    below = int(torch.nonzero(change(torch.arange(1, 3001).float()) < 1e-4)[0]) + 1
+    assert rules == ["discrepancy"] and stopped == decided and below < stopped[0] < below + 100
