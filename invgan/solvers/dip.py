@@ -164,6 +164,7 @@ class DIPResult:
     :param change_history: relative change :math:`c_t` of the averaged estimate, ``(steps, N)``.
     :param heldout_history: error of the averaged estimate on the withheld entries, ``(steps, N)``;
         ``None`` without ``holdout``.
+    :param tv_weight: the TV weight :math:`\lambda = \kappa\sigma^2` of each sample (0: plain DIP).
     :param withheld: the entries of ``y`` withheld from the fit (boolean, ``y``'s shape), or ``None``.
     :param drift_history: drift :math:`d_t` of the averaged estimate over ``window`` steps (NaN until
         the window is full), ``(steps, N)``.
@@ -192,6 +193,7 @@ class DIPResult:
     drift_history: Tensor | None = None
     heldout_history: Tensor | None = None
     withheld: Tensor | None = None
+    tv_weight: list[float] = field(default_factory=list)
     decided_at: list[int] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)
     noise_sigma: list[float] = field(default_factory=list)
@@ -481,6 +483,7 @@ def deep_image_prior(
         drift_history=torch.stack(hist["drift"]),
         heldout_history=torch.stack(hist["heldout"]) if cfg.holdout > 0 else None,
         withheld=held.bool() if held is not None else None,
+        tv_weight=[float(w) for w in tv_weight.cpu()],
         psnr_history=torch.stack(hist["psnr"]) if hist["psnr"] else None,
         seconds=time.perf_counter() - start,
         backtracks=backtracks,

@@ -45,6 +45,7 @@ def test_cli_json_and_outputs(synthetic, tmp_path, capsys):
     assert metrics["steps"] == 30 and metrics["psnr"] > 10
     assert metrics["precision"] == "fp32 (asked for)" and metrics["stop_rule"] == "none" and metrics["noise_sigma"] == 0.0
     assert metrics["input_noise"] == 0.0 and metrics["cap_reached"] is False  # "none" runs to the cap by request
+    assert metrics["tv_lambda"] == 0.0  # noiseless: no TV
 
     for f in (out, tmp_path / "res" / "result_measurement.png", tmp_path / "res" / "result_convergence.png"):
         assert f.is_file() and f.stat().st_size > 0
@@ -88,6 +89,7 @@ def test_cli_measured_image_without_reference(synthetic, tmp_path, capsys):
     metrics = json.loads(capsys.readouterr().out)
     assert "psnr" not in metrics and -1 <= metrics["ssim_to_measurement"] <= 1
     assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
+    assert metrics["tv_lambda"] == pytest.approx(3 * metrics["noise_sigma"] ** 2) and metrics["noise_sigma"] > 0  # TV-DIP: 3 sigma^2
     with pytest.raises(ValueError, match="same-size operators"):
         _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
 
