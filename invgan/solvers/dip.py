@@ -95,7 +95,7 @@ class DIPConfig:
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
     holdout: float = _opt(0.0, "share of the informative measured entries withheld from the fit and scored every step "
                                "(stop='heldout' returns the estimate with the least error on them); 0: none")
-    settle_fallback: bool = _opt(True, "discrepancy rule: also stop where the convergence test fires (a residual that settles "
+    settle_fallback: bool = _opt(False, "discrepancy rule: also stop where the convergence test fires (a residual that settles "
                                         "above the noise level never reaches it)")
     tv: float = _opt(3.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
                           "(so no TV where noiseless or unknown); 0: off")

@@ -404,7 +404,7 @@ def test_discrepancy_rule_falls_back_on_convergence_where_the_residual_settles_a
     sigma = 0.1  # the residual levels off at 1.5 sigma^2 (e.g. a TV term holds it there) and never reaches 0.9 sigma^2
     change = lambda t: 1e-2 * torch.exp(-t / 300)  # noqa: E731
     run = _trace(3000, lambda t: 1.5 * sigma**2 + 0.05 * torch.exp(-t / 100), change, sigma=sigma, tolerance=1e-4, window=100)
-    assert replay_stop(run, {"settle_fallback": False})[0] == [3000], "without the fallback only the cap ends it"
-    stopped, decided, rules = replay_stop(run)
+    assert replay_stop(run)[0] == [3000], "without the fallback (the default) only the cap ends it"
+    stopped, decided, rules = replay_stop(run, {"settle_fallback": True})
     below = int(torch.nonzero(change(torch.arange(1, 3001).float()) < 1e-4)[0]) + 1
     assert rules == ["discrepancy"] and stopped == decided and below < stopped[0] < below + 100
