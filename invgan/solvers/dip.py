@@ -8,7 +8,9 @@ For a measurement :math:`y = \mathcal{N}(A x)` the solver minimises
     \qquad \eta_t \sim \mathcal{N}(0, \sigma_z^2 I),
 
 with Adam from fresh weights :math:`\theta_0`, a fixed random input :math:`z` and
-optional input noise :math:`\eta_t` (Ulyanov et al. 2018).  The estimate is the
+optional input noise :math:`\eta_t` (Ulyanov et al. 2018); on a noisy problem the loss also holds
+:math:`\lambda\,\mathrm{TV}(R_\theta(z + \eta_t))` with :math:`\lambda = \kappa\sigma^2` (``tv``
+:math:`=\kappa`; Liu et al. 2019).  The estimate is the
 exponential average :math:`\bar x_t = \beta \bar x_{t-1} + (1-\beta) R_{\theta_t}(z)`.
 
 The run stops without ground truth.  The rule depends on whether the problem is
@@ -41,6 +43,10 @@ noisy, because only a noisy problem can be over-fitted (``stop="auto"``):
 
   returning :math:`\bar x_{t^\star}` at :math:`t^\star = \arg\min_t \mathrm{VAR}_t`
   once the variance made no relative progress ``wmv_tolerance`` for ``patience`` steps.
+
+``stop="heldout"`` (with ``holdout`` :math:`=h > 0`) withholds a share :math:`h` of the measured
+entries from the fit and returns :math:`\bar x_{t^\star}` with the least error on them, once it has not
+fallen for ``patience`` steps.
 
 A batch of :math:`N` measurements is solved as :math:`N` independent problems
 (one network, one Adam state and one stop each) in one loop.  The stopping

@@ -113,7 +113,7 @@ class StopRule:
         self.decided_at = [0] * n
         self.chosen = [0] * n
         self.changes: deque = deque(maxlen=cfg.window)
-        self.best_var = torch.full((n,), math.inf)
+        self.best = torch.full((n,), math.inf)  # the least windowed variance (wmv) or withheld error (heldout) so far
         self.progress_var = torch.full((n,), math.inf)
         self.progress_step = [0] * n
 
@@ -140,14 +140,14 @@ class StopRule:
                 if not math.isnan(v):
                     if v < (1 - cfg.wmv_tolerance) * float(self.progress_var[i]):
                         self.progress_var[i], self.progress_step[i] = v, s.step
-                    if v < float(self.best_var[i]):
-                        self.best_var[i] = v
+                    if v < float(self.best[i]):
+                        self.best[i] = v
                         keep[i] = True
                 fire = s.step >= cfg.min_steps and self.chosen[i] > 0 and s.step - self.progress_step[i] >= cfg.patience
             elif rule == "heldout":  # the least error on the withheld entries, once it stopped falling for `patience` steps
                 e = math.inf if s.heldout is None else float(s.heldout[i])
-                if e < float(self.best_var[i]):
-                    self.best_var[i], self.progress_step[i] = e, s.step
+                if e < float(self.best[i]):
+                    self.best[i], self.progress_step[i] = e, s.step
                     keep[i] = True
                 fire = s.step >= cfg.min_steps and s.step - self.progress_step[i] >= cfg.patience
             else:  # "none": the last step
