@@ -17,7 +17,7 @@ from .stopping import STOP_RULES
 @dataclass
 class DIPConfig:
     r"""Settings of :func:`~invgan.solvers.deep_image_prior`: the network, Adam on
-    :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2`, the averaged estimate and the stopping rules
+    :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2` (plus :math:`\kappa\sigma^2\,\mathrm{TV}` where noisy), the averaged estimate and the stopping rules
     (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown)."""
 
     net: str = _opt("skip", "network: convdecoder or skip (used when no network is passed)")
@@ -45,7 +45,7 @@ class DIPConfig:
     drift_tolerance: float = _opt(4e-5, "convergence test: threshold on the drift |x_t - x_(t-window)| / (window |x_t|) "
                                        "(the test fires on either threshold; 0: off)")
     window: int = _opt(100, "window of the convergence test and of the windowed variance")
-    patience: int = _opt(200, "wmv: stop after this many steps without progress")
+    patience: int = _opt(200, "wmv and heldout: stop after this many steps without progress")
     wmv_tolerance: float = _opt(0.05, "wmv: relative drop of the variance that counts as progress")
     min_steps: int = _opt(200, "never stop before this step")
     backtrack_factor: float = _opt(5.0, "restore the last good weights (and halve that sample's step size) when the loss exceeds "
