@@ -39,7 +39,7 @@ from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
 from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
-from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, langevin_samples, noise_std, search_space, sparse_deviation
+from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -57,7 +57,9 @@ class LatentSearchConfig:
     alone, never from ground truth: the prior weight :math:`\lambda` (from :data:`PRIOR_WEIGHTS`)
     and the sparse deviation (from :data:`AUTO_DEVIATIONS`) are picked per measurement by the error
     on a held-out ``holdout`` share of its entries, scored through :math:`A` (see
-    :func:`latent_search`). A number for ``prior_weight`` and a basis or ``"none"`` for
+    :func:`latent_search`); where no refinement wins and the noise level :math:`\sigma` is known, a
+    copy of :math:`G` is then fine-tuned until :math:`\|AG(\hat z) - y\|^2 \le m\sigma^2`
+    (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
     ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance`` and ``patience`` are named as
     in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
     L-BFGS, whose strong-Wolfe line search starts from that step)."""
@@ -85,6 +87,9 @@ class LatentSearchConfig:
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
     finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
     finetune_lr: float = _opt(1e-4, "step size of G's weights while fine-tuning")
+    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the held-out choice kept no refinement and the noise "
+                                          "level is known, G is fine-tuned (at most this many steps) until ||A G(z) - y||^2 <= m "
+                                          "sigma^2, the discrepancy principle (0: off)")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
@@ -102,6 +107,7 @@ class LatentSearchConfig:
             ("finetune", self.finetune >= 0 and (self.finetune == 0 or (self.deviation in ("none", "auto") and self.space == "z")),
              "an integer >= 0 (and 0 with a deviation or another space: the refinements are alternatives)"),
             ("finetune_lr", self.finetune_lr > 0, "a value > 0"),
+            ("discrepancy_finetune", self.discrepancy_finetune >= 0, "an integer >= 0"),
             ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0 and self.space == "z"),
              "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
@@ -235,7 +241,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
             if cfg.prior_weight is None or cfg.deviation == "auto":
                 return _chosen(generator, y.detach(), physics, cfg, latent_dim, shape)
             result = _search(generator, y.detach(), physics, cfg, latent_dim)
-            return _refine(result, generator, y.detach(), physics, cfg)
+            return refine(result, generator, y.detach(), physics, cfg)
     finally:
         for p, f in zip(generator.parameters(), flags):
             p.requires_grad_(f)
@@ -336,7 +342,12 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     differences, one for a single challenger and more for several, so that a chance win among many
     candidates on few noisy entries does not replace it. The choice is then fitted on every entry:
     the restarts again, and, where another weight won, a warm start from the first split's chosen
-    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's).
+    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where no
+    refinement won (``deviation="auto"``) and :math:`\sigma` is known, the generator's range itself
+    is left by construction, not by a held-out test (too few held-out pixels rank a refinement's
+    gain at inpainting): a copy of :math:`G` is fine-tuned until the discrepancy principle
+    :math:`\|AG(\hat z) - y\|^2 \le m\sigma^2` holds, which changes nothing where the fit already
+    explains the measurements down to the noise.
     ``result.choice`` records it, the folds and the errors. (With few measurements, a sparse
     inpainting mask, the restart that fits 90 % of the entries best is often not the one that fits
     all of them best: hence the restarts again.)"""
@@ -408,13 +419,24 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         chosen = dev_pick == k
         if d != "none" and bool(chosen.any()):
             x_hat[chosen] = refined(d, y, physics, result.z_hat)[chosen]
+    # the generator's range where no refinement won: fine-tuned until the residual reaches the noise (the discrepancy principle)
+    plain = torch.tensor([names[k] == "none" for k in dev_pick.tolist()]) & (known is not None and cfg.deviation == "auto")
+    finetuned = torch.zeros(N, dtype=torch.long)
+    if cfg.discrepancy_finetune and not (cfg.finetune or cfg.samples) and bool(plain.any()):
+        rows = plain.nonzero().flatten()
+        x_hat[rows.to(y.device)], finetuned[rows] = finetune_generator(
+            y[rows.to(y.device)], one_measurement(physics, N, rows), generator, result.z_hat[rows.to(y.device)],
+            steps=cfg.discrepancy_finetune, lr=cfg.finetune_lr, sigma=float(known))
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
                 f"the rest and scored by its error there, through A only (no ground truth); where one split holds out fewer than "
                 f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
                 f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
-                f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)",
+                f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
+                + (f"; where no refinement won and the noise level is known, G fine-tuned until ||A G(z) - y||^2 <= m sigma^2, the discrepancy principle (at most "
+                   f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""),
+        "finetune_steps": [int(v) for v in finetuned],
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
@@ -422,38 +444,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                              for d in names if d != "none"}},
     }
     if cfg.finetune or cfg.samples:
-        return _refine(result, generator, y, physics, dataclasses.replace(cfg, prior_weight=float(lam.mean()), deviation="none"))
-    return result
-
-
-def _refine(result: LatentSearchResult, generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig) -> LatentSearchResult:
-    """The refinements of :mod:`invgan.solvers.latent_refine` that ``cfg`` asks for, after the search."""
-    if cfg.deviation == "none" and not cfg.finetune and not cfg.samples:
-        return result
-    result.x_map = result.x_hat
-    sigma = noise_std(result.x_hat, y, physics, cfg.noise_level)
-    result.sigma = sigma
-    lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
-    if cfg.deviation != "none":
-        n = result.x_hat[0].numel()
-        weight = deviation_weight(cfg.deviation_weight, sigma, n)
-        result.x_hat, result.z_hat, _ = sparse_deviation(y, physics, generator, result.z_hat, cfg.deviation, weight, steps=cfg.deviation_steps,
-                                                         prior_weight=cfg.prior_weight, output_range=(lo, hi))
-    if cfg.finetune:
-        N = y.shape[0]
-
-        def physics_for(i: int):  # A of measurement i alone, whatever the operator's batch
-            class One:
-                @staticmethod
-                def A(x: Tensor) -> Tensor:
-                    return physics.A(x.expand(N, *x.shape[1:]))[i : i + 1]
-            return One
-
-        known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
-        result.x_hat, _ = finetune_generator(y, physics_for, generator, result.z_hat, steps=cfg.finetune, lr=cfg.finetune_lr, sigma=known)
-    if cfg.samples:
-        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, sigma, cfg.samples, steps=cfg.sampling_steps, seed=cfg.seed)
-        result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
+        return refine(result, generator, y, physics, dataclasses.replace(cfg, prior_weight=float(lam.mean()), deviation="none"))
     return result
 
 

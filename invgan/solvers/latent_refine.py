@@ -112,6 +112,23 @@ def deviation_weight(given: float | None, sigma: Tensor, n: int) -> float:
     return given if given is not None else float(2 * sigma.mean() * math.sqrt(2 * math.log(n)))
 
 
+def one_measurement(physics, n: int, index: Tensor | list[int] | None = None) -> Callable[[int], object]:
+    """``physics_for(j)`` for :func:`finetune_generator`: the operator of measurement ``index[j]``
+    alone (of ``j`` when ``index`` is ``None``), whatever the batch of ``physics`` (one or ``n``)."""
+    rows = list(range(n)) if index is None else [int(i) for i in index]
+
+    def physics_for(j: int):
+        i = rows[j]
+
+        class One:
+            @staticmethod
+            def A(x: Tensor) -> Tensor:
+                return physics.A(x.expand(n, *x.shape[1:]))[i : i + 1]
+        return One
+
+    return physics_for
+
+
 def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generator: nn.Module, z0: Tensor, *, steps: int = 200,
                        lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0) -> tuple[Tensor, Tensor]:
     r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with :math:`z_i` on
@@ -211,6 +228,30 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
     rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
     return final, trail.mean(1), trail.std(1), rate
+
+
+def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
+    """The refinements of this module that ``cfg`` (a :class:`~invgan.solvers.latent.LatentSearchConfig`) asks for, after the
+    search that gave ``result`` (a :class:`~invgan.solvers.latent.LatentSearchResult`, updated and returned)."""
+    if cfg.deviation == "none" and not cfg.finetune and not cfg.samples:
+        return result
+    result.x_map = result.x_hat
+    sigma = noise_std(result.x_hat, y, physics, cfg.noise_level)
+    result.sigma = sigma
+    lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
+    if cfg.deviation != "none":
+        n = result.x_hat[0].numel()
+        weight = deviation_weight(cfg.deviation_weight, sigma, n)
+        result.x_hat, result.z_hat, _ = sparse_deviation(y, physics, generator, result.z_hat, cfg.deviation, weight, steps=cfg.deviation_steps,
+                                                         prior_weight=cfg.prior_weight, output_range=(lo, hi))
+    if cfg.finetune:
+        known = cfg.noise_level if cfg.noise_level is not None else gaussian_sigma(physics)
+        result.x_hat, _ = finetune_generator(y, one_measurement(physics, y.shape[0]), generator, result.z_hat, steps=cfg.finetune,
+                                             lr=cfg.finetune_lr, sigma=known)
+    if cfg.samples:
+        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, sigma, cfg.samples, steps=cfg.sampling_steps, seed=cfg.seed)
+        result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
+    return result
 
 
 def project_l1_ball(v: Tensor, center: Tensor, radius: Tensor) -> Tensor:
