@@ -112,6 +112,10 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
         t0 = time.perf_counter()
         result = latent_search(data.y, model.physics, G, **common, **kw)
         out[name] = {"mse": float((result.x_hat - x_test).pow(2).mean()), "seconds_per_image": (time.perf_counter() - t0) / len(x_test)}
+        if getattr(result, "choice", None) and "refinement" in result.choice:  # what the default chose, per digit
+            kept = result.choice["refinement"]
+            out[name]["refinements"] = {d: kept.count(d) for d in dict.fromkeys(kept)}
+            out[name]["finetuned"] = sum(1 for v in result.choice.get("finetune_steps", []) if v > 0)
         if result.samples is not None:
             from invgan.metrics import evaluate_posterior
 

@@ -39,7 +39,7 @@ from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
 from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
-from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, sparse_deviation
+from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, space_inputs, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -57,9 +57,9 @@ class LatentSearchConfig:
     alone, never from ground truth: the prior weight :math:`\lambda` (from :data:`PRIOR_WEIGHTS`)
     and the sparse deviation (from :data:`AUTO_DEVIATIONS`) are picked per measurement by the error
     on a held-out ``holdout`` share of its entries, scored through :math:`A` (see
-    :func:`latent_search`); where no refinement wins and the noise level :math:`\sigma` is known, a
-    copy of :math:`G` is then fine-tuned until :math:`\|AG(\hat z) - y\|^2 \le m\sigma^2`
-    (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
+    :func:`latent_search`); where no refinement or an intermediate layer (ILO) wins and the noise
+    level :math:`\sigma` is known, a copy of :math:`G` is then fine-tuned from the kept point
+    :math:`v` until :math:`\|AG(v) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
     ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance`` and ``patience`` are named as
     in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
     L-BFGS, whose strong-Wolfe line search starts from that step)."""
@@ -87,9 +87,9 @@ class LatentSearchConfig:
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
     finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
     finetune_lr: float = _opt(1e-4, "step size of G's weights while fine-tuning")
-    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the held-out choice kept no refinement and the noise "
-                                          "level is known, G is fine-tuned (at most this many steps) until ||A G(z) - y||^2 <= m "
-                                          "sigma^2, the discrepancy principle (0: off)")
+    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the held-out choice kept no refinement or an ILO "
+                                          "layer and the noise level is known, G is fine-tuned from that point (at most this many "
+                                          "steps) until ||A G(v) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
@@ -343,10 +343,11 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     candidates on few noisy entries does not replace it. The choice is then fitted on every entry:
     the restarts again, and, where another weight won, a warm start from the first split's chosen
     :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where no
-    refinement won (``deviation="auto"``) and :math:`\sigma` is known, the generator's range itself
-    is left by construction, not by a held-out test (too few held-out pixels rank a refinement's
-    gain at inpainting): a copy of :math:`G` is fine-tuned until the discrepancy principle
-    :math:`\|AG(\hat z) - y\|^2 \le m\sigma^2` holds, which changes nothing where the fit already
+    refinement or an ILO layer won (``deviation="auto"``) and :math:`\sigma` is known, the range
+    itself (of :math:`G`, or of its blocks after that layer) is left by construction, not by a
+    held-out test (too few held-out pixels rank a refinement's gain at inpainting): a copy of
+    :math:`G` is fine-tuned from the kept point :math:`v` until the discrepancy principle
+    :math:`\|AG(v) - y\|^2 \le m\sigma^2` holds, which changes nothing where the fit already
     explains the measurements down to the noise.
     ``result.choice`` records it, the folds and the errors. (With few measurements, a sparse
     inpainting mask, the restart that fits 90 % of the entries best is often not the one that fits
@@ -394,17 +395,17 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     none_sq = torch.stack(list(sq.values()))[pick, torch.arange(len(pick), device=pick.device)]
     dev_sq = {"none": none_sq}
 
-    def refined(d: str, yy: Tensor, phys, z: Tensor) -> Tensor:
+    def refined(d: str, yy: Tensor, phys, z: Tensor) -> tuple[Tensor, Tensor | None]:  # (x_hat, the layer's point or None)
         lam_z = lam.repeat(z.shape[0] // N)
         if d.startswith("layer:"):
             return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam_z,
-                                tolerance=cfg.tolerance, patience=cfg.patience)[0]
+                                tolerance=cfg.tolerance, patience=cfg.patience)
         return sparse_deviation(yy, phys, generator, z, d, deviation_weight(cfg.deviation_weight, sigma, n), steps=cfg.deviation_steps,
-                                prior_weight=lam_z, output_range=(lo, hi))[0]
+                                prior_weight=lam_z, output_range=(lo, hi))[0], None
 
     for d in devs:
         if d != "none":
-            dev_sq[d] = held_sq(refined(d, y_fit, fit, z_fit))
+            dev_sq[d] = held_sq(refined(d, y_fit, fit, z_fit)[0])
     names = [d for d in devs]
     dev_errors = {d: v.sum(1) for d, v in dev_sq.items()}
     dev_pick = pick_candidate([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
@@ -415,18 +416,27 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=start)
     result.x_map, result.sigma = result.x_hat, sigma
     x_hat = result.x_hat.clone()
+    points: dict[str, Tensor] = {"none": result.z_hat}  # each kept space's point, to fine-tune from
     for k, d in enumerate(names):
         chosen = dev_pick == k
         if d != "none" and bool(chosen.any()):
-            x_hat[chosen] = refined(d, y, physics, result.z_hat)[chosen]
-    # the generator's range where no refinement won: fine-tuned until the residual reaches the noise (the discrepancy principle)
-    plain = torch.tensor([names[k] == "none" for k in dev_pick.tolist()]) & (known is not None and cfg.deviation == "auto")
+            x_d, v_d = refined(d, y, physics, result.z_hat)
+            x_hat[chosen] = x_d[chosen]
+            if v_d is not None:
+                points[d] = v_d
+    # the generator's range (of z, or of the ILO layer that won) left where it did not explain y down to the noise:
+    # a copy of G fine-tuned until the residual reaches the noise (the discrepancy principle)
     finetuned = torch.zeros(N, dtype=torch.long)
-    if cfg.discrepancy_finetune and not (cfg.finetune or cfg.samples) and bool(plain.any()):
-        rows = plain.nonzero().flatten()
-        x_hat[rows.to(y.device)], finetuned[rows] = finetune_generator(
-            y[rows.to(y.device)], one_measurement(physics, N, rows), generator, result.z_hat[rows.to(y.device)],
-            steps=cfg.discrepancy_finetune, lr=cfg.finetune_lr, sigma=float(known))
+    if cfg.discrepancy_finetune and known is not None and cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
+        for d, v in points.items():
+            rows = (dev_pick.cpu() == names.index(d)).nonzero().flatten()
+            if not len(rows):
+                continue
+            at = rows.to(y.device)
+            space, inputs = ("z", {}) if d == "none" else (d, space_inputs(generator, d, result.z_hat[at]))
+            x_hat[at], finetuned[rows] = finetune_generator(
+                y[at], one_measurement(physics, N, rows), generator, v[at], steps=cfg.discrepancy_finetune, lr=cfg.finetune_lr,
+                sigma=float(known), space=space, inputs=inputs)
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
@@ -434,7 +444,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                 f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
                 f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
                 f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
-                + (f"; where no refinement won and the noise level is known, G fine-tuned until ||A G(z) - y||^2 <= m sigma^2, the discrepancy principle (at most "
+                + (f"; where no refinement or an ILO layer won and the noise level is known, G fine-tuned from the kept point until "
+                   f"||A G(v) - y||^2 <= m sigma^2, the discrepancy principle (at most "
                    f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""),
         "finetune_steps": [int(v) for v in finetuned],
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],

@@ -130,20 +130,29 @@ def one_measurement(physics, n: int, index: Tensor | list[int] | None = None) ->
 
 
 def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generator: nn.Module, z0: Tensor, *, steps: int = 200,
-                       lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0) -> tuple[Tensor, Tensor]:
-    r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with :math:`z_i` on
-    :math:`\|A G(z) - y_i\|^2`: ``steps`` split evenly over the blocks (:func:`_blocks`), block
-    :math:`k`'s stage training blocks :math:`1..k`; stopped once
-    :math:`\|A G(z) - y_i\|^2 \le \tau\, m\, \sigma^2` when ``sigma`` is known.
-    ``physics_for(i)`` is the operator of measurement :math:`i`. Returns ``(x_hat, steps run)``."""
+                       lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0, space: str = "z",
+                       inputs: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+    r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with its latent :math:`v_i` on
+    :math:`\|A G_{\text{space}}(v) - y_i\|^2`: ``steps`` split evenly over the blocks (:func:`_blocks`)
+    that the output depends on from ``space``, block :math:`k`'s stage training blocks :math:`1..k`;
+    stopped once :math:`\|A G_{\text{space}}(v) - y_i\|^2 \le \tau\, m\, \sigma^2` when ``sigma`` is known.
+    ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of ``G.latent_spaces()``
+    (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the fixed ``inputs`` it
+    needs (batched like ``z0``). ``physics_for(i)`` is the operator of measurement :math:`i`.
+    Returns ``(x_hat, steps run)``."""
     outs, ran = [], []
     for i in range(y.shape[0]):
         G = copy.deepcopy(generator).eval()
         for p in G.parameters():
             p.requires_grad_(False)
-        blocks = _blocks(G)
+        fixed = {k: v[i : i + 1] for k, v in (inputs or {}).items()}
+
+        def forward(v: Tensor) -> Tensor:
+            return G(v) if space == "z" else G.from_space(space, v, **fixed)
+
         z = z0[i : i + 1].detach().clone().requires_grad_(True)
         yi, physics = y[i : i + 1], physics_for(i)
+        blocks = _blocks(G) if space == "z" else _blocks_reached(G, lambda: physics.A(forward(z)).sum())
         target = tau * yi[0].numel() * sigma**2 if sigma is not None else -math.inf
         opt = torch.optim.Adam([{"params": [z], "lr": z_lr}], lr=lr)
         per_stage = max(1, steps // max(1, len(blocks)))
@@ -155,7 +164,7 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
             opt.add_param_group({"params": params, "lr": lr})
             stage = per_stage if k < len(blocks) - 1 else steps - done
             for _ in range(max(stage, 0)):
-                loss = (physics.A(G(z)) - yi).pow(2).sum()
+                loss = (physics.A(forward(z)) - yi).pow(2).sum()
                 if float(loss.detach()) <= target:
                     break
                 opt.zero_grad()
@@ -166,9 +175,24 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
                 continue
             break
         with torch.no_grad():
-            outs.append(G(z))
+            outs.append(forward(z))
         ran.append(done)
     return torch.cat(outs), torch.tensor(ran)
+
+
+@torch.enable_grad()
+def _blocks_reached(net: nn.Module, objective: Callable[[], Tensor]) -> list[nn.Module]:
+    """The blocks of ``net`` (:func:`_blocks`) whose own parameters ``objective()`` depends on
+    (one backward pass with every parameter trainable); ``requires_grad`` is left off again."""
+    blocks = _blocks(net)
+    params = list(net.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    grads = torch.autograd.grad(objective(), params, allow_unused=True)
+    reached = {id(p) for p, g in zip(params, grads) if g is not None}
+    for p in params:
+        p.requires_grad_(False)
+    return [b for b in blocks if any(id(p) in reached for p in b.parameters(recurse=False))]
 
 
 @torch.enable_grad()
@@ -280,6 +304,14 @@ NEED_SPACES = {"wplus": "w+"}
 
 
 @torch.enable_grad()
+def space_inputs(generator: nn.Module, space: str, z: Tensor) -> dict[str, Tensor]:
+    """The fixed inputs that running ``generator`` from ``space`` needs besides the point itself
+    (``wplus`` for StyleGAN2's layers), those of the latents ``z``, without gradients."""
+    spec = generator.latent_spaces()[space]
+    with torch.no_grad():
+        return {k: generator.to_space(NEED_SPACES.get(k, k), z) for k in spec.needs if k not in spec.optional}
+
+
 def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: str, *, steps: int = 300, lr: float = 0.01,
                  radius: float = 0.2, prior_weight: float | Tensor = 0.1, tolerance: float = 1e-4, patience: int = 25) -> tuple[Tensor, Tensor]:
     r"""Continue the search in another space of the generator (``G.latent_spaces()``) from
@@ -296,10 +328,9 @@ def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: st
     Inputs a space needs (``wplus`` for StyleGAN2's layers) are those of :math:`\hat z`, held fixed.
     Each search keeps its best iterate and stops when its objective has not improved by a relative
     ``tolerance`` for ``patience`` steps (at most ``steps``). Returns ``(x_hat, v)``."""
-    spec = generator.latent_spaces()[space]
     with torch.no_grad():
         v0 = generator.to_space(space, z0)
-        inputs = {k: generator.to_space(NEED_SPACES.get(k, k), z0) for k in spec.needs if k not in spec.optional}
+    inputs = space_inputs(generator, space, z0)
     lam = torch.as_tensor(prior_weight, dtype=z0.dtype, device=z0.device).flatten()
     lam = lam if lam.numel() == z0.shape[0] else lam[:1].expand(z0.shape[0])
     center = v0.detach()

@@ -296,3 +296,60 @@ def test_latent_samples_are_scored_by_the_one_posterior_evaluation(in_range):
     scores = evaluate_posterior(res.posterior, x)
     assert res.posterior.k == 4 and 0.0 <= scores["coverage"] <= 1.0 and math.isfinite(scores["psnr_mean"])
     assert latent_search(y, physics, G, restarts=1, max_steps=5, deviation="none", prior_weight=0.1).posterior is None
+
+
+@pytest.mark.parametrize("kind", ["dcgan", "stylegan2"])
+def test_fine_tuning_from_an_ilo_layer_trains_only_the_blocks_after_it(kind):
+    """``finetune_generator(space="layer:1")`` fine-tunes a copy of G from an ILO point: only the
+    blocks the output depends on from that layer take part, the residual falls, G is unchanged, and
+    a residual already below the discrepancy target stops it at step 0 (the point's own image)."""
+    from invgan.nets.generators import make_generator
+    from invgan.solvers.latent_refine import _blocks, _blocks_reached, finetune_generator, one_measurement, space_inputs
+
+    torch.manual_seed(0)
+    extra = dict(mapping_layers=2) if kind == "stylegan2" else {}
+    G = make_generator(kind, 8, (1, 16, 16), output="sigmoid", width=4, **extra).eval()
+    before = [p.detach().clone() for p in G.parameters()]
+    z = torch.randn(2, 8)
+    with torch.no_grad():
+        v = G.to_space("layer:1", z)
+    inputs = space_inputs(G, "layer:1", z)
+    start = G.from_space("layer:1", v, **inputs).detach()
+    later = _blocks_reached(G, lambda: G.from_space("layer:1", v, **inputs).sum())
+    assert 0 < len(later) < len(_blocks(G))  # the blocks before layer 1 (and the mapping network) cannot move the output
+    model = make_physics("cs", (1, 16, 16), m=200, noise="none")
+    y = model.physics.A(torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(3)))  # outside G's range
+    x, steps = finetune_generator(y, one_measurement(model.physics, 2), G, v, steps=60, space="layer:1", inputs=inputs)
+    misfit = lambda xx: (model.physics.A(xx) - y).flatten(1).pow(2).sum(1)  # noqa: E731
+    assert steps.tolist() == [60, 60] and (misfit(x) < 0.9 * misfit(start)).all()
+    assert all(torch.equal(a, p) for a, p in zip(before, G.parameters()))
+    loose = float(misfit(start).max() / 200) ** 0.5 * 1.01  # m sigma^2 above the start's residual: nothing to do
+    x0, steps0 = finetune_generator(y, one_measurement(model.physics, 2), G, v, steps=60, space="layer:1", inputs=inputs, sigma=loose)
+    assert steps0.tolist() == [0, 0] and torch.allclose(x0, start, atol=1e-6)
+
+
+def test_the_default_fine_tunes_from_the_ilo_layer_that_won():
+    """Where an ILO layer wins the held-out choice and its fit leaves more than the noise, the
+    default fine-tunes G's later blocks from that layer's point until the discrepancy principle
+    holds: the residual falls below the ILO fit's (``discrepancy_finetune=0``)."""
+    import copy
+
+    from invgan.nets.generators import make_generator
+
+    torch.manual_seed(0)
+    G = make_generator("dcgan", 8, (1, 16, 16), output="sigmoid", width=4).eval()
+    H, g = copy.deepcopy(G), torch.Generator().manual_seed(0)
+    with torch.no_grad():  # images of a generator whose first block differs: in the range of G's later layers, not of z
+        for p in H.project.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=g) * p.std())
+        x = H(torch.randn(2, 8, generator=g))
+    model = make_physics("cs", (1, 16, 16), m=200, noise="none")
+    y = model.physics.A(x) + 0.01 * torch.randn(2, 200, generator=g)
+    kw = dict(restarts=2, max_steps=60, deviation_steps=30, space_steps=60, noise_level=0.01)
+    res = latent_search(y, model.physics, G, **kw)
+    off = latent_search(y, model.physics, G, discrepancy_finetune=0, **kw)
+    kept, steps = res.choice["refinement"], res.choice["finetune_steps"]
+    assert kept == ["none", "layer:1"] and off.choice["refinement"] == kept  # (this seed gives both cases)
+    misfit = lambda xx: (model.physics.A(xx) - y).flatten(1).pow(2).sum(1)  # noqa: E731
+    assert steps[1] > 0 and float(misfit(res.x_hat)[1]) < float(misfit(off.x_hat)[1])
+    assert steps[1] == 200 or float(misfit(res.x_hat)[1]) <= 1.5 * 200 * 0.01**2
