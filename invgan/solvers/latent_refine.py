@@ -52,12 +52,16 @@ def gaussian_sigma(physics) -> float | None:
 
 
 def _operator_norm_squared(physics, x: Tensor) -> float:
-    r""":math:`\|A\|^2`, by the power iteration of deepinv's ``compute_norm``."""
+    r""":math:`\|A\|^2`, by the power iteration of deepinv's ``compute_norm``, from a seeded start
+    (never the global random state: a search's answer must not depend on what ran before it;
+    deepinv draws the start from the global generator, so it runs inside a forked, seeded one)."""
     import warnings
 
-    with torch.no_grad(), warnings.catch_warnings():
+    devices = [x.device] if x.device.type == "cuda" else []
+    with torch.no_grad(), warnings.catch_warnings(), torch.random.fork_rng(devices=devices):
         warnings.simplefilter("ignore")  # "convergence not reached": a close estimate is enough (a 10 % margin is taken)
-        return 1.1 * float(physics.compute_norm(torch.randn_like(x), max_iter=50, tol=1e-3, verbose=False))  # the whole batch: per-sample operators
+        torch.manual_seed(0)
+        return 1.1 * float(physics.compute_norm(x, max_iter=50, tol=1e-3, verbose=False))  # the whole batch: per-sample operators
 
 
 @torch.enable_grad()
