@@ -57,9 +57,10 @@ class LatentSearchConfig:
     alone, never from ground truth: the prior weight :math:`\lambda` (from :data:`PRIOR_WEIGHTS`)
     and the sparse deviation (from :data:`AUTO_DEVIATIONS`) are picked per measurement by the error
     on a held-out ``holdout`` share of its entries, scored through :math:`A` (see
-    :func:`latent_search`); where no refinement or an intermediate layer (ILO) wins and the noise
-    level :math:`\sigma` is known, a copy of :math:`G` is then fine-tuned from the kept point
-    :math:`v` until :math:`\|AG(v) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
+    :func:`latent_search`); where the noise level :math:`\sigma` is known, a copy of :math:`G` is
+    then fine-tuned from the kept point :math:`v` (:math:`\hat z`, an ILO layer's features, or
+    :math:`\hat z` beside the kept deviation :math:`\nu`) until
+    :math:`\|A(G(v) + \nu) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
     ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance`` and ``patience`` are named as
     in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
     L-BFGS, whose strong-Wolfe line search starts from that step)."""
@@ -87,9 +88,9 @@ class LatentSearchConfig:
     deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
     finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
     finetune_lr: float = _opt(1e-4, "step size of G's weights while fine-tuning")
-    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the held-out choice kept no refinement or an ILO "
-                                          "layer and the noise level is known, G is fine-tuned from that point (at most this many "
-                                          "steps) until ||A G(v) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
+    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the noise level is known, G is fine-tuned from the "
+                                          "point the held-out choice kept (z, an ILO layer, or z beside its sparse deviation nu; at "
+                                          "most this many steps) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
@@ -342,13 +343,13 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     differences, one for a single challenger and more for several, so that a chance win among many
     candidates on few noisy entries does not replace it. The choice is then fitted on every entry:
     the restarts again, and, where another weight won, a warm start from the first split's chosen
-    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where no
-    refinement or an ILO layer won (``deviation="auto"``) and :math:`\sigma` is known, the range
-    itself (of :math:`G`, or of its blocks after that layer) is left by construction, not by a
-    held-out test (too few held-out pixels rank a refinement's gain at inpainting): a copy of
-    :math:`G` is fine-tuned from the kept point :math:`v` until the discrepancy principle
-    :math:`\|AG(v) - y\|^2 \le m\sigma^2` holds, which changes nothing where the fit already
-    explains the measurements down to the noise.
+    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where
+    :math:`\sigma` is known (``deviation="auto"``), the range itself (of :math:`G`, or of its blocks
+    after the ILO layer that won) is then left by construction, not by a held-out test (too few
+    held-out pixels rank a refinement's gain at inpainting): a copy of :math:`G` is fine-tuned from
+    the kept point :math:`v`, beside the kept sparse deviation :math:`\nu` if one won, until the
+    discrepancy principle :math:`\|A(G(v) + \nu) - y\|^2 \le m\sigma^2` holds, which changes
+    nothing where the fit already explains the measurements down to the noise.
     ``result.choice`` records it, the folds and the errors. (With few measurements, a sparse
     inpainting mask, the restart that fits 90 % of the entries best is often not the one that fits
     all of them best: hence the restarts again.)"""
@@ -395,13 +396,15 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     none_sq = torch.stack(list(sq.values()))[pick, torch.arange(len(pick), device=pick.device)]
     dev_sq = {"none": none_sq}
 
-    def refined(d: str, yy: Tensor, phys, z: Tensor) -> tuple[Tensor, Tensor | None]:  # (x_hat, the layer's point or None)
+    def refined(d: str, yy: Tensor, phys, z: Tensor) -> tuple[Tensor, tuple]:  # (x_hat, (the kept point, the deviation or None))
         lam_z = lam.repeat(z.shape[0] // N)
         if d.startswith("layer:"):
-            return search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam_z,
-                                tolerance=cfg.tolerance, patience=cfg.patience)
-        return sparse_deviation(yy, phys, generator, z, d, deviation_weight(cfg.deviation_weight, sigma, n), steps=cfg.deviation_steps,
-                                prior_weight=lam_z, output_range=(lo, hi))[0], None
+            x_l, v_l = search_space(yy, phys, generator, z, d, steps=cfg.space_steps, radius=cfg.space_radius, prior_weight=lam_z,
+                                    tolerance=cfg.tolerance, patience=cfg.patience)
+            return x_l, (v_l, None)
+        x_d, z_d, nu = sparse_deviation(yy, phys, generator, z, d, deviation_weight(cfg.deviation_weight, sigma, n), steps=cfg.deviation_steps,
+                                        prior_weight=lam_z, output_range=(lo, hi))
+        return x_d, (z_d, nu)
 
     for d in devs:
         if d != "none":
@@ -416,27 +419,26 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     result = _search(generator, y, physics, cfg, latent_dim, prior=lam, start=start)
     result.x_map, result.sigma = result.x_hat, sigma
     x_hat = result.x_hat.clone()
-    points: dict[str, Tensor] = {"none": result.z_hat}  # each kept space's point, to fine-tune from
+    points: dict[str, tuple] = {"none": (result.z_hat, None)}  # each refinement's point (and deviation), to fine-tune from
     for k, d in enumerate(names):
         chosen = dev_pick == k
         if d != "none" and bool(chosen.any()):
-            x_d, v_d = refined(d, y, physics, result.z_hat)
-            x_hat[chosen] = x_d[chosen]
-            if v_d is not None:
-                points[d] = v_d
-    # the generator's range (of z, or of the ILO layer that won) left where it did not explain y down to the noise:
-    # a copy of G fine-tuned until the residual reaches the noise (the discrepancy principle)
+            x_hat_d, points[d] = refined(d, y, physics, result.z_hat)
+            x_hat[chosen] = x_hat_d[chosen]
+    # the generator's range (of z, or of the ILO layer that won; beside the sparse deviation that won) left where the
+    # kept estimate does not explain y down to the noise: a copy of G fine-tuned until it does (the discrepancy principle)
     finetuned = torch.zeros(N, dtype=torch.long)
     if cfg.discrepancy_finetune and known is not None and cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
-        for d, v in points.items():
+        for d, (v, nu) in points.items():
             rows = (dev_pick.cpu() == names.index(d)).nonzero().flatten()
             if not len(rows):
                 continue
             at = rows.to(y.device)
-            space, inputs = ("z", {}) if d == "none" else (d, space_inputs(generator, d, result.z_hat[at]))
+            space, inputs = (d, space_inputs(generator, d, result.z_hat[at])) if d.startswith("layer:") else ("z", {})
             x_hat[at], finetuned[rows] = finetune_generator(
                 y[at], one_measurement(physics, N, rows), generator, v[at], steps=cfg.discrepancy_finetune, lr=cfg.finetune_lr,
-                sigma=float(known), space=space, inputs=inputs)
+                sigma=float(known), space=space, inputs=inputs, offset=None if nu is None else nu[at],
+                output_range=None if nu is None else (lo, hi))
     result.x_hat = x_hat
     result.choice = {
         "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
@@ -444,8 +446,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                 f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
                 f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
                 f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
-                + (f"; where no refinement or an ILO layer won and the noise level is known, G fine-tuned from the kept point until "
-                   f"||A G(v) - y||^2 <= m sigma^2, the discrepancy principle (at most "
+                + (f"; then, where the noise level is known, G fine-tuned from the kept point (z, the ILO layer's features, or z beside "
+                   f"the kept deviation nu) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (at most "
                    f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""),
         "finetune_steps": [int(v) for v in finetuned],
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],

@@ -135,15 +135,17 @@ def one_measurement(physics, n: int, index: Tensor | list[int] | None = None) ->
 
 def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generator: nn.Module, z0: Tensor, *, steps: int = 200,
                        lr: float = 1e-4, z_lr: float = 0.01, sigma: float | None = None, tau: float = 1.0, space: str = "z",
-                       inputs: dict[str, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+                       inputs: dict[str, Tensor] | None = None, offset: Tensor | None = None,
+                       output_range: tuple[float, float] | None = None) -> tuple[Tensor, Tensor]:
     r"""Per measurement :math:`i`, a copy of :math:`G` fine-tuned with its latent :math:`v_i` on
-    :math:`\|A G_{\text{space}}(v) - y_i\|^2`: ``steps`` split evenly over the blocks (:func:`_blocks`)
-    that the output depends on from ``space``, block :math:`k`'s stage training blocks :math:`1..k`;
-    stopped once :math:`\|A G_{\text{space}}(v) - y_i\|^2 \le \tau\, m\, \sigma^2` when ``sigma`` is known.
-    ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of ``G.latent_spaces()``
-    (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the fixed ``inputs`` it
-    needs (batched like ``z0``). ``physics_for(i)`` is the operator of measurement :math:`i`.
-    Returns ``(x_hat, steps run)``."""
+    :math:`\|A (G_{\text{space}}(v) + \nu_i) - y_i\|^2`: ``steps`` split evenly over the blocks
+    (:func:`_blocks`) that the output depends on from ``space``, block :math:`k`'s stage training
+    blocks :math:`1..k`; stopped once the residual is :math:`\le \tau\, m\, \sigma^2` when ``sigma``
+    is known. ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of
+    ``G.latent_spaces()`` (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the
+    fixed ``inputs`` it needs (batched like ``z0``); ``offset`` is a fixed sparse deviation
+    :math:`\nu` (0 if ``None``), and ``output_range`` clips the answer (as :func:`sparse_deviation`
+    does). ``physics_for(i)`` is the operator of measurement :math:`i`. Returns ``(x_hat, steps run)``."""
     outs, ran = [], []
     for i in range(y.shape[0]):
         G = copy.deepcopy(generator).eval()
@@ -151,8 +153,10 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
             p.requires_grad_(False)
         fixed = {k: v[i : i + 1] for k, v in (inputs or {}).items()}
 
+        nu = 0.0 if offset is None else offset[i : i + 1].detach()
+
         def forward(v: Tensor) -> Tensor:
-            return G(v) if space == "z" else G.from_space(space, v, **fixed)
+            return (G(v) if space == "z" else G.from_space(space, v, **fixed)) + nu
 
         z = z0[i : i + 1].detach().clone().requires_grad_(True)
         yi, physics = y[i : i + 1], physics_for(i)
@@ -179,7 +183,7 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
                 continue
             break
         with torch.no_grad():
-            outs.append(forward(z))
+            outs.append(forward(z) if output_range is None else forward(z).clamp(*output_range))
         ran.append(done)
     return torch.cat(outs), torch.tensor(ran)
 
