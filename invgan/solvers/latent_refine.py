@@ -152,7 +152,6 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
         for p in G.parameters():
             p.requires_grad_(False)
         fixed = {k: v[i : i + 1] for k, v in (inputs or {}).items()}
-
         nu = 0.0 if offset is None else offset[i : i + 1].detach()
 
         def forward(v: Tensor) -> Tensor:
@@ -311,7 +310,6 @@ def project_l1_ball(v: Tensor, center: Tensor, radius: Tensor) -> Tensor:
 NEED_SPACES = {"wplus": "w+"}
 
 
-@torch.enable_grad()
 def space_inputs(generator: nn.Module, space: str, z: Tensor) -> dict[str, Tensor]:
     """The fixed inputs that running ``generator`` from ``space`` needs besides the point itself
     (``wplus`` for StyleGAN2's layers), those of the latents ``z``, without gradients."""
@@ -320,6 +318,7 @@ def space_inputs(generator: nn.Module, space: str, z: Tensor) -> dict[str, Tenso
         return {k: generator.to_space(NEED_SPACES.get(k, k), z) for k in spec.needs if k not in spec.optional}
 
 
+@torch.enable_grad()
 def search_space(y: Tensor, physics, generator: nn.Module, z0: Tensor, space: str, *, steps: int = 300, lr: float = 0.01,
                  radius: float = 0.2, prior_weight: float | Tensor = 0.1, tolerance: float = 1e-4, patience: int = 25) -> tuple[Tensor, Tensor]:
     r"""Continue the search in another space of the generator (``G.latent_spaces()``) from

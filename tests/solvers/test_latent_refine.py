@@ -370,3 +370,18 @@ def test_the_default_fine_tunes_from_the_ilo_layer_that_won():
     misfit = lambda xx: (model.physics.A(xx) - y).flatten(1).pow(2).sum(1)  # noqa: E731
     assert steps[1] > 0 and float(misfit(res.x_hat)[1]) < float(misfit(off.x_hat)[1])
     assert steps[1] == 200 or float(misfit(res.x_hat)[1]) <= 1.5 * 200 * 0.01**2
+
+
+def test_a_layer_search_runs_under_no_grad():
+    """deepinv evaluates reconstructors under ``torch.no_grad()``: the layer search turns gradients on itself."""
+    from invgan.nets.generators import make_generator
+    from invgan.solvers.latent_refine import search_space
+
+    torch.manual_seed(0)
+    G = make_generator("dcgan", 8, (1, 16, 16), output="sigmoid", width=4).eval()
+    z = torch.randn(2, 8)
+    model = make_physics("cs", (1, 16, 16), m=120, noise="none")
+    y = model.physics.A(G(z).detach() + 0.05)
+    with torch.no_grad():
+        x, _ = search_space(y, model.physics, G, z, "layer:1", steps=20)
+    assert x.shape == (2, 1, 16, 16) and torch.isfinite(x).all()
