@@ -129,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     method = {"space": cfg.search.space, "deviation": cfg.search.deviation, "finetune": cfg.search.finetune, "samples": cfg.search.samples}
     summary = {"generator": str(path), "physics": cfg.physics.name, "m": cfg.physics.m if cfg.physics.name == "cs" else None, "noise_sigma": cfg.physics.noise_sigma,
                "method": method, "noise_level_used": None if res.sigma is None else [float(v) for v in res.sigma],
+               "sampling_std": None if res.sampling_std is None else [float(v) for v in res.sampling_std],
                "choice": res.choice,
                "mean_psnr": float(psnr.mean()), "mean_mse": float(mse.mean()), "images": rows}
     if args.json:

@@ -60,10 +60,9 @@ class LatentSearchConfig:
     :func:`latent_search`); where the noise level :math:`\sigma` is known, a copy of :math:`G` is
     then fine-tuned from the kept point :math:`v` (:math:`\hat z`, an ILO layer's features, or
     :math:`\hat z` beside the kept deviation :math:`\nu`) until
-    :math:`\|A(G(v) + \nu) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or ``"none"`` for
-    ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance`` and ``patience`` are named as
-    in :class:`~invgan.solvers.dip.DIPConfig`. ``lr=None`` is the optimiser's own default (0.05 for Adam, 1.0 for
-    L-BFGS, whose strong-Wolfe line search starts from that step)."""
+    :math:`\|A(G(v) + \nu) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or
+    ``"none"`` for ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance``
+    and ``patience`` are named as in :class:`~invgan.solvers.dip.DIPConfig`; ``lr=None`` is the optimiser's default."""
 
     restarts: int = _opt(10, "random starts per measurement; the best is kept")
     max_steps: int = _opt(500, "step limit per search")
@@ -93,6 +92,8 @@ class LatentSearchConfig:
                                           "most this many steps) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
+    sampling_noise: str = _opt("residual", "the samples' likelihood std s: 'residual', max(sigma, rms of the search's residual) (what G "
+                                           "cannot represent beside the noise: latent_refine.sampling_std); 'noise': sigma alone")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
                                            "(default: the physics' Gaussian noise, else estimated from the search's residual)")
     progress: bool = _opt(False, "show a progress bar")
@@ -112,6 +113,7 @@ class LatentSearchConfig:
             ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0 and self.space == "z"),
              "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
+            ("sampling_noise", self.sampling_noise in ("residual", "noise"), "'residual' or 'noise'"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),
@@ -132,6 +134,7 @@ class LatentSearchResult:
     ``samples``: ``samples`` (N, K, C, H, W), their ``mean`` and per-pixel ``std`` (then
     ``x_hat`` is the mean), and ``acceptance`` (N,) of the chains; ``x_map`` is :math:`G(\hat z)`
     of the search (before a deviation, fine-tuning or sampling); ``sigma`` the noise level used;
+    ``sampling_std`` the likelihood's std of the samples (see ``sampling_noise``);
     ``choice`` what was chosen from the measurements, and why (``prior_weight=None`` or
     ``deviation="auto"``; ``restart_objectives`` and ``steps`` are then those of the final fit,
     one warm start from the chosen latent)."""
@@ -147,6 +150,7 @@ class LatentSearchResult:
     std: Tensor | None = None
     acceptance: Tensor | None = None
     sigma: Tensor | None = None
+    sampling_std: Tensor | None = None
     choice: dict | None = None
 
     @property

@@ -204,8 +204,9 @@ def _blocks_reached(net: nn.Module, objective: Callable[[], Tensor]) -> list[nn.
 
 @torch.enable_grad()
 def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
-                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
+                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0,
+                     prior_precision: Tensor | float = 1.0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + p\|z\|^2/2` (``prior_precision`` :math:`p`), ``samples`` chains
     per measurement started at :math:`\hat z` (``z0``, ``(N, d)``), ``steps`` steps each; the step
     size of each chain starts at :math:`1/(2\kappa)`, :math:`\kappa` the curvature of :math:`U`
     along its gradient (or ``step_size``), and adapts during the burn-in (default: half the steps)
@@ -216,6 +217,8 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     burn_in = steps // 2 if burn_in is None else burn_in
     sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
     sig = (sig if sig.numel() == N else sig[:1].expand(N)).repeat(K)
+    prec = torch.as_tensor(prior_precision, dtype=y.dtype, device=y.device).flatten()
+    prec = (prec if prec.numel() == N else prec[:1].expand(N)).repeat(K)
     y_rep = y.repeat(K, *([1] * (y.dim() - 1)))  # index k*N + i
     g = torch.Generator(device="cpu").manual_seed(seed)
 
@@ -223,7 +226,7 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
         zz = zz.detach().requires_grad_(True)
         x = generator(zz)
         ax = torch.cat([physics.A(chunk) for chunk in x.chunk(K)])
-        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * zz.pow(2).sum(1)
+        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * prec * zz.pow(2).sum(1)
         (grad,) = torch.autograd.grad(u.sum(), zz)
         return u.detach(), grad, x.detach()
 
@@ -261,6 +264,15 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     return final, trail.mean(1), trail.std(1), rate
 
 
+def sampling_std(sigma: Tensor, residual_rms: Tensor, rule: str = "residual") -> Tensor:
+    r"""The likelihood's std :math:`s` of the posterior samples, per measurement. With ``rule="residual"``,
+    :math:`s = \max(\sigma, \|AG(\hat z) - y\|/\sqrt m)`: the misfit the search leaves, which holds what
+    :math:`G` cannot represent beside the noise :math:`\sigma` (the chains sample :math:`G`'s range, and with
+    :math:`s = \sigma` alone their spread ignores the representation error). With ``rule="noise"``:
+    :math:`s = \sigma`."""
+    return sigma if rule == "noise" else torch.maximum(sigma, residual_rms.to(sigma))
+
+
 def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
     """The refinements of this module that ``cfg`` (a :class:`~invgan.solvers.latent.LatentSearchConfig`) asks for, after the
     search that gave ``result`` (a :class:`~invgan.solvers.latent.LatentSearchResult`, updated and returned)."""
@@ -280,7 +292,11 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         result.x_hat, _ = finetune_generator(y, one_measurement(physics, y.shape[0]), generator, result.z_hat, steps=cfg.finetune,
                                              lr=cfg.finetune_lr, sigma=known)
     if cfg.samples:
-        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, sigma, cfg.samples, steps=cfg.sampling_steps, seed=cfg.seed)
+        with torch.no_grad():
+            rms = (physics.A(result.x_map) - y).flatten(1).pow(2).mean(1).sqrt()
+        result.sampling_std = sampling_std(sigma, rms, cfg.sampling_noise)
+        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
+                                                    steps=cfg.sampling_steps, seed=cfg.seed)
         result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
     return result
 

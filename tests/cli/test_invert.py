@@ -52,3 +52,14 @@ def test_cli_sample_and_invert(tmp_path):
     Image.fromarray(np.zeros((5, 5), np.uint8)).save(tmp_path / "small.png")
     assert main(["invert", "--generator", str(ckpt), str(tmp_path / "small.png"), "--out", str(out)]) == 2  # wrong size
     assert main(["invert", "--generator", str(ckpt), "--m", "100", "--out", str(out)]) == 2  # m > n = 64
+
+
+def test_invert_samples_write_a_grid_and_a_std_map_and_record_the_likelihoods_std(tmp_path):
+    out = tmp_path / "inv"
+    assert main(["invert", "--physics", "cs", "--m", "100", "-n", "2", "--restarts", "1", "--max-steps", "5", "--prior-weight", "0.1",
+                 "--deviation", "none", "--samples", "2", "--sampling-steps", "4", "--no-progress", "--out", str(out), "--json"]) == 0
+    result = json.loads((out / "results.json").read_text())
+    names = [row["image"] for row in result["images"]]
+    assert all((out / f"{n}_samples.png").is_file() and (out / f"{n}_std.png").is_file() for n in names)
+    # the chains' likelihood std: at least the noise level (more where the search leaves a misfit)
+    assert all(s >= n > 0 for s, n in zip(result["sampling_std"], result["noise_level_used"]))

@@ -23,10 +23,10 @@ def test_soft_threshold_is_the_proximal_map_of_the_l1_norm():
 class Affine(nn.Module):
     """A linear-Gaussian 'generator' G(z) = W z + b of (1, 2, 2) images."""
 
-    def __init__(self, d: int = 3):
+    def __init__(self, d: int = 3, dtype: torch.dtype = torch.float64):
         super().__init__()
         g = torch.Generator().manual_seed(1)
-        self.W, self.b = torch.randn(4, d, generator=g, dtype=torch.float64), torch.rand(4, dtype=torch.float64)
+        self.W, self.b = torch.randn(4, d, generator=g, dtype=dtype), torch.rand(4, dtype=dtype)
         self.latent_dim, self.out_shape, self.output_range = d, (1, 2, 2), None
 
     def forward(self, z):
@@ -50,6 +50,31 @@ def test_langevin_matches_the_closed_form_posterior_of_a_linear_gaussian_model()
     assert samples.shape == (1, 64, 1, 2, 2) and 0.3 < float(rate) < 0.9
     assert torch.allclose(mean.flatten(), mean_x, atol=0.1 * float(std_x.min()) + 0.02)
     assert torch.allclose(std.flatten(), std_x, rtol=0.15)
+
+
+def test_the_samples_likelihood_holds_the_searchs_misfit_beside_the_noise():
+    """sampling_noise='residual': s = max(sigma, rms of A G(z_hat) - y), and the chains sample the
+    closed-form posterior of a linear-Gaussian G with that s; 'noise' keeps s = sigma."""
+    from invgan.solvers.latent_refine import sampling_std
+
+    sigma = torch.tensor([0.1, 0.1, 0.8])
+    assert torch.allclose(sampling_std(sigma, torch.tensor([0.3, 0.0, 0.3])), torch.tensor([0.3, 0.1, 0.8]))
+    assert torch.equal(sampling_std(sigma, torch.tensor([0.3, 0.0, 0.3]), "noise"), sigma)
+    G = Affine(d=2, dtype=torch.float32)  # float32: the search checks G on float32 latents; 4 pixels, 2 latents: a misfit is left
+    physics = make_physics("inpainting", (1, 2, 2), keep=1.0, noise="none").physics
+    y = torch.tensor([[[[0.3, -0.2], [0.8, 0.1]]]])
+    common = dict(restarts=2, max_steps=2000, prior_weight=0.3, tolerance=0.0, samples=64, sampling_steps=1200, noise_level=0.01)
+    res = latent_search(y, physics, G, **common)
+    rms = float((res.x_map - y).pow(2).mean().sqrt())
+    assert rms > 0.05 and torch.allclose(res.sampling_std, torch.tensor([rms]))
+    W, b, eye, s = G.W.double(), G.b.double(), torch.eye(2, dtype=torch.float64), rms
+    cov_z = torch.linalg.inv(W.T @ W / s**2 + eye)
+    mean_x = W @ (cov_z @ W.T @ (y.flatten().double() - b) / s**2) + b
+    std_x = torch.diag(W @ cov_z @ W.T).sqrt()
+    assert torch.allclose(res.mean.flatten().double(), mean_x, atol=0.1 * float(std_x.min()) + 0.02)
+    assert torch.allclose(res.std.flatten().double(), std_x, rtol=0.15)
+    narrow = latent_search(y, physics, G, **common, sampling_noise="noise")
+    assert torch.allclose(narrow.sampling_std, torch.tensor([0.01])) and float(narrow.std.mean()) < 0.5 * float(res.std.mean())
 
 
 @pytest.fixture
