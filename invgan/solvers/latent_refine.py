@@ -30,6 +30,7 @@ import torch
 from torch import Tensor, nn
 
 from .bases import SeparableBasis
+from .heldout import informative_entries
 
 
 def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
@@ -106,9 +107,16 @@ def noise_std(x_hat: Tensor, y: Tensor, physics, given: float | None = None) -> 
     known = given if given is not None else gaussian_sigma(physics)
     if known is not None:
         return torch.full((y.shape[0],), float(known), device=y.device)
+    return residual_rms(physics, x_hat, y).clamp_min(1e-3)
+
+
+def residual_rms(physics, x: Tensor, y: Tensor) -> Tensor:
+    r"""Per measurement, :math:`\|Ax - y\|/\sqrt{m}` over its :math:`m` informative entries only (those that
+    depend on the image: an inpainting mask's kept pixels; the others are 0 in :math:`y` and :math:`Ax` alike)."""
     with torch.no_grad():
-        residual = physics.A(x_hat) - y
-    return residual.flatten(1).pow(2).mean(1).sqrt().clamp_min(1e-3)
+        sq = (physics.A(x) - y).flatten(1).pow(2)
+        m = informative_entries(physics, tuple(x.shape[1:]), x.shape[0], x.device).flatten(1).sum(1)
+    return (sq.sum(1) / m.clamp_min(1)).sqrt()
 
 
 def deviation_weight(given: float | None, sigma: Tensor, n: int) -> float:
@@ -141,7 +149,7 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
     :math:`\|A (G_{\text{space}}(v) + \nu_i) - y_i\|^2`: ``steps`` split evenly over the blocks
     (:func:`_blocks`) that the output depends on from ``space``, block :math:`k`'s stage training
     blocks :math:`1..k`; stopped once the residual is :math:`\le \tau\, m\, \sigma^2` when ``sigma``
-    is known. ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of
+    is known, :math:`m` the informative entries of :math:`y_i` (an inpainting mask's kept pixels). ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of
     ``G.latent_spaces()`` (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the
     fixed ``inputs`` it needs (batched like ``z0``); ``offset`` is a fixed sparse deviation
     :math:`\nu` (0 if ``None``), and ``output_range`` clips the answer (as :func:`sparse_deviation`
@@ -160,7 +168,9 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
         z = z0[i : i + 1].detach().clone().requires_grad_(True)
         yi, physics = y[i : i + 1], physics_for(i)
         blocks = _blocks(G) if space == "z" else _blocks_reached(G, lambda: physics.A(forward(z)).sum())
-        target = tau * yi[0].numel() * sigma**2 if sigma is not None else -math.inf
+        with torch.no_grad():
+            m = int(informative_entries(physics, tuple(forward(z).shape[1:]), 1, y.device).sum())
+        target = tau * m * sigma**2 if sigma is not None else -math.inf  # m: the entries that carry the image (and the noise)
         opt = torch.optim.Adam([{"params": [z], "lr": z_lr}], lr=lr)
         per_stage = max(1, steps // max(1, len(blocks)))
         done = 0
@@ -292,9 +302,7 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         result.x_hat, _ = finetune_generator(y, one_measurement(physics, y.shape[0]), generator, result.z_hat, steps=cfg.finetune,
                                              lr=cfg.finetune_lr, sigma=known)
     if cfg.samples:
-        with torch.no_grad():
-            rms = (physics.A(result.x_map) - y).flatten(1).pow(2).mean(1).sqrt()
-        result.sampling_std = sampling_std(sigma, rms, cfg.sampling_noise)
+        result.sampling_std = sampling_std(sigma, residual_rms(physics, result.x_map, y), cfg.sampling_noise)
         samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
                                                     steps=cfg.sampling_steps, seed=cfg.seed)
         result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean

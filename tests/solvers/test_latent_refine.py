@@ -410,3 +410,26 @@ def test_a_layer_search_runs_under_no_grad():
     with torch.no_grad():
         x, _ = search_space(y, model.physics, G, z, "layer:1", steps=20)
     assert x.shape == (2, 1, 16, 16) and torch.isfinite(x).all()
+
+
+def test_the_discrepancy_target_and_the_residual_count_only_the_entries_that_carry_the_image():
+    """Inpainting: y is 0 off the mask, in the truth's image and every estimate's alike, so the
+    discrepancy principle's m is the kept pixels, not every pixel (m sigma^2 would be 1/keep times
+    too loose), and the residual's rms is taken over them."""
+    from invgan.solvers.latent_refine import finetune_generator, one_measurement, residual_rms
+
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid").eval()
+    model = make_physics("inpainting", (1, 8, 8), keep=0.25, noise="none", fresh_per_sample=True, seed=0)
+    x = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(3))  # outside G's range
+    y = model.measure(x)
+    z = torch.randn(2, 4)
+    kept = (model.physics.A(torch.ones_like(x)) != 0).flatten(1).sum(1).float()
+    sq = (model.physics.A(G(z)) - y).flatten(1).pow(2).sum(1).detach()
+    assert 0 < kept.max() < 64 and torch.allclose(residual_rms(model.physics, G(z), y), (sq / kept).sqrt())
+    # sigma with 64 sigma^2 = 2 r0 (every pixel: nothing to do) but kept sigma^2 < r0 (the kept pixels: fine-tune)
+    sigma = float((2 * sq.min() / 64).sqrt())
+    assert (kept * sigma**2 < sq).all()
+    x_hat, steps = finetune_generator(y, one_measurement(model.physics, 2), G, z, steps=40, sigma=sigma)
+    after = (model.physics.A(x_hat) - y).flatten(1).pow(2).sum(1)
+    assert (steps > 0).all() and (after < sq).all()
