@@ -149,11 +149,12 @@ def finetune_generator(y: Tensor, physics_for: Callable[[int], object], generato
     :math:`\|A (G_{\text{space}}(v) + \nu_i) - y_i\|^2`: ``steps`` split evenly over the blocks
     (:func:`_blocks`) that the output depends on from ``space``, block :math:`k`'s stage training
     blocks :math:`1..k`; stopped once the residual is :math:`\le \tau\, m\, \sigma^2` when ``sigma``
-    is known, :math:`m` the informative entries of :math:`y_i` (an inpainting mask's kept pixels). ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of
-    ``G.latent_spaces()`` (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the
-    fixed ``inputs`` it needs (batched like ``z0``); ``offset`` is a fixed sparse deviation
-    :math:`\nu` (0 if ``None``), and ``output_range`` clips the answer (as :func:`sparse_deviation`
-    does). ``physics_for(i)`` is the operator of measurement :math:`i`. Returns ``(x_hat, steps run)``."""
+    is known, :math:`m` the informative entries of :math:`y_i` (an inpainting mask's kept pixels).
+    ``space`` is ``"z"`` (:math:`v = z`, Deep Generative Prior) or one of ``G.latent_spaces()``
+    (``layer:l`` after ILO: only the blocks after layer :math:`l`), with the fixed ``inputs`` it needs
+    (batched like ``z0``); ``offset`` is a fixed sparse deviation :math:`\nu` (0 if ``None``), and
+    ``output_range`` clips the answer (as :func:`sparse_deviation` does). ``physics_for(i)`` is the
+    operator of measurement :math:`i`. Returns ``(x_hat, steps run)``."""
     outs, ran = [], []
     for i in range(y.shape[0]):
         G = copy.deepcopy(generator).eval()
@@ -214,9 +215,8 @@ def _blocks_reached(net: nn.Module, objective: Callable[[], Tensor]) -> list[nn.
 
 @torch.enable_grad()
 def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
-                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0,
-                     prior_precision: Tensor | float = 1.0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + p\|z\|^2/2` (``prior_precision`` :math:`p`), ``samples`` chains
+                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
     per measurement started at :math:`\hat z` (``z0``, ``(N, d)``), ``steps`` steps each; the step
     size of each chain starts at :math:`1/(2\kappa)`, :math:`\kappa` the curvature of :math:`U`
     along its gradient (or ``step_size``), and adapts during the burn-in (default: half the steps)
@@ -227,8 +227,6 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     burn_in = steps // 2 if burn_in is None else burn_in
     sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
     sig = (sig if sig.numel() == N else sig[:1].expand(N)).repeat(K)
-    prec = torch.as_tensor(prior_precision, dtype=y.dtype, device=y.device).flatten()
-    prec = (prec if prec.numel() == N else prec[:1].expand(N)).repeat(K)
     y_rep = y.repeat(K, *([1] * (y.dim() - 1)))  # index k*N + i
     g = torch.Generator(device="cpu").manual_seed(seed)
 
@@ -236,7 +234,7 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
         zz = zz.detach().requires_grad_(True)
         x = generator(zz)
         ax = torch.cat([physics.A(chunk) for chunk in x.chunk(K)])
-        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * prec * zz.pow(2).sum(1)
+        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * zz.pow(2).sum(1)
         (grad,) = torch.autograd.grad(u.sum(), zz)
         return u.detach(), grad, x.detach()
 
@@ -274,13 +272,13 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     return final, trail.mean(1), trail.std(1), rate
 
 
-def sampling_std(sigma: Tensor, residual_rms: Tensor, rule: str = "residual") -> Tensor:
+def sampling_std(sigma: Tensor, rms: Tensor, rule: str = "residual") -> Tensor:
     r"""The likelihood's std :math:`s` of the posterior samples, per measurement. With ``rule="residual"``,
     :math:`s = \max(\sigma, \|AG(\hat z) - y\|/\sqrt m)`: the misfit the search leaves, which holds what
     :math:`G` cannot represent beside the noise :math:`\sigma` (the chains sample :math:`G`'s range, and with
     :math:`s = \sigma` alone their spread ignores the representation error). With ``rule="noise"``:
     :math:`s = \sigma`."""
-    return sigma if rule == "noise" else torch.maximum(sigma, residual_rms.to(sigma))
+    return sigma if rule == "noise" else torch.maximum(sigma, rms.to(sigma))
 
 
 def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
