@@ -390,7 +390,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         sigma = torch.full((N,), float(known), device=y.device)
     else:  # the rms residual of the first fold's fit on its own entries
         with torch.no_grad():
-            k0 = keep[:N]
+            k0 = keep[:N] * informative  # the fitting entries that carry the image (not an inpainting mask's zeros)
             sigma = (((physics.A(x_fit) - y) * k0).flatten(1).pow(2).sum(1) / k0.flatten(1).sum(1).clamp_min(1)).sqrt().clamp_min(1e-3)
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     n = x_fit[0].numel()

@@ -137,6 +137,8 @@ def test_samples_give_a_mean_std_and_the_settings_refuse_bad_combinations(in_ran
         LatentSearchConfig(deviation="wavelet")
     with pytest.raises(ValueError, match="invalid heldout_entries=0"):
         LatentSearchConfig(heldout_entries=0)
+    with pytest.raises(ValueError, match="invalid sampling_noise='lambda'"):
+        LatentSearchConfig(sampling_noise="lambda")
     assert math.isfinite(float(res.acceptance.mean()))
 
 
@@ -433,3 +435,17 @@ def test_the_discrepancy_target_and_the_residual_count_only_the_entries_that_car
     x_hat, steps = finetune_generator(y, one_measurement(model.physics, 2), G, z, steps=40, sigma=sigma)
     after = (model.physics.A(x_hat) - y).flatten(1).pow(2).sum(1)
     assert (steps > 0).all() and (after < sq).all()
+
+
+def test_the_defaults_noise_estimate_counts_only_the_kept_pixels():
+    """Unknown noise: the default estimates sigma from its fit's residual over the fitting entries that
+    carry the image; the zeros off an inpainting mask (25 % kept) deflated it about twofold."""
+    from invgan.solvers.latent_refine import residual_rms
+
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 8, 8), (16,), output="sigmoid").eval()
+    model = make_physics("inpainting", (1, 8, 8), keep=0.25, noise="none", fresh_per_sample=True, seed=0)
+    y = model.measure(torch.rand(3, 1, 8, 8, generator=torch.Generator().manual_seed(3)))  # outside G's range
+    res = latent_search(y, model.physics, G, restarts=2, max_steps=60, deviation_steps=20, discrepancy_finetune=0)
+    rms = residual_rms(model.physics, res.x_map, y)
+    assert (res.sigma > 0.8 * rms).all() and (res.sigma < 1.25 * rms).all()
