@@ -72,7 +72,7 @@ def _matrix(physics, n: int = 784) -> np.ndarray:
         return torch.cat([physics.A(chunk).flatten(1) for chunk in eye.split(196)]).T.numpy().astype(np.float64)
 
 
-def method_table(G, finetune: int, samples: int = 32) -> dict[str, dict]:
+def method_table(G, finetune: int, samples: int = 32, sampling_noise: str = "residual") -> dict[str, dict]:
     """The methods of the table for generator ``G``: those of every generator, ILO in the spaces it
     declares (``layer:1``, ``layer:2``) and, for StyleGAN2, the search in ``w`` and ``w+``."""
     spaces = G.latent_spaces() if hasattr(G, "latent_spaces") else {}
@@ -82,7 +82,7 @@ def method_table(G, finetune: int, samples: int = 32) -> dict[str, dict]:
         "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
         "dev-dct": dict(prior_weight=0.1, deviation="dct"),
         "finetune": dict(prior_weight=0.1, deviation="none", finetune=finetune),
-        "samples": dict(prior_weight=0.1, deviation="none", samples=samples),
+        "samples": dict(prior_weight=0.1, deviation="none", samples=samples, sampling_noise=sampling_noise),
     }
     for space, name in (("layer:1", "ilo-layer1"), ("layer:2", "ilo-layer2"), ("w", "w"), ("w+", "w+")):
         if space in spaces:
@@ -105,7 +105,7 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
     model = _operator(setting)
     out: dict[str, dict[str, float]] = {}
     common = dict(restarts=args.restarts, max_steps=args.max_steps, seed=0)
-    methods = {name: kw for name, kw in method_table(G, args.finetune, args.samples).items() if name in args.methods}
+    methods = {name: kw for name, kw in method_table(G, args.finetune, args.samples, args.sampling_noise).items() if name in args.methods}
     data = fixed_measurements(model, x_test, seed=1)
     for name, kw in methods.items():
         set_operator(model.physics, data.operator_params)
@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--finetune", type=int, default=200)
     ap.add_argument("--samples", type=int, default=32, help="MALA draws of the samples method")
+    ap.add_argument("--sampling-noise", default="residual", help="the samples method's likelihood std rule (search.sampling_noise)")
     ap.add_argument("--json", default=None)
     ap.add_argument("--generator", default="dcgan-mnist", help="a shipped generator's name or a run's checkpoint (28x28 digits)")
     ap.add_argument("--methods", nargs="+", default=None, help="these methods only (default: every one the generator allows, and lasso)")

@@ -7,9 +7,8 @@ For each measurement :math:`y_i` (a batch of :math:`N`) the solver computes
     \hat z_i = \arg\min_z\; f_i(z) = \|A(G(z)) - y_i\|_2^2 + \lambda \|z\|_2^2,
     \qquad \hat x_i = G(\hat z_i),
 
-from :math:`R` random starts :math:`z^{(0)}\sim\mathcal{N}(0, I)` per measurement (restart
-:math:`r` is drawn from ``seed + r``). All
-:math:`N R` searches run together as one batch (one generator forward per step); the
+from :math:`R` random starts :math:`z^{(0)}\sim\mathcal{N}(0, I)` per measurement (restart :math:`r` is drawn
+from ``seed + r``). All :math:`N R` searches run together as one batch (one generator forward per step); the
 objectives are independent, so the summed loss gives each latent its own gradient. Each
 search keeps its best iterate, stops on its own when its objective has not improved by a
 relative ``tolerance`` for ``patience`` steps (at most ``max_steps``), and the best restart per measurement (lowest final
@@ -39,7 +38,7 @@ from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt, with_overrides
 from .bases import BASES
 from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
-from .latent_refine import deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, space_inputs, sparse_deviation
+from .latent_refine import SAMPLING_NOISE, deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, space_inputs, sparse_deviation
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -92,8 +91,8 @@ class LatentSearchConfig:
                                           "most this many steps) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
-    sampling_noise: str = _opt("residual", "the samples' likelihood std s: 'residual', max(sigma, rms of the search's residual) (what G "
-                                           "cannot represent beside the noise: latent_refine.sampling_std); 'noise': sigma alone")
+    sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_refine.sampling_std): "
+                                           "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
                                            "(default: the physics' Gaussian noise, else estimated from the search's residual)")
     progress: bool = _opt(False, "show a progress bar")
@@ -113,7 +112,7 @@ class LatentSearchConfig:
             ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0 and self.space == "z"),
              "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
-            ("sampling_noise", self.sampling_noise in ("residual", "noise"), "'residual' or 'noise'"),
+            ("sampling_noise", self.sampling_noise in SAMPLING_NOISE, f"one of {SAMPLING_NOISE}"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),
@@ -243,7 +242,7 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
                 result.x_hat, _ = search_space(y.detach(), physics, generator, result.z_hat, cfg.space, steps=cfg.space_steps,
                                                radius=cfg.space_radius, prior_weight=lam, tolerance=cfg.tolerance, patience=cfg.patience)
                 return result
-            if cfg.prior_weight is None or cfg.deviation == "auto":
+            if cfg.prior_weight is None or cfg.deviation == "auto" or (cfg.samples and cfg.sampling_noise == "heldout"):
                 return _chosen(generator, y.detach(), physics, cfg, latent_dim, shape)
             result = _search(generator, y.detach(), physics, cfg, latent_dim)
             return refine(result, generator, y.detach(), physics, cfg)
@@ -455,6 +454,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                    f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""),
         "finetune_steps": [int(v) for v in finetuned],
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],
+        "heldout_rms": [float(v) for v in (none_sq.sum(1) / held_flat.sum(1).clamp_min(1)).sqrt()],  # the kept lambda's held-out misfit
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
                           **{(f"space={d}" if d.startswith("layer:") else f"deviation={d}"): [float(v) for v in dev_errors[d]]

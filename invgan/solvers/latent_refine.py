@@ -32,6 +32,8 @@ from torch import Tensor, nn
 from .bases import SeparableBasis
 from .heldout import informative_entries
 
+SAMPLING_NOISE = ("residual", "heldout", "noise")  # the rules of sampling_std
+
 
 def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
     r"""The proximal map of :math:`t\|c\|_1`: :math:`\mathrm{sign}(c)\max(|c| - t, 0)`.
@@ -273,11 +275,12 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
 
 
 def sampling_std(sigma: Tensor, rms: Tensor, rule: str = "residual") -> Tensor:
-    r"""The likelihood's std :math:`s` of the posterior samples, per measurement. With ``rule="residual"``,
-    :math:`s = \max(\sigma, \|AG(\hat z) - y\|/\sqrt m)`: the misfit the search leaves, which holds what
-    :math:`G` cannot represent beside the noise :math:`\sigma` (the chains sample :math:`G`'s range, and with
-    :math:`s = \sigma` alone their spread ignores the representation error). With ``rule="noise"``:
-    :math:`s = \sigma`."""
+    r"""The likelihood's std :math:`s` of the posterior samples, per measurement: :math:`s = \max(\sigma, r)`, with
+    :math:`r` the rms misfit the search leaves (``rule="residual"``: :math:`\|AG(\hat z) - y\|/\sqrt m`;
+    ``rule="heldout"``: the misfit on entries held out of fits to the others, which also counts what the fit to
+    every entry absorbed). It holds what :math:`G` cannot represent beside the noise :math:`\sigma` (the chains
+    sample :math:`G`'s range, and with :math:`s = \sigma` alone their spread ignores the representation error).
+    With ``rule="noise"``: :math:`s = \sigma`."""
     return sigma if rule == "noise" else torch.maximum(sigma, rms.to(sigma))
 
 
@@ -300,7 +303,9 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         result.x_hat, _ = finetune_generator(y, one_measurement(physics, y.shape[0]), generator, result.z_hat, steps=cfg.finetune,
                                              lr=cfg.finetune_lr, sigma=known)
     if cfg.samples:
-        result.sampling_std = sampling_std(sigma, residual_rms(physics, result.x_map, y), cfg.sampling_noise)
+        rms = (torch.tensor(result.choice["heldout_rms"], device=y.device) if cfg.sampling_noise == "heldout"  # from the held-out choice
+               else residual_rms(physics, result.x_map, y))
+        result.sampling_std = sampling_std(sigma, rms, cfg.sampling_noise)
         samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
                                                     steps=cfg.sampling_steps, seed=cfg.seed)
         result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean

@@ -77,6 +77,24 @@ def test_the_samples_likelihood_holds_the_searchs_misfit_beside_the_noise():
     assert torch.allclose(narrow.sampling_std, torch.tensor([0.01])) and float(narrow.std.mean()) < 0.5 * float(res.std.mean())
 
 
+def test_the_heldout_rule_sizes_the_samples_by_the_misfit_on_entries_the_fit_did_not_see():
+    """sampling_noise='heldout': s = max(sigma, the rms misfit of the held-out folds at the kept lambda), recorded in
+    result.choice; an image off G's range is fitted better where the fit saw the entries than where it did not."""
+    torch.manual_seed(0)
+    G = MLPGenerator(4, (1, 8, 8), (32,), output="sigmoid").eval()
+    physics = make_physics("inpainting", (1, 8, 8), keep=1.0, noise="none").physics
+    y = torch.rand(2, 1, 8, 8)
+    common = dict(restarts=2, max_steps=200, prior_weight=0.1, samples=4, sampling_steps=20, noise_level=0.01)
+    res = latent_search(y, physics, G, **common, sampling_noise="heldout")
+    held = torch.tensor(res.choice["heldout_rms"])
+    error, count = torch.tensor(res.choice["heldout_error"]["prior_weight=0.1"]), torch.tensor(res.choice["heldout_entries"], dtype=torch.float)
+    assert res.choice["folds"] == [5, 5] and torch.allclose(held, (error / count).sqrt())
+    assert torch.allclose(res.sampling_std, held.clamp_min(0.01))
+    in_sample = latent_search(y, physics, G, **common)  # the residual rule: the search's own misfit, on entries it fitted
+    assert torch.allclose(in_sample.x_map, res.x_map, atol=1e-4)  # the same search on every entry (the warm chain repeats restart 0)
+    assert bool((res.sampling_std > in_sample.sampling_std).all())
+
+
 @pytest.fixture
 def in_range():
     """A small generator, a latent in its range and noiseless CS measurements of its image."""
@@ -154,7 +172,7 @@ def test_the_default_chooses_from_the_measurements_alone_never_the_truth(in_rang
     scores = evaluate_estimator(search, MeasuredSet(x=torch.full_like(x, float("nan")), y=noisy, operator_params={}), physics, outputs=outputs)
     assert math.isnan(scores["psnr"]) and torch.isfinite(outputs[0]).all()  # the truth is NaN, the estimate is not
     choice = search.result.choice
-    assert set(choice) == {"rule", "prior_weight", "refinement", "heldout_error", "folds", "heldout_entries", "finetune_steps"}
+    assert set(choice) == {"rule", "prior_weight", "refinement", "heldout_error", "heldout_rms", "folds", "heldout_entries", "finetune_steps"}
     assert choice["finetune_steps"] == [0, 0]  # no noise level known here: no discrepancy stop, no fine-tuning
     assert "no ground truth" in choice["rule"]
     assert len(choice["prior_weight"]) == 2 and set(choice["refinement"]) <= {"none", "pixels", "dct"}
