@@ -202,6 +202,10 @@ def main(argv: list[str] | None = None) -> int:
         print(table(merged, args.settings))
         return 0
     warnings.filterwarnings("ignore")
+    from invgan.solvers.latent_refine import SAMPLING_NOISE
+
+    if args.sampling_noise not in SAMPLING_NOISE:
+        ap.error(f"--sampling-noise {args.sampling_noise!r}: expected one of {SAMPLING_NOISE}")
     from invgan.data.small_sets import load_small_set
     from invgan.loading import load_generator
     from invgan.pretrained import load_checkpoint_or_weights
