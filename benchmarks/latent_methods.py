@@ -12,6 +12,8 @@ Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
 * ``z``: plain z-CSGM with lambda = 0.1 (the former default);
 * ``default``: ``LatentSearch()``'s defaults, lambda and the deviation chosen per digit on 10 % of the
   measurements held out (no ground truth);
+* ``default-map`` (only when named in ``--methods``): the default without its posterior mean at
+  few measurements (``mean_chains=0``): the refinements' MAP choice everywhere;
 * ``dev-pixels``, ``dev-dct``: z-CSGM (lambda 0.1) plus a sparse deviation in that basis;
 * ``finetune``: z-CSGM then ``--finetune`` steps of fine-tuning a copy of G per digit;
 * ``ilo-layer1``, ``ilo-layer2``: z-CSGM then the search continued in the input of that layer (ILO,
@@ -79,6 +81,7 @@ def method_table(G, finetune: int, samples: int = 32, sampling_noise: str = "res
     methods = {
         "z": dict(prior_weight=0.1, deviation="none"),
         "default": dict(),
+        "default-map": dict(mean_chains=0),
         "dev-pixels": dict(prior_weight=0.1, deviation="pixels"),
         "dev-dct": dict(prior_weight=0.1, deviation="dct"),
         "finetune": dict(prior_weight=0.1, deviation="none", finetune=finetune),
@@ -88,6 +91,9 @@ def method_table(G, finetune: int, samples: int = 32, sampling_noise: str = "res
         if space in spaces:
             methods[name] = dict(prior_weight=0.1, deviation="none", space=space)
     return methods
+
+
+OPT_IN = ("default-map",)  # run only when named in --methods
 
 
 def stroke_mask(x: torch.Tensor, mean: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:
@@ -116,6 +122,7 @@ def run_setting(setting: str, G, x_val, x_test, args, example) -> dict[str, dict
             kept = result.choice["refinement"]
             out[name]["refinements"] = {d: kept.count(d) for d in dict.fromkeys(kept)}
             out[name]["finetuned"] = sum(1 for v in result.choice.get("finetune_steps", []) if v > 0)
+            out[name]["posterior_mean"] = sum(result.choice.get("posterior_mean", []))
         if result.samples is not None:
             from invgan.metrics import evaluate_posterior
 
@@ -180,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--settings", nargs="+", default=SETTINGS)
     ap.add_argument("--n-test", type=int, default=24)
     ap.add_argument("--n-val", type=int, default=8)
+    ap.add_argument("--first-test", type=int, default=None,
+                    help="index of the first test digit in the held-out set (default: right after the validation digits); "
+                         "another value checks a figure on digits it was not tuned on")
     ap.add_argument("--restarts", type=int, default=10)
     ap.add_argument("--max-steps", type=int, default=500)
     ap.add_argument("--finetune", type=int, default=200)
@@ -217,9 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.methods or ()) - set(available))
     if unknown:
         ap.error(f"--methods {unknown}: not available for this generator (available: {available})")
-    args.methods = args.methods or available
+    args.methods = args.methods or [m for m in available if m not in OPT_IN]
     held = load_small_set("mnist", "heldout").x
-    x_val, x_test = held[: args.n_val], held[args.n_val : args.n_val + args.n_test]
+    first = args.n_val if args.first_test is None else args.first_test
+    if first < args.n_val or first + args.n_test > len(held):
+        ap.error(f"--first-test {first}: the test digits must lie in [{args.n_val}, {len(held)}) (after the validation digits)")
+    x_val, x_test = held[: args.n_val], held[first : first + args.n_test]
     example = _csgm_example()
     results = {}
     for setting in args.settings:

@@ -110,3 +110,20 @@ def pick_candidate(candidates: list[Tensor], ref: int | None, held: Tensor) -> T
     eligible = torch.stack([wins_by_one_se(candidates[ref], c, held, se) if k != ref else torch.ones_like(totals[0], dtype=torch.bool)
                             for k, c in enumerate(candidates)])
     return totals.masked_fill(~eligible, float("inf")).argmin(0)
+
+
+def choice_rule(cfg, reference: float, latent_dim: int) -> str:
+    """The rule of the default's choice in words, for ``result.choice["rule"]`` (``cfg``: a
+    :class:`~invgan.solvers.latent.LatentSearchConfig`)."""
+    auto = cfg.deviation == "auto" and not (cfg.finetune or cfg.samples)
+    return (f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
+            f"the rest and scored by its error there, through A only (no ground truth); where one split holds out fewer than "
+            f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
+            f"replaces the reference (prior_weight={reference:g}, then no refinement) only if it wins by more than "
+            f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
+            + (f"; where y has at most {cfg.mean_share:g} x {latent_dim} (the latent dimension) informative entries, z is far from "
+               f"pinned down: the estimate is then the posterior mean of {cfg.mean_chains} MALA chains in z from the kept "
+               f"z, with likelihood std max(sigma, heldout_rms) (posterior_mean)" if auto and cfg.mean_chains else "")
+            + (f"; elsewhere, where the noise level is known, G fine-tuned from the kept point (z, the ILO layer's features, or z beside "
+               f"the kept deviation nu) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (at most "
+               f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""))

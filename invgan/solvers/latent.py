@@ -27,140 +27,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 import torch
 from deepinv.models import Reconstructor
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from ..nets.posterior import PosteriorSamples
-from ..options import _check, _opt, with_overrides
-from .bases import BASES
-from .heldout import Entries, auto_layers, fold_count, informative_entries, pick_candidate
-from .latent_refine import SAMPLING_NOISE, deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, space_inputs, sparse_deviation
-
-#: the step size each optimiser uses when ``lr`` is left to ``None``
-DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
-#: the prior weights :math:`\lambda` a search chooses from when ``prior_weight`` is ``None``
-PRIOR_WEIGHTS = (0.01, 0.1, 1.0)
-#: the prior weight the choice keeps unless another wins on the held-out entries by enough standard errors
-REFERENCE_PRIOR_WEIGHT = 0.1
-#: the deviations ``deviation="auto"`` chooses from
-AUTO_DEVIATIONS = ("none", "pixels", "dct")
-
-
-@dataclass
-class LatentSearchConfig:
-    r"""Options of :func:`invgan.solvers.latent_search`. The defaults choose from the measurements
-    alone, never from ground truth: the prior weight :math:`\lambda` (from :data:`PRIOR_WEIGHTS`)
-    and the sparse deviation (from :data:`AUTO_DEVIATIONS`) are picked per measurement by the error
-    on a held-out ``holdout`` share of its entries, scored through :math:`A` (see
-    :func:`latent_search`); where the noise level :math:`\sigma` is known, a copy of :math:`G` is
-    then fine-tuned from the kept point :math:`v` (:math:`\hat z`, an ILO layer's features, or
-    :math:`\hat z` beside the kept deviation :math:`\nu`) until
-    :math:`\|A(G(v) + \nu) - y\|^2 \le m\sigma^2` (``discrepancy_finetune``). A number for ``prior_weight`` and a basis or
-    ``"none"`` for ``deviation`` fix them (``prior_weight=0, deviation="none"`` is plain CSGM). ``max_steps``, ``tolerance``
-    and ``patience`` are named as in :class:`~invgan.solvers.dip.DIPConfig`; ``lr=None`` is the optimiser's default."""
-
-    restarts: int = _opt(10, "random starts per measurement; the best is kept")
-    max_steps: int = _opt(500, "step limit per search")
-    optimizer: str = _opt("adam", "adam or lbfgs")
-    lr: float | None = _opt(None, "step size (default: the optimiser's, 0.05 for Adam, 1 for L-BFGS)")
-    prior_weight: float | None = _opt(None, "lambda of the ||z||^2 prior (0 is plain CSGM); none: chosen per measurement from "
-                                            f"{PRIOR_WEIGHTS} on held-out measurements")
-    tolerance: float = _opt(1e-4, "relative improvement of the objective that counts as progress")
-    patience: int = _opt(25, "a search stops after this many steps without progress")
-    seed: int = _opt(0, "seed of the random starts (restart r starts from seed + r)")
-    space: str = _opt("z", "where the search ends: z, or any space the generator declares (G.latent_spaces(): layer:L for "
-                            "convolutional generators, w and w+ for StyleGAN2), continued there from the z search's result")
-    space_steps: int = _opt(300, "steps of the search in that space")
-    space_radius: float = _opt(0.2, "layer:L: radius of the l1 ball around the z search's features, relative to their l1 norm")
-    deviation: str = _opt("auto", "a sparse deviation x = G(z) + nu, nu sparse in a basis: none, pixels, dct or haar (Sparse-Gen); "
-                                  "auto: none, pixels, dct or the search continued in the generator's last two layer spaces "
-                                  "(ILO), chosen per measurement on held-out measurements")
-    holdout: float = _opt(0.1, "share of each y's entries held out to choose what is left to 'auto' (scored through A only)")
-    heldout_entries: int = _opt(30, "the fewest informative entries of each y held out: where one split holds out fewer, disjoint "
-                                    "splits (folds) are added, up to 1/holdout of them (every entry held out once)")
-    deviation_weight: float | None = _opt(None, "mu of mu ||B nu||_1 (default: 2 sigma sqrt(2 log n), sigma the noise level)")
-    deviation_steps: int = _opt(300, "steps of the joint (z, nu) refinement after the search")
-    finetune: int = _opt(0, "steps fine-tuning a copy of G per measurement after the search (Deep Generative Prior; 0: off)")
-    finetune_lr: float = _opt(1e-4, "step size of G's weights while fine-tuning")
-    discrepancy_finetune: int = _opt(200, "deviation=auto's last step: where the noise level is known, G is fine-tuned from the "
-                                          "point the held-out choice kept (z, an ILO layer, or z beside its sparse deviation nu; at "
-                                          "most this many steps) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
-    samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
-    sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
-    sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_refine.sampling_std): "
-                                           "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")
-    noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
-                                           "(default: the physics' Gaussian noise, else estimated from the search's residual)")
-    progress: bool = _opt(False, "show a progress bar")
-
-    def __post_init__(self) -> None:
-        _check(self, [
-            ("deviation", self.deviation in ("none", "auto", *BASES) and (self.space == "z" or self.deviation in ("none", "auto")),
-             f"one of {('none', 'auto', *BASES)} (none or auto with a space other than z)"),
-            ("space_steps", self.space_steps >= 0, "an integer >= 0"),
-            ("space_radius", self.space_radius > 0, "a value > 0"),
-            ("deviation_weight", self.deviation_weight is None or self.deviation_weight >= 0, "a value >= 0, or None"),
-            ("deviation_steps", self.deviation_steps >= 0, "an integer >= 0"),
-            ("finetune", self.finetune >= 0 and (self.finetune == 0 or (self.deviation in ("none", "auto") and self.space == "z")),
-             "an integer >= 0 (and 0 with a deviation or another space: the refinements are alternatives)"),
-            ("finetune_lr", self.finetune_lr > 0, "a value > 0"),
-            ("discrepancy_finetune", self.discrepancy_finetune >= 0, "an integer >= 0"),
-            ("samples", self.samples == 0 or (self.samples >= 2 and self.deviation in ("none", "auto") and self.finetune == 0 and self.space == "z"),
-             "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
-            ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
-            ("sampling_noise", self.sampling_noise in SAMPLING_NOISE, f"one of {SAMPLING_NOISE}"),
-            ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
-            ("restarts", self.restarts >= 1, "an integer >= 1"),
-            ("max_steps", self.max_steps >= 0, "an integer >= 0"),
-            ("optimizer", self.optimizer in ("adam", "lbfgs"), "'adam' or 'lbfgs'"),
-            ("lr", self.lr is None or self.lr > 0, "a value > 0, or None"),
-            ("prior_weight", self.prior_weight is None or self.prior_weight >= 0, "a value >= 0, or None (chosen)"),
-            ("holdout", 0 < self.holdout < 0.5, "a fraction in (0, 0.5)"),
-            ("heldout_entries", self.heldout_entries >= 1, "an integer >= 1"),
-            ("tolerance", self.tolerance >= 0, "a value >= 0"),
-            ("patience", self.patience >= 1, "an integer >= 1"),
-        ])
-
-
-@dataclass
-class LatentSearchResult:
-    r"""``x_hat`` (N, C, H, W), ``z_hat`` (N, d), ``objective`` (N,) of the kept restart,
-    ``restart_objectives`` (N, R) of every restart, and ``steps`` (N, R) each search ran. With
-    ``samples``: ``samples`` (N, K, C, H, W), their ``mean`` and per-pixel ``std`` (then
-    ``x_hat`` is the mean), and ``acceptance`` (N,) of the chains; ``x_map`` is :math:`G(\hat z)`
-    of the search (before a deviation, fine-tuning or sampling); ``sigma`` the noise level used;
-    ``sampling_std`` the likelihood's std of the samples (see ``sampling_noise``);
-    ``choice`` what was chosen from the measurements, and why (``prior_weight=None`` or
-    ``deviation="auto"``; ``restart_objectives`` and ``steps`` are then those of the final fit,
-    one warm start from the chosen latent)."""
-
-    x_hat: Tensor
-    z_hat: Tensor
-    objective: Tensor
-    restart_objectives: Tensor
-    steps: Tensor
-    x_map: Tensor | None = None
-    samples: Tensor | None = None
-    mean: Tensor | None = None
-    std: Tensor | None = None
-    acceptance: Tensor | None = None
-    sigma: Tensor | None = None
-    sampling_std: Tensor | None = None
-    choice: dict | None = None
-
-    @property
-    def posterior(self) -> PosteriorSamples | None:
-        """The samples in the one convention of every sampler (:class:`~invgan.nets.PosteriorSamples`,
-        scored by :func:`invgan.metrics.evaluate_posterior`): the ``K`` chains' last states, and the
-        mean and std over every post-burn-in state; ``None`` without samples."""
-        if self.samples is None:
-            return None
-        return PosteriorSamples(self.samples, self.mean, self.std)
-
+from ..options import with_overrides
+from .heldout import Entries, auto_layers, choice_rule, fold_count, informative_entries, pick_candidate
+from .latent_config import AUTO_DEVIATIONS, DEFAULT_LR, PRIOR_WEIGHTS, REFERENCE_PRIOR_WEIGHT, LatentSearchConfig, LatentSearchResult
+from .latent_refine import (deviation_weight, finetune_generator, gaussian_sigma, langevin_samples, one_measurement, refine, sampling_std,
+                            search_space, space_inputs, sparse_deviation)
 
 def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:
     """:math:`A` on ``R`` stacked groups of the ``N`` measurements' candidates (index ``r*N + i``)."""
@@ -346,7 +223,11 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     differences, one for a single challenger and more for several, so that a chance win among many
     candidates on few noisy entries does not replace it. The choice is then fitted on every entry:
     the restarts again, and, where another weight won, a warm start from the first split's chosen
-    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where
+    :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where a
+    measurement has at most ``mean_share`` :math:`\cdot d` informative entries (:math:`d` the latent
+    dimension), :math:`z` is far from pinned down and the MAP is one of many points that fit
+    :math:`y`: its estimate is the posterior mean of ``mean_chains`` MALA chains in :math:`z`
+    (:math:`s = \max(\sigma, \text{held-out rms})`), not a refinement. Elsewhere, where
     :math:`\sigma` is known (``deviation="auto"``), the range itself (of :math:`G`, or of its blocks
     after the ILO layer that won) is then left by construction, not by a held-out test (too few
     held-out pixels rank a refinement's gain at inpainting): a copy of :math:`G` is fine-tuned from
@@ -394,8 +275,12 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     lo, hi = getattr(generator, "output_range", None) or (0.0, 1.0)
     n = x_fit[0].numel()
     devs = ("none",) if cfg.finetune or cfg.samples else AUTO_DEVIATIONS if cfg.deviation == "auto" else (cfg.deviation,)
-    if cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
+    # few informative entries (at most mean_share * d): z is far from pinned down, so the posterior mean of z's chains
+    low = (n_informative <= cfg.mean_share * latent_dim) & bool(cfg.mean_chains and cfg.deviation == "auto" and not (cfg.finetune or cfg.samples))
+    if cfg.deviation == "auto" and not (cfg.finetune or cfg.samples) and not bool(low.all()):
         devs = devs + auto_layers(generator)
+    elif bool(low.all()):
+        devs = ("none",)
     none_sq = torch.stack(list(sq.values()))[pick, torch.arange(len(pick), device=pick.device)]
     dev_sq = {"none": none_sq}
 
@@ -433,7 +318,7 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     finetuned = torch.zeros(N, dtype=torch.long)
     if cfg.discrepancy_finetune and known is not None and cfg.deviation == "auto" and not (cfg.finetune or cfg.samples):
         for d, (v, nu) in points.items():
-            rows = (dev_pick.cpu() == names.index(d)).nonzero().flatten()
+            rows = ((dev_pick == names.index(d)) & ~low).cpu().nonzero().flatten()
             if not len(rows):
                 continue
             at = rows.to(y.device)
@@ -442,19 +327,18 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                 y[at], one_measurement(physics, N, rows), generator, v[at], steps=cfg.discrepancy_finetune, lr=cfg.finetune_lr,
                 sigma=float(known), space=space, inputs=inputs, offset=None if nu is None else nu[at],
                 output_range=None if nu is None else (lo, hi))
+    heldout_rms = (none_sq.sum(1) / held_flat.sum(1).clamp_min(1)).sqrt()  # the kept lambda's misfit on the entries it did not see
+    if bool(low.any()):
+        _, mean, _, _ = langevin_samples(y, physics, generator, result.z_hat, sampling_std(sigma, heldout_rms, "heldout"), cfg.mean_chains,
+                                         steps=cfg.sampling_steps, seed=cfg.seed)
+        x_hat[low] = mean[low]
     result.x_hat = x_hat
     result.choice = {
-        "rule": f"held-out measurements: {cfg.holdout:.0%} of each y's entries set aside (seed {cfg.seed + 7919}), every candidate fitted on "
-                f"the rest and scored by its error there, through A only (no ground truth); where one split holds out fewer than "
-                f"{cfg.heldout_entries} informative entries, disjoint splits (folds) are added and their errors pooled; a candidate "
-                f"replaces the reference (prior_weight={REFERENCE_PRIOR_WEIGHT:g}, then no refinement) only if it wins by more than "
-                f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
-                + (f"; then, where the noise level is known, G fine-tuned from the kept point (z, the ILO layer's features, or z beside "
-                   f"the kept deviation nu) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (at most "
-                   f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""),
+        "rule": choice_rule(cfg, REFERENCE_PRIOR_WEIGHT, latent_dim),
+        "posterior_mean": [bool(v) for v in low],
         "finetune_steps": [int(v) for v in finetuned],
         "folds": [int(v) for v in folds], "heldout_entries": [int(v) for v in held_flat.sum(1)],
-        "heldout_rms": [float(v) for v in (none_sq.sum(1) / held_flat.sum(1).clamp_min(1)).sqrt()],  # the kept lambda's held-out misfit
+        "heldout_rms": [float(v) for v in heldout_rms],
         "prior_weight": [float(v) for v in lam], "refinement": [names[k] for k in dev_pick.tolist()],
         "heldout_error": {**{k: [float(v) for v in e] for k, e in errors.items()},
                           **{(f"space={d}" if d.startswith("layer:") else f"deviation={d}"): [float(v) for v in dev_errors[d]]

@@ -172,13 +172,45 @@ def test_the_default_chooses_from_the_measurements_alone_never_the_truth(in_rang
     scores = evaluate_estimator(search, MeasuredSet(x=torch.full_like(x, float("nan")), y=noisy, operator_params={}), physics, outputs=outputs)
     assert math.isnan(scores["psnr"]) and torch.isfinite(outputs[0]).all()  # the truth is NaN, the estimate is not
     choice = search.result.choice
-    assert set(choice) == {"rule", "prior_weight", "refinement", "heldout_error", "heldout_rms", "folds", "heldout_entries", "finetune_steps"}
+    assert set(choice) == {"rule", "prior_weight", "refinement", "heldout_error", "heldout_rms", "posterior_mean", "folds", "heldout_entries", "finetune_steps"}
     assert choice["finetune_steps"] == [0, 0]  # no noise level known here: no discrepancy stop, no fine-tuning
     assert "no ground truth" in choice["rule"]
     assert len(choice["prior_weight"]) == 2 and set(choice["refinement"]) <= {"none", "pixels", "dct"}
     assert all(len(v) == 2 and all(math.isfinite(e) for e in v) for v in choice["heldout_error"].values())
     again = latent_search(noisy, physics, G, restarts=2, max_steps=60, deviation_steps=30)
     assert torch.equal(again.x_hat, search.result.x_hat)  # seeded: the same split and the same choice
+
+
+def test_with_few_entries_for_the_latents_the_default_is_the_posterior_mean_of_z():
+    """At most mean_share * d informative entries per y (z far from pinned down): the default skips the
+    refinements and the fine-tuning and returns the mean of mean_chains MALA chains from the kept z, with the
+    likelihood std max(sigma, held-out rms); with one entry more, or mean_chains=0, it does not."""
+    from invgan.solvers.latent_refine import langevin_samples
+
+    torch.manual_seed(0)
+    G = MLPGenerator(6, (1, 8, 8), (32,), output="sigmoid").eval()
+    x = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    kw = dict(restarts=2, max_steps=60, deviation_steps=20, discrepancy_finetune=20, mean_chains=4, sampling_steps=20, noise_level=0.05)
+    few = make_physics("cs", (1, 8, 8), m=3, noise="none").physics  # d = 6, mean_share = 0.5
+    y = few.A(x)
+    res = latent_search(y, few, G, **kw)
+    c = res.choice
+    assert c["posterior_mean"] == [True, True] and c["finetune_steps"] == [0, 0] and c["refinement"] == ["none", "none"]
+    assert set(c["heldout_error"]) == {"prior_weight=0.01", "prior_weight=0.1", "prior_weight=1"}  # no refinement tried
+    assert "posterior mean" in c["rule"]
+    s = torch.tensor(c["heldout_rms"]).clamp_min(0.05)
+    with torch.enable_grad():
+        _, mean, _, _ = langevin_samples(y, few, G, res.z_hat, s, 4, steps=20, seed=0)
+    assert torch.allclose(res.x_hat, mean) and not torch.allclose(res.x_hat, res.x_map)
+    off = latent_search(y, few, G, **{**kw, "mean_chains": 0})
+    assert off.choice["posterior_mean"] == [False, False] and "posterior mean" not in off.choice["rule"]
+    many = make_physics("cs", (1, 8, 8), m=4, noise="none").physics
+    assert latent_search(many.A(x), many, G, **kw).choice["posterior_mean"] == [False, False]
+    assert latent_search(many.A(x), many, G, **{**kw, "mean_share": 4 / 6}).choice["posterior_mean"] == [True, True]
+    with pytest.raises(ValueError, match="invalid mean_chains=1"):
+        LatentSearchConfig(mean_chains=1)
+    with pytest.raises(ValueError, match="invalid mean_share=1.5"):
+        LatentSearchConfig(mean_share=1.5)
 
 
 def test_the_default_fine_tunes_by_the_discrepancy_principle_from_what_it_kept(in_range):

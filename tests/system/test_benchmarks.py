@@ -57,3 +57,26 @@ def test_latent_methods_reports_the_posterior_samples(tmp_path, capsys):
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "| setting | z | samples | Lasso's basis, alpha |"
     assert table[2].startswith("| inpainting:0.5:0.01 |") and "coverage" in table[4] and table[6].startswith("| inpainting:0.5:0.01 |")
+
+
+def test_latent_methods_checks_a_figure_on_other_digits(tmp_path, capsys):
+    """--first-test moves the test digits (a figure checked on digits it was not tuned on) and refuses
+    digits that overlap the validation ones; default-map runs only when named."""
+    import json
+
+    import benchmarks.latent_methods as latent_methods
+
+    common = ["--settings", "cs:25:0.1", "--n-test", "2", "--n-val", "1", "--restarts", "1", "--max-steps", "5", "--methods", "z"]
+    mse = []
+    for first in ("1", "500"):
+        out = tmp_path / f"{first}.json"
+        latent_methods.main([*common, "--first-test", first, "--json", str(out)])
+        mse.append(json.loads(out.read_text())["settings"]["cs:25:0.1"]["z"]["mse"])
+    assert mse[0] != mse[1]
+    with pytest.raises(SystemExit):
+        latent_methods.main([*common, "--first-test", "0"])
+    assert "--first-test 0" in capsys.readouterr().err
+    from invgan.nets.generators import MLPGenerator
+
+    G = MLPGenerator(4, (1, 28, 28), (8,), output="sigmoid")
+    assert latent_methods.method_table(G, 0)["default-map"] == {"mean_chains": 0} and "default-map" in latent_methods.OPT_IN
