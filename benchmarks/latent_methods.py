@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(table(merged, args.settings))
         return 0
     warnings.filterwarnings("ignore")
-    from invgan.solvers.latent_refine import SAMPLING_NOISE
+    from invgan.solvers.latent_sampling import SAMPLING_NOISE
 
     if args.sampling_noise not in SAMPLING_NOISE:
         ap.error(f"--sampling-noise {args.sampling_noise!r}: expected one of {SAMPLING_NOISE}")

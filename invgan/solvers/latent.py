@@ -36,8 +36,9 @@ from tqdm.auto import tqdm
 from ..options import with_overrides
 from .heldout import Entries, auto_layers, choice_rule, fold_count, informative_entries, pick_candidate
 from .latent_config import AUTO_DEVIATIONS, DEFAULT_LR, PRIOR_WEIGHTS, REFERENCE_PRIOR_WEIGHT, LatentSearchConfig, LatentSearchResult
-from .latent_refine import (deviation_weight, finetune_generator, gaussian_sigma, langevin_samples, one_measurement, refine, sampling_std,
-                            search_space, space_inputs, sparse_deviation)
+from .latent_refine import (deviation_weight, finetune_generator, gaussian_sigma, one_measurement, refine, search_space, space_inputs,
+                            sparse_deviation)
+from .latent_sampling import latent_posterior, sampling_std
 
 def _apply_operator(physics, x: Tensor, groups: int) -> Tensor:
     """:math:`A` on ``R`` stacked groups of the ``N`` measurements' candidates (index ``r*N + i``)."""
@@ -110,6 +111,9 @@ def latent_search(y: Tensor, physics, generator: nn.Module, config: LatentSearch
             searchable = tuple(k for k in spaces if k != "noise")
             raise ValueError(f"{type(generator).__name__} declares no latent space {cfg.space!r} to search: expected one of {searchable}"
                              + (" (its noise maps are searched beside another space, not yet offered)" if cfg.space == "noise" else ""))
+        if cfg.sampling_space not in ("auto", "z") and cfg.sampling_space not in spaces:
+            raise ValueError(f"{type(generator).__name__} declares no latent space {cfg.sampling_space!r} to sample in: "
+                             f"use sampling_space 'z' (or 'auto')")
         with torch.enable_grad():
             if cfg.space != "z":  # the z search (lambda chosen unless given), then the search continues in that space
                 result = (_chosen(generator, y.detach(), physics, dataclasses.replace(cfg, deviation="none"), latent_dim, shape)
@@ -329,8 +333,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
                 output_range=None if nu is None else (lo, hi))
     heldout_rms = (none_sq.sum(1) / held_flat.sum(1).clamp_min(1)).sqrt()  # the kept lambda's misfit on the entries it did not see
     if bool(low.any()):
-        _, mean, _, _ = langevin_samples(y, physics, generator, result.z_hat, sampling_std(sigma, heldout_rms, "heldout"), cfg.mean_chains,
-                                         steps=cfg.sampling_steps, seed=cfg.seed)
+        _, mean, _, _ = latent_posterior(y, physics, generator, result.z_hat, sampling_std(sigma, heldout_rms, "heldout"), cfg.mean_chains,
+                                         space=cfg.sampling_space, steps=cfg.sampling_steps, seed=cfg.seed)
         x_hat[low] = mean[low]
     result.x_hat = x_hat
     result.choice = {

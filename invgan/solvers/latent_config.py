@@ -11,7 +11,7 @@ from torch import Tensor
 from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt
 from .bases import BASES
-from .latent_refine import SAMPLING_NOISE
+from .latent_sampling import SAMPLING_NOISE, SAMPLING_SPACES
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -71,6 +71,9 @@ class LatentSearchConfig:
                                   "(d = 64) such a mean beat the MAP choice at m <= 25 in all 8 CS settings and lost at m = 50 in 3 of 4")
     samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
+    sampling_space: str = _opt("auto", "where the MALA chains run (the samples and the default's posterior mean): 'z', or 'w', "
+                                       "StyleGAN's mapping output whitened by its mean and covariance (a Gaussianised w); 'auto': w "
+                                       "where the generator declares it, else z")
     sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_refine.sampling_std): "
                                            "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
@@ -95,6 +98,7 @@ class LatentSearchConfig:
              "0, or at least 2 (samples of z: with deviation none or auto, finetune = 0 and space z)"),
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
             ("sampling_noise", self.sampling_noise in SAMPLING_NOISE, f"one of {SAMPLING_NOISE}"),
+            ("sampling_space", self.sampling_space in SAMPLING_SPACES, f"one of {SAMPLING_SPACES}"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),

@@ -12,10 +12,8 @@ r"""What latent search does after finding :math:`\hat z`, to get past the genera
   measurement, its layers unfrozen one block at a time from the input on, trained with
   :math:`z` on :math:`\|A G(z) - y\|^2` at a small step size and stopped by the discrepancy
   principle :math:`\|A G(z) - y\|^2 \le \tau m \sigma^2` when the noise level is known;
-* :func:`langevin_samples` (MALA, e.g. Holden et al. 2021): samples of the latent posterior
-  :math:`p(z\mid y) \propto \exp(-\|A G(z) - y\|^2 / 2\sigma^2 - \|z\|^2/2)` started from
-  :math:`\hat z`, with a step size per chain adapted during burn-in to an acceptance rate of
-  0.574; their images give the posterior mean and a per-pixel standard deviation.
+* posterior samples (MALA, :mod:`invgan.solvers.latent_sampling`), in :math:`z` or in a
+  Gaussianised :math:`w`.
 
 The generator passed in is never changed.
 """
@@ -31,8 +29,7 @@ from torch import Tensor, nn
 
 from .bases import SeparableBasis
 from .heldout import informative_entries
-
-SAMPLING_NOISE = ("residual", "heldout", "noise")  # the rules of sampling_std
+from .latent_sampling import latent_posterior, sampling_std
 
 
 def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
@@ -216,74 +213,6 @@ def _blocks_reached(net: nn.Module, objective: Callable[[], Tensor]) -> list[nn.
 
 
 @torch.enable_grad()
-def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
-                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
-    per measurement started at :math:`\hat z` (``z0``, ``(N, d)``), ``steps`` steps each; the step
-    size of each chain starts at :math:`1/(2\kappa)`, :math:`\kappa` the curvature of :math:`U`
-    along its gradient (or ``step_size``), and adapts during the burn-in (default: half the steps)
-    towards an acceptance rate of 0.574. ``sigma`` is one std or one per measurement. Returns ``(samples (N, K, C, H, W),
-    mean, std, acceptance rate per measurement)``; the mean and std are over every post-burn-in
-    state of every chain."""
-    N, K = y.shape[0], samples
-    burn_in = steps // 2 if burn_in is None else burn_in
-    sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
-    sig = (sig if sig.numel() == N else sig[:1].expand(N)).repeat(K)
-    y_rep = y.repeat(K, *([1] * (y.dim() - 1)))  # index k*N + i
-    g = torch.Generator(device="cpu").manual_seed(seed)
-
-    def energy(zz: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        zz = zz.detach().requires_grad_(True)
-        x = generator(zz)
-        ax = torch.cat([physics.A(chunk) for chunk in x.chunk(K)])
-        u = (ax - y_rep).flatten(1).pow(2).sum(1) / (2 * sig**2) + 0.5 * zz.pow(2).sum(1)
-        (grad,) = torch.autograd.grad(u.sum(), zz)
-        return u.detach(), grad, x.detach()
-
-    z = z0.detach().repeat(K, 1)
-    u, grad, x = energy(z)
-    # first step size from the curvature along the gradient: eta = 1 / (2 lambda), lambda ~ |H v| for v = grad/|grad|
-    v = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    eps = 1e-3
-    _, grad_v, _ = energy(z + eps * v)
-    curvature = ((grad_v - grad).norm(dim=1) / eps).clamp_min(1.0)
-    eta = (0.5 / curvature) if step_size is None else torch.full((N * K,), step_size, device=y.device)
-    accepted = torch.zeros(N * K, device=y.device)
-    kept: list[Tensor] = []
-    with torch.enable_grad():
-        for t in range(steps):
-            noise = torch.randn(z.shape, generator=g).to(z.device)
-            prop = z - eta[:, None] * grad + torch.sqrt(2 * eta)[:, None] * noise
-            u_p, grad_p, x_p = energy(prop)
-            fwd = (prop - z + eta[:, None] * grad).pow(2).sum(1) / (4 * eta)
-            bwd = (z - prop + eta[:, None] * grad_p).pow(2).sum(1) / (4 * eta)
-            log_alpha = (u - u_p) + fwd - bwd
-            accept = torch.log(torch.rand(N * K, generator=g).to(z.device)) < log_alpha
-            z = torch.where(accept[:, None], prop, z)
-            u, grad = torch.where(accept, u_p, u), torch.where(accept[:, None], grad_p, grad)
-            x = torch.where(accept.view(-1, *([1] * (x.dim() - 1))), x_p, x)
-            if t < burn_in:
-                eta = eta * torch.exp(0.2 * (accept.float() - 0.574))
-            else:
-                accepted += accept.float()
-                kept.append(x)
-    shape = x.shape[1:]
-    final = x.view(K, N, *shape).transpose(0, 1)
-    trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
-    rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
-    return final, trail.mean(1), trail.std(1), rate
-
-
-def sampling_std(sigma: Tensor, rms: Tensor, rule: str = "residual") -> Tensor:
-    r"""The likelihood's std :math:`s` of the posterior samples, per measurement: :math:`s = \max(\sigma, r)`, with
-    :math:`r` the rms misfit the search leaves (``rule="residual"``: :math:`\|AG(\hat z) - y\|/\sqrt m`;
-    ``rule="heldout"``: the misfit on entries held out of fits to the others, which also counts what the fit to
-    every entry absorbed). It holds what :math:`G` cannot represent beside the noise :math:`\sigma` (the chains
-    sample :math:`G`'s range, and with :math:`s = \sigma` alone their spread ignores the representation error).
-    With ``rule="noise"``: :math:`s = \sigma`."""
-    return sigma if rule == "noise" else torch.maximum(sigma, rms.to(sigma))
-
-
 def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
     """The refinements of this module that ``cfg`` (a :class:`~invgan.solvers.latent.LatentSearchConfig`) asks for, after the
     search that gave ``result`` (a :class:`~invgan.solvers.latent.LatentSearchResult`, updated and returned)."""
@@ -306,8 +235,8 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         rms = (torch.tensor(result.choice["heldout_rms"], device=y.device) if cfg.sampling_noise == "heldout"  # from the held-out choice
                else residual_rms(physics, result.x_map, y))
         result.sampling_std = sampling_std(sigma, rms, cfg.sampling_noise)
-        samples, mean, std, rate = langevin_samples(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
-                                                    steps=cfg.sampling_steps, seed=cfg.seed)
+        samples, mean, std, rate = latent_posterior(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
+                                                    space=cfg.sampling_space, steps=cfg.sampling_steps, seed=cfg.seed)
         result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
     return result
 

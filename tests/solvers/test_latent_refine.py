@@ -10,7 +10,8 @@ from torch import nn
 from invgan.nets.generators import MLPGenerator
 from invgan.physics import make_physics
 from invgan.solvers import LatentSearchConfig, latent_search
-from invgan.solvers.latent_refine import langevin_samples, soft_threshold
+from invgan.solvers.latent_refine import soft_threshold
+from invgan.solvers.latent_sampling import langevin_samples
 
 
 def test_soft_threshold_is_the_proximal_map_of_the_l1_norm():
@@ -55,7 +56,7 @@ def test_langevin_matches_the_closed_form_posterior_of_a_linear_gaussian_model()
 def test_the_samples_likelihood_holds_the_searchs_misfit_beside_the_noise():
     """sampling_noise='residual': s = max(sigma, rms of A G(z_hat) - y), and the chains sample the
     closed-form posterior of a linear-Gaussian G with that s; 'noise' keeps s = sigma."""
-    from invgan.solvers.latent_refine import sampling_std
+    from invgan.solvers.latent_sampling import sampling_std
 
     sigma = torch.tensor([0.1, 0.1, 0.8])
     assert torch.allclose(sampling_std(sigma, torch.tensor([0.3, 0.0, 0.3])), torch.tensor([0.3, 0.1, 0.8]))
@@ -185,8 +186,6 @@ def test_with_few_entries_for_the_latents_the_default_is_the_posterior_mean_of_z
     """At most mean_share * d informative entries per y (z far from pinned down): the default skips the
     refinements and the fine-tuning and returns the mean of mean_chains MALA chains from the kept z, with the
     likelihood std max(sigma, held-out rms); with one entry more, or mean_chains=0, it does not."""
-    from invgan.solvers.latent_refine import langevin_samples
-
     torch.manual_seed(0)
     G = MLPGenerator(6, (1, 8, 8), (32,), output="sigmoid").eval()
     x = torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(1))

@@ -1,0 +1,99 @@
+"""Posterior samples in z or in a Gaussianised w: the whitening checked on a linear 'mapping', whose
+posterior is known in closed form, and the choice of the chains' space through latent_search."""
+
+import pytest
+import torch
+from torch import nn
+
+from invgan.nets.generators import MLPGenerator, make_generator
+from invgan.nets.latent import LatentSpace
+from invgan.solvers import LatentSearchConfig, latent_search
+from invgan.solvers.latent_sampling import GaussianisedSpace, chain_space, langevin_samples
+
+F64 = torch.float64
+
+
+class LinearStyle(nn.Module):
+    """A 'mapping' w = M z and a 'synthesis' x = B w + c of (1, 2, 2) images, declaring the vector space w."""
+
+    def __init__(self):
+        super().__init__()
+        g = torch.Generator().manual_seed(2)
+        self.M = torch.tensor([[2.0, 0.0], [1.0, 0.5]], dtype=F64)
+        self.B, self.c = torch.randn(4, 2, generator=g, dtype=F64), torch.rand(4, generator=g, dtype=F64)
+        self.anchor = nn.Parameter(torch.zeros(1, dtype=F64))  # the dtype and device of the draws
+        self.latent_dim = 2
+
+    def latent_spaces(self):
+        return {"z": LatentSpace("z", (2,), "z"), "w": LatentSpace("w", (2,), "w = M z")}
+
+    def to_space(self, space, z):
+        return z if space == "z" else z @ self.M.T
+
+    def from_space(self, space, value):
+        return (value @ self.B.T + self.c).view(-1, 1, 2, 2)
+
+    def forward(self, z):
+        return self.from_space("w", self.to_space("w", z))
+
+
+class Identity:
+    @staticmethod
+    def A(x):
+        return x
+
+
+def test_the_gaussianised_space_whitens_w_and_its_chains_sample_the_closed_form_posterior():
+    """mu and L L^T are the moments of w = M z (0 and M M^T, to the draws' error); G_u(L^-1 (w - mu)) = G(z);
+    MALA in u gives the posterior of x = B w + c under w ~ N(mu, L L^T), which for a linear mapping is
+    the posterior of z pushed forward."""
+    G, sigma = LinearStyle(), 0.4
+    Gu = GaussianisedSpace(G, "w", draws=20000)
+    cov = Gu.L @ Gu.L.T
+    assert torch.allclose(Gu.mu, torch.zeros(2, dtype=F64), atol=0.05) and torch.allclose(cov, G.M @ G.M.T, rtol=0.05, atol=0.05)
+    z = torch.randn(5, 2, dtype=F64)
+    assert torch.allclose(Gu(Gu.from_z(z)), G(z))
+    y = torch.tensor([[[[0.3, -0.2], [0.8, 0.1]]]], dtype=F64)
+    B, r = G.B, y.flatten() - G.c - G.B @ Gu.mu
+    gain = cov @ B.T @ torch.linalg.inv(B @ cov @ B.T + sigma**2 * torch.eye(4, dtype=F64))
+    mean_w, cov_w = Gu.mu + gain @ r, cov - gain @ B @ cov
+    mean_x, std_x = B @ mean_w + G.c, torch.diag(B @ cov_w @ B.T).sqrt()
+    start = Gu.from_z(torch.linalg.solve(G.M, mean_w)[None])
+    samples, mean, std, rate = langevin_samples(y, Identity, Gu, start, sigma, 64, steps=1200, seed=0)
+    assert samples.shape == (1, 64, 1, 2, 2) and 0.3 < float(rate) < 0.9
+    assert torch.allclose(mean.flatten(), mean_x, atol=0.1 * float(std_x.min()) + 0.02)
+    assert torch.allclose(std.flatten(), std_x, rtol=0.15)
+    Mz = G.B @ G.M  # the same posterior from z ~ N(0, I), x = B M z + c
+    cov_z = torch.linalg.inv(Mz.T @ Mz / sigma**2 + torch.eye(2, dtype=F64))
+    assert torch.allclose(Mz @ (cov_z @ Mz.T @ (y.flatten() - G.c)) / sigma**2 + G.c, mean_x, atol=0.02)
+
+
+def test_a_space_that_is_not_a_vector_is_refused():
+    G = make_generator("stylegan2", 8, (1, 16, 16), output="sigmoid", width=8).eval()
+    with pytest.raises(ValueError, match="declares no vector space 'w\\+'"):
+        GaussianisedSpace(G, "w+")
+    with pytest.raises(ValueError, match="declares no vector space 'w'"):
+        GaussianisedSpace(MLPGenerator(4, (1, 8, 8), (8,), output="sigmoid"), "w")
+
+
+def test_the_chains_run_in_w_where_the_generator_declares_it():
+    """sampling_space='auto' is 'w' for StyleGAN2 (the same chains as asking for it, other than z's) and
+    'z' for a generator without w; asking for w there is refused before any search."""
+    torch.manual_seed(0)
+    G = make_generator("stylegan2", 8, (1, 16, 16), output="sigmoid", width=8).eval()
+    assert chain_space(G) == "w" and chain_space(MLPGenerator(4, (1, 8, 8), (8,), output="sigmoid")) == "z"
+    y = G(torch.randn(2, 8)).detach() + 0.05 * torch.randn(2, 1, 16, 16)
+    from invgan.physics import make_physics
+
+    physics = make_physics("inpainting", (1, 16, 16), keep=1.0, noise="none").physics
+    kw = dict(restarts=1, max_steps=20, prior_weight=0.1, deviation="none", samples=4, sampling_steps=20, noise_level=0.05)
+    auto, w, z = (latent_search(y, physics, G, **kw, sampling_space=s) for s in ("auto", "w", "z"))
+    assert torch.equal(auto.mean, w.mean) and not torch.allclose(w.mean, z.mean)
+    assert torch.equal(w.x_map, z.x_map) and w.samples.shape == (2, 4, 1, 16, 16)
+    mlp = MLPGenerator(4, (1, 16, 16), (8,), output="sigmoid").eval()
+    with pytest.raises(ValueError, match="declares no latent space 'w' to sample in"):
+        latent_search(y, physics, mlp, **kw, sampling_space="w")
+    with pytest.raises(ValueError, match="invalid sampling_space='x'"):
+        LatentSearchConfig(sampling_space="x")
+    with pytest.raises(ValueError, match="unknown sampling space"):
+        chain_space(G, "x")
