@@ -63,7 +63,7 @@ class GaussianisedSpace(nn.Module):
         return self.generator.from_space(self.space, self.mu + u @ self.L.T)
 
     def from_z(self, z: Tensor) -> Tensor:
-        """The :math:`u` of the point that latents ``z`` map to: :math:`L^{-1}(f(z) - \mu)`."""
+        r"""The :math:`u` of the point that latents ``z`` map to: :math:`L^{-1}(f(z) - \mu)`."""
         with torch.no_grad():
             w = self.generator.to_space(self.space, z)
             return torch.linalg.solve_triangular(self.L, (w - self.mu).T, upper=False).T
