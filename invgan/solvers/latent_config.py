@@ -64,17 +64,17 @@ class LatentSearchConfig:
                                           "most this many steps) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (0: off)")
     mean_chains: int = _opt(32, "deviation=auto where a y has at most mean_share * latent_dim informative entries (z is then far "
                                 "from pinned down, and the MAP is one of many points that fit y): the estimate is the posterior mean "
-                                "of this many MALA chains in z, s from the held-out misfit, instead of the refinements and the "
-                                "fine-tuning (0: off)")
+                                "of this many MALA chains (in sampling_space), s from the held-out misfit, instead of the refinements "
+                                "and the fine-tuning (0: off)")
     mean_share: float = _opt(0.5, "the share of latent_dim below which (informative entries <= mean_share * latent_dim) the default "
                                   "returns the posterior mean (mean_chains); 0.5 from docs/latent_search.md: on both shipped generators "
                                   "(d = 64) such a mean beat the MAP choice at m <= 25 in all 8 CS settings and lost at m = 50 in 3 of 4")
-    samples: int = _opt(0, "posterior samples by Langevin (MALA) in z after the search; 0: none, else at least 2")
+    samples: int = _opt(0, "posterior samples by Langevin (MALA) after the search, in sampling_space; 0: none, else at least 2")
     sampling_steps: int = _opt(400, "MALA steps per chain (the first half adapts the step size)")
     sampling_space: str = _opt("auto", "where the MALA chains run (the samples and the default's posterior mean): 'z', or 'w', "
                                        "StyleGAN's mapping output whitened by its mean and covariance (a Gaussianised w); 'auto': w "
                                        "where the generator declares it, else z")
-    sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_refine.sampling_std): "
+    sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_sampling.sampling_std): "
                                            "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
                                            "(default: the physics' Gaussian noise, else estimated from the search's residual)")
