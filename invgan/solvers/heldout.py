@@ -122,8 +122,9 @@ def choice_rule(cfg, reference: float, latent_dim: int) -> str:
             f"replaces the reference (prior_weight={reference:g}, then no refinement) only if it wins by more than "
             f"Phi^-1(1 - 0.1587 / C) standard errors of the paired differences, C the number of challengers (one standard error for one)"
             + (f"; where y has at most {cfg.mean_share:g} x {latent_dim} (the latent dimension) informative entries, z is far from "
-               f"pinned down: the estimate is then the posterior mean of {cfg.mean_chains} MALA chains in z from the kept "
-               f"z, with likelihood std max(sigma, heldout_rms) (posterior_mean)" if auto and cfg.mean_chains else "")
+               f"pinned down: the estimate is then the posterior mean of {cfg.mean_chains} MALA chains from the kept z (in "
+               f"sampling_space={cfg.sampling_space!r}: z, or a Gaussianised w where the generator declares one), with likelihood "
+               f"std max(sigma, heldout_rms) (posterior_mean)" if auto and cfg.mean_chains else "")
             + (f"; elsewhere, where the noise level is known, G fine-tuned from the kept point (z, the ILO layer's features, or z beside "
                f"the kept deviation nu) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (at most "
                f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""))

@@ -230,8 +230,9 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     :math:`\hat z` beside them (where the reference stands, the fit is plain CSGM's). Where a
     measurement has at most ``mean_share`` :math:`\cdot d` informative entries (:math:`d` the latent
     dimension), :math:`z` is far from pinned down and the MAP is one of many points that fit
-    :math:`y`: its estimate is the posterior mean of ``mean_chains`` MALA chains in :math:`z`
-    (:math:`s = \max(\sigma, \text{held-out rms})`), not a refinement. Elsewhere, where
+    :math:`y`: its estimate is the posterior mean of ``mean_chains`` MALA chains (in
+    ``sampling_space``: :math:`z`, or a Gaussianised :math:`w`; :math:`s = \max(\sigma, \text{held-out rms})`),
+    not a refinement, and its ``refinement`` is ``"none"``. Elsewhere, where
     :math:`\sigma` is known (``deviation="auto"``), the range itself (of :math:`G`, or of its blocks
     after the ILO layer that won) is then left by construction, not by a held-out test (too few
     held-out pixels rank a refinement's gain at inpainting): a copy of :math:`G` is fine-tuned from
@@ -304,6 +305,8 @@ def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
     names = [d for d in devs]
     dev_errors = {d: v.sum(1) for d, v in dev_sq.items()}
     dev_pick = pick_candidate([dev_sq[d] for d in names], names.index("none") if "none" in names else None, held_flat)
+    if bool(low.any()):  # the posterior mean's rows keep no refinement (and are neither refined nor fine-tuned)
+        dev_pick = torch.where(low.to(dev_pick.device), names.index("none"), dev_pick)
     # the warm start only where another lambda won: where the reference stands, its fit is plain CSGM's (the warm
     # chain repeats restart 0), never a different optimum of the same objective picked without evidence
     kept_ref = (pick == ref)[:, None].cpu()

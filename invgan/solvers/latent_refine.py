@@ -212,7 +212,6 @@ def _blocks_reached(net: nn.Module, objective: Callable[[], Tensor]) -> list[nn.
     return [b for b in blocks if any(id(p) in reached for p in b.parameters(recurse=False))]
 
 
-@torch.enable_grad()
 def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
     """The refinements of this module that ``cfg`` (a :class:`~invgan.solvers.latent.LatentSearchConfig`) asks for, after the
     search that gave ``result`` (a :class:`~invgan.solvers.latent.LatentSearchResult`, updated and returned)."""

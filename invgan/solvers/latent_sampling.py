@@ -91,6 +91,7 @@ def latent_posterior(y: Tensor, physics, generator: nn.Module, z_hat: Tensor, si
     return langevin_samples(y, physics, whitened, whitened.from_z(z_hat), sigma, samples, steps=steps, seed=seed)
 
 
+@torch.enable_grad()
 def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
                      burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
