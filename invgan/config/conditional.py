@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..losses.objectives import CONDITIONAL_OBJECTIVE
-from ..losses.selfsup import NEEDS_FRESH_DRAWS, SELF_SUPERVISED_LOSSES
+from ..losses.selfsup import NEEDS_FRESH_DRAWS, NEEDS_MASK, SELF_SUPERVISED_LOSSES
 from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
 from ..nets.reconstructor import RECONSTRUCTOR_LIFTS
@@ -121,8 +121,10 @@ class LossConfig:
     fresh_operator: bool = _opt(False, "adversarial = measurement / uair: D judges A' x_hat through a fresh operator draw A' "
                                        "(AmbientGAN, UAIR; needs physics.fresh_per_sample), not the draw of y")
     self_supervised: str = _opt("none", "a non-adversarial self-supervised loss of deepinv (no ground truth): none, moi (fresh operator "
-                                        "draws), ei (shifts, rotations), moei or sure (Gaussian noise); with mc_weight > 0")
+                                        "draws), ei (shifts, rotations), moei, sure (Gaussian noise; these with mc_weight > 0) or "
+                                        "splitting (inpainting: predict measured pixels withheld from R's input)")
     ss_weight: float = _opt(1.0, "weight of the self_supervised loss")
+    split_ratio: float = _opt(0.9, "self_supervised = splitting: the share of the measured pixels R is given; it is scored on the rest")
     perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
     perceptual_net: str = _opt("inception", "its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)")
     vgg_weights: str | None = _opt(None, "a local file of torchvision's vgg19 state dict (never downloaded)")
@@ -144,6 +146,7 @@ class LossConfig:
             ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
             ("self_supervised", self.self_supervised in ("none", *SELF_SUPERVISED_LOSSES), f"one of {('none', *SELF_SUPERVISED_LOSSES)}"),
             ("ss_weight", self.ss_weight >= 0, "a value >= 0"),
+            ("split_ratio", 0 < self.split_ratio < 1, "a share in (0, 1) of the measured pixels"),
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
             ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
             ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
@@ -181,6 +184,9 @@ class ConditionalConfig:
         if loss.self_supervised in NEEDS_FRESH_DRAWS and not self.physics.fresh_per_sample:
             raise ValueError(f"loss.self_supervised={loss.self_supervised!r} needs fresh operator draws: set physics.fresh_per_sample=true, "
                              "or use 'ei' (one fixed operator)")
+        if loss.self_supervised in NEEDS_MASK and self.physics.name != "inpainting":
+            raise ValueError(f"loss.self_supervised={loss.self_supervised!r} splits the measured pixels, for physics.name='inpainting' "
+                             f"only (got {self.physics.name!r}): use 'ei', or 'moi' with fresh operator draws")
         if (disc in WHOLE_IMAGE_CRITICS and loss.adv_weight > 0 and loss.adversarial in ("supervised", "pair")
                 and (crop < 16 or crop & (crop - 1))):
             raise ValueError(f"invalid data.crop={crop} for model.discriminator={disc!r}: expected a power of two >= 16 "

@@ -68,12 +68,15 @@ def fresh_measurement(cfg: ConditionalConfig, device: torch.device, offset: int 
 
 def self_supervised_term(cfg: ConditionalConfig, device: torch.device) -> nn.Module:
     """The deepinv loss of ``loss.self_supervised`` (:func:`~invgan.losses.selfsup.self_supervised_loss`),
-    seeded from ``train.seed``; fresh draws from an operator seeded ``physics.seed + 2000``."""
+    seeded from ``train.seed``; fresh draws from an operator seeded ``physics.seed + 2000``; the
+    splitting masks of ``loss.split_ratio`` on training crops."""
     name = cfg.loss.self_supervised
     draws = fresh_measurement(cfg, device, 2000).generator if name in NEEDS_FRESH_DRAWS else None
     sigma = cfg.physics.noise_sigma if cfg.physics.noise_sigma is not None else default_noise_sigma(cfg.physics.name)
     sigma = sigma if cfg.physics.noise == "gaussian" else 0.0
-    return self_supervised_loss(name, draws=draws, noise_sigma=sigma, seed=cfg.train.seed)
+    shape = (cfg.data.channels, cfg.data.crop, cfg.data.crop)
+    return self_supervised_loss(name, draws=draws, noise_sigma=sigma, seed=cfg.train.seed, split_ratio=cfg.loss.split_ratio,
+                                image_shape=shape, device=device)
 
 
 def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:

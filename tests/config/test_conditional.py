@@ -106,6 +106,8 @@ def test_self_supervised_critic_through_the_draw_of_y_is_warned():
     (["data.select='measurements'"], "data.select='measurements' withholds measured pixels, for physics.name='inpainting' only"),
     (["loss.self_supervised='moi'"], "loss.self_supervised='moi' needs fresh operator draws"),
     (["loss.self_supervised='n2n'"], "invalid loss.self_supervised='n2n'"),
+    (["loss.self_supervised='splitting'"], "loss.self_supervised='splitting' splits the measured pixels, for physics.name='inpainting'"),
+    (["physics.name='inpainting'", "loss.split_ratio=1.0"], "loss.split_ratio"),
 ])
 def test_selection_rule_and_self_supervised_losses_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
