@@ -28,17 +28,29 @@ import torch  # noqa: E402
 RUNS: dict[str, tuple[str, list[str], str]] = {
     "inpainting (supervised)": ("inpainting", [], "inpainting"),
     "inpainting (supervised), Tikhonov lift": ("inpainting", ["model.lift='tikhonov'"], "inpainting"),
-    "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + EI)": ("inpainting-selfsupervised", [], "inpainting"),
+    "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + splitting)": ("inpainting-selfsupervised", [], "inpainting"),
+    "inpainting, adversarial (fresh masks, weight 0.1) + MC + EI (the preset before)": ("inpainting-selfsupervised", [
+        "loss.self_supervised='ei'"], "inpainting"),
     "inpainting, UAIR adversarial only (fresh masks, weight 1, cycle)": ("inpainting-selfsupervised", [
         "loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"], "inpainting"),
-    "inpainting, MC + EI (deepinv, no D)": ("inpainting-selfsupervised", [
+    "inpainting, MC + splitting (deepinv, no D)": ("inpainting-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false"], "inpainting"),
+    "inpainting, MC + EI (deepinv, no D)": ("inpainting-selfsupervised", [
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "inpainting"),
     "inpainting-selfsupervised, Tikhonov lift": ("inpainting-selfsupervised", ["model.lift='tikhonov'"], "inpainting"),
+    "inpainting, adversarial + MC + EI, Tikhonov lift (the preset before)": ("inpainting-selfsupervised", [
+        "model.lift='tikhonov'", "loss.self_supervised='ei'"], "inpainting"),
     "deblur-selfsupervised": ("deblur-selfsupervised", [], "deblurring"),
     "deblurring, MC + EI (deepinv, no D)": ("deblur-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "deblurring"),
+    "deblurring, MC + MOEI (deepinv, no D, fresh kernels)": ("deblur-selfsupervised", [
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='moei'"], "deblurring"),
     "deblurring, adversarial (fresh kernels, weight 0.1) + MC + EI": ("deblur-selfsupervised", [
         "loss.adversarial='measurement'", "loss.adv_weight=0.1", "loss.self_supervised='ei'"], "deblurring"),
+    "deblurring, adversarial (fresh kernels, weight 0.3) + MC + EI": ("deblur-selfsupervised", [
+        "loss.adversarial='measurement'", "loss.adv_weight=0.3", "loss.self_supervised='ei'"], "deblurring"),
+    "deblurring, adversarial (fresh kernels, weight 1) + MC + EI": ("deblur-selfsupervised", [
+        "loss.adversarial='measurement'", "loss.adv_weight=1.0", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring (supervised)": ("deblur-selfsupervised", [
         "loss.adversarial='supervised'", "loss.fresh_operator=false", "loss.reconstruction='mse'", "loss.adv_weight=0.01",
         "loss.mc_weight=0"], "deblurring"),
