@@ -75,6 +75,8 @@ def test_d_sees_the_fake_detached(tiny_overrides):
     ["optim.ema=0.9"],
     ["physics.name='inpainting'", "physics.fresh_per_sample=true", "model.latent_channels=1", "optim.n_critic=2"],
     ["physics.name='inpainting'", "physics.fresh_per_sample=true"],
+    ["physics.name='inpainting'", "physics.fresh_per_sample=true", "loss.adversarial='measurement'", "loss.fresh_operator=true",
+     "loss.reconstruction='none'", "loss.mc_weight=1", "loss.self_supervised='splitting'"],  # the splitting masks' stream
     ["model.latent_channels=1"],
     ["optim.n_critic=2"],
 ])
