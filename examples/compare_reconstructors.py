@@ -4,7 +4,9 @@ Every run folder is evaluated on the held-out crops that the first run's config 
 physics, ``data.eval_crop``, ``data.eval_crops``), through :func:`invgan.metrics.compare_estimators`:
 PSNR/SSIM and, unless ``--no-fid``, patch FID/KID on the offline Inception features. The baselines
 are the back-projection A^T y, the best-tuned Tikhonov solution (an oracle weight, tuned on this
-set) and, for super-resolution, bicubic interpolation on the operator's grid. ``--interpolate RUN
+set) and the classical method of the operator: bicubic interpolation on the operator's grid for
+super-resolution, scikit-image's biharmonic inpainting for inpainting, Wiener deconvolution
+(balance 0.01) for blur. ``--interpolate RUN
 ALPHA...`` adds ESRGAN's network interpolation between ``RUN/pretrained.pt`` (the end of the
 warm-up) and ``RUN/last.pt``; with ``--choose-alpha ALPHA...`` the weight among those with the
 lowest patch KID on crops of the *training* photos (``held_out_set(..., split="train")``, never
@@ -114,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators
     from invgan.metrics.images import TIKHONOV_GAMMAS, evaluate_estimator
-    from invgan.classical import bicubic_upsample
+    from invgan.classical import bicubic_upsample, biharmonic_inpaint, wiener_deconvolve
     from invgan.physics import lift
 
     models, cfg0 = {}, None
@@ -139,8 +141,11 @@ def main(argv: list[str] | None = None) -> None:
     physics = measurement.physics
     gamma = max(TIKHONOV_GAMMAS, key=lambda g: evaluate_estimator(lambda y, ph: lift(ph, y, "tikhonov", g), data, physics)["psnr"])
     estimators = {"A^T y": lambda y, ph: lift(ph, y, "adjoint"), f"Tikhonov (best gamma {gamma:.2g})": lambda y, ph: lift(ph, y, "tikhonov", gamma)}
-    if cfg0.physics.name == "downsampling":
-        estimators["bicubic"] = bicubic_upsample
+    classical = {"downsampling": ("bicubic", bicubic_upsample), "inpainting": ("biharmonic inpainting", biharmonic_inpaint),
+                 "blur": ("Wiener (balance 0.01)", wiener_deconvolve)}
+    if cfg0.physics.name in classical:  # the operator's classical method, in the table and the figure
+        name, method = classical[cfg0.physics.name]
+        estimators[name] = method
     estimators.update(models)
     t0 = time.perf_counter()
     table = compare_estimators(estimators, data, physics, None if args.no_fid else InceptionFeatures(), patch=args.patch)

@@ -56,6 +56,20 @@ def test_compare_reconstructors_example(fid, tmp_path, monkeypatch):
         assert chosen["psnr"] == pytest.approx(table["PSNR" if best == 0 else "GAN"]["psnr"])
 
 
+def test_compare_reconstructors_shows_the_classical_method_of_each_operator(tmp_path):
+    """Inpainting and blur runs get biharmonic inpainting and Wiener deconvolution as rows and figure columns."""
+    import runpy
+
+    script = runpy.run_path(str(Path(__file__).resolve().parents[2] / "examples" / "compare_reconstructors.py"))
+    for preset, row in (("inpainting", "biharmonic inpainting"), ("demo", "Wiener (balance 0.01)")):
+        build_run(_tiny(preset, tmp_path, "model.blocks=8", "model.depth=2")).fit()
+        out = tmp_path / f"cmp-{preset}"
+        script["main"]([f"{tmp_path / preset}:last=net", "--crops", "2", "--no-fid", "--out", str(out), "--show", "1"])
+        table = json.loads((out / "table.json").read_text())["table"]
+        assert {"A^T y", row, "net"} <= set(table) and "bicubic" not in table
+        assert table[row]["psnr"] > table["A^T y"]["psnr"] and (out / "crops.png").exists()
+
+
 @pytest.mark.parametrize("args, message", [
     (["--choose-alpha", "0.5"], "--choose-alpha needs --interpolate"),
     (["--interpolate", "RUN", "0.5", "--choose-alpha", "1.5"], "must lie in \\[0, 1\\]"),
