@@ -2,7 +2,7 @@
 
 D compares measurements y with A'(x_hat), the reconstruction measured through a *fresh* random
 mask A' (AmbientGAN/UAIR; through y's own mask x_hat = A^T y would be an equilibrium), beside
-measurement consistency and deepinv's measurement-splitting loss; best.pt is picked on held-out
+measurement consistency and deepinv's measurement-splitting and equivariant-imaging losses; best.pt is picked on held-out
 measured pixels. See docs/self_supervised.md.
 
     python examples/inpainting_selfsupervised.py [--steps 1000]

@@ -28,17 +28,22 @@ import torch  # noqa: E402
 RUNS: dict[str, tuple[str, list[str], str]] = {
     "inpainting (supervised)": ("inpainting", [], "inpainting"),
     "inpainting (supervised), Tikhonov lift": ("inpainting", ["model.lift='tikhonov'"], "inpainting"),
-    "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + splitting)": ("inpainting-selfsupervised", [], "inpainting"),
-    "inpainting, adversarial (fresh masks, weight 0.1) + MC + EI (the preset before)": ("inpainting-selfsupervised", [
+    "inpainting-selfsupervised (adversarial, fresh masks, weight 0.1 + MC + splitting + EI)": ("inpainting-selfsupervised", [],
+                                                                                               "inpainting"),
+    "inpainting, adversarial (fresh masks, weight 0.1) + MC + splitting": ("inpainting-selfsupervised", [
+        "loss.self_supervised='splitting'"], "inpainting"),
+    "inpainting, adversarial (fresh masks, weight 0.1) + MC + EI (the preset until 2026-12-05)": ("inpainting-selfsupervised", [
         "loss.self_supervised='ei'"], "inpainting"),
     "inpainting, UAIR adversarial only (fresh masks, weight 1, cycle)": ("inpainting-selfsupervised", [
         "loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"], "inpainting"),
     "inpainting, MC + splitting (deepinv, no D)": ("inpainting-selfsupervised", [
-        "loss.adv_weight=0", "loss.fresh_operator=false"], "inpainting"),
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='splitting'"], "inpainting"),
     "inpainting, MC + EI (deepinv, no D)": ("inpainting-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "inpainting"),
     "inpainting-selfsupervised, Tikhonov lift": ("inpainting-selfsupervised", ["model.lift='tikhonov'"], "inpainting"),
-    "inpainting, adversarial + MC + EI, Tikhonov lift (the preset before)": ("inpainting-selfsupervised", [
+    "inpainting, adversarial + MC + splitting, Tikhonov lift": ("inpainting-selfsupervised", [
+        "model.lift='tikhonov'", "loss.self_supervised='splitting'"], "inpainting"),
+    "inpainting, adversarial + MC + EI, Tikhonov lift (the preset until 2026-12-05)": ("inpainting-selfsupervised", [
         "model.lift='tikhonov'", "loss.self_supervised='ei'"], "inpainting"),
     "deblur-selfsupervised": ("deblur-selfsupervised", [], "deblurring"),
     "deblurring, MC + EI (deepinv, no D)": ("deblur-selfsupervised", [

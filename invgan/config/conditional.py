@@ -122,7 +122,7 @@ class LossConfig:
                                        "(AmbientGAN, UAIR; needs physics.fresh_per_sample), not the draw of y")
     self_supervised: str = _opt("none", "a non-adversarial self-supervised loss of deepinv (no ground truth): none, moi (fresh operator "
                                         "draws), ei (shifts, rotations), moei, sure (Gaussian noise; these with mc_weight > 0) or "
-                                        "splitting (inpainting: predict measured pixels withheld from R's input)")
+                                        "splitting (inpainting: predict measured pixels withheld from R's input); several joined by '+', e.g. splitting+ei")
     ss_weight: float = _opt(1.0, "weight of the self_supervised loss")
     split_ratio: float = _opt(0.9, "self_supervised = splitting: the share of the measured pixels R is given; it is scored on the rest")
     perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
@@ -135,6 +135,11 @@ class LossConfig:
     std_weight: float = _opt(0.0, "rcGAN: beta_SD, weight of the std reward -sqrt(2/(pi P (P+1))) mean std of the P draws "
                                   "(1: the paper's rule; 0: off)")
 
+    @property
+    def self_supervised_parts(self) -> tuple[str, ...]:
+        """The names of ``self_supervised`` ('splitting+ei': both terms, each with ``ss_weight``)."""
+        return () if self.self_supervised == "none" else tuple(self.self_supervised.split("+"))
+
     def __post_init__(self) -> None:
         _check(self, [
             ("adv_weight", self.adv_weight >= 0, "a value >= 0 (0: no discriminator)"),
@@ -144,7 +149,10 @@ class LossConfig:
             ("reconstruction", self.reconstruction in RECONSTRUCTION_LOSSES, "'mse', 'l1' or 'none'"),
             ("rec_weight", self.rec_weight >= 0, "a value >= 0"),
             ("mc_weight", self.mc_weight >= 0, "a value >= 0"),
-            ("self_supervised", self.self_supervised in ("none", *SELF_SUPERVISED_LOSSES), f"one of {('none', *SELF_SUPERVISED_LOSSES)}"),
+            ("self_supervised", self.self_supervised == "none" or (
+                set(self.self_supervised_parts) <= set(SELF_SUPERVISED_LOSSES)
+                and len(set(self.self_supervised_parts)) == len(self.self_supervised_parts)),
+             f"one of {('none', *SELF_SUPERVISED_LOSSES)}, or several joined by '+' (e.g. 'splitting+ei')"),
             ("ss_weight", self.ss_weight >= 0, "a value >= 0"),
             ("split_ratio", 0 < self.split_ratio < 1, "a share in (0, 1) of the measured pixels"),
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
@@ -181,10 +189,10 @@ class ConditionalConfig:
         if self.data.select == "measurements" and self.physics.name != "inpainting":
             raise ValueError(f"data.select='measurements' withholds measured pixels, for physics.name='inpainting' only "
                              f"(got {self.physics.name!r}): use data.select='psnr'")
-        if loss.self_supervised in NEEDS_FRESH_DRAWS and not self.physics.fresh_per_sample:
+        if set(loss.self_supervised_parts) & set(NEEDS_FRESH_DRAWS) and not self.physics.fresh_per_sample:
             raise ValueError(f"loss.self_supervised={loss.self_supervised!r} needs fresh operator draws: set physics.fresh_per_sample=true, "
                              "or use 'ei' (one fixed operator)")
-        if loss.self_supervised in NEEDS_MASK and self.physics.name != "inpainting":
+        if set(loss.self_supervised_parts) & set(NEEDS_MASK) and self.physics.name != "inpainting":
             raise ValueError(f"loss.self_supervised={loss.self_supervised!r} splits the measured pixels, for physics.name='inpainting' "
                              f"only (got {self.physics.name!r}): use 'ei', or 'moi' with fresh operator draws")
         if (disc in WHOLE_IMAGE_CRITICS and loss.adv_weight > 0 and loss.adversarial in ("supervised", "pair")

@@ -54,7 +54,7 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         perceptual=perceptual, perceptual_weight=loss.perceptual_weight, eval_measurement=eval_measurement,
         posterior_samples=loss.posterior_samples, std_weight=loss.std_weight,
         fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
-        self_supervised=None if loss.self_supervised == "none" else self_supervised_term(cfg, device), ss_weight=loss.ss_weight,
+        self_supervised=self_supervised_terms(cfg, device), ss_weight=loss.ss_weight,
         select=data.select,
     )
     return RunParts(recipe, stream, eval_set)
@@ -66,17 +66,19 @@ def fresh_measurement(cfg: ConditionalConfig, device: torch.device, offset: int 
     return build_operator(cfg.physics, (cfg.data.channels, cfg.data.crop, cfg.data.crop), device, seed=cfg.physics.seed + offset)
 
 
-def self_supervised_term(cfg: ConditionalConfig, device: torch.device) -> nn.Module:
-    """The deepinv loss of ``loss.self_supervised`` (:func:`~invgan.losses.selfsup.self_supervised_loss`),
-    seeded from ``train.seed``; fresh draws from an operator seeded ``physics.seed + 2000``; the
-    splitting masks of ``loss.split_ratio`` on training crops."""
-    name = cfg.loss.self_supervised
-    draws = fresh_measurement(cfg, device, 2000).generator if name in NEEDS_FRESH_DRAWS else None
+def self_supervised_terms(cfg: ConditionalConfig, device: torch.device) -> tuple[nn.Module, ...]:
+    """The deepinv losses of ``loss.self_supervised`` (:func:`~invgan.losses.selfsup.self_supervised_loss`;
+    none, one, or several joined by '+'), seeded from ``train.seed``; fresh draws from an operator
+    seeded ``physics.seed + 2000``; the splitting masks of ``loss.split_ratio`` on training crops."""
     sigma = cfg.physics.noise_sigma if cfg.physics.noise_sigma is not None else default_noise_sigma(cfg.physics.name)
     sigma = sigma if cfg.physics.noise == "gaussian" else 0.0
     shape = (cfg.data.channels, cfg.data.crop, cfg.data.crop)
-    return self_supervised_loss(name, draws=draws, noise_sigma=sigma, seed=cfg.train.seed, split_ratio=cfg.loss.split_ratio,
-                                image_shape=shape, device=device)
+    terms = []
+    for name in cfg.loss.self_supervised_parts:
+        draws = fresh_measurement(cfg, device, 2000).generator if name in NEEDS_FRESH_DRAWS else None
+        terms.append(self_supervised_loss(name, draws=draws, noise_sigma=sigma, seed=cfg.train.seed, split_ratio=cfg.loss.split_ratio,
+                                          image_shape=shape, device=device))
+    return tuple(terms)
 
 
 def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementModel) -> nn.Module:

@@ -45,7 +45,7 @@ def conditional_gan(
     posterior_samples: int = 1,
     std_weight: float = 0.0,
     fresh_measurement: MeasurementModel | None = None,
-    self_supervised: nn.Module | None = None,
+    self_supervised: nn.Module | tuple[nn.Module, ...] | None = None,
     ss_weight: float = 1.0,
     select: str = "psnr",
 ) -> GANRecipe:
@@ -76,7 +76,7 @@ def conditional_gan(
     ``fresh_measurement`` (self-supervised modes only): a second operator with its own random draws;
     ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
     :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`).
-    ``self_supervised``: a loss of the step without ground truth (a deepinv loss of
+    ``self_supervised``: a loss of the step without ground truth, or several (a deepinv loss of
     :mod:`invgan.losses.selfsup`: EI, MOI, SURE), weighted by ``ss_weight``; with ``discriminator=None``
     the non-adversarial self-supervised baselines. ``select``: what picks ``best.pt``
     (:class:`~invgan.training.evaluators.ReconstructionEvaluator`): ``"psnr"`` or, without ground
@@ -98,8 +98,8 @@ def conditional_gan(
         terms.append(LossTerm("std", StdReward(), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
-    if self_supervised is not None:
-        terms.append(LossTerm(getattr(self_supervised, "name", "selfsup"), self_supervised, ss_weight))
+    for loss in (self_supervised,) if isinstance(self_supervised, nn.Module) else self_supervised or ():
+        terms.append(LossTerm(getattr(loss, "name", "selfsup"), loss, ss_weight))
     if perceptual is not None:
         terms.append(LossTerm("percep", perceptual, perceptual_weight, start=adv_start))
     if discriminator is not None and adversarial == "uair":

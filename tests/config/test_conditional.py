@@ -108,6 +108,10 @@ def test_self_supervised_critic_through_the_draw_of_y_is_warned():
     (["loss.self_supervised='n2n'"], "invalid loss.self_supervised='n2n'"),
     (["loss.self_supervised='splitting'"], "loss.self_supervised='splitting' splits the measured pixels, for physics.name='inpainting'"),
     (["physics.name='inpainting'", "loss.split_ratio=1.0"], "loss.split_ratio"),
+    (["physics.name='inpainting'", "loss.self_supervised='ei+ei'"], "invalid loss.self_supervised='ei\\+ei'"),
+    (["physics.name='inpainting'", "loss.self_supervised='ei+n2n'"], "or several joined by"),
+    (["loss.self_supervised='ei+splitting'"], "splits the measured pixels, for physics.name='inpainting'"),
+    (["physics.name='inpainting'", "loss.self_supervised='ei+moi'"], "needs fresh operator draws"),
 ])
 def test_selection_rule_and_self_supervised_losses_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):

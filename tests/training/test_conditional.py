@@ -83,11 +83,9 @@ def test_self_supervised_inpainting_moves_away_from_the_identity_map(image_root,
     through fresh masks) learn to fill the missing pixels from measurements alone: the held-out
     PSNR ends well above that of :math:`A^\\top y`. Measured through the draw of ``y`` itself (the
     preset before ``loss.fresh_operator``) the run stayed within 1 dB of :math:`A^\\top y` (0.2-0.3 dB
-    at 600 steps, 3 seeds); adversarial only with fresh masks 3.9-6.4 dB above; the preset (with
-    measurement splitting) 4.2-5.8 dB; deepinv's splitting with MC alone (no D) 4.3-5.6 dB (2 seeds; at
-    split_ratio 0.6 only 1.6-2.5 dB). With EI in place of splitting (the preset before) 9.9-12.6 dB:
-    on these smooth made-up images EI learns faster, on photos it fell below biharmonic inpainting
-    at 20 % kept (docs/self_supervised.md).
+    at 600 steps, 3 seeds); adversarial only with fresh masks 3.9-6.4 dB above; the preset (D, MC,
+    splitting and EI) 9.5-11.7 dB; D, MC and splitting alone 4.2-5.8 dB, with EI alone 9.9-12.6 dB;
+    deepinv's splitting with MC alone (no D) 4.3-5.6 dB (2 seeds; at split_ratio 0.6 only 1.6-2.5 dB).
     On the Tikhonov lift (the masked image), not the preset's biharmonic one, which would pass alone."""
     cfg = resolve(preset="inpainting-selfsupervised", overrides=[*extra, "model.lift='tikhonov'",
         f"data.source='{image_root}'", "data.crop=16", "data.batch_size=4", "data.eval_crops=8",
@@ -101,18 +99,18 @@ def test_self_supervised_inpainting_moves_away_from_the_identity_map(image_root,
 
 
 def test_non_adversarial_self_supervised_run_and_no_ground_truth_selection(image_root, tmp_path):
-    """deepinv's EI as invgan's loss term, with no D; best.pt picked on held-out measured pixels;
-    the term's random streams are part of the run's state (exact resume)."""
+    """deepinv's EI and splitting as invgan's loss terms ('splitting+ei': both), with no D; best.pt
+    picked on held-out measured pixels; the terms' random streams are part of the run's state (exact resume)."""
     cfg = resolve(preset="inpainting-selfsupervised", overrides=[
         f"data.source='{image_root}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=4", "model.width=4", "model.depth=2",
-        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'", "train.steps=2", "train.eval_every=1",
+        "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='splitting+ei'", "train.steps=2", "train.eval_every=1",
         "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'",
         f"train.out_dir='{tmp_path / 'run'}'"])
     run = build_run(cfg)
     recipe = run.trainer.recipe
     assert "D" not in recipe.networks and recipe.best_metric == "heldout_psnr"
-    assert any(k.startswith("ei/") for k in recipe.rng_state())
+    assert any(k.startswith("ei/") for k in recipe.rng_state()) and any(k.startswith("splitting/") for k in recipe.rng_state())
     metrics = run.fit()
     assert {"psnr", "heldout_psnr", "biharmonic_psnr"} <= set(metrics)
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
-    assert any("G/ei" in r for r in rows) and any("G/mc" in r for r in rows)
+    assert any("G/ei" in r for r in rows) and any("G/splitting" in r for r in rows) and any("G/mc" in r for r in rows)
