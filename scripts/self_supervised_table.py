@@ -45,20 +45,20 @@ RUNS: dict[str, tuple[str, list[str], str]] = {
         "model.lift='tikhonov'", "loss.self_supervised='splitting'"], "inpainting"),
     "inpainting, adversarial + MC + EI, Tikhonov lift (the preset until 2026-12-05)": ("inpainting-selfsupervised", [
         "model.lift='tikhonov'", "loss.self_supervised='ei'"], "inpainting"),
-    "deblur-selfsupervised": ("deblur-selfsupervised", [], "deblurring"),
+    "deblur-selfsupervised (adversarial, fresh kernels, weight 0.1 + MC + EI)": ("deblur-selfsupervised", [], "deblurring"),
+    "deblurring, UAIR adversarial only (fresh kernels, weight 1, cycle; the preset until 2026-12-05)": ("deblur-selfsupervised", [
+        "loss.adversarial='uair'", "loss.adv_weight=1.0", "loss.self_supervised='none'"], "deblurring"),
     "deblurring, MC + EI (deepinv, no D)": ("deblur-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring, MC + MOEI (deepinv, no D, fresh kernels)": ("deblur-selfsupervised", [
         "loss.adv_weight=0", "loss.fresh_operator=false", "loss.self_supervised='moei'"], "deblurring"),
-    "deblurring, adversarial (fresh kernels, weight 0.1) + MC + EI": ("deblur-selfsupervised", [
-        "loss.adversarial='measurement'", "loss.adv_weight=0.1", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring, adversarial (fresh kernels, weight 0.3) + MC + EI": ("deblur-selfsupervised", [
         "loss.adversarial='measurement'", "loss.adv_weight=0.3", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring, adversarial (fresh kernels, weight 1) + MC + EI": ("deblur-selfsupervised", [
         "loss.adversarial='measurement'", "loss.adv_weight=1.0", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring (supervised)": ("deblur-selfsupervised", [
         "loss.adversarial='supervised'", "loss.fresh_operator=false", "loss.reconstruction='mse'", "loss.adv_weight=0.01",
-        "loss.mc_weight=0"], "deblurring"),
+        "loss.mc_weight=0", "loss.self_supervised='none'"], "deblurring"),
 }
 
 
