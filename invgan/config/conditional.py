@@ -192,6 +192,10 @@ class ConditionalConfig:
         if set(loss.self_supervised_parts) & set(NEEDS_FRESH_DRAWS) and not self.physics.fresh_per_sample:
             raise ValueError(f"loss.self_supervised={loss.self_supervised!r} needs fresh operator draws: set physics.fresh_per_sample=true, "
                              "or use 'ei' (one fixed operator)")
+        if "moei" in loss.self_supervised_parts and {"ei", "moi"} & set(loss.self_supervised_parts):
+            # moei is the two at once; beside either it would repeat its seeded transforms or operator draws
+            raise ValueError(f"invalid loss.self_supervised={loss.self_supervised!r}: 'moei' is 'moi' and 'ei' at once; "
+                             "name it alone, or 'moi+ei'")
         if set(loss.self_supervised_parts) & set(NEEDS_MASK) and self.physics.name != "inpainting":
             raise ValueError(f"loss.self_supervised={loss.self_supervised!r} splits the measured pixels, for physics.name='inpainting' "
                              f"only (got {self.physics.name!r}): use 'ei', or 'moi' with fresh operator draws")

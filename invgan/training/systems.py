@@ -77,7 +77,7 @@ def conditional_gan(
     ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
     :math:`\theta'` (AmbientGAN, UAIR; :class:`~invgan.training.gan.MeasurementView`).
     ``self_supervised``: a loss of the step without ground truth, or several (a deepinv loss of
-    :mod:`invgan.losses.selfsup`: EI, MOI, SURE), weighted by ``ss_weight``; with ``discriminator=None``
+    :mod:`invgan.losses.selfsup`: EI, MOI, SURE, splitting), each weighted by ``ss_weight``; with ``discriminator=None``
     the non-adversarial self-supervised baselines. ``select``: what picks ``best.pt``
     (:class:`~invgan.training.evaluators.ReconstructionEvaluator`): ``"psnr"`` or, without ground
     truth, ``"measurements"`` (held-out measured pixels)."""

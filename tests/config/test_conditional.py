@@ -112,6 +112,7 @@ def test_self_supervised_critic_through_the_draw_of_y_is_warned():
     (["physics.name='inpainting'", "loss.self_supervised='ei+n2n'"], "or several joined by"),
     (["loss.self_supervised='ei+splitting'"], "splits the measured pixels, for physics.name='inpainting'"),
     (["physics.name='inpainting'", "loss.self_supervised='ei+moi'"], "needs fresh operator draws"),
+    (["physics.name='inpainting'", "physics.fresh_per_sample=true", "loss.self_supervised='moei+ei'"], "'moei' is 'moi' and 'ei' at once"),
 ])
 def test_selection_rule_and_self_supervised_losses_are_checked(overrides, message):
     with pytest.raises(ValueError, match=message):
