@@ -53,9 +53,11 @@ def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     model, channels = cfg.model, cfg.data.channels
     if model.generator == "unet":
         return ConditionalReconstructor(channels, width=model.width, depth=model.depth, lift=model.lift, gamma=model.gamma,
-                                        latent_channels=model.latent_channels, norm=model.norm, guide=model.guide)
-    if model.guide != "none":
-        raise ValueError(f"model.guide={model.guide!r} needs model.generator = 'unet' (the U-Net takes the extra channels), "
+                                        latent_channels=model.latent_channels, norm=model.norm, guide=model.guide,
+                                        consistency=model.consistency)
+    if model.guide != "none" or model.consistency != "none":
+        option = f"model.guide={model.guide!r}" if model.guide != "none" else f"model.consistency={model.consistency!r}"
+        raise ValueError(f"{option} needs model.generator = 'unet' (the U-Net reconstructor has it), "
                          f"got {model.generator!r}")
     if cfg.physics.name != "downsampling":
         raise ValueError(f"model.generator={model.generator!r} is a super-resolution network: it needs physics.name = 'downsampling', "

@@ -34,6 +34,7 @@ BLUR_KERNELS = ("gaussian", "motion")
 DOWNSAMPLING_FILTERS = ("bicubic", "bilinear", "gaussian", "sinc")
 LIFTS = ("adjoint", "pinv", "tikhonov")
 GUIDES = ("none", "adjoint", "coverage")  # extra inputs of a reconstructor beside its lift (see guide)
+CONSISTENCIES = ("none", "project")  # what a reconstructor does to its output with the measurement (see enforce_consistency)
 FRESH_PER_SAMPLE = ("inpainting", "blur", "cs")  # operators that can be drawn afresh for every sample
 
 ImgSize = tuple[int, int, int]
@@ -426,4 +427,34 @@ def guide(physics: dphys.Physics, y: Tensor, mode: str = "none") -> Tensor | Non
             ones = torch.ones_like(physics.A_adjoint(y))
             return physics.A_adjoint(physics.A(ones))
     _fail("guide", mode, f"one of {GUIDES}")
+    raise AssertionError  # unreachable
+
+
+def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str = "none") -> Tensor:
+    r"""Make an estimate agree with the measurement: ``"none"`` returns :math:`x`; ``"project"``
+    returns :math:`x + A^\dagger(y - Ax)`, the range--null-space split of DDNM (Wang et al. 2023):
+    the part of :math:`x` that :math:`A` sees is replaced by what was measured, the rest (the null
+    space of :math:`A`) is kept. For inpainting, :math:`A^\dagger = A^\top` and it is
+    :math:`m \odot y + (1 - m) \odot x`: the measured pixels are copied from :math:`y` (with their
+    noise), the missing ones come from :math:`x`. Only inpainting (deepinv's
+    :class:`~deepinv.physics.Inpainting`), whose :math:`A^\dagger` is exact and costs nothing, is accepted.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.physics import enforce_consistency, make_physics
+    >>> model = make_physics("inpainting", (1, 4, 4), keep=0.5, noise="none")
+    >>> x = torch.rand(1, 1, 4, 4)
+    >>> y = model.measure(x)
+    >>> out = enforce_consistency(model.physics, torch.zeros_like(x), y, "project")
+    >>> bool(torch.equal(model.physics.A(out), y)), bool((out[model.physics.mask == 0] == 0).all())
+    (True, True)
+    """
+    if mode == "none":
+        return x
+    if mode == "project":
+        if not isinstance(physics, dphys.Inpainting):
+            raise ValueError(f"consistency='project' needs an inpainting operator (its A^dagger is exact), got {type(physics).__name__}")
+        return x + physics.A_dagger(y - physics.A(x))
+    _fail("consistency", mode, f"one of {CONSISTENCIES}")
     raise AssertionError  # unreachable

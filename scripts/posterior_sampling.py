@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--select-beta", nargs="+", type=float, default=None, metavar="B",
                    help="choose loss.std_weight among these on training-photo crops (writes selection.json only)")
     p.add_argument("--set", dest="extra", action="append", default=[], help="an override of every run (tests: tiny runs)")
+    p.add_argument("--det-set", dest="det_extra", action="append", default=[],
+                   help="an override of the deterministic cGAN runs only (their folder is named after it)")
     p.add_argument("--rc-set", dest="rc_extra", action="append", default=[],
                    help="an override of the rcGAN runs only (their folders get it as a suffix), e.g. loss.std_weight=0.5")
     p.add_argument("--table", default="table", help="name of the table files (NAME.json, NAME.md) and prefix of the figures")
@@ -132,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         if problem not in args.problems:
             continue
         rc_folder = runs / "-".join([rc_name, *(o.replace("=", "") for o in args.rc_extra)])
-        seconds = {det_name: train(det_name, args.steps, runs / det_name, args.reuse, args.extra),
+        det_folder = runs / "-".join([det_name, *(o.replace("=", "") for o in args.det_extra)])
+        seconds = {det_name: train(det_name, args.steps, det_folder, args.reuse, [*args.extra, *args.det_extra]),
                    rc_name: train(rc_name, args.steps, rc_folder, args.reuse, [*args.extra, *args.rc_extra])}
-        det, cfg = load_reconstructor(runs / det_name / "last.pt", torch.device("cpu"))
+        det, cfg = load_reconstructor(det_folder / "last.pt", torch.device("cpu"))
         rc, rc_cfg = load_reconstructor(rc_folder / "last.pt", torch.device("cpu"))
         det.eval(), rc.eval()
         measurement, data = held_out_set(rc_cfg, "cpu", n=args.crops)
@@ -157,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         rc8 = evaluate_posterior(post8, x, features=features, patch=args.patch, interval_scale=scale8)
         rc_all = evaluate_posterior(post, x, interval_scale=scale_all)
         row = {
-            "deterministic": {"preset": det_name, **det_scores, "train_seconds": seconds[det_name]},
+            "deterministic": {"preset": det_name, "overrides": args.det_extra, **det_scores, "train_seconds": seconds[det_name]},
             "rcgan": {"preset": rc_name, "overrides": args.rc_extra, "std_weight": rc_cfg.loss.std_weight, "train_seconds": seconds[rc_name], "sample_seconds": sample_seconds,
                       "mean8": rc8, f"all{args.k}": rc_all},
             "gap_db": rc8["psnr_mean"] - det_scores["psnr"],

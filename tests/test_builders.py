@@ -60,3 +60,18 @@ def test_guide_is_a_config_option_of_the_unet_only():
     sr = resolve("conditional", preset="srresnet-x4", overrides=["model.guide='adjoint'"])
     with pytest.raises(ValueError, match="needs model.generator = 'unet'"):
         build_reconstructor(sr)
+
+
+def test_consistency_is_a_config_option_of_the_unet_for_inpainting_only():
+    from invgan.builders import build_reconstructor
+    from invgan.config import resolve
+
+    cfg = resolve("conditional", preset="inpainting", overrides=["model.consistency='project'", "model.width=4", "model.depth=2"])
+    assert build_reconstructor(cfg).consistency == "project"
+    with pytest.raises(ValueError, match="model.consistency"):
+        resolve("conditional", preset="inpainting", overrides=["model.consistency='hard'"])
+    with pytest.raises(ValueError, match="for physics.name='inpainting' only"):
+        resolve("conditional", preset="demo", overrides=["model.consistency='project'"])
+    sr = resolve("conditional", preset="srresnet-x4", overrides=["physics.name='inpainting'", "model.consistency='project'"])
+    with pytest.raises(ValueError, match="model.consistency='project' needs model.generator = 'unet'"):
+        build_reconstructor(sr)

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..classical import classical_estimate
-from ..physics import GUIDES, LIFTS, guide, lift
+from ..physics import CONSISTENCIES, GUIDES, LIFTS, enforce_consistency, guide, lift
 from .posterior import PosteriorSamples, check_sample_count
 
 
@@ -110,6 +110,9 @@ class ConditionalReconstructor(nn.Module):
     :param guide: extra input channels of the U-Net beside the lift (:func:`~invgan.physics.guide`):
         ``"none"``, ``"adjoint"`` (:math:`A^\top y`) or ``"coverage"`` (:math:`A^\top A\mathbf 1`, the mask
         of inpainting).
+    :param consistency: what is done to the output with the measurement
+        (:func:`~invgan.physics.enforce_consistency`): ``"none"``, or ``"project"``
+        (:math:`\hat x + A^\dagger(y - A\hat x)`: for inpainting, the measured pixels are those of :math:`y`).
 
     :Example:
 
@@ -125,7 +128,7 @@ class ConditionalReconstructor(nn.Module):
 
     def __init__(
         self, channels: int = 1, width: int = 32, depth: int = 3, lift: str = "adjoint", gamma: float = 0.05,
-        latent_channels: int = 0, norm: str = "none", guide: str = "none",
+        latent_channels: int = 0, norm: str = "none", guide: str = "none", consistency: str = "none",
     ):
         super().__init__()
         if lift not in RECONSTRUCTOR_LIFTS:
@@ -135,7 +138,9 @@ class ConditionalReconstructor(nn.Module):
         if guide not in GUIDES:
             raise ValueError(f"invalid guide={guide!r}: expected one of {GUIDES}")
         self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
-        self.guide_mode = guide
+        if consistency not in CONSISTENCIES:
+            raise ValueError(f"invalid consistency={consistency!r}: expected one of {CONSISTENCIES}")
+        self.guide_mode, self.consistency = guide, consistency
         guide_channels = 0 if guide == "none" else channels
         self.unet = UNet(channels + guide_channels + latent_channels, channels, width=width, depth=depth, norm=norm)
         # Zero residual at initialisation: training starts from the lifted estimate itself.
@@ -159,7 +164,7 @@ class ConditionalReconstructor(nn.Module):
             if z is None:
                 z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)
             inp = torch.cat([inp, z.to(x0)], dim=1)
-        return x0 + self.unet(inp)
+        return enforce_consistency(physics, x0 + self.unet(inp), y, self.consistency)
 
     @torch.no_grad()
     def sample(self, y: Tensor, physics: nn.Module, k: int) -> PosteriorSamples:

@@ -80,3 +80,30 @@ def test_guide_and_latent_channels_together():
     mask = model.physics.A_adjoint(model.physics.A(torch.ones_like(x0)))
     assert torch.allclose(R(y, model.physics, z), x0 + R.unet(torch.cat([x0, mask, z], 1)))  # [lift, guide, z]
 
+
+
+def test_projected_output_keeps_the_measured_pixels_and_learns_only_the_missing_ones():
+    torch.manual_seed(0)
+    model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="gaussian", noise_sigma=0.05)
+    x = torch.rand(2, 1, 16, 16)
+    y = model.measure(x)
+    mask = model.physics.mask.expand_as(x).bool()
+    R = ConditionalReconstructor(1, width=4, depth=2, lift="classical", latent_channels=1, consistency="project")
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)
+    free = ConditionalReconstructor(1, width=4, depth=2, lift="classical", latent_channels=1)
+    free.load_state_dict(R.state_dict())  # the same network, no projection
+    z = torch.randn(2, 1, 16, 16)
+    out, raw = R(y, model.physics, z), free(y, model.physics, z)
+    assert torch.equal(out[mask], y[mask])  # measured pixels: y itself, noise and all
+    assert torch.equal(out[~mask], raw[~mask])  # missing pixels: the network's
+    assert not torch.equal(raw[mask], y[mask])  # (which would have changed the measured ones)
+    # the loss reaches the network through the missing pixels only
+    (out * mask).sum().backward()
+    assert all(p.grad is None or float(p.grad.abs().max()) == 0 for p in R.parameters())
+    post = R.sample(y, model.physics, 4)
+    assert float(post.std[mask].abs().max()) == 0 and float(post.std[~mask].min()) > 0  # the draws differ where nothing was measured
+    with pytest.raises(ValueError, match="invalid consistency='hard'"):
+        ConditionalReconstructor(1, consistency="hard")
+    blur = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
+    with pytest.raises(ValueError, match="needs an inpainting operator"):
+        R(blur.measure(x), blur.physics)

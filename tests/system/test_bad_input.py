@@ -132,6 +132,8 @@ CASES: list[Case] = [
          "the std reward needs loss.posterior_samples >= 2"),
     Case("splitting-blur", "config", "`loss.self_supervised=splitting` on a blur (no measured pixels to split)",
          T + " --set loss.self_supervised='splitting'", "splits the measured pixels, for physics.name='inpainting' only"),
+    Case("project-blur", "config", "`model.consistency=project` on a blur (no measured pixels to copy)",
+         T + " --set model.consistency='project'", "copies the measured pixels into the output, for physics.name='inpainting' only"),
     Case("eval-crops-0", "config", "`data.eval_crops=0`", T + " --set data.eval_crops=0", "invalid data.eval_crops=0"),
     Case("keep-1.5", "config", "`physics.keep=1.5`", T + " --set physics.keep=1.5", "invalid physics.keep=1.5"),
     Case("sigma-negative", "config", "`physics.sigma=-1`", T + " --set physics.sigma=-1", "invalid physics.sigma=-1"),
