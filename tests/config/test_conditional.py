@@ -80,6 +80,8 @@ def test_rcgan_presets_sample_the_posterior(preset, physics):
     assert (cfg.physics.name, cfg.loss.posterior_samples, cfg.loss.std_weight, cfg.loss.reconstruction) == (physics, 2, 1.0, "l1")
     assert cfg.model.latent_channels > 0 and cfg.loss.adversarial == "supervised" and cfg.loss.adv_weight > 0
     assert resolve("conditional").loss.posterior_samples == 1  # every other run: one draw, as before
+    if physics == "inpainting":  # the draws refine biharmonic inpainting and keep the measured pixels
+        assert (cfg.model.lift, cfg.model.consistency) == ("classical", "project")
 
 
 @pytest.mark.parametrize("overrides", [
