@@ -34,7 +34,7 @@ BLUR_KERNELS = ("gaussian", "motion")
 DOWNSAMPLING_FILTERS = ("bicubic", "bilinear", "gaussian", "sinc")
 LIFTS = ("adjoint", "pinv", "tikhonov")
 GUIDES = ("none", "adjoint", "coverage")  # extra inputs of a reconstructor beside its lift (see guide)
-CONSISTENCIES = ("none", "project")  # what a reconstructor does to its output with the measurement (see enforce_consistency)
+CONSISTENCIES = ("none", "project", "wiener")  # what a reconstructor does to its output with the measurement (see enforce_consistency)
 FRESH_PER_SAMPLE = ("inpainting", "blur", "cs")  # operators that can be drawn afresh for every sample
 
 ImgSize = tuple[int, int, int]
@@ -436,8 +436,18 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
     the part of :math:`x` that :math:`A` sees is replaced by what was measured, the rest (the null
     space of :math:`A`) is kept. For inpainting, :math:`A^\dagger = A^\top` and it is
     :math:`m \odot y + (1 - m) \odot x`: the measured pixels are copied from :math:`y` (with their
-    noise), the missing ones come from :math:`x`. Only inpainting (deepinv's
-    :class:`~deepinv.physics.Inpainting`), whose :math:`A^\dagger` is exact and costs nothing, is accepted.
+    noise), the missing ones come from :math:`x`.
+
+    ``"wiener"`` moves only part of the way, :math:`x + \lambda A^\dagger(y - Ax)` with, per image,
+    :math:`\lambda = \max(0, 1 - \sigma^2 / r^2)`, :math:`r^2` the mean of :math:`(Ax - y)^2` over the
+    measured entries and :math:`\sigma` the Gaussian noise level of the operator (0 without noise:
+    then it is ``"project"``). If :math:`x` errs by :math:`\tau` on a measured pixel, independently
+    of the noise, :math:`r^2 \approx \tau^2 + \sigma^2` and :math:`\lambda \approx \tau^2/(\tau^2 + \sigma^2)`,
+    the Wiener weight of :math:`y` against :math:`x`: at high noise the measured pixels are not copied
+    with all their noise. :math:`\lambda` carries no gradient.
+
+    Only inpainting (deepinv's :class:`~deepinv.physics.Inpainting`), whose :math:`A^\dagger` is exact
+    and costs nothing, is accepted.
 
     :Example:
 
@@ -452,9 +462,16 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
     """
     if mode == "none":
         return x
-    if mode == "project":
-        if not isinstance(physics, dphys.Inpainting):
-            raise ValueError(f"consistency='project' needs an inpainting operator (its A^dagger is exact), got {type(physics).__name__}")
-        return x + physics.A_dagger(y - physics.A(x))
-    _fail("consistency", mode, f"one of {CONSISTENCIES}")
-    raise AssertionError  # unreachable
+    if mode not in CONSISTENCIES:
+        _fail("consistency", mode, f"one of {CONSISTENCIES}")
+    if not isinstance(physics, dphys.Inpainting):
+        raise ValueError(f"consistency={mode!r} needs an inpainting operator (its A^dagger is exact), got {type(physics).__name__}")
+    residual = physics.A_dagger(y - physics.A(x))
+    if mode == "wiener":
+        sigma = float(getattr(physics.noise_model, "sigma", 0.0)) if isinstance(physics.noise_model, dphys.GaussianNoise) else 0.0
+        with torch.no_grad():
+            measured = physics.A(torch.ones_like(x)).flatten(1).sum(1).clamp_min(1)
+            r2 = residual.pow(2).flatten(1).sum(1) / measured
+            weight = (1 - sigma**2 / r2.clamp_min(1e-12)).clamp_min(0).view(-1, *[1] * (x.dim() - 1))
+        return x + weight * residual
+    return x + residual

@@ -110,3 +110,31 @@ def test_fresh_per_sample_is_refused_where_it_cannot_be_drawn():
         make_physics("downsampling", (1, 16, 16), fresh_per_sample=True)
     with pytest.raises(ValueError, match="kernel"):
         make_physics("blur", (1, 16, 16), kernel=torch.ones(3, 3), fresh_per_sample=True)
+
+
+def test_wiener_consistency_weighs_the_measurement_by_the_noise_level():
+    import deepinv as dinv
+
+    from invgan.physics import enforce_consistency
+
+    torch.manual_seed(0)
+    sigma, tau = 0.05, 0.1
+    model = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="gaussian", noise_sigma=sigma)
+    x = torch.rand(3, 1, 64, 64)
+    y = model.measure(x)
+    mask = model.physics.mask.expand_as(x).bool()
+    estimate = x + tau * torch.randn_like(x)  # errs by tau, independently of the noise
+    out = enforce_consistency(model.physics, estimate, y, "wiener")
+    r2 = ((y - estimate)[mask] ** 2).view(3, -1).mean(1)  # by hand, per image: lambda = 1 - sigma^2 / r^2
+    weight = (1 - sigma**2 / r2).view(3, 1, 1, 1)
+    torch.testing.assert_close(out[mask], (estimate + weight * (y - estimate))[mask])
+    assert abs(float(weight.mean()) - tau**2 / (tau**2 + sigma**2)) < 0.03  # about the Wiener weight 0.8
+    assert torch.equal(out[~mask], estimate[~mask])  # the missing pixels are the estimate's
+    # an estimate closer to y than the noise (r < sigma) is kept as it is
+    near = torch.where(mask, x + 0.5 * (y - x), estimate)
+    assert torch.equal(enforce_consistency(model.physics, near, y, "wiener"), near)
+    # without noise it is the projection
+    clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
+    yc = clean.measure(x)
+    torch.testing.assert_close(enforce_consistency(clean.physics, estimate, yc, "wiener"), enforce_consistency(clean.physics, estimate, yc, "project"))
+    assert isinstance(model.physics.noise_model, dinv.physics.GaussianNoise)

@@ -83,8 +83,8 @@ class ModelConfig:
     guide: str = _opt("none", "extra input of the U-Net beside the lift: none, adjoint (A^T y) or coverage (A^T A 1: the mask of "
                               "inpainting, which a smooth classical lift hides)")
     latent_channels: int = _opt(0, "noise channels z given to the U-Net (0: deterministic)")
-    consistency: str = _opt("none", "what the unet reconstructor does to its output with y: none, or project (x + A^dagger (y - A x): "
-                                    "the measured pixels are copied from y; inpainting only)")
+    consistency: str = _opt("none", "what the unet reconstructor does to its output with y: none, project (x + A^dagger (y - A x): "
+                                    "the measured pixels are copied from y; inpainting only) or wiener (weighted by the noise level)")
     norm: str = _opt("none", "normalisation in the reconstructor: none or batch")
     discriminator: str = _opt("patchgan", "discriminator: patchgan, dcgan or esrgan")
     d_width: int = _opt(32, "base width of D")
@@ -189,8 +189,8 @@ class ConditionalConfig:
         if loss.fresh_operator and (loss.adversarial not in ("measurement", "uair") or not self.physics.fresh_per_sample):
             raise ValueError(f"loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair' (got {loss.adversarial!r}) and "
                              f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")
-        if self.model.consistency == "project" and self.physics.name != "inpainting":
-            raise ValueError(f"model.consistency='project' copies the measured pixels into the output, for physics.name='inpainting' "
+        if self.model.consistency != "none" and self.physics.name != "inpainting":
+            raise ValueError(f"model.consistency={self.model.consistency!r} copies the measured pixels into the output, for physics.name='inpainting' "
                              f"only (got {self.physics.name!r}): use model.consistency='none'")
         if self.data.select == "measurements" and self.physics.name != "inpainting":
             raise ValueError(f"data.select='measurements' withholds measured pixels, for physics.name='inpainting' only "

@@ -111,8 +111,9 @@ class ConditionalReconstructor(nn.Module):
         ``"none"``, ``"adjoint"`` (:math:`A^\top y`) or ``"coverage"`` (:math:`A^\top A\mathbf 1`, the mask
         of inpainting).
     :param consistency: what is done to the output with the measurement
-        (:func:`~invgan.physics.enforce_consistency`): ``"none"``, or ``"project"``
-        (:math:`\hat x + A^\dagger(y - A\hat x)`: for inpainting, the measured pixels are those of :math:`y`).
+        (:func:`~invgan.physics.enforce_consistency`): ``"none"``, ``"project"``
+        (:math:`\hat x + A^\dagger(y - A\hat x)`: for inpainting, the measured pixels are those of :math:`y`)
+        or ``"wiener"`` (part of the way, by the noise level).
 
     :Example:
 
