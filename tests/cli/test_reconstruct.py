@@ -71,20 +71,24 @@ def test_reconstruct_user_images(trained_run, tmp_path, capsys):
     assert main(["reconstruct", "--checkpoint", str(trained_run / "last.pt"), str(img), "--measured", "--out", str(out)]) == 0
 
 
-@pytest.fixture(scope="module")
-def sampling_run(tmp_path_factory):
-    """A tiny rcGAN (deblurring) run of 2 steps: latent channels, 2 draws of z per measurement, std reward."""
-    root = tmp_path_factory.mktemp("rcgan")
+def _tiny_sampling_run(root, preset: str, steps: int):
+    """Train ``preset`` for ``steps`` steps at tiny size on 48x48 noise images in ``root``; the run folder."""
     rng = np.random.default_rng(0)
     for split in ("train", "test"):
         (root / "images" / split).mkdir(parents=True)
         for i in range(2):
             Image.fromarray((rng.random((48, 48)) * 255).astype(np.uint8)).save(root / "images" / split / f"{i}.png")
     sets = [f"data.source='{root / 'images'}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=2", "model.width=4",
-            "model.depth=2", "model.d_width=4", "model.d_layers=1", "train.steps=2", "train.eval_every=0",
+            "model.depth=2", "model.d_width=4", "model.d_layers=1", f"train.steps={steps}", "train.eval_every=0",
             "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'"]
-    assert main(["train", "--preset", "rcgan-deblur", *[a for s in sets for a in ("--set", s)], "--out", str(root / "run")]) == 0
+    assert main(["train", "--preset", preset, *[a for s in sets for a in ("--set", s)], "--out", str(root / "run")]) == 0
     return root / "run"
+
+
+@pytest.fixture(scope="module")
+def sampling_run(tmp_path_factory):
+    """A tiny rcGAN (deblurring) run of 2 steps: latent channels, 2 draws of z per measurement, std reward."""
+    return _tiny_sampling_run(tmp_path_factory.mktemp("rcgan"), "rcgan-deblur", steps=2)
 
 
 def test_samples_writes_the_mean_a_row_of_samples_and_a_std_map(sampling_run, tmp_path, capsys):
@@ -119,16 +123,8 @@ def test_inpainting_sampler_draws_keep_the_measured_pixels(tmp_path):
     from invgan.metrics import sample_set
     from invgan.training.conditional import held_out_set
 
-    rng = np.random.default_rng(0)
-    for split in ("train", "test"):
-        (tmp_path / "images" / split).mkdir(parents=True)
-        for i in range(2):
-            Image.fromarray((rng.random((48, 48)) * 255).astype(np.uint8)).save(tmp_path / "images" / split / f"{i}.png")
-    sets = [f"data.source='{tmp_path / 'images'}'", "data.crop=16", "data.batch_size=2", "data.eval_crops=2", "model.width=4",
-            "model.depth=2", "model.d_width=4", "model.d_layers=1", "train.steps=3", "train.eval_every=0",
-            "train.checkpoint_every=0", "train.progress=false", "train.tensorboard=false", "train.device='cpu'"]
-    assert main(["train", "--preset", "rcgan-inpainting", *[a for s in sets for a in ("--set", s)], "--out", str(tmp_path / "run")]) == 0
-    R, cfg = load_reconstructor(tmp_path / "run" / "last.pt", torch.device("cpu"))
+    run = _tiny_sampling_run(tmp_path, "rcgan-inpainting", steps=3)
+    R, cfg = load_reconstructor(run / "last.pt", torch.device("cpu"))
     measurement, data = held_out_set(cfg, "cpu")
     masks = []
 
