@@ -440,8 +440,8 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
 
     ``"wiener"`` moves only part of the way, :math:`x + \lambda A^\dagger(y - Ax)` with, per image,
     :math:`\lambda = \max(0, 1 - \sigma^2 / r^2)`, :math:`r^2` the mean of :math:`(Ax - y)^2` over the
-    measured entries and :math:`\sigma` the Gaussian noise level of the operator (0 without noise:
-    then it is ``"project"``). If :math:`x` errs by :math:`\tau` on a measured pixel, independently
+    measured entries and :math:`\sigma` the Gaussian noise level of the operator (a number or one per
+    image; 0 without Gaussian noise: then it is ``"project"``). If :math:`x` errs by :math:`\tau` on a measured pixel, independently
     of the noise, :math:`r^2 \approx \tau^2 + \sigma^2` and :math:`\lambda \approx \tau^2/(\tau^2 + \sigma^2)`,
     the Wiener weight of :math:`y` against :math:`x`: at high noise the measured pixels are not copied
     with all their noise. :math:`\lambda` carries no gradient.
@@ -468,8 +468,10 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
         raise ValueError(f"consistency={mode!r} needs an inpainting operator (its A^dagger is exact), got {type(physics).__name__}")
     residual = physics.A_dagger(y - physics.A(x))
     if mode == "wiener":
-        sigma = float(getattr(physics.noise_model, "sigma", 0.0)) if isinstance(physics.noise_model, dphys.GaussianNoise) else 0.0
+        noise = physics.noise_model
         with torch.no_grad():
+            # deepinv's sigma is a number or one per image
+            sigma = torch.as_tensor(noise.sigma if isinstance(noise, dphys.GaussianNoise) else 0.0).to(x).flatten()
             measured = physics.A(torch.ones_like(x)).flatten(1).sum(1).clamp_min(1)
             r2 = residual.pow(2).flatten(1).sum(1) / measured
             weight = (1 - sigma**2 / r2.clamp_min(1e-12)).clamp_min(0).view(-1, *[1] * (x.dim() - 1))

@@ -133,6 +133,12 @@ def test_wiener_consistency_weighs_the_measurement_by_the_noise_level():
     # an estimate closer to y than the noise (r < sigma) is kept as it is
     near = torch.where(mask, x + 0.5 * (y - x), estimate)
     assert torch.equal(enforce_consistency(model.physics, near, y, "wiener"), near)
+    # a noise level per image (deepinv's GaussianNoise takes a vector): each image its own weight
+    model.physics.noise_model = dinv.physics.GaussianNoise(sigma=torch.tensor([0.0, sigma, 1.0]))
+    per_image = enforce_consistency(model.physics, estimate, y, "wiener")
+    torch.testing.assert_close(per_image[0], enforce_consistency(model.physics, estimate, y, "project")[0])  # sigma 0: projection
+    torch.testing.assert_close(per_image[1], out[1])
+    assert torch.equal(per_image[2], estimate[2])  # sigma far above the misfit: lambda = 0
     # without noise it is the projection
     clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
     yc = clean.measure(x)
