@@ -210,7 +210,8 @@ def _search(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, l
         idx = pick * N + torch.arange(N, device=y.device)
         z_hat = best_z[idx]
         x_hat = generator(z_hat)
-    return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(), steps=steps.view(R, N).T.contiguous())
+    return LatentSearchResult(x_hat=x_hat, z_hat=z_hat, objective=final[idx], restart_objectives=per_restart.T.contiguous(),
+                              steps=steps.view(R, N).T.contiguous(), restart_z=best_z.view(R, N, -1).transpose(0, 1).contiguous())
 
 
 def _chosen(generator: nn.Module, y: Tensor, physics, cfg: LatentSearchConfig, latent_dim: int, shape: tuple[int, ...]) -> LatentSearchResult:

@@ -11,7 +11,7 @@ from torch import Tensor
 from ..nets.posterior import PosteriorSamples
 from ..options import _check, _opt
 from .bases import BASES
-from .latent_sampling import SAMPLING_NOISE, SAMPLING_SPACES
+from .latent_sampling import SAMPLING_NOISE, SAMPLING_SPACES, SAMPLING_STARTS
 
 #: the step size each optimiser uses when ``lr`` is left to ``None``
 DEFAULT_LR = {"adam": 0.05, "lbfgs": 1.0}
@@ -74,6 +74,9 @@ class LatentSearchConfig:
     sampling_space: str = _opt("auto", "where the MALA chains run (the samples and the default's posterior mean): 'z', or 'w', "
                                        "StyleGAN's mapping output whitened by its mean and covariance (a Gaussianised w); 'auto': w "
                                        "where the generator declares it, else z")
+    sampling_start: str = _opt("map", "where the MALA chains start: 'map', every chain at the search's z_hat; 'restarts', chain k at "
+                                      "the end of restart k mod R (restarts ordered by objective), so that the chains cover the modes "
+                                      "the restarts found, each chain weighted by exp(-its mean energy / m), m the informative entries")
     sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_sampling.sampling_std): "
                                            "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")
     noise_level: float | None = _opt(None, "noise std of y for the deviation weight, the fine-tuning stop and the samples "
@@ -99,6 +102,7 @@ class LatentSearchConfig:
             ("sampling_steps", self.sampling_steps >= 2, "an integer >= 2"),
             ("sampling_noise", self.sampling_noise in SAMPLING_NOISE, f"one of {SAMPLING_NOISE}"),
             ("sampling_space", self.sampling_space in SAMPLING_SPACES, f"one of {SAMPLING_SPACES}"),
+            ("sampling_start", self.sampling_start in SAMPLING_STARTS, f"one of {SAMPLING_STARTS}"),
             ("noise_level", self.noise_level is None or self.noise_level >= 0, "a value >= 0, or None"),
             ("restarts", self.restarts >= 1, "an integer >= 1"),
             ("max_steps", self.max_steps >= 0, "an integer >= 0"),
@@ -122,7 +126,7 @@ class LatentSearchResult:
     ``sampling_std`` the likelihood's std of the samples (see ``sampling_noise``);
     ``choice`` what was chosen from the measurements, and why (``prior_weight=None`` or
     ``deviation="auto"``; ``restart_objectives`` and ``steps`` are then those of the final fit,
-    one warm start from the chosen latent)."""
+    one warm start from the chosen latent); ``restart_z`` (N, R, d): where each restart ended."""
 
     x_hat: Tensor
     z_hat: Tensor
@@ -137,6 +141,7 @@ class LatentSearchResult:
     sigma: Tensor | None = None
     sampling_std: Tensor | None = None
     choice: dict | None = None
+    restart_z: Tensor | None = None
 
     @property
     def posterior(self) -> PosteriorSamples | None:

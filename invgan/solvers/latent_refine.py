@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from .bases import SeparableBasis
 from .heldout import informative_entries
-from .latent_sampling import latent_posterior, sampling_std
+from .latent_sampling import chain_starts, latent_posterior, sampling_std
 
 
 def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
@@ -234,8 +234,14 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         rms = (torch.tensor(result.choice["heldout_rms"], device=y.device) if cfg.sampling_noise == "heldout"  # from the held-out choice
                else residual_rms(physics, result.x_map, y))
         result.sampling_std = sampling_std(sigma, rms, cfg.sampling_noise)
-        samples, mean, std, rate = latent_posterior(y, physics, generator, result.z_hat, result.sampling_std, cfg.samples,
-                                                    space=cfg.sampling_space, steps=cfg.sampling_steps, seed=cfg.seed)
+        temperature = None  # restarts: chains in different modes, weighted by exp(-mean energy / m), m the informative entries
+        if cfg.sampling_start == "restarts":
+            temperature = informative_entries(physics, tuple(result.x_hat.shape[1:]), y.shape[0],
+                                              y.device).flatten(1).sum(1).clamp_min(1).to(y.dtype)
+        starts = chain_starts(result.z_hat, cfg.samples, cfg.sampling_start, result.restart_z, result.restart_objectives)
+        samples, mean, std, rate = latent_posterior(y, physics, generator, starts, result.sampling_std, cfg.samples,
+                                                    space=cfg.sampling_space, steps=cfg.sampling_steps, seed=cfg.seed,
+                                                    temperature=temperature)
         result.samples, result.mean, result.std, result.acceptance, result.x_hat = samples, mean, std, rate, mean
     return result
 

@@ -16,6 +16,7 @@ from torch import Tensor, nn
 
 SAMPLING_NOISE = ("residual", "heldout", "noise")  # the rules of sampling_std
 SAMPLING_SPACES = ("auto", "z", "w")  # where the chains run; auto: w where the generator declares it
+SAMPLING_STARTS = ("map", "restarts")  # where the chains start: the search's z_hat, or the restarts' ends (weighted)
 
 
 class GaussianisedSpace(nn.Module):
@@ -80,27 +81,60 @@ def chain_space(generator: nn.Module, space: str = "auto") -> str:
     return "w" if "w" in spaces else "z"
 
 
+def chain_starts(z_hat: Tensor, samples: int, how: str = "map", restart_z: Tensor | None = None,
+                 restart_objectives: Tensor | None = None) -> Tensor:
+    r"""Where each of ``samples`` chains per measurement starts, ``(N, K, d)``: at ``z_hat`` (``how="map"``), or
+    (``"restarts"``) chain :math:`k` at the end of the :math:`(k \bmod R)`-th best of the ``R`` restarts
+    (``restart_z`` ``(N, R, d)``, ordered by ``restart_objectives`` ``(N, R)``), so that chains that do not
+    cross between modes still cover every mode the restarts found.
+
+    >>> import torch
+    >>> ends = torch.tensor([[[0.0], [1.0], [2.0]]])
+    >>> chain_starts(ends[:, 0], 4, "restarts", ends, torch.tensor([[3.0, 1.0, 2.0]]))[0, :, 0].tolist()
+    [1.0, 2.0, 0.0, 1.0]
+    """
+    if how not in SAMPLING_STARTS:
+        raise ValueError(f"unknown sampling start {how!r}: expected one of {SAMPLING_STARTS}")
+    if how == "map" or restart_z is None:
+        return z_hat.unsqueeze(1).expand(-1, samples, -1)
+    order = restart_objectives.argsort(dim=1) if restart_objectives is not None else torch.arange(restart_z.shape[1]).expand(restart_z.shape[:2])
+    pick = order[:, torch.arange(samples) % restart_z.shape[1]]  # (N, K)
+    return torch.gather(restart_z, 1, pick.to(restart_z.device)[..., None].expand(-1, -1, restart_z.shape[2]))
+
+
 def latent_posterior(y: Tensor, physics, generator: nn.Module, z_hat: Tensor, sigma: Tensor | float, samples: int, *,
-                     space: str = "auto", steps: int = 400, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """:func:`langevin_samples` from the search's ``z_hat``, in :math:`z` or in the Gaussianised space
-    that :func:`chain_space` picks (started at the point ``z_hat`` maps to); the same returns."""
+                     space: str = "auto", steps: int = 400, seed: int = 0,
+                     temperature: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """:func:`langevin_samples` from the search's ``z_hat`` (``(N, d)``, or one start per chain ``(N, K, d)``, see
+    :func:`chain_starts`), in :math:`z` or in the Gaussianised space that :func:`chain_space` picks (started at
+    the points the starts map to); ``temperature`` weights the chains (:func:`langevin_samples`); the same returns."""
     where = chain_space(generator, space)
     if where == "z":
-        return langevin_samples(y, physics, generator, z_hat, sigma, samples, steps=steps, seed=seed)
+        return langevin_samples(y, physics, generator, z_hat, sigma, samples, steps=steps, seed=seed, temperature=temperature)
     whitened = GaussianisedSpace(generator, where, seed=seed)
-    return langevin_samples(y, physics, whitened, whitened.from_z(z_hat), sigma, samples, steps=steps, seed=seed)
+    start = whitened.from_z(z_hat.flatten(0, -2)).view(*z_hat.shape[:-1], -1)
+    return langevin_samples(y, physics, whitened, start, sigma, samples, steps=steps, seed=seed, temperature=temperature)
 
 
 @torch.enable_grad()
 def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
-                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                     burn_in: int | None = None, step_size: float | None = None, seed: int = 0,
+                     temperature: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""MALA chains on :math:`U(z) = \|A G(z) - y\|^2/(2\sigma^2) + \|z\|^2/2`, ``samples`` chains
-    per measurement started at :math:`\hat z` (``z0``, ``(N, d)``), ``steps`` steps each; the step
+    per measurement started at :math:`\hat z` (``z0``, ``(N, d)``; or chain :math:`k` at ``z0[:, k]``, ``(N, K, d)``), ``steps`` steps each; the step
     size of each chain starts at :math:`1/(2\kappa)`, :math:`\kappa` the curvature of :math:`U`
     along its gradient (or ``step_size``), and adapts during the burn-in (default: half the steps)
     towards an acceptance rate of 0.574. ``sigma`` is one std or one per measurement. Returns ``(samples (N, K, C, H, W),
     mean, std, acceptance rate per measurement)``; the mean and std are over every post-burn-in
-    state of every chain."""
+    state of every chain.
+
+    With a ``temperature`` :math:`T` (one, or one per measurement), for chains that start in different
+    modes and do not cross between them, chain :math:`k` is weighted by
+    :math:`w_k \propto \exp(-\bar U_k / T)`, :math:`\bar U_k` its mean energy after the burn-in: the
+    mean and std are those of the weighted mixture of the chains, and the returned samples are the
+    chains' last states drawn with replacement by :math:`w`. :math:`T = 1` weights each mode by its
+    density alone; :func:`~invgan.solvers.latent_refine.refine` uses :math:`T = m`, the number of
+    informative entries (measured in docs/latent_search.md)."""
     N, K = y.shape[0], samples
     burn_in = steps // 2 if burn_in is None else burn_in
     sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
@@ -116,7 +150,7 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
         (grad,) = torch.autograd.grad(u.sum(), zz)
         return u.detach(), grad, x.detach()
 
-    z = z0.detach().repeat(K, 1)
+    z = z0.detach().repeat(K, 1) if z0.dim() == 2 else z0.detach().transpose(0, 1).reshape(K * N, -1)
     u, grad, x = energy(z)
     # first step size from the curvature along the gradient: eta = 1 / (2 lambda), lambda ~ |H v| for v = grad/|grad|
     v = grad / grad.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -126,6 +160,7 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     eta = (0.5 / curvature) if step_size is None else torch.full((N * K,), step_size, device=y.device)
     accepted = torch.zeros(N * K, device=y.device)
     kept: list[Tensor] = []
+    energies: list[Tensor] = []
     with torch.enable_grad():
         for t in range(steps):
             noise = torch.randn(z.shape, generator=g).to(z.device)
@@ -143,11 +178,24 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
             else:
                 accepted += accept.float()
                 kept.append(x)
+                energies.append(u)
     shape = x.shape[1:]
     final = x.view(K, N, *shape).transpose(0, 1)
     trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
     rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
-    return final, trail.mean(1), trail.std(1), rate
+    if temperature is None or not kept:
+        return final, trail.mean(1), trail.std(1), rate
+    # chains that stay in different modes: chain k weighted by exp(-(its mean energy) / T), normalised per measurement
+    temp = torch.as_tensor(temperature, dtype=torch.float64, device=y.device).flatten().expand(N)[:, None]
+    w = torch.softmax(-torch.stack(energies).mean(0).view(K, N).T.double() / temp, dim=1).to(x.dtype)  # (N, K)
+    per_chain = trail.view(N, K, len(kept), *shape)  # trail holds chain k's kept states at k*T ... k*T + T - 1
+    m_k, sq_k = per_chain.mean(2), per_chain.pow(2).mean(2)  # (N, K, ...)
+    wv = w.view(N, K, *([1] * len(shape)))
+    mean = (wv * m_k).sum(1)
+    std = ((wv * sq_k).sum(1) - mean.pow(2)).clamp_min(0).sqrt()
+    pick = torch.multinomial(w.cpu().double(), K, replacement=True, generator=g).to(final.device)  # resampled draws
+    final = torch.gather(final, 1, pick.view(N, K, *([1] * len(shape))).expand_as(final))
+    return final, mean, std, rate
 
 
 def sampling_std(sigma: Tensor, rms: Tensor, rule: str = "residual") -> Tensor:

@@ -8,7 +8,7 @@ from torch import nn
 from invgan.nets.generators import MLPGenerator, make_generator
 from invgan.nets.latent import LatentSpace
 from invgan.solvers import LatentSearchConfig, latent_search
-from invgan.solvers.latent_sampling import GaussianisedSpace, chain_space, langevin_samples
+from invgan.solvers.latent_sampling import GaussianisedSpace, chain_space, chain_starts, langevin_samples
 
 F64 = torch.float64
 
@@ -98,3 +98,69 @@ def test_the_chains_run_in_w_where_the_generator_declares_it():
         LatentSearchConfig(sampling_space="x")
     with pytest.raises(ValueError, match="unknown sampling space"):
         chain_space(G, "x")
+
+
+class SignedSquare(nn.Module):
+    """x = (z^2, z) in two pixels of a (1, 1, 2) image: measuring the first pixel only, y = 1 has two
+    modes, z = +1 and z = -1, which the unmeasured pixel tells apart."""
+
+    latent_dim = 1
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = nn.Parameter(torch.zeros(1))
+
+    def forward(self, z):
+        return torch.stack([z[:, 0] ** 2, z[:, 0]], dim=1).view(-1, 1, 1, 2)
+
+
+def test_chains_started_at_the_restarts_ends_cover_modes_that_one_start_misses():
+    """The search keeps where every restart ended (the kept one is z_hat); with sampling_start='restarts'
+    chain k starts at the (k mod R)-th best restart's end. On a likelihood with two modes (z = +-1),
+    MALA chains with a small noise level never cross z = 0: started at z_hat they all keep its sign,
+    started at the restarts' ends they show both signs in the unmeasured pixel, and its std is about 1."""
+    from deepinv.physics import Inpainting
+
+    G = SignedSquare()
+    physics = Inpainting((1, 1, 2), mask=torch.tensor([[[1.0, 0.0]]]))
+    y = torch.tensor([[[[1.0, 0.0]]]])
+    kw = dict(restarts=8, max_steps=300, prior_weight=0.0, deviation="none", samples=16, sampling_steps=60, noise_level=0.02, seed=0)
+    one = latent_search(y, physics, G, **kw)
+    assert one.restart_z.shape == (1, 8, 1)
+    kept = one.restart_objectives.argmin(1)
+    assert torch.equal(one.restart_z[0, kept[0]], one.z_hat[0])
+    ends = one.restart_z[0, :, 0]
+    assert (ends > 0.9).any() and (ends < -0.9).any(), "the restarts found both modes"
+    signs_map = one.samples[0, :, 0, 0, 1].sign()
+    assert signs_map.abs().min() == 1 and signs_map.unique().numel() == 1 and float(one.std[0, 0, 0, 1]) < 0.1
+    both = latent_search(y, physics, G, **kw, sampling_start="restarts")
+    signs = both.samples[0, :, 0, 0, 1].sign()
+    assert signs.unique().numel() == 2 and float(both.std[0, 0, 0, 1]) > 0.8
+    assert torch.allclose(both.samples[0, :, 0, 0, 0], torch.ones(16), atol=0.15)  # every chain still fits y
+    with pytest.raises(ValueError, match="invalid sampling_start='x'"):
+        LatentSearchConfig(sampling_start="x")
+
+
+def test_chains_in_a_mode_that_fits_worse_weigh_less():
+    """Started at the restarts' ends, chain k is weighted by exp(-its mean energy / m) (m = 1 informative entry
+    here): where one mode fits y far worse than the other (for z < 0 the measured pixel 0.9 (1 - exp(-z^2))
+    stays under y = 1: an energy 12.5 higher at noise 0.02), the mean, std and resampled draws keep the better
+    mode's sign, while the same chains unweighted average over both."""
+    from deepinv.physics import Inpainting
+
+    class Uneven(SignedSquare):
+        def forward(self, z):
+            v = z[:, 0]
+            return torch.stack([torch.where(v >= 0, v**2, 0.9 * (1 - torch.exp(-(v**2)))), v], dim=1).view(-1, 1, 1, 2)
+
+    physics = Inpainting((1, 1, 2), mask=torch.tensor([[[1.0, 0.0]]]))
+    y = torch.tensor([[[[1.0, 0.0]]]])
+    kw = dict(restarts=8, max_steps=300, prior_weight=0.0, deviation="none", samples=16, sampling_steps=60, noise_level=0.02, seed=0)
+    res = latent_search(y, physics, Uneven(), **kw, sampling_start="restarts")
+    assert (res.samples[0, :, 0, 0, 1] > 0).all() and float(res.mean[0, 0, 0, 1]) > 0.9 and float(res.std[0, 0, 0, 1]) < 0.1
+    starts = chain_starts(res.z_hat, 16, "restarts", res.restart_z, res.restart_objectives)
+    assert (starts[0, :, 0] < 0).any()
+    _, mean, std, _ = langevin_samples(y, physics, Uneven(), starts, 0.02, 16, steps=60)
+    assert float(mean[0, 0, 0, 1]) < 0.9 and float(std[0, 0, 0, 1]) > 0.3
+    with pytest.raises(ValueError, match="unknown sampling start"):
+        chain_starts(res.z_hat, 4, "x")
