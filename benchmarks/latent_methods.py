@@ -24,8 +24,8 @@ Settings are ``cs:M:SIGMA`` (Gaussian A with m rows, one matrix per setting) and
   (against the search's MAP estimate, ``map_mse``), the Spearman correlation of the per-pixel std
   with the mean's absolute error and the coverage of the draws' central 90 % intervals
   (:func:`invgan.metrics.evaluate_posterior`);
-* ``samples-restarts`` (only when named): the same chains started at the restarts' ends and weighted by
-  exp(-mean energy / m) (``sampling_start="restarts"``);
+* ``samples-map`` (only when named): the same chains all started at the search's estimate
+  (``sampling_start="map"``, the rule until 2026-12-05; ``samples`` starts them at the restarts' ends);
 * ``lasso``: the best of Lasso on pixels, DCT and Haar wavelets (scikit-learn), its alpha chosen
   on ``--n-val`` validation digits per setting (examples/csgm_mnist.py's solver).
 
@@ -88,8 +88,7 @@ def method_table(G, finetune: int, samples: int = 32, sampling_noise: str = "res
         "dev-dct": dict(prior_weight=0.1, deviation="dct"),
         "finetune": dict(prior_weight=0.1, deviation="none", finetune=finetune),
         "samples": dict(prior_weight=0.1, deviation="none", samples=samples, sampling_noise=sampling_noise),
-        "samples-restarts": dict(prior_weight=0.1, deviation="none", samples=samples, sampling_noise=sampling_noise,
-                                 sampling_start="restarts"),
+        "samples-map": dict(prior_weight=0.1, deviation="none", samples=samples, sampling_noise=sampling_noise, sampling_start="map"),
     }
     for space, name in (("layer:1", "ilo-layer1"), ("layer:2", "ilo-layer2"), ("w", "w"), ("w+", "w+")):
         if space in spaces:
@@ -97,7 +96,7 @@ def method_table(G, finetune: int, samples: int = 32, sampling_noise: str = "res
     return methods
 
 
-OPT_IN = ("default-map", "samples-restarts")  # run only when named in --methods
+OPT_IN = ("default-map", "samples-map")  # run only when named in --methods
 
 
 def stroke_mask(x: torch.Tensor, mean: torch.Tensor, threshold: float = 0.05) -> torch.Tensor:

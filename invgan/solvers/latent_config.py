@@ -74,7 +74,7 @@ class LatentSearchConfig:
     sampling_space: str = _opt("auto", "where the MALA chains run (the samples and the default's posterior mean): 'z', or 'w', "
                                        "StyleGAN's mapping output whitened by its mean and covariance (a Gaussianised w); 'auto': w "
                                        "where the generator declares it, else z")
-    sampling_start: str = _opt("map", "where the MALA chains start: 'map', every chain at the search's z_hat; 'restarts', chain k at "
+    sampling_start: str = _opt("restarts", "where the MALA chains start: 'map', every chain at the search's z_hat; 'restarts', chain k at "
                                       "the end of restart k mod R (restarts ordered by objective), so that the chains cover the modes "
                                       "the restarts found, each chain weighted by exp(-its mean energy / m), m the informative entries")
     sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_sampling.sampling_std): "
