@@ -146,8 +146,9 @@ class LatentSearchResult:
     @property
     def posterior(self) -> PosteriorSamples | None:
         """The samples in the one convention of every sampler (:class:`~invgan.nets.PosteriorSamples`,
-        scored by :func:`invgan.metrics.evaluate_posterior`): the ``K`` chains' last states, and the
-        mean and std over every post-burn-in state; ``None`` without samples."""
+        scored by :func:`invgan.metrics.evaluate_posterior`): the ``K`` chains' last states (with
+        ``sampling_start="restarts"`` drawn by the chains' weights), and the mean and std over every post-burn-in
+        state (of the weighted mixture of the chains); ``None`` without samples."""
         if self.samples is None:
             return None
         return PosteriorSamples(self.samples, self.mean, self.std)

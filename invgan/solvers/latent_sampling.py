@@ -178,7 +178,8 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
             else:
                 accepted += accept.float()
                 kept.append(x)
-                energies.append(u)
+                if temperature is not None:
+                    energies.append(u)
     shape = x.shape[1:]
     final = x.view(K, N, *shape).transpose(0, 1)
     trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
