@@ -129,12 +129,30 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     state of every chain.
 
     With a ``temperature`` :math:`T` (one, or one per measurement), for chains that start in different
-    modes and do not cross between them, chain :math:`k` is weighted by
-    :math:`w_k \propto \exp(-\bar U_k / T)`, :math:`\bar U_k` its mean energy after the burn-in: the
-    mean and std are those of the weighted mixture of the chains, and the returned samples are the
-    chains' last states drawn with replacement by :math:`w`. :math:`T = 1` weights each mode by its
-    density alone; :func:`~invgan.solvers.latent_refine.refine` uses :math:`T = m`, the number of
-    informative entries (measured in docs/latent_search.md)."""
+    modes and do not cross between them, the chains are weighted (:func:`mix_chains`): the mean and std are
+    those of the weighted mixture of the chains, and the returned samples are the chains' last states drawn
+    with replacement by the weights."""
+    chains = mala_chains(y, physics, generator, z0, sigma, samples, steps=steps, burn_in=burn_in, step_size=step_size, seed=seed)
+    if temperature is None or chains.trail is None:
+        trail = chains.final if chains.trail is None else chains.trail.flatten(1, 2)
+        return chains.final, trail.mean(1), trail.std(1), chains.rate
+    return (*mix_chains(chains, temperature), chains.rate)
+
+
+class Chains:
+    """What :func:`mala_chains` ran: ``final`` (N, K, C, H, W), the chains' last states; ``trail``
+    (N, K, T, C, H, W), chain k's T post-burn-in states (None without any); ``energy`` (N, K), each chain's
+    mean energy after the burn-in; ``rate`` (N,), the acceptance rate; ``generator``, the random stream that
+    ran them (it draws the resampled samples of :func:`mix_chains`)."""
+
+    def __init__(self, final: Tensor, trail: Tensor | None, energy: Tensor | None, rate: Tensor, generator: torch.Generator) -> None:
+        self.final, self.trail, self.energy, self.rate, self.generator = final, trail, energy, rate, generator
+
+
+@torch.enable_grad()
+def mala_chains(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Tensor | float, samples: int, *, steps: int = 400,
+                burn_in: int | None = None, step_size: float | None = None, seed: int = 0) -> Chains:
+    """The MALA chains of :func:`langevin_samples`, unweighted: every chain's states and mean energy."""
     N, K = y.shape[0], samples
     burn_in = steps // 2 if burn_in is None else burn_in
     sig = torch.as_tensor(sigma, dtype=y.dtype, device=y.device).flatten()
@@ -161,42 +179,59 @@ def langevin_samples(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma
     accepted = torch.zeros(N * K, device=y.device)
     kept: list[Tensor] = []
     energies: list[Tensor] = []
-    with torch.enable_grad():
-        for t in range(steps):
-            noise = torch.randn(z.shape, generator=g).to(z.device)
-            prop = z - eta[:, None] * grad + torch.sqrt(2 * eta)[:, None] * noise
-            u_p, grad_p, x_p = energy(prop)
-            fwd = (prop - z + eta[:, None] * grad).pow(2).sum(1) / (4 * eta)
-            bwd = (z - prop + eta[:, None] * grad_p).pow(2).sum(1) / (4 * eta)
-            log_alpha = (u - u_p) + fwd - bwd
-            accept = torch.log(torch.rand(N * K, generator=g).to(z.device)) < log_alpha
-            z = torch.where(accept[:, None], prop, z)
-            u, grad = torch.where(accept, u_p, u), torch.where(accept[:, None], grad_p, grad)
-            x = torch.where(accept.view(-1, *([1] * (x.dim() - 1))), x_p, x)
-            if t < burn_in:
-                eta = eta * torch.exp(0.2 * (accept.float() - 0.574))
-            else:
-                accepted += accept.float()
-                kept.append(x)
-                if temperature is not None:
-                    energies.append(u)
+    for t in range(steps):
+        noise = torch.randn(z.shape, generator=g).to(z.device)
+        prop = z - eta[:, None] * grad + torch.sqrt(2 * eta)[:, None] * noise
+        u_p, grad_p, x_p = energy(prop)
+        fwd = (prop - z + eta[:, None] * grad).pow(2).sum(1) / (4 * eta)
+        bwd = (z - prop + eta[:, None] * grad_p).pow(2).sum(1) / (4 * eta)
+        log_alpha = (u - u_p) + fwd - bwd
+        accept = torch.log(torch.rand(N * K, generator=g).to(z.device)) < log_alpha
+        z = torch.where(accept[:, None], prop, z)
+        u, grad = torch.where(accept, u_p, u), torch.where(accept[:, None], grad_p, grad)
+        x = torch.where(accept.view(-1, *([1] * (x.dim() - 1))), x_p, x)
+        if t < burn_in:
+            eta = eta * torch.exp(0.2 * (accept.float() - 0.574))
+        else:
+            accepted += accept.float()
+            kept.append(x)
+            energies.append(u)
     shape = x.shape[1:]
     final = x.view(K, N, *shape).transpose(0, 1)
-    trail = torch.stack(kept).view(len(kept), K, N, *shape).transpose(0, 2).reshape(N, -1, *shape) if kept else final
     rate = (accepted.view(K, N).mean(0) / max(1, steps - burn_in))
-    if temperature is None or not kept:
-        return final, trail.mean(1), trail.std(1), rate
-    # chains that stay in different modes: chain k weighted by exp(-(its mean energy) / T), normalised per measurement
-    temp = torch.as_tensor(temperature, dtype=torch.float64, device=y.device).flatten().expand(N)[:, None]
-    w = torch.softmax(-torch.stack(energies).mean(0).view(K, N).T.double() / temp, dim=1).to(x.dtype)  # (N, K)
-    per_chain = trail.view(N, K, len(kept), *shape)  # trail holds chain k's kept states at k*T ... k*T + T - 1
-    m_k, sq_k = per_chain.mean(2), per_chain.pow(2).mean(2)  # (N, K, ...)
+    if not kept:
+        return Chains(final, None, None, rate, g)
+    trail = torch.stack(kept).view(len(kept), K, N, *shape).permute(2, 1, 0, *range(3, 3 + len(shape)))  # (N, K, T, ...)
+    energy_k = torch.stack(energies).mean(0).view(K, N).T  # (N, K)
+    return Chains(final, trail, energy_k, rate, g)
+
+
+def chain_weights(energy: Tensor, temperature: Tensor | float) -> Tensor:
+    r"""The weight of each chain (``energy``, (N, K), the chains' mean energies after the burn-in):
+    :math:`w_k \propto \exp(-\bar U_k / T)`, normalised per measurement (``temperature``: one, or one per measurement).
+    :math:`T = 1` weights each mode by its density alone; a larger :math:`T` lets modes that fit worse in.
+
+    >>> chain_weights(torch.tensor([[0.0, 2.0]]), 2.0).tolist()  # doctest: +ELLIPSIS
+    [[0.731..., 0.268...]]
+    """
+    temp = torch.as_tensor(temperature, dtype=torch.float64, device=energy.device).flatten().expand(energy.shape[0])[:, None]
+    return torch.softmax(-energy.double() / temp, dim=1)
+
+
+def mix_chains(chains: Chains, temperature: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:
+    r"""Chains that start in different modes and do not cross between them, mixed by
+    :func:`chain_weights`: ``(samples, mean, std)``, the mean and std of the weighted mixture of the chains'
+    post-burn-in states, and the chains' last states drawn with replacement by the weights."""
+    final, trail = chains.final, chains.trail
+    N, K, shape = final.shape[0], final.shape[1], final.shape[2:]
+    w = chain_weights(chains.energy, temperature).to(final.dtype)  # (N, K)
+    m_k, sq_k = trail.mean(2), trail.pow(2).mean(2)  # (N, K, ...)
     wv = w.view(N, K, *([1] * len(shape)))
     mean = (wv * m_k).sum(1)
     std = ((wv * sq_k).sum(1) - mean.pow(2)).clamp_min(0).sqrt()
-    pick = torch.multinomial(w.cpu().double(), K, replacement=True, generator=g).to(final.device)  # resampled draws
-    final = torch.gather(final, 1, pick.view(N, K, *([1] * len(shape))).expand_as(final))
-    return final, mean, std, rate
+    pick = torch.multinomial(w.cpu().double(), K, replacement=True, generator=chains.generator).to(final.device)  # resampled draws
+    samples = torch.gather(final, 1, pick.view(N, K, *([1] * len(shape))).expand_as(final))
+    return samples, mean, std
 
 
 def sampling_std(sigma: Tensor, rms: Tensor, rule: str = "residual") -> Tensor:
