@@ -209,13 +209,35 @@ def mala_chains(y: Tensor, physics, generator: nn.Module, z0: Tensor, sigma: Ten
 def chain_weights(energy: Tensor, temperature: Tensor | float) -> Tensor:
     r"""The weight of each chain (``energy``, (N, K), the chains' mean energies after the burn-in):
     :math:`w_k \propto \exp(-\bar U_k / T)`, normalised per measurement (``temperature``: one, or one per measurement).
-    :math:`T = 1` weights each mode by its density alone; a larger :math:`T` lets modes that fit worse in.
+    :math:`T = 1` weights each mode by its density alone; a larger :math:`T` lets modes that fit worse in
+    (:func:`chain_temperature`, the default's).
 
     >>> chain_weights(torch.tensor([[0.0, 2.0]]), 2.0).tolist()  # doctest: +ELLIPSIS
     [[0.731..., 0.268...]]
     """
     temp = torch.as_tensor(temperature, dtype=torch.float64, device=energy.device).flatten().expand(energy.shape[0])[:, None]
     return torch.softmax(-energy.double() / temp, dim=1)
+
+
+def chain_temperature(m: Tensor, sigma: Tensor, s: Tensor) -> Tensor:
+    r"""The temperature of :func:`chain_weights` for chains started in the search's different modes, per measurement:
+
+    .. math:: T = \min\left(m,\ \sqrt{2m}\,(s/\sigma)^2\right),
+
+    :math:`m` the informative entries of :math:`y`, :math:`\sigma` the noise std and :math:`s \ge \sigma` the
+    likelihood's std (:func:`sampling_std`). Where :math:`G` fits :math:`y` to the noise (:math:`s = \sigma`),
+    :math:`T = \sqrt{2m}`, the spread of a :math:`\chi^2_m` energy: a mode whose fit is worse than the noise's
+    own fluctuation loses its weight. Where :math:`G` misfits every mode (:math:`s > \sigma`, its representation
+    error), the differences in fit are not evidence at full power and :math:`T` grows with :math:`(s/\sigma)^2`,
+    up to :math:`m`, where a chain weighs by its mean energy per informative entry (chosen and checked in
+    docs/latent_search.md).
+
+    >>> chain_temperature(torch.tensor([800.0, 800.0, 80.0]), torch.tensor([0.1, 0.1, 0.01]), torch.tensor([0.1, 0.2, 0.05])).tolist()
+    [40.0, 160.0, 80.0]
+    """
+    m = torch.as_tensor(m, dtype=torch.float64).clamp_min(1)
+    ratio = torch.as_tensor(s, dtype=torch.float64) / torch.as_tensor(sigma, dtype=torch.float64)
+    return torch.minimum(m, (2 * m).sqrt() * ratio.clamp_min(1).pow(2))
 
 
 def mix_chains(chains: Chains, temperature: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:

@@ -8,7 +8,7 @@ from torch import nn
 from invgan.nets.generators import MLPGenerator, make_generator
 from invgan.nets.latent import LatentSpace
 from invgan.solvers import LatentSearchConfig, latent_search
-from invgan.solvers.latent_sampling import GaussianisedSpace, chain_space, chain_starts, langevin_samples
+from invgan.solvers.latent_sampling import GaussianisedSpace, chain_space, chain_starts, chain_temperature, langevin_samples
 
 F64 = torch.float64
 
@@ -142,8 +142,8 @@ def test_chains_started_at_the_restarts_ends_cover_modes_that_one_start_misses()
 
 
 def test_chains_in_a_mode_that_fits_worse_weigh_less():
-    """Started at the restarts' ends, chain k is weighted by exp(-its mean energy / m) (m = 1 informative entry
-    here): where one mode fits y far worse than the other (for z < 0 the measured pixel 0.9 (1 - exp(-z^2))
+    """Started at the restarts' ends, chain k is weighted by exp(-its mean energy / T) (T = min(m, sqrt(2m) (s/sigma)^2)
+    = 1 here, m = 1 informative entry): where one mode fits y far worse than the other (for z < 0 the measured pixel 0.9 (1 - exp(-z^2))
     stays under y = 1: an energy 12.5 higher at noise 0.02), the mean, std and resampled draws keep the better
     mode's sign, while the same chains unweighted average over both."""
     from deepinv.physics import Inpainting
@@ -164,3 +164,33 @@ def test_chains_in_a_mode_that_fits_worse_weigh_less():
     assert float(mean[0, 0, 0, 1]) < 0.9 and float(std[0, 0, 0, 1]) > 0.3
     with pytest.raises(ValueError, match="unknown sampling start"):
         chain_starts(res.z_hat, 4, "x")
+
+
+def test_at_many_entries_fit_to_the_noise_a_mode_worse_by_more_than_the_noise_fluctuation_loses_its_weight():
+    """With 800 measured pixels that G fits to the noise in one mode (z = +1, s = sigma), the other mode (z < 0,
+    where the measured pixels stay under 0.97 of y) fits worse by about 0.03 per pixel: an energy about 150
+    higher, small per entry (T = m would keep 80 % of its weight) but far beyond the noise's fluctuation
+    sqrt(2m) = 40. The default's temperature (chain_temperature) keeps the good mode's sign in the mean, std
+    and draws; the same chains at T = m average over both modes."""
+    from deepinv.physics import Inpainting
+
+    n = 800
+
+    class Plateau(SignedSquare):
+        def forward(self, z):
+            v = z[:, 0]
+            a = torch.where(v >= 0, v**2, 0.97 * (1 - torch.exp(-(v**2))))
+            return torch.cat([a[:, None].expand(-1, n), v[:, None]], dim=1).view(-1, 1, 1, n + 1)
+
+    mask = torch.ones(1, 1, n + 1)
+    mask[..., -1] = 0
+    physics = Inpainting((1, 1, n + 1), mask=mask)
+    y = mask[None].clone()
+    kw = dict(restarts=8, max_steps=300, prior_weight=0.0, deviation="none", samples=16, sampling_steps=60, noise_level=0.05, seed=0)
+    res = latent_search(y, physics, Plateau(), **kw)
+    starts = chain_starts(res.z_hat, 16, "restarts", res.restart_z, res.restart_objectives)
+    assert (starts[0, :, 0] < 0).any() and (starts[0, :, 0] > 0).any(), "the restarts found both modes"
+    assert float(chain_temperature(torch.tensor([n]), res.sigma, res.sampling_std)[0]) == pytest.approx(40.0, rel=0.01)
+    assert float(res.mean[0, 0, 0, -1]) > 0.8 and float(res.std[0, 0, 0, -1]) < 1.0 and (res.samples[0, :, 0, 0, -1] > 0).mean(dtype=float) > 0.8
+    _, mean, std, _ = langevin_samples(y, physics, Plateau(), starts, res.sampling_std, 16, steps=60, temperature=float(n))
+    assert float(mean[0, 0, 0, -1]) < 0.0 and float(std[0, 0, 0, -1]) > 1.5
