@@ -76,7 +76,7 @@ class LatentSearchConfig:
                                        "where the generator declares it, else z")
     sampling_start: str = _opt("restarts", "where the MALA chains start: 'map', every chain at the search's z_hat; 'restarts', chain k at "
                                       "the end of restart k mod R (restarts ordered by objective), so that the chains cover the modes "
-                                      "the restarts found, each chain weighted by exp(-its mean energy / T), T = min(m, sqrt(2m) (s/sigma)^2) "
+                                      "the restarts found, each chain weighted by exp(-its mean energy / T), T = max(d/2, min(m, sqrt(2m) (s/sigma)^2)) "
                                       "(latent_sampling.chain_temperature)")
     sampling_noise: str = _opt("residual", "the samples' likelihood std s = max(sigma, r), r the rms misfit (latent_sampling.sampling_std): "
                                            "'residual', the search's; 'heldout', on entries held out of fits to the rest; 'noise': s = sigma")

@@ -29,7 +29,7 @@ from torch import Tensor, nn
 
 from .bases import SeparableBasis
 from .heldout import informative_entries
-from .latent_sampling import chain_starts, chain_temperature, latent_posterior, sampling_std
+from .latent_sampling import chain_dim, chain_starts, chain_temperature, latent_posterior, sampling_std
 
 
 def soft_threshold(c: Tensor, t: float | Tensor) -> Tensor:
@@ -237,7 +237,7 @@ def refine(result, generator: nn.Module, y: Tensor, physics, cfg):
         temperature = None  # restarts: chains in different modes, weighted by exp(-mean energy / T)
         if cfg.sampling_start == "restarts":
             m = informative_entries(physics, tuple(result.x_hat.shape[1:]), y.shape[0], y.device).flatten(1).sum(1)
-            temperature = chain_temperature(m, sigma, result.sampling_std).to(y.device)
+            temperature = chain_temperature(m, sigma, result.sampling_std, chain_dim(generator, cfg.sampling_space)).to(y.device)
         starts = chain_starts(result.z_hat, cfg.samples, cfg.sampling_start, result.restart_z, result.restart_objectives)
         samples, mean, std, rate = latent_posterior(y, physics, generator, starts, result.sampling_std, cfg.samples,
                                                     space=cfg.sampling_space, steps=cfg.sampling_steps, seed=cfg.seed,

@@ -219,25 +219,34 @@ def chain_weights(energy: Tensor, temperature: Tensor | float) -> Tensor:
     return torch.softmax(-energy.double() / temp, dim=1)
 
 
-def chain_temperature(m: Tensor, sigma: Tensor, s: Tensor) -> Tensor:
+def chain_temperature(m: Tensor, sigma: Tensor, s: Tensor, d: int = 0) -> Tensor:
     r"""The temperature of :func:`chain_weights` for chains started in the search's different modes, per measurement:
 
-    .. math:: T = \min\left(m,\ \sqrt{2m}\,(s/\sigma)^2\right),
+    .. math:: T = \max\left(\frac d2,\ \min\left(m,\ \sqrt{2m}\,(s/\sigma)^2\right)\right),
 
-    :math:`m` the informative entries of :math:`y`, :math:`\sigma` the noise std and :math:`s \ge \sigma` the
-    likelihood's std (:func:`sampling_std`). Where :math:`G` fits :math:`y` to the noise (:math:`s = \sigma`),
-    :math:`T = \sqrt{2m}`, the spread of a :math:`\chi^2_m` energy: a mode whose fit is worse than the noise's
-    own fluctuation loses its weight. Where :math:`G` misfits every mode (:math:`s > \sigma`, its representation
-    error), the differences in fit are not evidence at full power and :math:`T` grows with :math:`(s/\sigma)^2`,
-    up to :math:`m`, where a chain weighs by its mean energy per informative entry (chosen and checked in
-    docs/latent_search.md).
+    :math:`m` the informative entries of :math:`y`, :math:`\sigma` the noise std, :math:`s \ge \sigma` the
+    likelihood's std (:func:`sampling_std`) and :math:`d` the dimension of the space the chains run in.
+    Where :math:`G` fits :math:`y` to the noise (:math:`s = \sigma`), :math:`T = \sqrt{2m}`, the spread of a
+    :math:`\chi^2_m` energy: a mode whose fit is worse than the noise's own fluctuation loses its weight.
+    Where :math:`G` misfits every mode (:math:`s > \sigma`, its representation error), the differences in fit
+    are not evidence at full power and :math:`T` grows with :math:`(s/\sigma)^2`, up to :math:`m`, where a
+    chain weighs by its mean energy per informative entry. Never below :math:`d/2`: at equilibrium a chain's
+    energy exceeds its mode's minimum by about :math:`d/2` (each latent dimension holds 1/2), so with few
+    entries smaller differences say little (chosen and checked in docs/latent_search.md).
 
-    >>> chain_temperature(torch.tensor([800.0, 800.0, 80.0]), torch.tensor([0.1, 0.1, 0.01]), torch.tensor([0.1, 0.2, 0.05])).tolist()
-    [40.0, 160.0, 80.0]
+    >>> chain_temperature(torch.tensor([800.0, 800.0, 80.0, 10.0]), torch.tensor([0.1, 0.1, 0.01, 0.1]),
+    ...                   torch.tensor([0.1, 0.2, 0.05, 0.1]), d=64).tolist()
+    [40.0, 160.0, 80.0, 32.0]
     """
     m = torch.as_tensor(m, dtype=torch.float64).clamp_min(1)
     ratio = torch.as_tensor(s, dtype=torch.float64) / torch.as_tensor(sigma, dtype=torch.float64)
-    return torch.minimum(m, (2 * m).sqrt() * ratio.clamp_min(1).pow(2))
+    return torch.minimum(m, (2 * m).sqrt() * ratio.clamp_min(1).pow(2)).clamp_min(d / 2)
+
+
+def chain_dim(generator: nn.Module, space: str = "auto") -> int:
+    """The dimension of the space the chains run in (:func:`chain_space`): ``z``'s, or the declared ``w``'s."""
+    where = chain_space(generator, space)
+    return int(generator.latent_dim) if where == "z" else int(generator.latent_spaces()[where].shape[0])
 
 
 def mix_chains(chains: Chains, temperature: Tensor | float) -> tuple[Tensor, Tensor, Tensor]:

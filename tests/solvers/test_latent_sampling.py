@@ -142,8 +142,8 @@ def test_chains_started_at_the_restarts_ends_cover_modes_that_one_start_misses()
 
 
 def test_chains_in_a_mode_that_fits_worse_weigh_less():
-    """Started at the restarts' ends, chain k is weighted by exp(-its mean energy / T) (T = min(m, sqrt(2m) (s/sigma)^2)
-    = 1 here, m = 1 informative entry): where one mode fits y far worse than the other (for z < 0 the measured pixel 0.9 (1 - exp(-z^2))
+    """Started at the restarts' ends, chain k is weighted by exp(-its mean energy / T) (T = max(d/2, min(m, sqrt(2m) (s/sigma)^2))
+    = 1 here, m = 1 informative entry, d = 1): where one mode fits y far worse than the other (for z < 0 the measured pixel 0.9 (1 - exp(-z^2))
     stays under y = 1: an energy 12.5 higher at noise 0.02), the mean, std and resampled draws keep the better
     mode's sign, while the same chains unweighted average over both."""
     from deepinv.physics import Inpainting
