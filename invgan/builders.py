@@ -54,7 +54,7 @@ def build_reconstructor(cfg: ConditionalConfig) -> nn.Module:
     if model.generator == "unet":
         return ConditionalReconstructor(channels, width=model.width, depth=model.depth, lift=model.lift, gamma=model.gamma,
                                         latent_channels=model.latent_channels, norm=model.norm, guide=model.guide,
-                                        consistency=model.consistency)
+                                        consistency=model.consistency, latent_scale=model.latent_scale)
     if model.guide != "none" or model.consistency != "none":
         option = f"model.guide={model.guide!r}" if model.guide != "none" else f"model.consistency={model.consistency!r}"
         raise ValueError(f"{option} needs model.generator = 'unet' (the U-Net reconstructor has it), "

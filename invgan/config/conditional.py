@@ -83,6 +83,8 @@ class ModelConfig:
     guide: str = _opt("none", "extra input of the U-Net beside the lift: none, adjoint (A^T y) or coverage (A^T A 1: the mask of "
                               "inpainting, which a smooth classical lift hides)")
     latent_channels: int = _opt(0, "noise channels z given to the U-Net (0: deterministic)")
+    latent_scale: int = _opt(1, "z is drawn on a grid this many times coarser than the image and upsampled bilinearly "
+                                "(1: a value per pixel)")
     consistency: str = _opt("none", "what the unet reconstructor does to its output with y: none, project (x + A^dagger (y - A x): "
                                     "the measured pixels are copied from y; inpainting only) or wiener (weighted by the noise level)")
     norm: str = _opt("none", "normalisation in the reconstructor: none or batch")
@@ -102,6 +104,7 @@ class ModelConfig:
             ("guide", self.guide in GUIDES, f"one of {GUIDES}"),
             ("consistency", self.consistency in CONSISTENCIES, f"one of {CONSISTENCIES}"),
             ("latent_channels", self.latent_channels >= 0, "an integer >= 0"),
+            ("latent_scale", self.latent_scale >= 1, "an integer >= 1"),
             ("discriminator", self.discriminator in CONDITIONAL_DISCRIMINATORS, f"one of {CONDITIONAL_DISCRIMINATORS}"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),
             ("d_layers", self.d_layers >= 1, "an integer >= 1"),

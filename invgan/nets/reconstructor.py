@@ -107,6 +107,9 @@ class ConditionalReconstructor(nn.Module):
         (:func:`~invgan.classical.classical_estimate`, computed without gradients).
     :param gamma: Tikhonov weight for ``lift="tikhonov"``.
     :param latent_channels: number of noise channels :math:`z` (0: deterministic).
+    :param latent_scale: :math:`z` is drawn on a grid ``latent_scale`` times coarser than the image
+        (:math:`\lceil H/s\rceil \times \lceil W/s\rceil`) and upsampled bilinearly, so that the draws
+        differ by structures of that size rather than by a per-pixel grain (1: a value per pixel).
     :param guide: extra input channels of the U-Net beside the lift (:func:`~invgan.physics.guide`):
         ``"none"``, ``"adjoint"`` (:math:`A^\top y`) or ``"coverage"`` (:math:`A^\top A\mathbf 1`, the mask
         of inpainting).
@@ -130,12 +133,16 @@ class ConditionalReconstructor(nn.Module):
     def __init__(
         self, channels: int = 1, width: int = 32, depth: int = 3, lift: str = "adjoint", gamma: float = 0.05,
         latent_channels: int = 0, norm: str = "none", guide: str = "none", consistency: str = "none",
+        latent_scale: int = 1,
     ):
         super().__init__()
         if lift not in RECONSTRUCTOR_LIFTS:
             raise ValueError(f"invalid lift={lift!r}: expected one of {RECONSTRUCTOR_LIFTS}")
         if latent_channels < 0:
             raise ValueError(f"invalid latent_channels={latent_channels!r}: expected >= 0")
+        if latent_scale < 1:
+            raise ValueError(f"invalid latent_scale={latent_scale!r}: expected an integer >= 1")
+        self.latent_scale = latent_scale
         if guide not in GUIDES:
             raise ValueError(f"invalid guide={guide!r}: expected one of {GUIDES}")
         self.channels, self.lift_mode, self.gamma, self.latent_channels = channels, lift, gamma, latent_channels
@@ -163,9 +170,17 @@ class ConditionalReconstructor(nn.Module):
             inp = torch.cat([inp, extra.to(x0)], dim=1)
         if self.latent_channels:
             if z is None:
-                z = torch.randn(x0.shape[0], self.latent_channels, *x0.shape[-2:], device=x0.device, dtype=x0.dtype)
+                z = self.draw_latent(x0)
+            if z.shape[-2:] != x0.shape[-2:]:  # a coarse z: upsampled to the image grid
+                z = F.interpolate(z.to(x0), size=x0.shape[-2:], mode="bilinear", align_corners=False)
             inp = torch.cat([inp, z.to(x0)], dim=1)
         return enforce_consistency(physics, x0 + self.unet(inp), y, self.consistency)
+
+    def draw_latent(self, x0: Tensor) -> Tensor:
+        r""":math:`z \sim \mathcal{N}(0, I)` for a batch shaped like ``x0``, on the grid of ``latent_scale``
+        (from torch's global generator)."""
+        h, w = (-(-n // self.latent_scale) for n in x0.shape[-2:])
+        return torch.randn(x0.shape[0], self.latent_channels, h, w, device=x0.device, dtype=x0.dtype)
 
     @torch.no_grad()
     def sample(self, y: Tensor, physics: nn.Module, k: int) -> PosteriorSamples:

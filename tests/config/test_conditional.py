@@ -21,6 +21,7 @@ def test_defaults_describe_the_demo_problem():
     ("model.generator='vit'", "invalid model.generator='vit'"),
     ("data.channels=2", "invalid data.channels=2"),
     ("loss.perceptual_net='clip'", "invalid loss.perceptual_net='clip'"),
+    ("model.latent_scale=0", "invalid model.latent_scale=0"),
 ])
 def test_each_section_refuses_values_out_of_range(override, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):

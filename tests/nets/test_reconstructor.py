@@ -30,6 +30,32 @@ def test_latent_draws_give_different_reconstructions():
     assert torch.equal(R(y, mm.physics, z), R(y, mm.physics, z))
 
 
+def test_coarse_latent_is_drawn_on_its_grid_and_upsampled():
+    mm = make_physics("blur", (1, 20, 20), sigma=1.0, kernel_size=5, noise="none")
+    y = mm.measure(torch.rand(2, 1, 20, 20))
+    R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2, latent_scale=8)
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)
+    x0 = R.lift(y, mm.physics)
+    assert R.draw_latent(x0).shape == (2, 2, 3, 3)  # ceil(20 / 8)
+    z = torch.randn(2, 2, 3, 3)
+    up = torch.nn.functional.interpolate(z, size=(20, 20), mode="bilinear", align_corners=False)
+    assert torch.allclose(R(y, mm.physics, z), x0 + R.unet(torch.cat([x0, up], 1)))
+    assert torch.equal(R(y, mm.physics, up), R(y, mm.physics, z))  # a full-size z is used as it is
+    torch.manual_seed(0)
+    drawn = R(y, mm.physics)
+    torch.manual_seed(0)
+    assert torch.equal(drawn, R(y, mm.physics, torch.randn(2, 2, 3, 3)))  # the draw: torch's generator, coarse grid
+    # latent_scale = 1 draws exactly what the former code drew: a value per pixel
+    fine = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2)
+    fine.load_state_dict(R.state_dict())
+    torch.manual_seed(0)
+    drawn = fine(y, mm.physics)
+    torch.manual_seed(0)
+    assert torch.equal(drawn, fine(y, mm.physics, torch.randn(2, 2, 20, 20)))
+    with pytest.raises(ValueError, match="latent_scale=0"):
+        ConditionalReconstructor(1, latent_channels=1, latent_scale=0)
+
+
 def test_sample_returns_k_draws_their_mean_and_std():
     mm = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
     R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=2)
