@@ -140,6 +140,7 @@ class LossConfig:
                                      "(1: one draw, the plain cGAN; >= 2 needs model.latent_channels > 0)")
     std_weight: float = _opt(0.0, "rcGAN: beta_SD, weight of the std reward -sqrt(2/(pi P (P+1))) mean std of the P draws "
                                   "(1: the paper's rule; 0: off)")
+    std_ramp: int = _opt(0, "rcGAN: steps over which the std reward's weight rises linearly from 0 to std_weight (0: full from the start)")
 
     @property
     def self_supervised_parts(self) -> tuple[str, ...]:
@@ -166,6 +167,7 @@ class LossConfig:
             ("pool_size", self.pool_size >= 0, "an integer >= 0 (0: no history pool)"),
             ("posterior_samples", self.posterior_samples >= 1, "an integer >= 1 (1: one draw of z per measurement)"),
             ("std_weight", self.std_weight >= 0, "a value >= 0 (0: no std reward)"),
+            ("std_ramp", self.std_ramp >= 0, "a number of steps >= 0"),
         ], section="loss")
 
 

@@ -83,7 +83,9 @@ class SampleMeanLoss(nn.Module):
 class StdReward(nn.Module):
     r"""rcGAN's standard-deviation reward, :math:`-\sqrt{2/(\pi P(P+1))}\;\frac1N\sum_i s_i` with
     :math:`s_i` the unbiased std of the :math:`P` samples at pixel :math:`i` (a loss: minimising it
-    spreads the samples); weighted by :math:`\beta_\text{SD}` (``loss.std_weight``).
+    spreads the samples); weighted by :math:`\beta_\text{SD}` (``loss.std_weight``). With ``ramp`` :math:`= N`
+    the reward is scaled by :math:`\min(1, t/N)` at step :math:`t` (``loss.std_ramp``): the draws learn
+    their mean before they are pushed apart.
 
     :Example:
 
@@ -95,6 +97,13 @@ class StdReward(nn.Module):
     -0.4607
     """
 
+    def __init__(self, ramp: int = 0):
+        super().__init__()
+        if ramp < 0:
+            raise ValueError(f"invalid ramp={ramp!r}: expected a number of steps >= 0")
+        self.ramp = ramp
+
     def forward(self, s: GANStep) -> Tensor:
         samples = step_samples(s)
-        return -std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()
+        gain = min(1.0, s.step / self.ramp) if self.ramp else 1.0
+        return -gain * std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()

@@ -44,6 +44,7 @@ def conditional_gan(
     eval_measurement: MeasurementModel | None = None,
     posterior_samples: int = 1,
     std_weight: float = 0.0,
+    std_ramp: int = 0,
     fresh_measurement: MeasurementModel | None = None,
     self_supervised: nn.Module | tuple[nn.Module, ...] | None = None,
     ss_weight: float = 1.0,
@@ -69,7 +70,8 @@ def conditional_gan(
     ``posterior_samples`` :math:`P \ge 2` makes it rcGAN (Bendel et al. 2022), a sampler of the
     posterior: :math:`P` draws :math:`\hat x_p = R(y, A, z_p)` per measurement, the reconstruction
     loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
-    :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`) and ``D``
+    :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`, reached linearly over the
+    first ``std_ramp`` steps) and ``D``
     judging every sample against the truth (``adversarial="supervised"`` only: the other views
     compare with the measurement of each of the :math:`B` images).
 
@@ -95,7 +97,7 @@ def conditional_gan(
         rec = (ReconstructionLoss if posterior_samples == 1 else SampleMeanLoss)(reconstruction) if isinstance(reconstruction, str) else reconstruction
         terms.append(LossTerm("rec", rec, rec_weight))
     if std_weight > 0:
-        terms.append(LossTerm("std", StdReward(), std_weight))
+        terms.append(LossTerm("std", StdReward(ramp=std_ramp), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
     for loss in (self_supervised,) if isinstance(self_supervised, nn.Module) else self_supervised or ():

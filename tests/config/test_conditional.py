@@ -69,6 +69,7 @@ def test_no_adversarial_phase_is_warned():
     (["loss.std_weight=1"], "the std reward needs loss.posterior_samples >= 2"),
     (["loss.posterior_samples=0"], "invalid loss.posterior_samples=0"),
     (["loss.std_weight=-1"], "invalid loss.std_weight=-1"),
+    (["loss.std_ramp=-5"], "invalid loss.std_ramp=-5"),
 ])
 def test_posterior_sampling_combinations_that_cannot_run_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):

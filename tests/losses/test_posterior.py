@@ -39,6 +39,17 @@ def test_std_reward_gradient_by_hand_three_samples():
     assert std_reward_coefficient(3) == pytest.approx(math.sqrt(2 / (math.pi * 12)))
 
 
+def test_std_reward_ramp_scales_it_linearly_then_leaves_it_whole():
+    samples = torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1)  # std sqrt(2)
+    full = -std_reward_coefficient(2) * math.sqrt(2)
+    for step, gain in ((0, 0.0), (25, 0.25), (100, 1.0), (400, 1.0)):
+        s = GANStep(x_hat=samples.flatten(0, 1), extras={"samples": samples}, step=step)
+        assert float(StdReward(ramp=100)(s)) == pytest.approx(gain * full, abs=1e-7)
+        assert float(StdReward()(s)) == pytest.approx(full)  # no ramp: whole from step 0
+    with pytest.raises(ValueError, match="ramp=-1"):
+        StdReward(ramp=-1)
+
+
 def test_sample_mean_loss_is_on_the_mean_and_shares_its_gradient():
     samples = torch.tensor([[0.0, 2.0], [1.0, 5.0]]).view(1, 2, 1, 1, 2).requires_grad_(True)  # means 0.5 and 3.5
     x = torch.tensor([1.0, 3.0]).view(1, 1, 1, 2)
