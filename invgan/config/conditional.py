@@ -220,9 +220,9 @@ class ConditionalConfig:
                 raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with model.generator={model.generator!r}, "
                                  f"model.latent_channels={model.latent_channels}: posterior samples need the unet reconstructor "
                                  "with latent channels (set model.latent_channels >= 1)")
-            if (loss.adv_weight > 0 and loss.adversarial != "supervised") or loss.mc_weight > 0:
+            if (loss.adv_weight > 0 and loss.adversarial not in ("supervised", "pair")) or loss.mc_weight > 0:
                 raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with loss.adversarial={loss.adversarial!r}, "
-                                 f"loss.mc_weight={loss.mc_weight}: posterior samples need loss.adversarial='supervised' and loss.mc_weight=0")
+                                 f"loss.mc_weight={loss.mc_weight}: posterior samples need loss.adversarial='supervised' or 'pair' and loss.mc_weight=0")
         if loss.std_weight > 0 and loss.posterior_samples < 2:
             raise ValueError(f"invalid loss.std_weight={loss.std_weight} with loss.posterior_samples={loss.posterior_samples}: "
                              "the std reward needs loss.posterior_samples >= 2")

@@ -209,7 +209,9 @@ class MeasurementView:
 
 class PairView:
     r"""Conditional ``D`` (pix2pix): the pairs :math:`[\ell(y), x]` and :math:`[\ell(y), \hat x]`,
-    concatenated along channels, with :math:`\ell` a lift of the measurement to image space."""
+    concatenated along channels, with :math:`\ell` a lift of the measurement to image space. With
+    :math:`P` posterior draws per measurement (rcGAN's conditional ``D``) every draw is paired with
+    its own measurement's lift."""
 
     def __init__(self, back_projection: str = "adjoint"):
         self.back_projection = back_projection
@@ -218,6 +220,8 @@ class PairView:
         if s.x is None or s.y is None:
             raise ValueError("a pair view needs the measurement y and the image x")
         cond = lift(s.physics, s.y, self.back_projection).detach()
+        if s.x_hat.shape[0] != cond.shape[0]:  # P posterior draws per measurement (rcGAN): each draw with its condition
+            cond = cond.repeat_interleave(s.x_hat.shape[0] // cond.shape[0], 0)
         return (torch.cat([cond, s.x], 1),), (torch.cat([cond, s.x_hat], 1),)
 
 

@@ -72,8 +72,9 @@ def conditional_gan(
     loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
     :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`, reached linearly over the
     first ``std_ramp`` steps) and ``D``
-    judging every sample against the truth (``adversarial="supervised"`` only: the other views
-    compare with the measurement of each of the :math:`B` images).
+    judging every sample against the truth (``adversarial="supervised"``), or every pair of a
+    sample and its measurement's lift against the truth's (``"pair"``: rcGAN's conditional ``D``);
+    the self-supervised views are refused (they compare each sample with its measurement).
 
     ``fresh_measurement`` (self-supervised modes only): a second operator with its own random draws;
     ``D`` then compares :math:`y` with :math:`\mathcal{N}(A_{\theta'}\hat x)` through a fresh draw
@@ -85,8 +86,8 @@ def conditional_gan(
     truth, ``"measurements"`` (held-out measured pixels)."""
     if adversarial not in CONDITIONAL_VIEWS:
         raise ValueError(f"invalid adversarial={adversarial!r}: expected one of {tuple(CONDITIONAL_VIEWS)}")
-    if posterior_samples > 1 and ((discriminator is not None and adversarial != "supervised") or mc_weight > 0):
-        raise ValueError(f"posterior_samples={posterior_samples} needs adversarial='supervised' and mc_weight=0 "
+    if posterior_samples > 1 and ((discriminator is not None and adversarial not in ("supervised", "pair")) or mc_weight > 0):
+        raise ValueError(f"posterior_samples={posterior_samples} needs adversarial='supervised' or 'pair' and mc_weight=0 "
                          f"(got {adversarial!r}, {mc_weight!r}): the other terms compare each sample with its measurement")
     if std_weight > 0 and posterior_samples < 2:
         raise ValueError(f"std_weight={std_weight!r} needs posterior_samples >= 2 (a spread of samples), got {posterior_samples}")

@@ -64,7 +64,7 @@ def test_no_adversarial_phase_is_warned():
 
 @pytest.mark.parametrize("overrides, message", [
     (["loss.posterior_samples=2"], "posterior samples need the unet reconstructor with latent channels"),
-    (["loss.posterior_samples=2", "model.latent_channels=1", "loss.adversarial='pair'"], "posterior samples need loss.adversarial='supervised'"),
+    (["loss.posterior_samples=2", "model.latent_channels=1", "loss.adversarial='measurement'"], "posterior samples need loss.adversarial='supervised' or 'pair'"),
     (["loss.posterior_samples=2", "model.latent_channels=1", "loss.mc_weight=0.1"], "and loss.mc_weight=0"),
     (["loss.std_weight=1"], "the std reward needs loss.posterior_samples >= 2"),
     (["loss.posterior_samples=0"], "invalid loss.posterior_samples=0"),

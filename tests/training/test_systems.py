@@ -192,10 +192,34 @@ def test_posterior_input_draws_p_samples_and_the_terms_read_their_mean_and_sprea
     assert not torch.allclose(samples[:, 0], samples[:, 1])  # each draw its own z
     loss, logs = recipe.generator_loss(s)
     assert set(logs) == {"rec", "std", "adv"} and float(logs["std"].detach()) < 0
-    with pytest.raises(ValueError, match="needs adversarial='supervised' and mc_weight=0"):
-        conditional_gan(R, measurement, PatchGANDiscriminator(2, width=4, n_layers=1), adversarial="pair", posterior_samples=2)
+    with pytest.raises(ValueError, match="needs adversarial='supervised' or 'pair' and mc_weight=0"):
+        conditional_gan(R, measurement, PatchGANDiscriminator(1, width=4, n_layers=1), adversarial="measurement", posterior_samples=2)
     with pytest.raises(ValueError, match="std_weight=1.0 needs posterior_samples >= 2"):
         conditional_gan(R, measurement, None, std_weight=1.0)
+
+
+def test_a_conditional_d_pairs_every_posterior_draw_with_its_own_measurement():
+    from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
+    from invgan.training import conditional_gan
+
+    torch.manual_seed(0)
+    measurement = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", fresh_per_sample=True)
+    R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=1)
+    recipe = conditional_gan(R, measurement, PatchGANDiscriminator(2, width=4, n_layers=1), adversarial="pair", reconstruction="l1",
+                             posterior_samples=3, std_weight=1.0)
+    x = torch.rand(2, 1, 16, 16)
+    s = recipe(x, 0)
+    (real,), (fake,) = s.real, s.fake
+    assert real.shape == fake.shape == (6, 2, 16, 16)
+    lifted = s.physics.A_adjoint(s.y)  # the adjoint lift of each of the 2 measurements
+    for b in range(2):
+        for p in range(3):
+            row = 3 * b + p
+            torch.testing.assert_close(real[row, :1], lifted[b]) and torch.testing.assert_close(fake[row, :1], lifted[b])
+            torch.testing.assert_close(real[row, 1:], x[b])
+            torch.testing.assert_close(fake[row, 1:], s.extras["samples"][b, p])
+    loss, logs = recipe.generator_loss(s)
+    assert set(logs) == {"rec", "std", "adv"} and torch.isfinite(loss)
 
 
 def _latent_spread(posterior_samples: int, std_weight: float, reconstruction: str) -> float:
