@@ -30,6 +30,22 @@ def test_calibrated_gaussian_samples_cover_90_percent_and_their_std_tracks_the_e
     assert m["k"] == 1000 and m["std"] == pytest.approx(float(post.std.mean()))
 
 
+def test_spearman_ceiling_is_what_calibrated_draws_reach_and_a_flat_std_caps_it():
+    post, x = gaussian_case(k=1000)
+    m = evaluate_posterior(post, x)
+    # exact posterior draws: the measured correlation is one draw of what the ceiling simulates
+    assert m["spearman_ceiling"] == pytest.approx(m["spearman"], abs=0.08)
+    assert evaluate_posterior(post, x)["spearman_ceiling"] == m["spearman_ceiling"]  # seeded
+    g = torch.Generator().manual_seed(3)
+    flat = PosteriorSamples.from_samples(post.mean[:, None] + 0.02 * torch.randn(post.samples.shape, generator=g))
+    assert abs(evaluate_posterior(flat, x)["spearman_ceiling"]) < 0.15 < m["spearman_ceiling"]  # the same std everywhere ranks nothing
+    # misplaced spread: the std of one pixel given to another scores below its ceiling
+    shuffled = post.samples[..., torch.randperm(16, generator=g)]
+    s = PosteriorSamples.from_samples(post.mean[:, None] + shuffled - shuffled.mean(1, keepdim=True))
+    low = evaluate_posterior(s, x)
+    assert low["spearman"] < 0.15 and low["spearman_ceiling"] > 0.4
+
+
 def test_overconfident_samples_cover_less_and_other_levels():
     post, x = gaussian_case(k=400)
     narrow = PosteriorSamples.from_samples(post.mean[:, None] + 0.2 * (post.samples - post.mean[:, None]))
