@@ -18,7 +18,10 @@ the conditional GAN's draws of :math:`z` (:meth:`ConditionalReconstructor.sample
   (split conformal prediction on the scores :math:`|x_i - \bar x_i| / (s_i + \delta)`);
   ``evaluate_posterior(..., interval_scale=c)`` reports their coverage and mean width;
 * perception (with Inception ``features``): patch KID of single samples and of the mean against
-  the truth, as :func:`~invgan.metrics.compare_estimators` computes it.
+  the truth, as :func:`~invgan.metrics.compare_estimators` computes it, and of the trivial sampler
+  that a single draw must beat: the mean with unstructured noise of the draws' own spread,
+  :math:`\bar x + s \odot g`, :math:`g \sim \mathcal N(0, I)` (seeded). A draw whose variation is
+  structure (edges, texture) scores below it; a draw that is the mean plus grain scores about the same.
 """
 
 from __future__ import annotations
@@ -62,8 +65,9 @@ def evaluate_posterior(posterior: PosteriorSamples, x: Tensor, level: float = 0.
     r"""Scores of ``posterior`` (``K`` samples of ``B`` images) against the truth ``x`` ``(B, C, H, W)``:
     ``psnr_mean``, ``ssim_mean``, ``psnr_sample``, ``ssim_sample`` (the first sample), ``spearman``
     (std vs absolute error of the mean), ``coverage`` (of the central ``level`` intervals), ``std``
-    and ``abs_error`` (their means) and, with Inception ``features``, ``kid_sample`` and ``kid_mean``
-    (patch KID ×1, on ``patch`` × ``patch`` patches). With ``interval_scale`` :math:`c` (from
+    and ``abs_error`` (their means) and, with Inception ``features``, ``kid_sample``, ``kid_mean`` and
+    ``kid_mean_noise`` (patch KID ×1, on ``patch`` × ``patch`` patches; the last of
+    :math:`\bar x + s \odot g`, the baseline of a single draw). With ``interval_scale`` :math:`c` (from
     :func:`calibrate_intervals`, with the same ``floor``): ``coverage_calibrated`` and
     ``width_calibrated``, the coverage and mean width of :math:`\bar x_i \pm c\,(s_i + \delta)`.
 
@@ -119,7 +123,8 @@ def evaluate_posterior(posterior: PosteriorSamples, x: Tensor, level: float = 0.
         out.update(coverage_calibrated=float((err <= half).float().mean()), width_calibrated=float(2 * half.mean()),
                    interval_scale=float(interval_scale))
     if features is not None:
-        out.update(patch_kid(features, x, {"kid_sample": samples[:, 0], "kid_mean": mean}, patch))
+        noisy = mean + std * torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+        out.update(patch_kid(features, x, {"kid_sample": samples[:, 0], "kid_mean": mean, "kid_mean_noise": noisy}, patch))
     return out
 
 

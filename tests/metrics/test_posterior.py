@@ -112,3 +112,22 @@ def test_calibrate_intervals_refuses_what_it_cannot_do():
         calibrate_intervals(post, torch.ones(1, 1, 2, 2), level=0.9)  # 4 pixels cannot give a 90 % rank
     with pytest.raises(ValueError, match="level"):
         calibrate_intervals(post, torch.ones(1, 1, 2, 2), level=1.0)
+
+
+def _pooled_features(x):
+    """A cheap stand-in for the Inception features: 4x4 average-pooled pixels, as float64."""
+    return torch.nn.functional.adaptive_avg_pool2d(x, 4).flatten(1).double()
+
+
+def test_kid_mean_noise_is_the_mean_with_seeded_noise_of_the_draws_spread():
+    from invgan.metrics import patch_kid
+
+    post, x = gaussian_case(k=8)
+    m = evaluate_posterior(post, x, features=_pooled_features, patch=8)
+    noisy = post.mean + post.std * torch.randn(post.mean.shape, generator=torch.Generator().manual_seed(0))
+    assert m["kid_mean_noise"] == pytest.approx(patch_kid(_pooled_features, x, {"n": noisy}, 8)["n"])
+    assert {"kid_sample", "kid_mean", "kid_mean_noise_std"} <= set(m)
+    # draws that agree have no spread: the baseline is the mean itself
+    same = PosteriorSamples.from_samples(post.mean[:, None].expand(-1, 4, -1, -1, -1).clone())
+    m = evaluate_posterior(same, x, features=_pooled_features, patch=8)
+    assert m["kid_mean_noise"] == pytest.approx(m["kid_mean"]) == pytest.approx(m["kid_sample"])

@@ -31,7 +31,7 @@ def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch, capsys):
     table = json.loads((tmp_path / "out" / "table.json").read_text())
     row = table["problems"]["deblurring"]
     assert row["deterministic"]["preset"] == "demo" and row["rcgan"]["preset"] == "rcgan-deblur"
-    for key in ("psnr_mean", "psnr_sample", "spearman", "coverage", "coverage_calibrated", "interval_scale", "kid_sample", "kid_mean"):
+    for key in ("psnr_mean", "psnr_sample", "spearman", "coverage", "coverage_calibrated", "interval_scale", "kid_sample", "kid_mean", "kid_mean_noise"):
         assert key in row["rcgan"]["mean8"]
     assert "kid" in row["deterministic"] and (tmp_path / "out" / "table_deblurring_samples.png").is_file()
     assert "rcGAN (`rcgan-deblur`, beta_SD 1), mean of 8" in capsys.readouterr().out  # the markdown table
