@@ -130,4 +130,4 @@ def test_kid_mean_noise_is_the_mean_with_seeded_noise_of_the_draws_spread():
     # draws that agree have no spread: the baseline is the mean itself
     same = PosteriorSamples.from_samples(post.mean[:, None].expand(-1, 4, -1, -1, -1).clone())
     m = evaluate_posterior(same, x, features=_pooled_features, patch=8)
-    assert m["kid_mean_noise"] == pytest.approx(m["kid_mean"]) == pytest.approx(m["kid_sample"])
+    assert m["kid_mean_noise"] == pytest.approx(m["kid_mean"]) and m["kid_sample"] == pytest.approx(m["kid_mean"])
