@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..losses.objectives import CONDITIONAL_OBJECTIVE
+from ..losses.regularizers import REGULARIZER_NAMES
 from ..losses.selfsup import NEEDS_FRESH_DRAWS, NEEDS_MASK, SELF_SUPERVISED_LOSSES
 from ..metrics.images import SELECTION_RULES
 from ..nets import RECONSTRUCTORS
@@ -21,6 +22,9 @@ RECONSTRUCTION_LOSSES = ("mse", "l1", "none")
 
 #: ``model.discriminator``: the critics of a conditional run (:func:`invgan.nets.make_discriminator`)
 CONDITIONAL_DISCRIMINATORS = tuple(DISCRIMINATORS)
+
+#: ``model.d_norm``: the normalisation layers of D (``auto``: none with spectral norm, else batch)
+D_NORMS = ("auto", "none", "batch", "instance", "group", "layer")
 
 #: the critics that give one logit per image and so need a square power-of-two input
 WHOLE_IMAGE_CRITICS = ("dcgan", "esrgan")
@@ -92,6 +96,8 @@ class ModelConfig:
     d_width: int = _opt(32, "base width of D")
     d_layers: int = _opt(2, "strided layers of the PatchGAN D")
     spectral_norm: bool = _opt(True, "spectral normalisation of D's layers")
+    d_norm: str = _opt("auto", "normalisation in D: auto (none with spectral norm, else batch: the papers'), none, batch, "
+                               "instance, group or layer (patchgan, dcgan)")
 
     def __post_init__(self) -> None:
         _check(self, [
@@ -108,6 +114,7 @@ class ModelConfig:
             ("discriminator", self.discriminator in CONDITIONAL_DISCRIMINATORS, f"one of {CONDITIONAL_DISCRIMINATORS}"),
             ("d_width", self.d_width >= 1, "an integer >= 1"),
             ("d_layers", self.d_layers >= 1, "an integer >= 1"),
+            ("d_norm", self.d_norm in D_NORMS, f"one of {D_NORMS}"),
         ], section="model")
 
 
@@ -119,6 +126,9 @@ class LossConfig:
     adversarial: str = _opt("supervised", "what D judges: supervised (x vs x_hat), measurement (y vs A x_hat), uair, pair (pix2pix) "
                                           "or unpaired (CycleGAN)")
     adv_weight: float = _opt(0.01, "lambda, the weight of the adversarial term (0: no discriminator)")
+    regularizer: str = _opt("none", "regulariser of D: none, r1 (on what D sees as real), r2, gp or dragan")
+    reg_weight: float = _opt(10.0, "its weight: lambda for gp and dragan, gamma/2 for r1 and r2")
+    reg_every: int = _opt(1, "1: added to D's loss every step; k > 1: lazily every k steps (gain k, optimiser correction)")
     adv_start: int = _opt(0, "steps of warm-up on the other terms first (SRGAN/ESRGAN pretraining); pretrained.pt keeps its end")
     reconstruction: str = _opt("mse", "pixel loss: mse, l1 or none")
     rec_weight: float = _opt(1.0, "its weight")
@@ -151,6 +161,9 @@ class LossConfig:
         _check(self, [
             ("adv_weight", self.adv_weight >= 0, "a value >= 0 (0: no discriminator)"),
             ("adv_start", self.adv_start >= 0, "an integer >= 0"),
+            ("regularizer", self.regularizer in REGULARIZER_NAMES, f"one of {REGULARIZER_NAMES}"),
+            ("reg_weight", self.reg_weight >= 0, "a value >= 0"),
+            ("reg_every", self.reg_every >= 1, "an integer >= 1"),
             ("perceptual_weight", self.perceptual_weight >= 0, "a value >= 0 (0: off)"),
             ("perceptual_net", self.perceptual_net in PERCEPTUAL_NETS, f"one of {PERCEPTUAL_NETS}"),
             ("reconstruction", self.reconstruction in RECONSTRUCTION_LOSSES, "'mse', 'l1' or 'none'"),
@@ -191,6 +204,15 @@ class ConditionalConfig:
             # critic of one logit per image (a vector of shape (B,)) has no such map
             raise ValueError(f"invalid model.discriminator={disc!r} for loss.adversarial='unpaired': expected 'patchgan' "
                              f"(CycleGAN's two critics are paired patch by patch; {disc!r} gives one logit per image)")
+        if model.d_norm not in ("auto", "none") and model.spectral_norm:
+            raise ValueError(f"invalid model.d_norm={model.d_norm!r} with model.spectral_norm=true: a spectrally normalised D has "
+                             "no normalisation layers; set model.spectral_norm=false, or model.d_norm='auto'")
+        if model.d_norm != "auto" and disc == "esrgan":
+            raise ValueError(f"invalid model.d_norm={model.d_norm!r} for model.discriminator='esrgan': its batch norm is fixed "
+                             "(ESRGAN's critic); use model.d_norm='auto'")
+        if loss.adversarial == "unpaired" and loss.regularizer != "none":
+            raise ValueError(f"invalid loss.regularizer={loss.regularizer!r} for loss.adversarial='unpaired': CycleGAN's paired "
+                             "critics take no regulariser here; use loss.regularizer='none'")
         if loss.fresh_operator and (loss.adversarial not in ("measurement", "uair") or not self.physics.fresh_per_sample):
             raise ValueError(f"loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair' (got {loss.adversarial!r}) and "
                              f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")

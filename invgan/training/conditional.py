@@ -16,11 +16,12 @@ from ..config import ConditionalConfig
 from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, split_by_image
 from ..data.sources import ImageSource, has_split, open_source
 from ..losses import PerceptualLoss
+from ..losses.regularizers import REGULARIZERS
 from ..losses.selfsup import NEEDS_FRESH_DRAWS, self_supervised_loss
 from ..nets import make_discriminator
 from ..nets.cycle import PairedCritics
 from ..physics import MeasurementModel, default_noise_sigma
-from .gan import GANRecipe
+from .gan import GANRecipe, Regularizer
 from .parts import RunParts
 from .systems import conditional_gan, cycle_gan
 
@@ -55,9 +56,17 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         posterior_samples=loss.posterior_samples, std_weight=loss.std_weight, std_ramp=loss.std_ramp,
         fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
         self_supervised=self_supervised_terms(cfg, device), ss_weight=loss.ss_weight,
-        select=data.select,
+        select=data.select, regularizers=d_regularizers(cfg),
     )
     return RunParts(recipe, stream, eval_set)
+
+
+def d_regularizers(cfg: ConditionalConfig) -> tuple[Regularizer, ...]:
+    """``loss.regularizer`` of ``D`` (R1 on what ``D`` sees as real, ...), or none."""
+    loss = cfg.loss
+    if loss.regularizer == "none" or loss.adv_weight == 0:
+        return ()
+    return (Regularizer(loss.regularizer.upper(), REGULARIZERS[loss.regularizer], loss.reg_weight, loss.reg_every),)
 
 
 def fresh_measurement(cfg: ConditionalConfig, device: torch.device, offset: int = 1000) -> MeasurementModel:
@@ -94,7 +103,9 @@ def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementMo
         channels, size = y_shape[1], y_shape[-1]
     elif loss.adversarial == "pair":
         channels = 2 * channels
-    extra = {"n_layers": model.d_layers} if model.discriminator == "patchgan" else {}
+    extra: dict[str, Any] = {"n_layers": model.d_layers} if model.discriminator == "patchgan" else {}
+    if model.d_norm != "auto":
+        extra["norm"] = model.d_norm
     return make_discriminator(model.discriminator, channels, size, width=model.d_width, spectral_norm=model.spectral_norm, **extra)
 
 

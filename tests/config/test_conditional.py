@@ -22,6 +22,9 @@ def test_defaults_describe_the_demo_problem():
     ("data.channels=2", "invalid data.channels=2"),
     ("loss.perceptual_net='clip'", "invalid loss.perceptual_net='clip'"),
     ("model.latent_scale=0", "invalid model.latent_scale=0"),
+    ("loss.regularizer='r3'", "invalid loss.regularizer='r3'"),
+    ("loss.reg_every=0", "invalid loss.reg_every=0"),
+    ("model.d_norm='spectral'", "invalid model.d_norm='spectral'"),
 ])
 def test_each_section_refuses_values_out_of_range(override, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
@@ -35,6 +38,20 @@ def test_cyclegan_needs_patch_critics(disc):
     with pytest.raises(ValueError, match=rf"^invalid model.discriminator='{disc}' for loss.adversarial='unpaired': expected 'patchgan'"):
         resolve(preset="cyclegan-deblur", overrides=[f"model.discriminator={disc}"])
     assert resolve(preset="cyclegan-deblur").model.discriminator == "patchgan"
+
+
+def test_cyclegan_critics_take_no_regulariser():
+    with pytest.raises(ValueError, match="invalid loss.regularizer='r1' for loss.adversarial='unpaired'"):
+        resolve(preset="cyclegan-deblur", overrides=["loss.regularizer=r1"])
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["model.d_norm=batch"], "invalid model.d_norm='batch' with model.spectral_norm=true"),
+    (["model.spectral_norm=false", "model.discriminator=esrgan", "model.d_norm=none"], "invalid model.d_norm='none' for model.discriminator='esrgan'"),
+])
+def test_critic_normalisations_that_cannot_apply_are_refused(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        resolve("conditional", overrides=overrides)
 
 
 def test_unknown_discriminator_is_refused_in_the_config():

@@ -51,6 +51,35 @@ def test_pix2pix_presets_judge_pairs(preset, tmp_path):
     assert metrics["psnr"] > 0
 
 
+@pytest.mark.parametrize("every", [1, 2])
+def test_r1_regularises_the_critic_of_a_conditional_run(tmp_path, every):
+    """loss.regularizer = r1 adds gamma/2 E||grad_x D(x)||^2 to D's loss (every step, or as a lazy
+    phase of D alone every k steps); R is untouched by it, and adv_weight = 0 has no D to regularise."""
+    cfg = _tiny("demo", tmp_path, "model.spectral_norm=false", "loss.regularizer=r1", "loss.reg_weight=0.5",
+                f"loss.reg_every={every}", "train.log_every=1")
+    run = build_run(cfg)
+    (reg,) = run.trainer.recipe.regularizers
+    assert (reg.name, reg.weight, reg.every, reg.network) == ("R1", 0.5, every, "D")
+    names = [p.name for p in run.trainer.phases]
+    assert ("R1" in names) == (every > 1)
+    run.fit()
+    rows = [json.loads(line) for line in (tmp_path / "demo" / "log.jsonl").read_text().splitlines()]
+    assert any(r.get("D/R1", 0) > 0 for r in rows) or any(r.get("R1", 0) > 0 for r in rows)
+    assert build_run(_tiny("demo", tmp_path, "loss.adv_weight=0", "loss.regularizer=r1")).trainer.recipe.regularizers == []
+
+
+@pytest.mark.parametrize("norm, layer", [("auto", torch.nn.BatchNorm2d), ("none", None), ("instance", torch.nn.InstanceNorm2d)])
+def test_critic_normalisation_follows_model_d_norm(tmp_path, norm, layer):
+    """Without spectral norm the PatchGAN has the paper's batch norm unless model.d_norm says otherwise
+    (batch norm statistics are taken over the real batch and the fake batch separately)."""
+    from invgan.training.conditional import conditional_discriminator
+
+    cfg = _tiny("demo", tmp_path, "model.spectral_norm=false", f"model.d_norm={norm}")
+    D = conditional_discriminator(cfg, None)
+    kinds = {type(m) for m in D.modules() if isinstance(m, (torch.nn.BatchNorm2d, torch.nn.InstanceNorm2d, torch.nn.GroupNorm))}
+    assert kinds == ({layer} if layer else set())
+
+
 def test_held_out_set_split(tmp_path):
     """split="train" measures crops of the training photos (a selection set), the default the held-out ones."""
     cfg = _tiny("srresnet-x4", tmp_path)
