@@ -6,7 +6,7 @@ PSNR/SSIM and, unless ``--no-fid``, patch FID/KID on the offline Inception featu
 are the back-projection A^T y, the best-tuned Tikhonov solution (an oracle weight, tuned on this
 set) and the classical method of the operator: bicubic interpolation on the operator's grid for
 super-resolution, scikit-image's biharmonic inpainting for inpainting, Wiener deconvolution
-(balance 0.01) for blur. ``--interpolate RUN
+(its balance tuned on this set too) for blur. ``--interpolate RUN
 ALPHA...`` adds ESRGAN's network interpolation between ``RUN/pretrained.pt`` (the end of the
 warm-up) and ``RUN/last.pt``; with ``--choose-alpha ALPHA...`` the weight among those with the
 lowest patch KID on crops of the *training* photos (``held_out_set(..., split="train")``, never
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators
-    from invgan.metrics.images import TIKHONOV_GAMMAS, evaluate_estimator
+    from invgan.metrics.images import TIKHONOV_GAMMAS, WIENER_BALANCES, evaluate_estimator
     from invgan.classical import bicubic_upsample, biharmonic_inpaint, wiener_deconvolve
     from invgan.physics import lift
 
@@ -141,8 +141,10 @@ def main(argv: list[str] | None = None) -> None:
     physics = measurement.physics
     gamma = max(TIKHONOV_GAMMAS, key=lambda g: evaluate_estimator(lambda y, ph: lift(ph, y, "tikhonov", g), data, physics)["psnr"])
     estimators = {"A^T y": lambda y, ph: lift(ph, y, "adjoint"), f"Tikhonov (best gamma {gamma:.2g})": lambda y, ph: lift(ph, y, "tikhonov", gamma)}
-    classical = {"downsampling": ("bicubic", bicubic_upsample), "inpainting": ("biharmonic inpainting", biharmonic_inpaint),
-                 "blur": ("Wiener (balance 0.01)", wiener_deconvolve)}
+    classical = {"downsampling": ("bicubic", bicubic_upsample), "inpainting": ("biharmonic inpainting", biharmonic_inpaint)}
+    if cfg0.physics.name == "blur":  # Wiener's balance tuned on this set, as Tikhonov's weight (and as `invgan eval` does)
+        balance = max(WIENER_BALANCES, key=lambda b: evaluate_estimator(lambda y, ph: wiener_deconvolve(y, ph, b), data, physics)["psnr"])
+        classical["blur"] = (f"Wiener (best balance {balance:.2g})", lambda y, ph: wiener_deconvolve(y, ph, balance))
     if cfg0.physics.name in classical:  # the operator's classical method, in the table and the figure
         name, method = classical[cfg0.physics.name]
         estimators[name] = method
