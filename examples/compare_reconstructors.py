@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     from invgan.metrics import InceptionFeatures, compare_estimators
-    from invgan.metrics.images import TIKHONOV_GAMMAS, WIENER_BALANCES, evaluate_estimator
+    from invgan.metrics.images import baselines
     from invgan.classical import bicubic_upsample, biharmonic_inpaint, wiener_deconvolve
     from invgan.physics import lift
 
@@ -139,11 +139,12 @@ def main(argv: list[str] | None = None) -> None:
 
     measurement, data = held_out_set(cfg0, "cpu", n=args.crops)
     physics = measurement.physics
-    gamma = max(TIKHONOV_GAMMAS, key=lambda g: evaluate_estimator(lambda y, ph: lift(ph, y, "tikhonov", g), data, physics)["psnr"])
+    tuned = baselines(data, physics)  # Tikhonov's weight and Wiener's balance tuned on this set, as `invgan eval` does
+    gamma = tuned["classical_gamma"]
     estimators = {"A^T y": lambda y, ph: lift(ph, y, "adjoint"), f"Tikhonov (best gamma {gamma:.2g})": lambda y, ph: lift(ph, y, "tikhonov", gamma)}
     classical = {"downsampling": ("bicubic", bicubic_upsample), "inpainting": ("biharmonic inpainting", biharmonic_inpaint)}
-    if cfg0.physics.name == "blur":  # Wiener's balance tuned on this set, as Tikhonov's weight (and as `invgan eval` does)
-        balance = max(WIENER_BALANCES, key=lambda b: evaluate_estimator(lambda y, ph: wiener_deconvolve(y, ph, b), data, physics)["psnr"])
+    if "wiener_balance" in tuned:
+        balance = tuned["wiener_balance"]
         classical["blur"] = (f"Wiener (best balance {balance:.2g})", lambda y, ph: wiener_deconvolve(y, ph, balance))
     if cfg0.physics.name in classical:  # the operator's classical method, in the table and the figure
         name, method = classical[cfg0.physics.name]

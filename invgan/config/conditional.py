@@ -259,6 +259,8 @@ class ConditionalConfig:
             out.append(f"loss.adv_start={loss.adv_start} >= train.steps={steps}: the run ends during its warm-up, so there will be "
                        f"no adversarial phase (loss.adv_weight={loss.adv_weight} is never used): raise train.steps above "
                        "loss.adv_start, lower loss.adv_start, or set loss.adv_weight=0 for a warm-up-only run")
+        if loss.adv_weight == 0 and loss.regularizer != "none":
+            out.append(f"loss.regularizer={loss.regularizer!r} regularises D, but loss.adv_weight=0 trains no D: it is not used")
         if loss.adversarial in ("measurement", "uair") and loss.adv_weight > 0 and self.physics.fresh_per_sample and not loss.fresh_operator:
             out.append(f"loss.adversarial={loss.adversarial!r} measures x_hat with the operator draw of y itself: for inpainting "
                        "x_hat = A^T y is then an equilibrium (no loss term sees the missing pixels); set loss.fresh_operator=true")

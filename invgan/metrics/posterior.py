@@ -123,7 +123,8 @@ def evaluate_posterior(posterior: PosteriorSamples, x: Tensor, level: float = 0.
         out.update(coverage_calibrated=float((err <= half).float().mean()), width_calibrated=float(2 * half.mean()),
                    interval_scale=float(interval_scale))
     if features is not None:
-        noisy = mean + std * torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+        noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0)).to(mean.device, mean.dtype)  # same draw on any device
+        noisy = mean + std * noise
         out.update(patch_kid(features, x, {"kid_sample": samples[:, 0], "kid_mean": mean, "kid_mean_noise": noisy}, patch))
     return out
 

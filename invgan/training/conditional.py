@@ -16,7 +16,6 @@ from ..config import ConditionalConfig
 from ..data import CropStream, MeasuredSet, UnpairedCropStream, fixed_crops, fixed_measurements, split_by_image
 from ..data.sources import ImageSource, has_split, open_source
 from ..losses import PerceptualLoss
-from ..losses.regularizers import REGULARIZERS
 from ..losses.selfsup import NEEDS_FRESH_DRAWS, self_supervised_loss
 from ..nets import make_discriminator
 from ..nets.cycle import PairedCritics
@@ -56,17 +55,10 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         posterior_samples=loss.posterior_samples, std_weight=loss.std_weight, std_ramp=loss.std_ramp,
         fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
         self_supervised=self_supervised_terms(cfg, device), ss_weight=loss.ss_weight,
-        select=data.select, regularizers=d_regularizers(cfg),
+        select=data.select,
+        regularizers=Regularizer.named(loss.regularizer, loss.reg_weight, loss.reg_every) if discriminator is not None else (),
     )
     return RunParts(recipe, stream, eval_set)
-
-
-def d_regularizers(cfg: ConditionalConfig) -> tuple[Regularizer, ...]:
-    """``loss.regularizer`` of ``D`` (R1 on what ``D`` sees as real, ...), or none."""
-    loss = cfg.loss
-    if loss.regularizer == "none" or loss.adv_weight == 0:
-        return ()
-    return (Regularizer(loss.regularizer.upper(), REGULARIZERS[loss.regularizer], loss.reg_weight, loss.reg_every),)
 
 
 def fresh_measurement(cfg: ConditionalConfig, device: torch.device, offset: int = 1000) -> MeasurementModel:

@@ -32,7 +32,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data.diffaugment import diff_augment, parse_policy
-from ..losses import AdversarialLoss, GANObjective, GANStep, LatentCodes
+from ..losses import REGULARIZERS, AdversarialLoss, GANObjective, GANStep, LatentCodes
 from ..losses.objectives import UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel, lift
 from .distributed import offset_generator
@@ -319,6 +319,12 @@ class Regularizer:
     weight: float = 1.0
     every: int = 1
     network: str = "D"
+
+    @classmethod
+    def named(cls, name: str, weight: float, every: int = 1) -> tuple[Regularizer, ...]:
+        """The regulariser of ``D`` a config names (a key of :data:`~invgan.losses.REGULARIZERS`:
+        r1, r2, gp, dragan), or none for ``"none"``; its loss is logged as ``name``."""
+        return () if name == "none" else (cls(name, REGULARIZERS[name], weight, every),)
 
     def __post_init__(self) -> None:
         if self.network not in ("D", "G"):

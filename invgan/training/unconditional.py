@@ -16,7 +16,7 @@ from ..config import UnconditionalConfig
 from ..data import CropStream, SampleStream
 from ..data.small_sets import load_small_set
 from ..data.sources import ImageSource, generator_sets, read_all
-from ..losses import REGULARIZERS, PathLengthPenalty, clip_weights, drift_penalty, orthogonal_penalty
+from ..losses import PathLengthPenalty, clip_weights, drift_penalty, orthogonal_penalty
 from ..nets import ConditionalDiscriminator, MLPDiscriminator, padded_dcgan_discriminator
 from ..nets.generators import make_generator
 from ..nets.progan import GrowthSchedule, ProGANDiscriminator
@@ -183,7 +183,7 @@ def toolbox(cfg: UnconditionalConfig) -> dict[str, Any]:
     gan = cfg.gan
     out: dict[str, Any] = {"augment": gan.augment}
     if gan.regularizer != "none":
-        out["regularizers"] = (Regularizer(gan.regularizer, REGULARIZERS[gan.regularizer], gan.reg_weight, gan.reg_every),)
+        out["regularizers"] = Regularizer.named(gan.regularizer, gan.reg_weight, gan.reg_every)
     if gan.path_length_weight > 0:
         out["regularizers"] = (*out.get("regularizers", ()), Regularizer("PL", PathLengthPenalty(), gan.path_length_weight,
                                                                          gan.path_length_every, network="G"))

@@ -54,18 +54,21 @@ def test_pix2pix_presets_judge_pairs(preset, tmp_path):
 @pytest.mark.parametrize("every", [1, 2])
 def test_r1_regularises_the_critic_of_a_conditional_run(tmp_path, every):
     """loss.regularizer = r1 adds gamma/2 E||grad_x D(x)||^2 to D's loss (every step, or as a lazy
-    phase of D alone every k steps); R is untouched by it, and adv_weight = 0 has no D to regularise."""
+    phase of D alone every k steps), named as in generator runs; adv_weight = 0 has no D to regularise."""
     cfg = _tiny("demo", tmp_path, "model.spectral_norm=false", "loss.regularizer=r1", "loss.reg_weight=0.5",
                 f"loss.reg_every={every}", "train.log_every=1")
     run = build_run(cfg)
     (reg,) = run.trainer.recipe.regularizers
-    assert (reg.name, reg.weight, reg.every, reg.network) == ("R1", 0.5, every, "D")
-    names = [p.name for p in run.trainer.phases]
-    assert ("R1" in names) == (every > 1)
+    assert (reg.name, reg.weight, reg.every, reg.network) == ("r1", 0.5, every, "D")
+    lazy = [p.networks for p in run.trainer.phases if p.name == "r1"]
+    assert lazy == ([("D",)] if every > 1 else [])  # the lazy phase trains D alone
     run.fit()
     rows = [json.loads(line) for line in (tmp_path / "demo" / "log.jsonl").read_text().splitlines()]
-    assert any(r.get("D/R1", 0) > 0 for r in rows) or any(r.get("R1", 0) > 0 for r in rows)
-    assert build_run(_tiny("demo", tmp_path, "loss.adv_weight=0", "loss.regularizer=r1")).trainer.recipe.regularizers == []
+    key = "r1" if every > 1 else "D/r1"
+    assert any(r.get(key, 0) > 0 for r in rows)
+    with pytest.warns(UserWarning, match="loss.adv_weight=0 trains no D: it is not used"):
+        no_d = _tiny("demo", tmp_path, "loss.adv_weight=0", "loss.regularizer=r1")
+    assert build_run(no_d).trainer.recipe.regularizers == []
 
 
 @pytest.mark.parametrize("norm, layer", [("auto", torch.nn.BatchNorm2d), ("none", None), ("instance", torch.nn.InstanceNorm2d)])
