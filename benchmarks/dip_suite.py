@@ -41,8 +41,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from invgan.physics import make_physics
-from invgan.solvers.dip import DIPConfig, DIPResult, deep_image_prior, replay_stop
+from invgan.physics import enforce_consistency, make_physics
+from invgan.solvers.dip import DIPConfig, DIPResult, deep_image_prior, replay_stop, resolve_consistency
 
 IMAGES: dict[str, int] = {
     "camera": 1, "coins": 1, "text": 1, "brick": 1,
@@ -107,8 +107,9 @@ def tune_tv(problem: str, x: Tensor, seed: int, lambdas=TV_LAMBDAS, iters: int =
     return max(scores, key=scores.get)
 
 
-def save_trace(path: Path, res: DIPResult) -> None:
-    """The per-step statistics of a ``stop="none"`` run (sample 0)."""
+def save_trace(path: Path, res: DIPResult, returned_psnr: float = float("nan")) -> None:
+    """The per-step statistics of a ``stop="none"`` run (sample 0), and the PSNR of the image it returned
+    (after its consistency step)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(
         path,
@@ -118,6 +119,7 @@ def save_trace(path: Path, res: DIPResult) -> None:
         stopped=np.array([res.stopped_at[0], res.decided_at[0]]), rule=np.array(res.rules[:1]),
         psnr=res.psnr_history[:, 0].numpy(), time=res.time_history.numpy(),
         noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(dataclasses.asdict(res.config)), precision=res.precision,
+        returned=np.array(returned_psnr), consistency=res.consistency,
     )
 
 
@@ -132,20 +134,27 @@ def load_trace(path: Path) -> DIPResult:
         residual_history=col("residual"), change_history=col("change"), drift_history=col("drift") if "drift" in d else None, noise_sigma=[float(d["noise_sigma"][0])],
         precision=str(d["precision"]), config=cfg,
         stopped_at=[int(d["stopped"][0])] if "stopped" in d else [], decided_at=[int(d["stopped"][1])] if "stopped" in d else [],
-        rules=[str(d["rule"][0])] if "rule" in d else [],
+        rules=[str(d["rule"][0])] if "rule" in d else [], consistency=str(d["consistency"]) if "consistency" in d else "none",
     )
 
 
-def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = False) -> dict[str, Any]:
-    """Automatic stop (replayed, or as the online run took it) and oracle (best along the run) of one run."""
+def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = False, returned_psnr: float = float("nan")) -> dict[str, Any]:
+    """Automatic stop (replayed, or as the online run took it) and oracle (best along the run) of one run.
+
+    ``online``: ``auto_psnr`` is that of the image the run returned (``returned_psnr``, after its
+    consistency step) and ``estimate_psnr`` that of the averaged estimate before it; a replayed stop
+    has only the latter (the trace holds no image)."""
     if online:
         stopped, decided, rules = res.stopped_at, res.decided_at, res.rules
     else:
         stopped, decided, rules = replay_stop(res, rule or {})
     curve = res.psnr_history[:, 0]
     best = int(curve.argmax())
+    estimate = float(curve[stopped[0] - 1])
+    returned = returned_psnr if online and returned_psnr == returned_psnr else estimate  # NaN: no image saved
     return dict(
-        rule=rules[0], auto_psnr=float(curve[stopped[0] - 1]), auto_step=stopped[0], decided=decided[0],
+        rule=rules[0], auto_psnr=returned, estimate_psnr=estimate, consistency=res.consistency if online else "none",
+        auto_step=stopped[0], decided=decided[0],
         seconds=float(res.time_history[decided[0] - 1]), oracle_psnr=float(curve[best]), oracle_step=best + 1,
         last_psnr=float(curve[-1]), steps=res.steps, run_seconds=float(res.time_history[-1]),
     )
@@ -186,19 +195,26 @@ def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_im
             x = load_image(name, size)
             y, physics = make_problem(problem, x, seed)
             trace = out / "traces" / f"{slug}_{name}_{size}{'_online' if online else ''}.npz"
+            returned = float("nan")
             if replay or trace.is_file():
                 res = load_trace(trace)
+                returned = float(np.load(trace).get("returned", np.nan))
             else:
                 run_cfg = dataclasses.replace(cfg, **{k: v for k, v in rule.items() if k != "stop"}) if online else cfg
                 res = deep_image_prior(y, physics, config=run_cfg, reference=x[None], progress=False,
                                        **({"stop": rule["stop"]} if online else {"stop": "none"}))
-                save_trace(trace, res)
+                returned = psnr(res.x_hat, x[None])
+                save_trace(trace, res, returned)
             tv_key = f"{key}|{name}"
-            if tv_key not in tv_cache.setdefault("psnr", {}):
+            if len(tv_cache.setdefault("psnr", {}).get(tv_key, ())) < 3:
                 t = time.perf_counter()
-                tv_cache["psnr"][tv_key] = [psnr(tv_fista(y, physics, lam, tv_iters), x[None]), time.perf_counter() - t]
-            tv_psnr, tv_seconds = tv_cache["psnr"][tv_key]
-            row = dict(image=name, channels=x.shape[0], problem=problem, **evaluate(res, rule, online), tv_psnr=tv_psnr, tv_lambda=lam, tv_seconds=tv_seconds)
+                x_tv = tv_fista(y, physics, lam, tv_iters)
+                seconds = time.perf_counter() - t
+                # TV's estimate through the same consistency step as DIP's (where the operator allows it)
+                mode = resolve_consistency("auto", physics)
+                tv_cache["psnr"][tv_key] = [psnr(x_tv, x[None]), seconds, psnr(enforce_consistency(physics, x_tv, y, mode), x[None])]
+            tv_psnr, tv_seconds, tv_consistent = tv_cache["psnr"][tv_key]
+            row = dict(image=name, channels=x.shape[0], problem=problem, **evaluate(res, rule, online, returned), tv_psnr=tv_psnr, tv_consistent_psnr=tv_consistent, tv_lambda=lam, tv_seconds=tv_seconds)
             rows.append(row)
             out.mkdir(parents=True, exist_ok=True)
             tv_file.write_text(json.dumps(tv_cache))
@@ -207,13 +223,16 @@ def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_im
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """One markdown table of every pair."""
-    lines = ["| problem | image | rule | DIP auto (dB) | oracle (dB) | gap | TV (dB) | auto − TV | returned / decided step | seconds to stop |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    """One markdown table of every pair (online runs: also the averaged estimate before the consistency
+    step, and TV's estimate through the same step)."""
+    lines = ["| problem | image | rule | DIP auto (dB) | before consistency | oracle (dB) | gap | TV (dB) | TV + consistency | auto − TV | returned / decided step | seconds to stop |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['problem']} | {r['image']}{' (RGB)' if r['channels'] == 3 else ''} | {r['rule']} | {r['auto_psnr']:.2f} | "
+            f"{r.get('estimate_psnr', r['auto_psnr']):.2f} | "
             f"{r['oracle_psnr']:.2f} (step {r['oracle_step']}) | {r['oracle_psnr'] - r['auto_psnr']:.2f} | {r['tv_psnr']:.2f} | "
+            f"{r.get('tv_consistent_psnr', r['tv_psnr']):.2f} | "
             f"{r['auto_psnr'] - r['tv_psnr']:+.2f} | {r['auto_step']} / {r['decided']} | {r['seconds']:.0f} |")
     return "\n".join(lines)
 

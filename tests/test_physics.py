@@ -144,3 +144,26 @@ def test_wiener_consistency_weighs_the_measurement_by_the_noise_level():
     yc = clean.measure(x)
     torch.testing.assert_close(enforce_consistency(clean.physics, estimate, yc, "wiener"), enforce_consistency(clean.physics, estimate, yc, "project"))
     assert isinstance(model.physics.noise_model, dinv.physics.GaussianNoise)
+
+
+@pytest.mark.parametrize("name,kwargs", [("downsampling", dict(factor=4)), ("cs", dict(m=100))])
+def test_projection_onto_the_measurements_of_downsampling_and_compressed_sensing(name, kwargs):
+    from invgan.physics import consistency_supported, enforce_consistency
+
+    torch.manual_seed(0)
+    model = make_physics(name, (1, 16, 16), noise="none", **kwargs)
+    assert consistency_supported(model.physics)
+    x = torch.rand(2, 1, 16, 16)
+    y = model.measure(x)
+    estimate = x + 0.2 * torch.randn_like(x)
+    out = enforce_consistency(model.physics, estimate, y, "project")
+    assert float((model.physics.A(out) - y).norm()) < 1e-2 * float((model.physics.A(estimate) - y).norm())
+    # an orthogonal projection onto {Ax = y}: the correction lies in the row space, so what A does not see is kept,
+    # and the distance to x shrinks
+    assert float((out - x).norm()) < float((estimate - x).norm())
+    null = torch.randn(x.shape, generator=torch.Generator().manual_seed(123))  # seed 0 would redraw the matrix's own rows
+    null = null - model.physics.A_dagger(model.physics.A(null))  # a null-space direction
+    cosine = torch.nn.functional.cosine_similarity((out - estimate).flatten(1), null.flatten(1))
+    assert float(cosine.abs().max()) < 1e-3
+    torch.testing.assert_close(enforce_consistency(model.physics, estimate, y, "wiener"), out)  # no noise: wiener is the projection
+    assert not consistency_supported(make_physics("blur", (1, 16, 16), sigma=1.0).physics)

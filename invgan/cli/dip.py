@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     metrics: dict = {"physics": phys.name, "steps": result.steps, "stopped_at": result.stopped_at[0],
                      "seconds": round(result.seconds, 2), "backtracks": result.backtracks,
                      "precision": result.precision, "stop_rule": result.rules[0], "noise_sigma": result.noise_sigma[0],
-                     "input_noise": result.config.input_noise, "tv_lambda": result.tv_weight[0], "decided_at": result.decided_at[0],
+                     "input_noise": result.config.input_noise, "tv_lambda": result.tv_weight[0], "consistency": result.consistency, "decided_at": result.decided_at[0],
                      # the rule never fired: the estimate is the averaged one at the step cap
                      "cap_reached": result.rules[0] != "none" and result.decided_at[0] >= result.config.max_steps}
     if reference is not None:

@@ -70,6 +70,7 @@ from torch import Tensor, nn
 
 from invgan.nets.dip import ConvDecoder, SkipNet, dip_input, make_dip_net
 from invgan.options import with_overrides
+from invgan.physics import consistency_supported, enforce_consistency
 from invgan.precision import autocast_dtype, describe_precision, resolve_precision
 
 from .dip_config import DIPConfig
@@ -104,6 +105,9 @@ class DIPResult:
     :param rules: the rule each sample used (``"auto"`` resolved).
     :param noise_sigma: the noise level each sample's rule used (``nan``: unknown).
     :param precision: the precision the network ran in, and why (e.g. ``"bf16 (auto: native bf16 found on cpu)"``).
+    :param consistency: the consistency step applied to the returned estimate (``"auto"`` resolved:
+        ``"wiener"``, ``"project"`` or ``"none"``); the histories are those of the averaged
+        estimate before it.
     """
 
     x_hat: Tensor
@@ -125,6 +129,7 @@ class DIPResult:
     rules: list[str] = field(default_factory=list)
     noise_sigma: list[float] = field(default_factory=list)
     precision: str = "fp32"
+    consistency: str = "none"
     config: DIPConfig = field(default_factory=DIPConfig)
 
 
@@ -177,6 +182,23 @@ def default_input_noise(physics) -> float:
     if isinstance(physics, dphys.Downsampling):
         return SR_INPUT_NOISE
     return DENOISING_INPUT_NOISE if isinstance(physics, dphys.Denoising) else 0.0
+
+
+def resolve_consistency(mode: str, physics) -> str:
+    r"""The consistency step a run applies to its returned estimate: ``"auto"`` is ``"wiener"``
+    where :func:`~invgan.physics.enforce_consistency` accepts the operator, else ``"none"``; a step
+    named for an operator that does not allow it is an error before any fitting.
+
+    Without noise ``"wiener"`` is the projection :math:`\hat x + A^\dagger(y - A\hat x)` onto
+    :math:`\{x : Ax = y\}`, which holds the true image, so it can only bring :math:`\hat x`
+    closer to it; at the discrepancy stop of a noisy run :math:`r^2 \le \tau\sigma^2 < \sigma^2`
+    and it changes nothing."""
+    if mode == "auto":
+        return "wiener" if consistency_supported(physics) else "none"
+    if mode != "none" and not consistency_supported(physics):
+        raise ValueError(f"consistency={mode!r} needs an inpainting, downsampling or compressed-sensing operator, "
+                         f"got {type(physics).__name__}: use consistency='none' or 'auto'")
+    return mode
 
 
 def build_net(cfg: DIPConfig, img_shape: tuple[int, int, int]) -> ConvDecoder | SkipNet:
@@ -274,6 +296,7 @@ def deep_image_prior(
     tv_weight = (cfg.tv * torch.nan_to_num(sigma, nan=0.0) ** 2).to(y.device)  # lambda_i = kappa sigma_i^2 (0 where unknown)
     tv_on = bool((tv_weight > 0).any())
     need_variance = cfg.stop == "none" or "wmv" in rules
+    consistency = resolve_consistency(cfg.consistency, physics)
 
     old_threads = torch.get_num_threads()
     if cfg.threads:
@@ -399,6 +422,8 @@ def deep_image_prior(
 
     stop_rule.finish(step)
     x_hat = chosen_x if chosen_x is not None else ema
+    with torch.no_grad():
+        x_hat = enforce_consistency(physics, x_hat, y, consistency)
     return DIPResult(
         x_hat=x_hat.clamp(0, 1).detach(),
         stopped_at=list(stop_rule.chosen),
@@ -419,6 +444,7 @@ def deep_image_prior(
         rules=rules,
         noise_sigma=[float(s) for s in sigma],
         precision=describe_precision(cfg.precision, y.device),
+        consistency=consistency,
         config=cfg,
     )
 

@@ -9,16 +9,21 @@ from typing import Any
 
 from invgan.nets.dip import NET_NAMES, UPSAMPLING_MODES
 from invgan.options import _check, _opt, with_overrides
+from invgan.physics import CONSISTENCIES
 from invgan.precision import PRECISIONS
 
 from .stopping import STOP_RULES
 
 
+DIP_CONSISTENCIES = ("auto", *CONSISTENCIES)
+
+
 @dataclass
 class DIPConfig:
     r"""Settings of :func:`~invgan.solvers.deep_image_prior`: the network, Adam on
-    :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2` (plus :math:`\kappa\sigma^2\,\mathrm{TV}` where noisy), the averaged estimate and the stopping rules
-    (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown)."""
+    :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2` (plus :math:`\kappa\sigma^2\,\mathrm{TV}` where noisy), the averaged estimate, the stopping rules
+    (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown) and
+    the consistency step on the returned estimate."""
 
     net: str = _opt("skip", "network: convdecoder or skip (used when no network is passed)")
     channels: int = _opt(24, "hidden width of the network")
@@ -42,6 +47,9 @@ class DIPConfig:
                                         "above the noise level never reaches it)")
     tv: float = _opt(3.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
                           "(so no TV where noiseless or unknown); 0: off")
+    consistency: str = _opt("auto", "what is done to the returned estimate with y (invgan.physics.enforce_consistency): "
+                                    "project (x + A^dagger (y - A x)), wiener (part of the way, by the noise level), none; "
+                                    "auto: wiener where the operator allows it (inpainting, downsampling, compressed sensing), else none")
     drift_tolerance: float = _opt(4e-5, "convergence test: threshold on the drift |x_t - x_(t-window)| / (window |x_t|) "
                                        "(the test fires on either threshold; 0: off)")
     window: int = _opt(100, "window of the convergence test and of the windowed variance")
@@ -75,6 +83,7 @@ class DIPConfig:
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
             ("drift_tolerance", self.drift_tolerance >= 0, "a value >= 0"),
             ("tv", self.tv >= 0, "a value >= 0"),
+            ("consistency", self.consistency in DIP_CONSISTENCIES, f"one of {DIP_CONSISTENCIES}"),
             ("holdout", 0 <= self.holdout < 1, "a value in [0, 1)"),
             ("stop", self.stop != "heldout" or self.holdout > 0, "'heldout' only with holdout > 0 (entries to score)"),
             ("window", self.window >= 2, "an integer >= 2"),

@@ -131,5 +131,5 @@ def test_projected_output_keeps_the_measured_pixels_and_learns_only_the_missing_
     with pytest.raises(ValueError, match="invalid consistency='hard'"):
         ConditionalReconstructor(1, consistency="hard")
     blur = make_physics("blur", (1, 16, 16), sigma=1.0, kernel_size=5, noise="none")
-    with pytest.raises(ValueError, match="needs an inpainting operator"):
+    with pytest.raises(ValueError, match="needs an inpainting, downsampling or compressed-sensing operator"):
         R(blur.measure(x), blur.physics)

@@ -383,7 +383,8 @@ def test_heldout_rule_returns_the_least_withheld_error_and_never_fits_the_withhe
     x = synthetic(16)
     model = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", seed=0)
     y = model.measure(x)
-    cfg = tiny(max_steps=80, min_steps=10, holdout=0.2, stop="none")
+    # consistency off: the final step copies every measured entry, the withheld ones included (tested below)
+    cfg = tiny(max_steps=80, min_steps=10, holdout=0.2, stop="none", consistency="none")
     full = deep_image_prior(y, model.physics, config=cfg, progress=False)
     assert torch.isfinite(full.heldout_history).all()
     from invgan.solvers.heldout import informative_entries
@@ -396,6 +397,8 @@ def test_heldout_rule_returns_the_least_withheld_error_and_never_fits_the_withhe
     online = deep_image_prior(y, model.physics, config=cfg, stop="heldout", patience=20, progress=False)
     stopped, decided, _ = replay_stop(full, dataclasses.replace(cfg, stop="heldout", patience=20))
     assert online.stopped_at == stopped and online.decided_at == decided
+    projected = deep_image_prior(y, model.physics, config=cfg, consistency="auto", progress=False)
+    torch.testing.assert_close(projected.x_hat[held.bool()], y[held.bool()])  # the withheld pixels come back at the end
 
 
 def test_discrepancy_rule_falls_back_on_convergence_where_the_residual_settles_above_the_noise_level():
@@ -408,3 +411,31 @@ def test_discrepancy_rule_falls_back_on_convergence_where_the_residual_settles_a
     stopped, decided, rules = replay_stop(run, {"settle_fallback": True})
     below = int(torch.nonzero(change(torch.arange(1, 3001).float()) < 1e-4)[0]) + 1
     assert rules == ["discrepancy"] and stopped == decided and below < stopped[0] < below + 100
+
+
+def test_consistency_step_projects_a_noiseless_estimate_onto_the_measurements(synthetic):
+    x = synthetic(16)
+    cfg = tiny(max_steps=30, stop="none")
+    for name, kwargs in (("inpainting", dict(keep=0.5)), ("downsampling", dict(factor=2)), ("cs", dict(m=128))):
+        model = make_physics(name, (1, 16, 16), noise="none", seed=0, **kwargs)
+        y = model.measure(x)
+        raw = deep_image_prior(y, model.physics, config=cfg, consistency="none", progress=False)
+        out = deep_image_prior(y, model.physics, config=cfg, progress=False)
+        assert (raw.consistency, out.consistency) == ("none", "wiener"), name  # auto: wiener, the projection without noise
+        fit = lambda e: float((model.physics.A(e.x_hat) - y).pow(2).mean())  # noqa: E731
+        assert fit(out) < 0.05 * fit(raw), name
+        # the projection onto {Ax = y}, which holds x, never moves the estimate away from x
+        assert float((out.x_hat - x).norm()) <= float((raw.x_hat - x).norm()) + 1e-6, name
+        torch.testing.assert_close(out.psnr_history, raw.psnr_history) if out.psnr_history is not None else None
+        if name == "inpainting":  # the measured pixels are copied, the missing ones kept
+            mask = model.physics.mask.expand_as(x).bool()
+            torch.testing.assert_close(out.x_hat[mask], y[mask])
+            assert torch.equal(out.x_hat[~mask], raw.x_hat[~mask])
+    blur = make_physics("blur", (1, 16, 16), sigma=1.0, noise="none")
+    y = blur.measure(x)
+    a = deep_image_prior(y, blur.physics, config=cfg, progress=False)
+    assert a.consistency == "none", "auto: no projection where A^dagger is ill-conditioned"
+    with pytest.raises(ValueError, match="consistency='project' needs an inpainting, downsampling or compressed-sensing operator"):
+        deep_image_prior(y, blur.physics, config=cfg, consistency="project", progress=False)
+    with pytest.raises(ValueError, match="consistency"):
+        DIPConfig.from_dict({"consistency": "hard"})
