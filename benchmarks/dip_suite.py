@@ -198,7 +198,8 @@ def run_suite(images, problems, size: int, cfg: DIPConfig, out: Path, tv_tune_im
             returned = float("nan")
             if replay or trace.is_file():
                 res = load_trace(trace)
-                returned = float(np.load(trace).get("returned", np.nan))
+                with np.load(trace) as saved:
+                    returned = float(saved["returned"]) if "returned" in saved else float("nan")
             else:
                 run_cfg = dataclasses.replace(cfg, **{k: v for k, v in rule.items() if k != "stop"}) if online else cfg
                 res = deep_image_prior(y, physics, config=run_cfg, reference=x[None], progress=False,

@@ -439,7 +439,7 @@ def consistency_supported(physics: dphys.Physics) -> bool:
     return isinstance(physics, (dphys.Inpainting, dphys.Downsampling, dphys.CompressedSensing, PerSampleCompressedSensing))
 
 
-def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str = "none") -> Tensor:
+def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str = "none", sigma: Tensor | float | None = None) -> Tensor:
     r"""Make an estimate agree with the measurement: ``"none"`` returns :math:`x`; ``"project"``
     returns :math:`x + A^\dagger(y - Ax)`, the range--null-space split of DDNM (Wang et al. 2023):
     the part of :math:`x` that :math:`A` sees is replaced by what was measured, the rest (the null
@@ -455,7 +455,9 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
     image; 0 without Gaussian noise: then it is ``"project"``). If :math:`x` errs by :math:`\tau` on a measured pixel, independently
     of the noise, :math:`r^2 \approx \tau^2 + \sigma^2` and :math:`\lambda \approx \tau^2/(\tau^2 + \sigma^2)`,
     the Wiener weight of :math:`y` against :math:`x`: at high noise the measured pixels are not copied
-    with all their noise. :math:`\lambda` carries no gradient.
+    with all their noise. :math:`\lambda` carries no gradient. ``sigma`` (a number or one per image)
+    replaces the operator's noise level, e.g. one estimated for a Poisson noise model, which would
+    otherwise count as 0; NaN (unknown) leaves that image as it is.
 
     Accepted operators: those of :func:`consistency_supported` (inpainting, downsampling,
     compressed sensing); for downsampling :math:`A^\dagger` runs deepinv's conjugate gradients
@@ -486,7 +488,9 @@ def enforce_consistency(physics: dphys.Physics, x: Tensor, y: Tensor, mode: str 
         noise = physics.noise_model
         with torch.no_grad():
             # deepinv's sigma is a number or one per image
-            sigma = torch.as_tensor(noise.sigma if isinstance(noise, dphys.GaussianNoise) else 0.0).to(x).flatten()
+            if sigma is None:
+                sigma = noise.sigma if isinstance(noise, dphys.GaussianNoise) else 0.0
+            sigma = torch.nan_to_num(torch.as_tensor(sigma).to(x).flatten(), nan=math.inf)  # unknown: lambda = 0
             measured = (physics.A(torch.ones_like(x)) != 0).flatten(1).sum(1).clamp_min(1)  # an inpainting y keeps zeros where nothing was measured
             r2 = misfit.pow(2).flatten(1).sum(1) / measured
             weight = (1 - sigma**2 / r2.clamp_min(1e-12)).clamp_min(0).view(-1, *[1] * (x.dim() - 1))

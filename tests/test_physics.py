@@ -140,6 +140,12 @@ def test_wiener_consistency_weighs_the_measurement_by_the_noise_level():
     torch.testing.assert_close(per_image[1], out[1])
     assert torch.equal(per_image[2], estimate[2])  # sigma far above the misfit: lambda = 0
     # without noise it is the projection
+    # a noise level given for each image (e.g. estimated where the noise model has none): it replaces the operator's;
+    # NaN (unknown) leaves that image alone
+    given = enforce_consistency(model.physics, estimate, y, "wiener", sigma=torch.tensor([sigma, 0.0, float("nan")]))
+    torch.testing.assert_close(given[0], out[0])
+    torch.testing.assert_close(given[1], enforce_consistency(model.physics, estimate, y, "project")[1])  # 0: the projection
+    assert torch.equal(given[2], estimate[2])
     clean = make_physics("inpainting", (1, 64, 64), keep=0.5, noise="none")
     yc = clean.measure(x)
     torch.testing.assert_close(enforce_consistency(clean.physics, estimate, yc, "wiener"), enforce_consistency(clean.physics, estimate, yc, "project"))

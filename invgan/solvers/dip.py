@@ -192,7 +192,9 @@ def resolve_consistency(mode: str, physics) -> str:
     Without noise ``"wiener"`` is the projection :math:`\hat x + A^\dagger(y - A\hat x)` onto
     :math:`\{x : Ax = y\}`, which holds the true image, so it can only bring :math:`\hat x`
     closer to it; at the discrepancy stop of a noisy run :math:`r^2 \le \tau\sigma^2 < \sigma^2`
-    and it changes nothing."""
+    and it changes nothing. :math:`\sigma` is the noise level the stopping rule uses (given, the
+    physics', or estimated from :math:`y`, as for a Poisson noise model); where it is unknown the
+    step leaves the estimate alone."""
     if mode == "auto":
         return "wiener" if consistency_supported(physics) else "none"
     if mode != "none" and not consistency_supported(physics):
@@ -423,7 +425,7 @@ def deep_image_prior(
     stop_rule.finish(step)
     x_hat = chosen_x if chosen_x is not None else ema
     with torch.no_grad():
-        x_hat = enforce_consistency(physics, x_hat, y, consistency)
+        x_hat = enforce_consistency(physics, x_hat, y, consistency, sigma=sigma)  # the noise level the stop used
     return DIPResult(
         x_hat=x_hat.clamp(0, 1).detach(),
         stopped_at=list(stop_rule.chosen),

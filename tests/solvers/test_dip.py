@@ -419,18 +419,24 @@ def test_consistency_step_projects_a_noiseless_estimate_onto_the_measurements(sy
     for name, kwargs in (("inpainting", dict(keep=0.5)), ("downsampling", dict(factor=2)), ("cs", dict(m=128))):
         model = make_physics(name, (1, 16, 16), noise="none", seed=0, **kwargs)
         y = model.measure(x)
-        raw = deep_image_prior(y, model.physics, config=cfg, consistency="none", progress=False)
-        out = deep_image_prior(y, model.physics, config=cfg, progress=False)
+        raw = deep_image_prior(y, model.physics, config=cfg, consistency="none", reference=x, progress=False)
+        out = deep_image_prior(y, model.physics, config=cfg, reference=x, progress=False)
         assert (raw.consistency, out.consistency) == ("none", "wiener"), name  # auto: wiener, the projection without noise
         fit = lambda e: float((model.physics.A(e.x_hat) - y).pow(2).mean())  # noqa: E731
         assert fit(out) < 0.05 * fit(raw), name
         # the projection onto {Ax = y}, which holds x, never moves the estimate away from x
         assert float((out.x_hat - x).norm()) <= float((raw.x_hat - x).norm()) + 1e-6, name
-        torch.testing.assert_close(out.psnr_history, raw.psnr_history) if out.psnr_history is not None else None
+        torch.testing.assert_close(out.psnr_history, raw.psnr_history)  # the histories are those before the step
         if name == "inpainting":  # the measured pixels are copied, the missing ones kept
             mask = model.physics.mask.expand_as(x).bool()
             torch.testing.assert_close(out.x_hat[mask], y[mask])
             assert torch.equal(out.x_hat[~mask], raw.x_hat[~mask])
+    # a noise model without a sigma (Poisson): the step weighs y by the noise level the run used, not by 0
+    poisson = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="poisson", seed=0)
+    y = poisson.measure(x)
+    kept = deep_image_prior(y, poisson.physics, config=cfg, noise_sigma=10.0, progress=False)
+    plain = deep_image_prior(y, poisson.physics, config=cfg, noise_sigma=10.0, consistency="none", progress=False)
+    assert torch.equal(kept.x_hat, plain.x_hat), "sigma far above the misfit: lambda = 0, the noisy pixels are not copied"
     blur = make_physics("blur", (1, 16, 16), sigma=1.0, noise="none")
     y = blur.measure(x)
     a = deep_image_prior(y, blur.physics, config=cfg, progress=False)
