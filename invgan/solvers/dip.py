@@ -315,8 +315,11 @@ def deep_image_prior(
             template = net
             if not hasattr(template, "input_shape"):
                 raise ValueError("net must expose input_shape() giving the (C, H, W) shape of its random input")
-        nets = _fresh_nets(template, n_samples, y.device)
+        layout = torch.channels_last if cfg.channels_last else torch.contiguous_format
+        nets = [m.to(memory_format=layout) for m in _fresh_nets(template, n_samples, y.device)]
         z = dip_input(nets[0], n_samples, generator=gen).to(y.device)
+        if z.dim() == 4:
+            z = z.contiguous(memory_format=layout)
         with torch.no_grad():
             probe = nets[0](z[:1])
         if tuple(probe.shape[1:]) != img_shape:
@@ -344,6 +347,8 @@ def deep_image_prior(
         device_type = "cpu" if y.device.type == "cpu" else y.device.type
         for step in bar:
             z_in = z + cfg.input_noise * torch.randn(z.shape, generator=gen).to(z.device) if cfg.input_noise > 0 else z
+            if z_in.dim() == 4:
+                z_in = z_in.contiguous(memory_format=layout)
             with torch.autocast(device_type, dtype=cast or torch.bfloat16, enabled=cast is not None):
                 outs = [nets[i](z_in[i : i + 1]) for i in range(n_samples)]
             x = torch.cat(outs).float()
