@@ -2,8 +2,8 @@ r"""DIP speed against deepinv, printed from one run (CPU).
 
 1. Iterations per second of :func:`invgan.solvers.deep_image_prior` against
    :class:`deepinv.models.DeepImagePrior` with the *same network* on the same
-   problem (cameraman 256x256, 50 % inpainting): invgan in fp32 (like for like),
-   in bf16 and with its defaults (``precision="auto"``: bf16 where the CPU has
+   problem (cameraman 256x256, 50 % inpainting): invgan in fp32 (like for like, in deepinv's NCHW
+   layout and in invgan's default channels-last), in bf16 and with its defaults (``precision="auto"``: bf16 where the CPU has
    native bf16, fp32 otherwise).
 2. Time to reach 22.5 dB on that problem: invgan's defaults against deepinv's
    ``ConvDecoder`` with 128 channels run as ``DeepImagePrior`` does (Adam,
@@ -54,7 +54,8 @@ def iterations_per_second(y, physics, steps: int) -> dict[str, float]:
         t = time.perf_counter()
         dip(y, physics)
         rates[label] = n / (time.perf_counter() - t)
-    for label, overrides in (("invgan fp32", dict(precision="fp32")), ("invgan bf16", dict(precision="bf16")),
+    for label, overrides in (("invgan fp32, NCHW layout (channels_last=False)", dict(precision="fp32", channels_last=False)),
+                             ("invgan fp32", dict(precision="fp32")), ("invgan bf16", dict(precision="bf16")),
                              (f"invgan defaults ({describe_precision('auto')})", {})):
         c = DIPConfig.from_dict(dict(overrides, max_steps=steps, stop="none", progress=False))
         deep_image_prior(y, physics, net=net, config=c, max_steps=2)  # warm-up

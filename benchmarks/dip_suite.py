@@ -120,6 +120,7 @@ def save_trace(path: Path, res: DIPResult, returned_psnr: float = float("nan")) 
         psnr=res.psnr_history[:, 0].numpy(), time=res.time_history.numpy(),
         noise_sigma=np.array(res.noise_sigma[:1]), config=json.dumps(dataclasses.asdict(res.config)), precision=res.precision,
         returned=np.array(returned_psnr), consistency=res.consistency,
+        network=res.network[0] if res.network else res.config.net, network_scores=json.dumps({k: v[0] for k, v in res.network_scores.items()}),
     )
 
 
@@ -135,6 +136,8 @@ def load_trace(path: Path) -> DIPResult:
         precision=str(d["precision"]), config=cfg,
         stopped_at=[int(d["stopped"][0])] if "stopped" in d else [], decided_at=[int(d["stopped"][1])] if "stopped" in d else [],
         rules=[str(d["rule"][0])] if "rule" in d else [], consistency=str(d["consistency"]) if "consistency" in d else "none",
+        network=[str(d["network"])] if "network" in d else [cfg.net],
+        network_scores={k: [v] for k, v in json.loads(str(d["network_scores"])).items()} if "network_scores" in d else {},
     )
 
 
@@ -149,6 +152,7 @@ def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = 
     else:
         stopped, decided, rules = replay_stop(res, rule or {})
     curve = res.psnr_history[:, 0]
+    curve = curve[: int(torch.isfinite(curve).nonzero().max()) + 1]  # net="auto": the chosen run's steps (NaN after)
     best = int(curve.argmax())
     estimate = float(curve[stopped[0] - 1])
     returned = returned_psnr if online and returned_psnr == returned_psnr else estimate  # NaN: no image saved
@@ -157,6 +161,8 @@ def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = 
         auto_step=stopped[0], decided=decided[0],
         seconds=float(res.time_history[decided[0] - 1]), oracle_psnr=float(curve[best]), oracle_step=best + 1,
         last_psnr=float(curve[-1]), steps=res.steps, run_seconds=float(res.time_history[-1]),
+        network=res.network[0] if res.network else res.config.net,
+        **({"network_heldout_mse": {k: v[0] for k, v in res.network_scores.items()}} if res.network_scores else {}),
     )
 
 

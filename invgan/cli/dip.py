@@ -120,8 +120,11 @@ def run(args: argparse.Namespace) -> int:
                      "seconds": round(result.seconds, 2), "backtracks": result.backtracks,
                      "precision": result.precision, "stop_rule": result.rules[0], "noise_sigma": result.noise_sigma[0],
                      "input_noise": result.config.input_noise, "tv_lambda": result.tv_weight[0], "consistency": result.consistency, "decided_at": result.decided_at[0],
+                     "network": result.network[0],
                      # the rule never fired: the estimate is the averaged one at the step cap
                      "cap_reached": result.rules[0] != "none" and result.decided_at[0] >= result.config.max_steps}
+    if result.network_scores:  # net="auto": each candidate's error on the withheld entries
+        metrics["network_heldout_mse"] = {name: v[0] for name, v in result.network_scores.items()}
     if reference is not None:
         from invgan.metrics import image_metrics  # the PSNR/SSIM every invgan command reports
 

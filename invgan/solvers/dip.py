@@ -108,6 +108,9 @@ class DIPResult:
     :param consistency: the consistency step applied to the returned estimate (``"auto"`` resolved:
         ``"wiener"``, ``"project"`` or ``"none"``); the histories are those of the averaged
         estimate before it.
+    :param network: the network each sample was fitted with (``net="auto"``: the one chosen).
+    :param network_scores: ``net="auto"`` only: per candidate network, each sample's mean squared error
+        on the withheld entries at the step its run returned (the lower one was chosen).
     """
 
     x_hat: Tensor
@@ -130,6 +133,8 @@ class DIPResult:
     noise_sigma: list[float] = field(default_factory=list)
     precision: str = "fp32"
     consistency: str = "none"
+    network: list[str] = field(default_factory=list)
+    network_scores: dict[str, list[float]] = field(default_factory=dict)
     config: DIPConfig = field(default_factory=DIPConfig)
 
 
@@ -204,7 +209,10 @@ def resolve_consistency(mode: str, physics) -> str:
 
 
 def build_net(cfg: DIPConfig, img_shape: tuple[int, int, int]) -> ConvDecoder | SkipNet:
-    """The network ``cfg`` describes, for images of shape ``(C, H, W)``."""
+    """The network ``cfg`` describes, for images of shape ``(C, H, W)`` (``net="auto"``: the skip net;
+    :func:`deep_image_prior` chooses between :func:`network_candidates` instead)."""
+    if cfg.net == "auto":
+        cfg = with_overrides(cfg, net="skip")
     extra: dict[str, Any] = {"in_size": (min(cfg.in_size, img_shape[1]), min(cfg.in_size, img_shape[2]))} if cfg.net == "convdecoder" else {}
     return make_dip_net(cfg.net, img_shape, depth=cfg.depth, channels=cfg.channels, upsampling=cfg.upsampling, **extra)
 
@@ -258,6 +266,7 @@ def deep_image_prior(
     config: DIPConfig | Mapping[str, Any] | None = None,
     *,
     reference: Tensor | None = None,
+    withheld: Tensor | None = None,
     **overrides: Any,
 ) -> DIPResult:
     r"""Reconstruct :math:`x` from :math:`y = \mathcal{N}(Ax)` with a deep image prior.
@@ -269,6 +278,9 @@ def deep_image_prior(
         from ``config``.
     :param config: a :class:`DIPConfig` or a dict of its fields.
     :param reference: ground truth ``(N, C, H, W)`` for the PSNR history only (never used to stop).
+    :param withheld: entries of ``y`` (boolean, ``y``'s shape) to withhold from the fit and score every
+        step, instead of a random ``holdout`` share of them (:func:`choose_network` gives every candidate
+        the same ones).
     :param overrides: :class:`DIPConfig` fields that replace those of ``config``
         (e.g. ``max_steps=500, progress=False``).
     """
@@ -289,6 +301,8 @@ def deep_image_prior(
             reference = reference[None]
         if tuple(reference.shape) != (n_samples, *img_shape):
             raise ValueError(f"reference of shape {tuple(reference.shape)} does not match the images {(n_samples, *img_shape)}")
+    if net is None and cfg.net == "auto":
+        return choose_network(y, physics, cfg, reference=reference, withheld=withheld)
     if cfg.input_noise is None:
         cfg = with_overrides(cfg, input_noise=default_input_noise(physics))
     precision = resolve_precision(cfg.precision, y.device)
@@ -325,7 +339,13 @@ def deep_image_prior(
         if tuple(probe.shape[1:]) != img_shape:
             raise ValueError(f"the network outputs images of shape {tuple(probe.shape[1:])}, the operator expects {img_shape}")
         optimizers = [torch.optim.Adam(m.parameters(), lr=cfg.lr) for m in nets]
-        weight, held = _holdout_split(physics, y, img_shape, cfg.holdout, gen)
+        if withheld is not None:
+            if tuple(withheld.shape) != tuple(y.shape):
+                raise ValueError(f"withheld must have y's shape {tuple(y.shape)}, got {tuple(withheld.shape)}")
+            held = withheld.to(device=y.device, dtype=y.dtype)
+            weight: Tensor | float = 1.0 - held
+        else:
+            weight, held = _holdout_split(physics, y, img_shape, cfg.holdout, gen)
         psnr = PSNR(max_pixel=1.0) if reference is not None else None
         stop_rule = StopRule(cfg, rules, sigma)
 
@@ -440,7 +460,7 @@ def deep_image_prior(
         residual_history=torch.stack(hist["residual"]),
         change_history=torch.stack(hist["change"]),
         drift_history=torch.stack(hist["drift"]),
-        heldout_history=torch.stack(hist["heldout"]) if cfg.holdout > 0 else None,
+        heldout_history=torch.stack(hist["heldout"]) if held is not None else None,
         withheld=held.bool() if held is not None else None,
         tv_weight=[float(w) for w in tv_weight.cpu()],
         psnr_history=torch.stack(hist["psnr"]) if hist["psnr"] else None,
@@ -452,7 +472,92 @@ def deep_image_prior(
         noise_sigma=[float(s) for s in sigma],
         precision=describe_precision(cfg.precision, y.device),
         consistency=consistency,
+        network=[cfg.net if net is None else type(template).__name__] * n_samples,
         config=cfg,
+    )
+
+
+AUTO_HOLDOUT = 0.05  # share of the measured entries net="auto" withholds when `holdout` is 0
+
+
+def network_candidates(cfg: DIPConfig, img_shape: tuple[int, int, int]) -> dict[str, DIPConfig]:
+    """The configurations ``net="auto"`` chooses between: the skip net as configured, and a
+    ConvDecoder whose input grid is a sixteenth of the image side (8 at 128x128 and 16 at 256x256,
+    the sizes at which it was measured), at least 2."""
+    side = max(img_shape[1:])
+    return {"skip": with_overrides(cfg, net="skip"),
+            "convdecoder": with_overrides(cfg, net="convdecoder", in_size=max(2, side // 16))}
+
+
+def choose_network(
+    y: Tensor, physics, config: DIPConfig, *, reference: Tensor | None = None, withheld: Tensor | None = None,
+) -> DIPResult:
+    r"""``net="auto"``: the network chosen from the image by measurement splitting, no ground truth.
+
+    A share :math:`h` of the measured entries that depend on the image, :math:`S` (``holdout``, or
+    :data:`AUTO_HOLDOUT` when 0; the same entries for every candidate), is withheld; each candidate of
+    :func:`network_candidates` is fitted to the rest with its own stop, and each sample keeps the
+    candidate whose returned estimate (before the consistency step) has the least error on them,
+
+    .. math:: k^\star = \arg\min_k \frac{1}{|S|}\sum_{j \in S} \big((A\bar x^{(k)})_j - y_j\big)^2 .
+
+    For a random split that error estimates the candidate's error on entries it did not see, up to
+    the noise, which is the same for every candidate. The consistency step then uses all of
+    :math:`y`, so an inpainting result gets the withheld pixels back. It costs one run per
+    candidate; ``seconds`` and ``time_history`` count all of them.
+    """
+    from .heldout import informative_entries
+
+    n_samples, img_shape = y.shape[0], _image_shape(y, physics)
+    if withheld is None:
+        share = config.holdout if config.holdout > 0 else AUTO_HOLDOUT
+        # a stream of its own: seeded like an operator's mask (seed 0), its draws would pick the kept pixels again
+        seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
+        gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
+        informative = informative_entries(physics, img_shape, n_samples, y.device)
+        withheld = informative & (torch.rand(informative.shape, generator=gen) < share).to(y.device)
+    if not bool(withheld.flatten(1).any(1).all()):
+        raise ValueError("net='auto' needs withheld entries in every measurement: raise holdout, or name the network")
+    runs = {name: deep_image_prior(y, physics, config=cfg, reference=reference, withheld=withheld)
+            for name, cfg in network_candidates(config, img_shape).items()}
+    names = list(runs)
+    scores = {name: [float(run.heldout_history[run.stopped_at[i] - 1, i]) for i in range(n_samples)] for name, run in runs.items()}
+    pick = [min(names, key=lambda name: scores[name][i]) for i in range(n_samples)]
+    return _merge_runs(runs, pick, scores, config)
+
+
+def _merge_runs(runs: dict[str, DIPResult], pick: list[str], scores: dict[str, list[float]], config: DIPConfig) -> DIPResult:
+    """One result holding, for sample ``i``, what the run ``pick[i]`` gave it (histories padded with NaN
+    to the longest run); ``seconds`` and ``time_history`` add up every run."""
+    steps = max(run.steps for run in runs.values())
+
+    def column(key: str) -> Tensor | None:
+        if any(getattr(run, key) is None for run in runs.values()):
+            return None
+        out = torch.full((steps, len(pick)), math.nan)
+        for i, name in enumerate(pick):
+            h = getattr(runs[name], key)
+            out[: h.shape[0], i] = h[:, i]
+        return out
+
+    def each(key: str) -> list:
+        return [getattr(runs[name], key)[i] for i, name in enumerate(pick)]
+
+    longest = max(runs.values(), key=lambda run: run.steps)
+    others = sum(run.seconds for run in runs.values() if run is not longest)
+    withheld = next(iter(runs.values())).withheld
+    return DIPResult(
+        x_hat=torch.stack([runs[name].x_hat[i] for i, name in enumerate(pick)]),
+        stopped_at=each("stopped_at"), decided_at=each("decided_at"), steps=steps,
+        loss_history=column("loss_history"), residual_history=column("residual_history"),
+        change_history=column("change_history"), drift_history=column("drift_history"),
+        heldout_history=column("heldout_history"), variance_history=column("variance_history"),
+        psnr_history=column("psnr_history"), withheld=withheld, tv_weight=each("tv_weight"),
+        seconds=sum(run.seconds for run in runs.values()), backtracks=sum(run.backtracks for run in runs.values()),
+        time_history=longest.time_history + others if longest.time_history is not None else None,
+        rules=each("rules"), noise_sigma=each("noise_sigma"), precision=longest.precision,
+        consistency=longest.consistency, network=list(pick), network_scores=scores,
+        config=runs[pick[0]].config,  # how the first sample's estimate was made (input noise resolved)
     )
 
 

@@ -25,7 +25,8 @@ class DIPConfig:
     (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown) and
     the consistency step on the returned estimate."""
 
-    net: str = _opt("skip", "network: convdecoder or skip (used when no network is passed)")
+    net: str = _opt("skip", "network: convdecoder, skip, or auto (fit both on all but a held-out share of the measured entries "
+                            "and keep the one with the least error on them; see choose_network) (used when no network is passed)")
     channels: int = _opt(24, "hidden width of the network")
     depth: int = _opt(5, "upsampling blocks (ConvDecoder) or levels (skip net)")
     upsampling: str = _opt("bilinear", "upsampling: nearest, bilinear or bicubic")
@@ -69,7 +70,7 @@ class DIPConfig:
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, bool, str]] = [
-            ("net", self.net in NET_NAMES, f"one of {NET_NAMES}"),
+            ("net", self.net in (*NET_NAMES, "auto"), f"one of {(*NET_NAMES, 'auto')}"),
             ("upsampling", self.upsampling in UPSAMPLING_MODES, f"one of {UPSAMPLING_MODES}"),
             ("stop", self.stop in STOP_RULES, f"one of {STOP_RULES}"),
             ("precision", self.precision in PRECISIONS, f"one of {PRECISIONS}"),
