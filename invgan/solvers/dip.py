@@ -241,8 +241,17 @@ def _holdout_split(physics, y: Tensor, img_shape: tuple[int, int, int], share: f
     from .heldout import informative_entries
 
     informative = informative_entries(physics, img_shape, y.shape[0], y.device)
-    held = (informative & (torch.rand(informative.shape, generator=gen) < share).to(y.device)).float()
+    held = _withhold(informative, share, gen).float()
     return 1.0 - held, held
+
+
+def _withhold(informative: Tensor, share: float, gen) -> Tensor:
+    """A random ``share`` of the ``informative`` entries, drawn per pixel where the measurement is an
+    image ``(N, C, H, W)``: every channel of a withheld pixel at once. Drawn per entry, a channel would
+    be scored where the others are fitted at the same pixel, and predicting it from them is a
+    different (easier) task than filling a missing pixel."""
+    shape = (informative.shape[0], 1, *informative.shape[2:]) if informative.dim() == 4 else tuple(informative.shape)
+    return informative & (torch.rand(shape, generator=gen) < share).to(informative.device)
 
 
 def _per_sample_mse(a: Tensor) -> Tensor:
@@ -515,7 +524,7 @@ def choose_network(
         seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
         gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
         informative = informative_entries(physics, img_shape, n_samples, y.device)
-        withheld = informative & (torch.rand(informative.shape, generator=gen) < share).to(y.device)
+        withheld = _withhold(informative, share, gen)
     if not bool(withheld.flatten(1).any(1).all()):
         raise ValueError("net='auto' needs withheld entries in every measurement: raise holdout, or name the network")
     runs = {name: deep_image_prior(y, physics, config=cfg, reference=reference, withheld=withheld)

@@ -499,3 +499,14 @@ def test_auto_network_keeps_per_sample_the_candidate_with_the_least_withheld_err
     assert network_candidates(DIPConfig(), (1, 128, 128))["convdecoder"].in_size == 8
     with pytest.raises(ValueError, match="auto"):
         DIPConfig(net="unet")
+
+
+def test_withheld_pixels_take_every_channel_at_once(synthetic):
+    """RGB inpainting: a withheld pixel is withheld in all its channels, or a network would be scored
+    on predicting one channel from the others measured at the same pixel."""
+    x = synthetic(24, channels=3)
+    model = make_physics("inpainting", (3, 24, 24), keep=0.5, noise="none", seed=0)
+    y = model.measure(x)
+    for cfg in (tiny(net="auto", depth=2, max_steps=3, stop="none"), tiny(depth=2, max_steps=3, stop="none", holdout=0.2)):
+        held = deep_image_prior(y, model.physics, config=cfg, progress=False).withheld
+        assert held.any() and torch.equal(held, held[:, :1].expand_as(held))
