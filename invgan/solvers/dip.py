@@ -601,4 +601,5 @@ class DeepImagePrior(Reconstructor):
 __all__ = [
     "DIPConfig", "DIPResult", "SR_INPUT_NOISE", "DENOISING_INPUT_NOISE", "default_input_noise", "DeepImagePrior", "deep_image_prior", "build_net", "replay_stop", "StopRule", "StepStats",
     "noise_level", "estimate_noise_sigma", "resolve_rules", "ConvDecoder", "SkipNet", "STOP_RULES",
+    "choose_network", "network_candidates", "AUTO_HOLDOUT",
 ]
