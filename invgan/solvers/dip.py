@@ -61,7 +61,6 @@ import copy
 import math
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
@@ -73,69 +72,11 @@ from invgan.options import with_overrides
 from invgan.physics import consistency_supported, enforce_consistency
 from invgan.precision import autocast_dtype, describe_precision, resolve_precision
 
+from .dip_choice import AUTO_HOLDOUT, choose_network, network_candidates
 from .dip_config import DIPConfig
+from .dip_result import DIPResult
 from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, replay_stop, resolve_rules
 
-
-
-@dataclass
-class DIPResult:
-    r"""Output of :func:`deep_image_prior`.
-
-    :param x_hat: estimates, one per measurement, shape ``(N, C, H, W)``, detached.
-    :param stopped_at: step :math:`t^\star` of each returned estimate (1-based).
-    :param decided_at: step at which each sample's stopping rule fired (``steps`` if it never did).
-    :param steps: steps actually run.
-    :param loss_history: data fit of the raw output :math:`\|A R_{\theta_t}(z) - y\|^2/m`,
-        shape ``(steps, N)``.
-    :param residual_history: data fit of the averaged estimate :math:`r_t`, ``(steps, N)``.
-    :param change_history: relative change :math:`c_t` of the averaged estimate, ``(steps, N)``.
-    :param heldout_history: error of the averaged estimate on the withheld entries, ``(steps, N)``;
-        ``None`` without ``holdout``.
-    :param tv_weight: the TV weight :math:`\lambda = \kappa\sigma^2` of each sample (0: plain DIP).
-    :param withheld: the entries of ``y`` withheld from the fit (boolean, ``y``'s shape), or ``None``.
-    :param drift_history: drift :math:`d_t` of the averaged estimate over ``window`` steps (NaN until
-        the window is full), ``(steps, N)``.
-    :param psnr_history: PSNR of the averaged estimate when a reference was given, else ``None``.
-    :param seconds: wall time of the run.
-    :param backtracks: number of restores of earlier weights.
-    :param time_history: seconds elapsed at the end of every step, shape ``(steps,)``.
-    :param variance_history: windowed variance (NaN until the window is full), ``(steps, N)``;
-        ``None`` unless ``stop`` is ``"wmv"`` or ``"none"`` (or ``"auto"`` fell back to WMV).
-    :param rules: the rule each sample used (``"auto"`` resolved).
-    :param noise_sigma: the noise level each sample's rule used (``nan``: unknown).
-    :param precision: the precision the network ran in, and why (e.g. ``"bf16 (auto: native bf16 found on cpu)"``).
-    :param consistency: the consistency step applied to the returned estimate (``"auto"`` resolved:
-        ``"wiener"``, ``"project"`` or ``"none"``); the histories are those of the averaged
-        estimate before it.
-    :param network: the network each sample was fitted with (``net="auto"``: the one chosen).
-    :param network_scores: ``net="auto"`` only: per candidate network, each sample's mean squared error
-        on the withheld entries at the step its run returned (the lower one was chosen).
-    """
-
-    x_hat: Tensor
-    stopped_at: list[int]
-    steps: int
-    loss_history: Tensor
-    psnr_history: Tensor | None
-    seconds: float
-    backtracks: int = 0
-    time_history: Tensor | None = None
-    variance_history: Tensor | None = None
-    residual_history: Tensor | None = None
-    change_history: Tensor | None = None
-    drift_history: Tensor | None = None
-    heldout_history: Tensor | None = None
-    withheld: Tensor | None = None
-    tv_weight: list[float] = field(default_factory=list)
-    decided_at: list[int] = field(default_factory=list)
-    rules: list[str] = field(default_factory=list)
-    noise_sigma: list[float] = field(default_factory=list)
-    precision: str = "fp32"
-    consistency: str = "none"
-    network: list[str] = field(default_factory=list)
-    network_scores: dict[str, list[float]] = field(default_factory=dict)
-    config: DIPConfig = field(default_factory=DIPConfig)
 
 
 # ---------------------------------------------------------------- solver
@@ -238,20 +179,11 @@ def _holdout_split(physics, y: Tensor, img_shape: tuple[int, int, int], share: f
     (``None`` when ``share`` is 0): a ``share`` of the informative entries of each measurement, at random."""
     if share <= 0:
         return 1.0, None
-    from .heldout import informative_entries
+    from .heldout import informative_entries, withhold_pixels
 
     informative = informative_entries(physics, img_shape, y.shape[0], y.device)
-    held = _withhold(informative, share, gen).float()
+    held = withhold_pixels(informative, share, gen).float()
     return 1.0 - held, held
-
-
-def _withhold(informative: Tensor, share: float, gen) -> Tensor:
-    """A random ``share`` of the ``informative`` entries, drawn per pixel where the measurement is an
-    image ``(N, C, H, W)``: every channel of a withheld pixel at once. Drawn per entry, a channel would
-    be scored where the others are fitted at the same pixel, and predicting it from them is a
-    different (easier) task than filling a missing pixel."""
-    shape = (informative.shape[0], 1, *informative.shape[2:]) if informative.dim() == 4 else tuple(informative.shape)
-    return informative & (torch.rand(shape, generator=gen) < share).to(informative.device)
 
 
 def _per_sample_mse(a: Tensor) -> Tensor:
@@ -483,90 +415,6 @@ def deep_image_prior(
         consistency=consistency,
         network=[cfg.net if net is None else type(template).__name__] * n_samples,
         config=cfg,
-    )
-
-
-AUTO_HOLDOUT = 0.05  # share of the measured entries net="auto" withholds when `holdout` is 0
-
-
-def network_candidates(cfg: DIPConfig, img_shape: tuple[int, int, int]) -> dict[str, DIPConfig]:
-    """The configurations ``net="auto"`` chooses between: the skip net as configured, and a
-    ConvDecoder whose input grid is a sixteenth of the image side (8 at 128x128 and 16 at 256x256,
-    the sizes at which it was measured), at least 2."""
-    side = max(img_shape[1:])
-    return {"skip": with_overrides(cfg, net="skip"),
-            "convdecoder": with_overrides(cfg, net="convdecoder", in_size=max(2, side // 16))}
-
-
-def choose_network(
-    y: Tensor, physics, config: DIPConfig, *, reference: Tensor | None = None, withheld: Tensor | None = None,
-) -> DIPResult:
-    r"""``net="auto"``: the network chosen from the image by measurement splitting, no ground truth.
-
-    A share :math:`h` of the measured entries that depend on the image, :math:`S` (``holdout``, or
-    :data:`AUTO_HOLDOUT` when 0; the same entries for every candidate), is withheld; each candidate of
-    :func:`network_candidates` is fitted to the rest with its own stop, and each sample keeps the
-    candidate whose returned estimate (before the consistency step) has the least error on them,
-
-    .. math:: k^\star = \arg\min_k \frac{1}{|S|}\sum_{j \in S} \big((A\bar x^{(k)})_j - y_j\big)^2 .
-
-    For a random split that error estimates the candidate's error on entries it did not see, up to
-    the noise, which is the same for every candidate. The consistency step then uses all of
-    :math:`y`, so an inpainting result gets the withheld pixels back. It costs one run per
-    candidate; ``seconds`` and ``time_history`` count all of them.
-    """
-    from .heldout import informative_entries
-
-    n_samples, img_shape = y.shape[0], _image_shape(y, physics)
-    if withheld is None:
-        share = config.holdout if config.holdout > 0 else AUTO_HOLDOUT
-        # a stream of its own: seeded like an operator's mask (seed 0), its draws would pick the kept pixels again
-        seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
-        gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
-        informative = informative_entries(physics, img_shape, n_samples, y.device)
-        withheld = _withhold(informative, share, gen)
-    if not bool(withheld.flatten(1).any(1).all()):
-        raise ValueError("net='auto' needs withheld entries in every measurement: raise holdout, or name the network")
-    runs = {name: deep_image_prior(y, physics, config=cfg, reference=reference, withheld=withheld)
-            for name, cfg in network_candidates(config, img_shape).items()}
-    names = list(runs)
-    scores = {name: [float(run.heldout_history[run.stopped_at[i] - 1, i]) for i in range(n_samples)] for name, run in runs.items()}
-    pick = [min(names, key=lambda name: scores[name][i]) for i in range(n_samples)]
-    return _merge_runs(runs, pick, scores, config)
-
-
-def _merge_runs(runs: dict[str, DIPResult], pick: list[str], scores: dict[str, list[float]], config: DIPConfig) -> DIPResult:
-    """One result holding, for sample ``i``, what the run ``pick[i]`` gave it (histories padded with NaN
-    to the longest run); ``seconds`` and ``time_history`` add up every run."""
-    steps = max(run.steps for run in runs.values())
-
-    def column(key: str) -> Tensor | None:
-        if any(getattr(run, key) is None for run in runs.values()):
-            return None
-        out = torch.full((steps, len(pick)), math.nan)
-        for i, name in enumerate(pick):
-            h = getattr(runs[name], key)
-            out[: h.shape[0], i] = h[:, i]
-        return out
-
-    def each(key: str) -> list:
-        return [getattr(runs[name], key)[i] for i, name in enumerate(pick)]
-
-    longest = max(runs.values(), key=lambda run: run.steps)
-    others = sum(run.seconds for run in runs.values() if run is not longest)
-    withheld = next(iter(runs.values())).withheld
-    return DIPResult(
-        x_hat=torch.stack([runs[name].x_hat[i] for i, name in enumerate(pick)]),
-        stopped_at=each("stopped_at"), decided_at=each("decided_at"), steps=steps,
-        loss_history=column("loss_history"), residual_history=column("residual_history"),
-        change_history=column("change_history"), drift_history=column("drift_history"),
-        heldout_history=column("heldout_history"), variance_history=column("variance_history"),
-        psnr_history=column("psnr_history"), withheld=withheld, tv_weight=each("tv_weight"),
-        seconds=sum(run.seconds for run in runs.values()), backtracks=sum(run.backtracks for run in runs.values()),
-        time_history=longest.time_history + others if longest.time_history is not None else None,
-        rules=each("rules"), noise_sigma=each("noise_sigma"), precision=longest.precision,
-        consistency=longest.consistency, network=list(pick), network_scores=scores,
-        config=runs[pick[0]].config,  # how the first sample's estimate was made (input noise resolved)
     )
 
 

@@ -128,3 +128,12 @@ def choice_rule(cfg, reference: float, latent_dim: int) -> str:
             + (f"; elsewhere, where the noise level is known, G fine-tuned from the kept point (z, the ILO layer's features, or z beside "
                f"the kept deviation nu) until ||A (G(v) + nu) - y||^2 <= m sigma^2, the discrepancy principle (at most "
                f"{cfg.discrepancy_finetune} steps; finetune_steps)" if cfg.discrepancy_finetune and cfg.deviation == "auto" else ""))
+
+
+def withhold_pixels(informative: Tensor, share: float, gen: torch.Generator | None = None) -> Tensor:
+    """A random ``share`` of the ``informative`` entries, drawn per pixel where the measurement is an
+    image ``(N, C, H, W)``: every channel of a withheld pixel at once. Drawn per entry, a channel would
+    be scored where the others are fitted at the same pixel, and predicting it from them is a
+    different (easier) task than filling a missing pixel."""
+    shape = (informative.shape[0], 1, *informative.shape[2:]) if informative.dim() == 4 else tuple(informative.shape)
+    return informative & (torch.rand(shape, generator=gen) < share).to(informative.device)
