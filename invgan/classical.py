@@ -68,11 +68,13 @@ def bicubic_upsample(y: Tensor, physics: dphys.Physics) -> Tensor:
     return torch.roll(up, (whole, whole), (-2, -1)) if whole else up
 
 
-def biharmonic_inpaint(y: Tensor, physics: dphys.Physics) -> Tensor:
+def biharmonic_inpaint(y: Tensor, physics: dphys.Physics, keep: Tensor | None = None) -> Tensor:
     r"""Classical inpainting of ``y`` through an :class:`~deepinv.physics.Inpainting` operator:
     the missing pixels (mask 0) are filled by scikit-image's
     :func:`~skimage.restoration.inpaint_biharmonic`, the smooth solution of
     :math:`\Delta^2 x = 0` that agrees with the kept pixels; each image and channel on its own.
+    ``keep`` (boolean, broadcastable to ``y``) uses only some of the kept pixels, e.g. all but those
+    withheld to score the result: a pixel counts as missing where any channel is not kept.
 
     :Example:
 
@@ -90,7 +92,10 @@ def biharmonic_inpaint(y: Tensor, physics: dphys.Physics) -> Tensor:
     mask = getattr(physics, "mask", None)
     if not isinstance(physics, dphys.Inpainting) or mask is None:
         raise ValueError(f"biharmonic inpainting needs an inpainting operator, got {type(physics).__name__}")
-    missing = (mask.expand_as(y) == 0).cpu().numpy()
+    missing_t = mask.expand_as(y) == 0
+    if keep is not None:
+        missing_t = missing_t | ~keep.to(device=y.device, dtype=torch.bool).expand_as(y)
+    missing = missing_t.cpu().numpy()
     arr = y.detach().double().cpu().numpy()
     out = [inpaint_biharmonic(arr[i], missing[i].any(0), channel_axis=0) if missing[i].any() else arr[i] for i in range(arr.shape[0])]
     return torch.as_tensor(np.stack(out), dtype=y.dtype, device=y.device)

@@ -72,7 +72,7 @@ from invgan.options import with_overrides
 from invgan.physics import consistency_supported, enforce_consistency
 from invgan.precision import autocast_dtype, describe_precision, resolve_precision
 
-from .dip_choice import AUTO_HOLDOUT, choose_network, network_candidates
+from .dip_choice import AUTO_HOLDOUT, blend_weight, blend_with_classical, choose_network, draw_withheld, network_candidates, resolve_blend
 from .dip_config import DIPConfig
 from .dip_result import DIPResult
 from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, replay_stop, resolve_rules
@@ -242,6 +242,8 @@ def deep_image_prior(
             reference = reference[None]
         if tuple(reference.shape) != (n_samples, *img_shape):
             raise ValueError(f"reference of shape {tuple(reference.shape)} does not match the images {(n_samples, *img_shape)}")
+    if resolve_blend(cfg.blend, physics) == "classical":
+        return blend_with_classical(y, physics, net, cfg, reference=reference, withheld=withheld)
     if net is None and cfg.net == "auto":
         return choose_network(y, physics, cfg, reference=reference, withheld=withheld)
     if cfg.input_noise is None:
@@ -449,5 +451,5 @@ class DeepImagePrior(Reconstructor):
 __all__ = [
     "DIPConfig", "DIPResult", "SR_INPUT_NOISE", "DENOISING_INPUT_NOISE", "default_input_noise", "DeepImagePrior", "deep_image_prior", "build_net", "replay_stop", "StopRule", "StepStats",
     "noise_level", "estimate_noise_sigma", "resolve_rules", "ConvDecoder", "SkipNet", "STOP_RULES",
-    "choose_network", "network_candidates", "AUTO_HOLDOUT",
+    "choose_network", "network_candidates", "AUTO_HOLDOUT", "blend_with_classical", "blend_weight", "draw_withheld", "resolve_blend",
 ]

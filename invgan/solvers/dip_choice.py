@@ -1,8 +1,10 @@
-r"""``net="auto"`` of the deep image prior: the network chosen per image by measurement splitting,
-without ground truth (:func:`choose_network`), and the candidates it chooses between."""
+r"""What the deep image prior chooses from withheld measured entries, without ground truth: the
+network (``net="auto"``, :func:`choose_network`, between :func:`network_candidates`) and the weight
+of a blend with the classical estimate (``blend="classical"``, :func:`blend_with_classical`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -44,16 +46,10 @@ def choose_network(
     candidate; ``seconds`` and ``time_history`` count all of them.
     """
     from .dip import _image_shape, deep_image_prior  # the solver calls back here for net="auto"
-    from .heldout import informative_entries, withhold_pixels
 
     n_samples, img_shape = y.shape[0], _image_shape(y, physics)
     if withheld is None:
-        share = config.holdout if config.holdout > 0 else AUTO_HOLDOUT
-        # a stream of its own: seeded like an operator's mask (seed 0), its draws would pick the kept pixels again
-        seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
-        gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
-        informative = informative_entries(physics, img_shape, n_samples, y.device)
-        withheld = withhold_pixels(informative, share, gen)
+        withheld = draw_withheld(y, physics, config)
     if not bool(withheld.flatten(1).any(1).all()):
         raise ValueError("net='auto' needs withheld entries in every measurement: raise holdout, or name the network")
     runs = {name: deep_image_prior(y, physics, config=cfg, reference=reference, withheld=withheld)
@@ -62,6 +58,109 @@ def choose_network(
     scores = {name: [float(run.heldout_history[run.stopped_at[i] - 1, i]) for i in range(n_samples)] for name, run in runs.items()}
     pick = [min(names, key=lambda name: scores[name][i]) for i in range(n_samples)]
     return _merge_runs(runs, pick, scores, config)
+
+
+def draw_withheld(y: Tensor, physics, config: DIPConfig) -> Tensor:
+    """The measured entries a choice withholds (boolean, ``y``'s shape): a share ``holdout`` (or
+    :data:`AUTO_HOLDOUT` when 0) of those that depend on the image, whole pixels of an image-shaped
+    ``y``, from a random stream of its own (seeded like an operator's mask, its draws would pick the
+    kept pixels again); at least one pixel of every measurement that has two."""
+    from .dip import _image_shape
+    from .heldout import informative_entries, withhold_pixels
+
+    share = config.holdout if config.holdout > 0 else AUTO_HOLDOUT
+    seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
+    gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
+    informative = informative_entries(physics, _image_shape(y, physics), y.shape[0], y.device)
+    withheld = withhold_pixels(informative, share, gen)
+    pixels = informative.any(1) if informative.dim() == 4 else informative  # one entry per pixel of an image
+    for i in range(y.shape[0]):  # a small image can draw none: withhold one pixel where two or more are measured
+        if not bool(withheld[i].any()) and int(pixels[i].sum()) >= 2:
+            where = pixels[i].flatten().nonzero().flatten()
+            pick = int(where[torch.randint(len(where), (), generator=gen)])
+            if informative.dim() == 4:
+                withheld[i].view(informative.shape[1], -1)[:, pick] = informative[i].view(informative.shape[1], -1)[:, pick]
+            else:
+                withheld[i].view(-1)[pick] = True
+    return withheld
+
+
+def resolve_blend(mode: str, physics) -> str:
+    """The blend a run makes: ``"auto"`` is ``"classical"`` for an inpainting operator, else ``"none"``;
+    ``"classical"`` for another operator is an error before any fitting."""
+    import deepinv.physics as dphys
+
+    inpainting = isinstance(physics, dphys.Inpainting)
+    if mode == "auto":
+        return "classical" if inpainting else "none"
+    if mode == "classical" and not inpainting:
+        raise ValueError(f"blend='classical' needs an inpainting operator (biharmonic inpainting without the withheld pixels), "
+                         f"got {type(physics).__name__}; use blend='none' or 'auto'")
+    return mode
+
+
+def blend_weight(a_dip: Tensor, a_classical: Tensor, y: Tensor, held: Tensor) -> Tensor:
+    r"""Per measurement, the weight :math:`w \in [0, 1]` of :math:`w\,a + (1-w)\,c` that best predicts
+    :math:`y` on the ``held`` entries (least squares, clipped):
+    :math:`w = \Pi_{[0,1]} \langle a - c, y - c\rangle_S / \|a - c\|_S^2` (0 where :math:`a = c` on :math:`S`).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.solvers.dip_choice import blend_weight
+    >>> y, c, held = torch.ones(3, 2), torch.zeros(3, 2), torch.ones(3, 2)
+    >>> blend_weight(torch.tensor([[2., 2.], [-1., -1.], [.5, .5]]), c, y, held).tolist()
+    [0.5, 0.0, 1.0]
+    """
+    diff = (a_dip - a_classical) * held
+    dot = (diff * (y - a_classical)).flatten(1).sum(1)
+    return (dot / diff.pow(2).flatten(1).sum(1).clamp_min(1e-12)).clamp(0, 1)
+
+
+def blend_with_classical(
+    y: Tensor, physics, net, config: DIPConfig, *, reference: Tensor | None = None, withheld: Tensor | None = None,
+) -> DIPResult:
+    r"""``blend="classical"``: the DIP estimate stacked with the operator's classical estimate
+    (biharmonic inpainting), the weight fitted per image on withheld measured entries.
+
+    Both estimates are made without the withheld entries :math:`S` (drawn as for ``net="auto"``):
+    DIP :math:`\bar x` (with ``net`` as configured, ``"auto"`` included, on the same :math:`S`) and
+    the classical :math:`x_c`. The weight is the least-squares one on :math:`S`, clipped to
+    :math:`[0, 1]`,
+
+    .. math:: w = \Pi_{[0,1]}\,\frac{\langle (A\bar x - Ax_c)_S,\ (y - Ax_c)_S\rangle}{\|(A\bar x - Ax_c)_S\|^2},
+              \qquad \hat x = w\,\bar x + (1 - w)\,x_c ,
+
+    where :math:`x_c` is then remade from every measured entry (it is cheap; DIP is not refitted),
+    and the consistency step uses all of :math:`y`. Two estimators with different errors
+    (DIP's texture against a smooth interpolation) average to less error than either where
+    neither wins everywhere; where one does, :math:`w` goes to 0 or 1. One weight from the
+    :math:`|S|` withheld entries (about 800 pixels at 128x128 with half kept) is a one-parameter
+    fit: its error costs little. Needs an inpainting operator: the classical estimate of other
+    operators cannot leave entries out.
+    """
+    from invgan.classical import biharmonic_inpaint
+    from invgan.physics import enforce_consistency
+
+    from .dip import deep_image_prior, resolve_consistency
+
+    resolve_blend("classical", physics)
+    if withheld is None:
+        withheld = draw_withheld(y, physics, config)
+    if not bool(withheld.flatten(1).any(1).all()):
+        raise ValueError("blend='classical' needs withheld entries in every measurement: raise holdout")
+    res = deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none", consistency="none"),
+                           reference=reference, withheld=withheld)
+    held = withheld.to(y.dtype)
+    with torch.no_grad():
+        classical = biharmonic_inpaint(y, physics, keep=~withheld)
+        weight = blend_weight(physics.A(res.x_hat), physics.A(classical), y, held)
+        w = weight.view(-1, *[1] * (res.x_hat.dim() - 1))
+        x_hat = w * res.x_hat + (1 - w) * biharmonic_inpaint(y, physics)  # the classical estimate is cheap: remade from every pixel
+        mode = resolve_consistency(config.consistency, physics)
+        x_hat = enforce_consistency(physics, x_hat, y, mode, sigma=torch.tensor(res.noise_sigma, device=y.device))
+    return dataclasses.replace(res, x_hat=x_hat.clamp(0, 1), consistency=mode, blend_weight=[float(w) for w in weight.cpu()],
+                               config=with_overrides(res.config, blend="classical", consistency=config.consistency))
 
 
 def _merge_runs(runs: dict[str, DIPResult], pick: list[str], scores: dict[str, list[float]], config: DIPConfig) -> DIPResult:

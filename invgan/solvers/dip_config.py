@@ -16,6 +16,7 @@ from .stopping import STOP_RULES
 
 
 DIP_CONSISTENCIES = ("auto", *CONSISTENCIES)
+DIP_BLENDS = ("auto", "none", "classical")
 
 
 @dataclass
@@ -23,7 +24,7 @@ class DIPConfig:
     r"""Settings of :func:`~invgan.solvers.deep_image_prior`: the network, Adam on
     :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2` (plus :math:`\kappa\sigma^2\,\mathrm{TV}` where noisy), the averaged estimate, the stopping rules
     (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown) and
-    the consistency step on the returned estimate."""
+    the blend with the classical estimate (inpainting) and the consistency step on the returned estimate."""
 
     net: str = _opt("skip", "network: convdecoder, skip, or auto (fit both on all but a held-out share of the measured entries "
                             "and keep the one with the least error on them; see choose_network) (used when no network is passed)")
@@ -48,6 +49,9 @@ class DIPConfig:
                                         "above the noise level never reaches it)")
     tv: float = _opt(3.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
                           "(so no TV where noiseless or unknown); 0: off")
+    blend: str = _opt("auto", "classical: return w DIP + (1 - w) the operator's classical estimate (biharmonic inpainting), "
+                              "w in [0, 1] per image fitted on withheld measured entries (holdout, or a share of 0.05 when 0; "
+                              "see blend_with_classical), inpainting only; none: DIP alone; auto: classical for inpainting, else none")
     consistency: str = _opt("auto", "what is done to the returned estimate with y (invgan.physics.enforce_consistency): "
                                     "project (x + A^dagger (y - A x)), wiener (part of the way, by the noise level), none; "
                                     "auto: wiener where the operator allows it (inpainting, downsampling, compressed sensing), else none")
@@ -87,6 +91,7 @@ class DIPConfig:
             ("drift_tolerance", self.drift_tolerance >= 0, "a value >= 0"),
             ("tv", self.tv >= 0, "a value >= 0"),
             ("consistency", self.consistency in DIP_CONSISTENCIES, f"one of {DIP_CONSISTENCIES}"),
+            ("blend", self.blend in DIP_BLENDS, f"one of {DIP_BLENDS}"),
             ("holdout", 0 <= self.holdout < 1, "a value in [0, 1)"),
             ("stop", self.stop != "heldout" or self.holdout > 0, "'heldout' only with holdout > 0 (entries to score)"),
             ("window", self.window >= 2, "an integer >= 2"),

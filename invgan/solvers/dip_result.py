@@ -43,6 +43,8 @@ class DIPResult:
     :param network: the network each sample was fitted with (``net="auto"``: the one chosen).
     :param network_scores: ``net="auto"`` only: per candidate network, each sample's mean squared error
         on the withheld entries at the step its run returned (the lower one was chosen).
+    :param blend_weight: ``blend="classical"`` only: each sample's weight :math:`w` of the DIP estimate
+        against the classical one (1: DIP alone, 0: the classical estimate alone).
     """
 
     x_hat: Tensor
@@ -67,4 +69,5 @@ class DIPResult:
     consistency: str = "none"
     network: list[str] = field(default_factory=list)
     network_scores: dict[str, list[float]] = field(default_factory=dict)
+    blend_weight: list[float] = field(default_factory=list)
     config: DIPConfig = field(default_factory=DIPConfig)

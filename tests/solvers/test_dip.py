@@ -15,7 +15,7 @@ from invgan.solvers.dip import DIPConfig, deep_image_prior
 torch.set_num_threads(1)
 
 def tiny(**overrides) -> DIPConfig:
-    values = dict(net="convdecoder", precision="fp32", channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
+    values = dict(net="convdecoder", blend="none", precision="fp32", channels=16, depth=3, in_size=4, lr=0.02, max_steps=60, window=10, patience=20, min_steps=20)
     values.update(overrides)
     return DIPConfig.from_dict(values)
 
@@ -464,49 +464,3 @@ def test_consistency_step_projects_a_noiseless_estimate_onto_the_measurements(sy
         deep_image_prior(y, blur.physics, config=cfg, consistency="project", progress=False)
     with pytest.raises(ValueError, match="consistency"):
         DIPConfig.from_dict({"consistency": "hard"})
-
-
-def test_auto_network_keeps_per_sample_the_candidate_with_the_least_withheld_error(synthetic):
-    """net="auto": every candidate is fitted without the same withheld pixels, each sample keeps the one
-    with the least error on them at its stop, and the withheld pixels come back in the result."""
-    from invgan.solvers.dip import network_candidates
-
-    x = torch.cat([synthetic(24), synthetic(24).flip(-1)])
-    model = make_physics("inpainting", (1, 24, 24), keep=0.5, noise="none", seed=0)
-    y = model.measure(x)
-    cfg = tiny(net="auto", depth=2, max_steps=40, min_steps=10, stop="convergence")
-    res = deep_image_prior(y, model.physics, config=cfg, reference=x, progress=False)
-    assert set(res.network_scores) == set(network_candidates(cfg, (1, 24, 24))) == {"skip", "convdecoder"}
-    runs = {name: deep_image_prior(y, model.physics, config=c, reference=x, withheld=res.withheld, progress=False)
-            for name, c in network_candidates(cfg, (1, 24, 24)).items()}
-    for i in range(2):
-        scores = {name: float(run.heldout_history[run.stopped_at[i] - 1, i]) for name, run in runs.items()}
-        assert scores == pytest.approx({name: s[i] for name, s in res.network_scores.items()})
-        best = min(scores, key=scores.get)
-        assert res.network[i] == best
-        torch.testing.assert_close(res.x_hat[i], runs[best].x_hat[i])  # the same run, replayed
-        assert res.stopped_at[i] == runs[best].stopped_at[i]
-        steps = runs[best].steps
-        torch.testing.assert_close(res.psnr_history[:steps, i], runs[best].psnr_history[:, i])
-        assert torch.isnan(res.psnr_history[steps:, i]).all()  # padded to the longer run
-    assert res.time_history.shape == (res.steps,) and res.seconds >= float(res.time_history[-1])  # both fits counted
-    held = res.withheld
-    measured = model.physics.mask.expand_as(y).bool()
-    share = float(held.sum() / measured.sum())
-    assert 0 < share < 0.15 and bool((held <= measured).all())  # about AUTO_HOLDOUT of the measured pixels, only those
-    torch.testing.assert_close(res.x_hat[held], y[held])  # the consistency step gives the withheld pixels back
-    assert network_candidates(DIPConfig(), (3, 256, 256))["convdecoder"].in_size == 16
-    assert network_candidates(DIPConfig(), (1, 128, 128))["convdecoder"].in_size == 8
-    with pytest.raises(ValueError, match="auto"):
-        DIPConfig(net="unet")
-
-
-def test_withheld_pixels_take_every_channel_at_once(synthetic):
-    """RGB inpainting: a withheld pixel is withheld in all its channels, or a network would be scored
-    on predicting one channel from the others measured at the same pixel."""
-    x = synthetic(24, channels=3)
-    model = make_physics("inpainting", (3, 24, 24), keep=0.5, noise="none", seed=0)
-    y = model.measure(x)
-    for cfg in (tiny(net="auto", depth=2, max_steps=3, stop="none"), tiny(depth=2, max_steps=3, stop="none", holdout=0.2)):
-        held = deep_image_prior(y, model.physics, config=cfg, progress=False).withheld
-        assert held.any() and torch.equal(held, held[:, :1].expand_as(held))
