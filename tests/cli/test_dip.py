@@ -136,23 +136,15 @@ def test_cli_json_says_when_the_rule_never_fired(synthetic, tmp_path, capsys):
     assert metrics["cap_reached"] is True and metrics["decided_at"] == 25 and metrics["input_noise"] == 0.03
 
 
-def test_cli_auto_network_reports_its_choice(synthetic, tmp_path, capsys):
+def test_cli_auto_network_and_blend_report_their_choices(synthetic, tmp_path, capsys):
     img = tmp_path / "img.png"
     _write_png(img, synthetic(24)[0])
     code = _cli([str(img), "--physics", "inpainting", "--keep", "0.5", "--out", str(tmp_path / "r.png"), "--json", "--no-progress",
-                 "--net", "auto", *_sets(precision="fp32", channels=8, depth=2, max_steps=20, stop="none")])
+                 "--net", "auto", "--blend", "classical", *_sets(precision="fp32", channels=8, depth=2, max_steps=20, stop="none")])
     assert code == 0
     metrics = json.loads(capsys.readouterr().out)
     scores = metrics["network_heldout_mse"]
     assert set(scores) == {"skip", "convdecoder"} and metrics["network"] == min(scores, key=scores.get)
-
-
-def test_cli_blend_reports_its_weight(synthetic, tmp_path, capsys):
-    img = tmp_path / "img.png"
-    _write_png(img, synthetic(24)[0])
-    code = _cli([str(img), "--physics", "inpainting", "--keep", "0.5", "--out", str(tmp_path / "r.png"), "--json", "--no-progress",
-                 "--blend", "classical", *_sets(precision="fp32", channels=8, depth=2, max_steps=20, stop="none")])
-    assert code == 0
-    metrics = json.loads(capsys.readouterr().out)
     assert 0 <= metrics["blend_weight"] <= 1 and metrics["config"]["dip"]["blend"] == "classical"
     assert metrics["psnr"] > 20  # a 24x24 piecewise-smooth image, half its pixels kept
+
