@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 
 import torch
 from torch import Tensor
@@ -134,10 +135,11 @@ def blend_with_classical(
     where :math:`x_c` is then remade from every measured entry (it is cheap; DIP is not refitted),
     and the consistency step uses all of :math:`y`. Two estimators with different errors
     (DIP's texture against a smooth interpolation) average to less error than either where
-    neither wins everywhere; where one does, :math:`w` goes to 0 or 1. One weight from the
-    :math:`|S|` withheld entries (about 800 pixels at 128x128 with half kept) is a one-parameter
-    fit: its error costs little. Needs an inpainting operator: the classical estimate of other
-    operators cannot leave entries out.
+    neither wins everywhere; where one does, :math:`w` goes to 0 or 1. :math:`w` is one number from
+    the :math:`|S|` withheld entries (about 800 pixels at 128x128 with half kept, 160 with a fifth
+    kept, where it can miss: docs/experiments/dip.md). Needs an inpainting operator: the classical
+    estimate of other operators cannot leave entries out. ``seconds`` includes both classical
+    estimates.
     """
     from invgan.classical import biharmonic_inpaint
     from invgan.physics import enforce_consistency
@@ -152,6 +154,7 @@ def blend_with_classical(
     res = deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none", consistency="none"),
                            reference=reference, withheld=withheld)
     held = withheld.to(y.dtype)
+    start = time.perf_counter()
     with torch.no_grad():
         classical = biharmonic_inpaint(y, physics, keep=~withheld)
         weight = blend_weight(physics.A(res.x_hat), physics.A(classical), y, held)
@@ -160,6 +163,7 @@ def blend_with_classical(
         mode = resolve_consistency(config.consistency, physics)
         x_hat = enforce_consistency(physics, x_hat, y, mode, sigma=torch.tensor(res.noise_sigma, device=y.device))
     return dataclasses.replace(res, x_hat=x_hat.clamp(0, 1), consistency=mode, blend_weight=[float(w) for w in weight.cpu()],
+                               seconds=res.seconds + time.perf_counter() - start,
                                config=with_overrides(res.config, blend="classical", consistency=config.consistency))
 
 
