@@ -199,7 +199,7 @@ def bench_dip(s: Settings) -> list[Row]:
     theirs = DeepImagePrior(net, img_size=net.input_shape(), iterations=2, learning_rate=cfg.lr)
     theirs(y, physics)  # warm-up
     theirs.max_iter = s.dip_steps
-    ours = DIPConfig.from_dict(dict(max_steps=s.dip_steps, stop="none", progress=False))
+    ours = DIPConfig.from_dict(dict(max_steps=s.dip_steps, stop="none", progress=False, blend="none"))  # the network's steps alone
     deep_image_prior(y, physics, net=net, config=ours, max_steps=2)  # warm-up
 
     def deepinv_run() -> float:
@@ -274,7 +274,7 @@ def _dip_seconds(steps: int, mode: str, tmp: str) -> float:
     (torch's default of every core and OpenMP's default wait policy, as before the choice)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY")}
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    args = ["dip", "--physics", "inpainting", "--keep", "0.5", "--stop", "none", "--max-steps", str(steps), "--no-progress",
+    args = ["dip", "--physics", "inpainting", "--keep", "0.5", "--stop", "none", "--blend", "none", "--max-steps", str(steps), "--no-progress",
             "--precision", "fp32", "--out", str(Path(tmp) / f"{mode}.png")] + (["--threads", "1"] if mode == "threads1" else [])
     cmd = [sys.executable, "-c", _TODAY, *args] if mode == "all" else [sys.executable, "-m", "invgan", *args]
     t0 = time.perf_counter()
