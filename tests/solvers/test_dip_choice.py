@@ -125,6 +125,21 @@ def test_blend_mixes_dip_and_biharmonic_with_the_weight_the_withheld_pixels_choo
     assert res.consistency == "wiener" and res.config.blend == "classical"
 
 
+def test_blend_auto_is_on_for_inpainting_only(synthetic):
+    from invgan.solvers.dip_choice import resolve_blend
+
+    x = synthetic(24)
+    inpainting = make_physics("inpainting", (1, 24, 24), keep=0.5, noise="none", seed=0)
+    denoising = make_physics("denoising", (1, 24, 24), noise="gaussian", noise_sigma=0.1, seed=0)
+    assert DIPConfig().blend == "auto"
+    assert resolve_blend("auto", inpainting.physics) == "classical" and resolve_blend("auto", denoising.physics) == "none"
+    assert resolve_blend("none", inpainting.physics) == "none"
+    auto = small(blend="auto", max_steps=3, stop="none")
+    assert len(deep_image_prior(inpainting.measure(x), inpainting.physics, config=auto, progress=False).blend_weight) == 1
+    res = deep_image_prior(denoising.measure(x), denoising.physics, config=auto, progress=False)
+    assert res.blend_weight == [] and res.withheld is None  # DIP alone, every pixel fitted
+
+
 def test_blend_refuses_what_it_cannot_do(synthetic):
     x = synthetic(24)
     blur = make_physics("blur", (1, 24, 24), noise="none")
