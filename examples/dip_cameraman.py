@@ -13,7 +13,7 @@ with deepinv's FISTA and TV prior, with :math:`\lambda` picked by the best PSNR
 
     PYTHONPATH=. python examples/dip_cameraman.py [--tasks inpainting denoising sr] [--threads 1]
 
-Prints a markdown table (the one in docs/experiments/dip.md) and writes PNGs to ``--out``.
+Prints a markdown table and writes PNGs to ``--out``.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def draw_withheld(y: Tensor, physics, config: DIPConfig) -> Tensor:
     """The measured entries a choice withholds (boolean, ``y``'s shape): a share ``holdout`` (or
     :data:`AUTO_HOLDOUT` when 0) of those that depend on the image, whole pixels of an image-shaped
     ``y``, from a random stream of its own (seeded like an operator's mask, its draws would pick the
-    kept pixels again); at least one pixel of every measurement that has two."""
+    kept pixels again); at least one pixel of every measurement that has two (:func:`withhold_pixels`)."""
     from .dip import _image_shape
     from .heldout import informative_entries, withhold_pixels
 
@@ -73,17 +73,7 @@ def draw_withheld(y: Tensor, physics, config: DIPConfig) -> Tensor:
     seed = config.seed if config.seed is not None else int(torch.randint(2**31, ()))
     gen = torch.Generator().manual_seed(0x9E3779B9 + seed)
     informative = informative_entries(physics, _image_shape(y, physics), y.shape[0], y.device)
-    withheld = withhold_pixels(informative, share, gen)
-    pixels = informative.any(1) if informative.dim() == 4 else informative  # one entry per pixel of an image
-    for i in range(y.shape[0]):  # a small image can draw none: withhold one pixel where two or more are measured
-        if not bool(withheld[i].any()) and int(pixels[i].sum()) >= 2:
-            where = pixels[i].flatten().nonzero().flatten()
-            pick = int(where[torch.randint(len(where), (), generator=gen)])
-            if informative.dim() == 4:
-                withheld[i].view(informative.shape[1], -1)[:, pick] = informative[i].view(informative.shape[1], -1)[:, pick]
-            else:
-                withheld[i].view(-1)[pick] = True
-    return withheld
+    return withhold_pixels(informative, share, gen)
 
 
 def resolve_blend(mode: str, physics) -> str:

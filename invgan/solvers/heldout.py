@@ -134,6 +134,14 @@ def withhold_pixels(informative: Tensor, share: float, gen: torch.Generator | No
     """A random ``share`` of the ``informative`` entries, drawn per pixel where the measurement is an
     image ``(N, C, H, W)``: every channel of a withheld pixel at once. Drawn per entry, a channel would
     be scored where the others are fitted at the same pixel, and predicting it from them is a
-    different (easier) task than filling a missing pixel."""
-    shape = (informative.shape[0], 1, *informative.shape[2:]) if informative.dim() == 4 else tuple(informative.shape)
-    return informative & (torch.rand(shape, generator=gen) < share).to(informative.device)
+    different (easier) task than filling a missing pixel. A measurement with two or more informative
+    pixels always has one withheld (a small image can draw none)."""
+    image = informative.dim() == 4
+    shape = (informative.shape[0], 1, *informative.shape[2:]) if image else tuple(informative.shape)
+    picked = (torch.rand(shape, generator=gen) < share).to(informative.device)
+    pixels = informative.any(1, keepdim=True) if image else informative
+    for i in range(informative.shape[0]):
+        if not bool((picked[i] & pixels[i]).any()) and int(pixels[i].sum()) >= 2:
+            where = pixels[i].flatten().nonzero().flatten()
+            picked[i].view(-1)[where[int(torch.randint(len(where), (), generator=gen))]] = True
+    return informative & picked

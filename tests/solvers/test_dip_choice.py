@@ -150,7 +150,8 @@ def test_blend_refuses_what_it_cannot_do(synthetic):
 
 
 def test_a_small_image_still_withholds_a_pixel_of_each_measurement(synthetic):
-    """5 % of the 13 pixels an 8x8 image keeps at 20 % is often none: one is withheld all the same."""
+    """5 % of the 13 pixels an 8x8 image keeps at 20 % is often none: one is withheld all the same (for the
+    choices and for `holdout`)."""
     from invgan.solvers.dip_choice import draw_withheld
 
     x = torch.cat([synthetic(8, channels=3, seed=s) for s in range(4)])
@@ -162,3 +163,6 @@ def test_a_small_image_still_withholds_a_pixel_of_each_measurement(synthetic):
     assert torch.equal(held, held[:, :1].expand_as(held))  # whole pixels
     res = deep_image_prior(y, model.physics, config=small(blend="auto", max_steps=3, stop="none"), progress=False)
     assert len(res.blend_weight) == 4
+    # the same for the entries `holdout` withholds from a single run
+    own = deep_image_prior(y, model.physics, config=small(holdout=0.05, max_steps=3, stop="none"), progress=False).withheld
+    assert bool(own.flatten(1).any(1).all()) and bool((own <= measured).all()) and torch.equal(own, own[:, :1].expand_as(own))
