@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from invgan.classical import classical_estimate
+from invgan.classical import choose_denoiser, classical_estimate
 from invgan.data.images import load_cameraman, write_image as save_png
 from invgan.physics import default_noise_sigma, make_physics
 from invgan.plotting import plot_convergence
@@ -36,7 +36,7 @@ TASKS = {
     "denoising": ("denoising", dict()),
     "sr": ("downsampling", dict(factor=4)),
 }
-CLASSICAL = {"inpainting": "biharmonic inpainting", "denoising": "the noisy image y", "downsampling": "bicubic interpolation"}
+CLASSICAL = {"inpainting": "biharmonic inpainting", "denoising": "TV or non-local means, chosen by SURE", "downsampling": "bicubic interpolation"}
 
 
 def metrics(x: torch.Tensor, ref: torch.Tensor) -> tuple[float, float]:
@@ -96,13 +96,14 @@ def main() -> None:
             continue
         res = deep_image_prior(y, model.physics, config=cfg, reference=x, progress=False)
         p, s = metrics(res.x_hat, x)
-        blend = f", blended with the classical estimate, w = {res.blend_weight[0]:.2f}" if res.blend_weight else ""
+        blend = f", blended with {res.classical[0]}, w = {res.blend_weight[0]:.2f}" if res.blend_weight else ""
         rows.append(dict(task=task, method=f"invgan DIP (auto stop{blend})", psnr=p, ssim=s, steps=res.steps,
                          stopped_at=res.stopped_at[0], seconds=res.seconds,
                          peak_psnr_seen=float(res.psnr_history[:, 0].max())))
         print(json.dumps(rows[-1]), flush=True)
         start = time.perf_counter()
-        classical = classical_estimate(y, model.physics).clamp(0, 1)  # biharmonic inpainting, bicubic; y for denoising
+        # biharmonic inpainting, bicubic; for denoising the denoiser of least SURE
+        classical = (choose_denoiser(y, torch.tensor([sigma]))[0] if name == "denoising" else classical_estimate(y, model.physics)).clamp(0, 1)
         seconds = time.perf_counter() - start
         p, s = metrics(classical, x)
         rows.append(dict(task=task, method=f"classical ({CLASSICAL[name]})", psnr=p, ssim=s, steps=0, stopped_at=0, seconds=seconds))

@@ -1,7 +1,7 @@
 r"""Classical estimators of :math:`x` from :math:`y` for one operator each, the baselines every
 learned method is measured against (:func:`invgan.metrics.baselines`): bicubic interpolation on a
-downsampling operator's own sampling grid, scikit-image's biharmonic inpainting, and its
-Wiener-Hunt deconvolution. They are also importable from :mod:`invgan.physics`."""
+downsampling operator's own sampling grid, scikit-image's biharmonic inpainting, its
+Wiener-Hunt deconvolution, and its TV and non-local-means denoisers chosen by SURE. They are also importable from :mod:`invgan.physics`."""
 
 from __future__ import annotations
 
@@ -164,3 +164,108 @@ def classical_estimate(y: Tensor, physics: dphys.Physics) -> Tensor:
         if isinstance(physics, dphys.Downsampling):
             return bicubic_upsample(y, physics)
         return physics.A_dagger(y)
+
+
+#: ``(kind, factor)`` of the denoisers :func:`choose_denoiser` picks from: scikit-image's TV
+#: (Chambolle, weight = factor :math:`\sigma`) and fast non-local means (:math:`h` = factor :math:`\sigma`,
+#: 5x5 patches, 13x13 search window)
+DENOISERS: tuple[tuple[str, float], ...] = (
+    ("tv", 0.3), ("tv", 0.45), ("tv", 0.6), ("tv", 0.8), ("tv", 1.0), ("tv", 1.3),
+    ("nlm", 0.4), ("nlm", 0.6), ("nlm", 0.8), ("nlm", 1.0),
+)
+
+
+def denoiser_name(kind: str, factor: float) -> str:
+    """The name of a :data:`DENOISERS` entry as the results report it, e.g. ``"nlm h=0.6 sigma"``."""
+    return f"tv weight={factor:g} sigma" if kind == "tv" else f"nlm h={factor:g} sigma"
+
+
+def denoise(y: Tensor, sigma: Tensor, choice: list[tuple[str, float]]) -> Tensor:
+    r"""``y`` ``(N, C, H, W)`` denoised sample by sample: ``choice[i]`` a :data:`DENOISERS` entry,
+    ``sigma[i]`` the noise std of sample ``i`` (scikit-image's
+    :func:`~skimage.restoration.denoise_tv_chambolle` or :func:`~skimage.restoration.denoise_nl_means`;
+    the channels of a colour image together)."""
+    from skimage.restoration import denoise_nl_means, denoise_tv_chambolle
+
+    if y.dim() != 4:
+        raise ValueError(f"denoise needs images (N, C, H, W), got shape {tuple(y.shape)}")
+    arr = y.detach().double().cpu().numpy()
+    out = np.empty_like(arr)
+    for i, (kind, factor) in enumerate(choice):
+        s, img = float(sigma[i]), arr[i]
+        axis, one = (0, img) if img.shape[0] > 1 else (None, img[0])
+        if kind == "tv":
+            res = denoise_tv_chambolle(one, weight=factor * s, channel_axis=axis)
+        elif kind == "nlm":
+            res = denoise_nl_means(one, h=factor * s, sigma=s, fast_mode=True, patch_size=5, patch_distance=6, channel_axis=axis)
+        else:
+            raise ValueError(f"unknown denoiser {kind!r}: expected 'tv' or 'nlm'")
+        out[i] = np.asarray(res).reshape(img.shape)
+    return torch.as_tensor(out, dtype=y.dtype, device=y.device)
+
+
+def mc_divergence(f, y: Tensor, fy: Tensor | None = None, *, where: Tensor | None = None, eps: float = 1e-3,
+                  generator: torch.Generator | None = None) -> Tensor:
+    r"""Per sample, the divergence of ``f`` at ``y`` by one Monte-Carlo probe (Ramani, Blu and Unser 2008),
+
+    .. math:: \sum_{j \in S} \frac{\partial f_j}{\partial y_j}(y) \approx
+              \frac{1}{\epsilon}\, b^\top \big(f(y + \epsilon b) - f(y)\big),\qquad b_j = \pm 1 \text{ on } S,\ 0 \text{ elsewhere},
+
+    :math:`S` the entries ``where`` (boolean, ``y``'s shape; default all). Unbiased for any ``f``
+    whose Jacobian exists; ``fy``: :math:`f(y)` when already known.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.classical import mc_divergence
+    >>> y = torch.rand(2, 1, 8, 8)
+    >>> [round(d, 2) for d in mc_divergence(lambda v: 0.5 * v, y).tolist()]   # 0.5 for each of the 64 entries
+    [32.0, 32.0]
+    """
+    fy = f(y) if fy is None else fy
+    b = torch.randint(0, 2, y.shape, generator=generator).to(device=y.device, dtype=y.dtype) * 2 - 1
+    if where is not None:
+        b = b * where.to(device=y.device, dtype=y.dtype)
+    return (b * (f(y + eps * b) - fy)).flatten(1).sum(1) / eps
+
+
+def sure(fy: Tensor, y: Tensor, sigma: Tensor, divergence: Tensor) -> Tensor:
+    r"""Stein's unbiased estimate of the squared error :math:`\|f(y) - x\|^2` per sample, for
+    :math:`y = x + \sigma n`, :math:`n` standard Gaussian:
+    :math:`\|f(y) - y\|^2 - m\sigma^2 + 2\sigma^2\,\mathrm{div} f(y)`, :math:`m` the entries of a sample."""
+    s2 = sigma.to(y).pow(2)
+    return (fy - y).pow(2).flatten(1).sum(1) - y[0].numel() * s2 + 2 * s2 * divergence
+
+
+def choose_denoiser(y: Tensor, sigma: Tensor, *, seed: int = 0) -> tuple[Tensor, list[tuple[str, float]]]:
+    r"""Per sample, the :data:`DENOISERS` entry with the least SURE (:func:`sure`, divergence by
+    :func:`mc_divergence`), and its estimate: the denoiser and its strength chosen without ground truth
+    for Gaussian noise of std ``sigma`` (a tensor, one per sample).
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.classical import choose_denoiser
+    >>> x = torch.linspace(0, 1, 32).expand(1, 1, 32, 32)
+    >>> y = x + 0.1 * torch.randn(x.shape, generator=torch.Generator().manual_seed(0))
+    >>> est, choice = choose_denoiser(y, torch.tensor([0.1]))
+    >>> bool((est - x).pow(2).mean() < 0.2 * (y - x).pow(2).mean())
+    True
+    """
+    sigma = torch.as_tensor(sigma, dtype=torch.float64).flatten().expand(y.shape[0])
+    if not bool(torch.isfinite(sigma).all() & (sigma > 0).all()):
+        raise ValueError(f"choosing a denoiser needs a known noise level > 0 per sample, got {sigma.tolist()}")
+    gen = torch.Generator().manual_seed(seed)
+    best, scores = None, None
+    choice: list[tuple[str, float]] = [DENOISERS[0]] * y.shape[0]
+    for entry in DENOISERS:
+        f = lambda v, e=entry: denoise(v, sigma, [e] * y.shape[0])  # noqa: E731
+        fy = f(y)
+        score = sure(fy, y, sigma, mc_divergence(f, y, fy, generator=gen))
+        if best is None:
+            best, scores = fy.clone(), score.clone()
+            continue
+        better = score < scores
+        best[better], scores[better] = fy[better], score[better]
+        choice = [entry if bool(b) else c for b, c in zip(better, choice)]
+    return best, choice

@@ -80,3 +80,48 @@ def test_the_classical_lift_of_other_operators_is_the_pseudo_inverse():
     model = make_physics("denoising", (1, 8, 8), noise="none")
     y = torch.rand(1, 1, 8, 8)
     assert torch.allclose(classical_estimate(y, model.physics), model.physics.A_dagger(y))
+
+
+# ---------------------------------------------------------------- denoisers chosen by SURE
+
+
+def test_mc_divergence_of_a_linear_map_by_hand():
+    """div of f(y) = K y is the trace of K: for a 3x3 box blur (circular) 1/9 per entry; `where` sums
+    over those entries only (a single probe is exact for a diagonal map, unbiased otherwise)."""
+    from invgan.classical import mc_divergence
+
+    y = torch.rand(2, 1, 12, 12, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert mc_divergence(lambda v: 0.3 * v, y).tolist() == pytest.approx([0.3 * 144] * 2)
+    where = torch.zeros_like(y, dtype=torch.bool)
+    where[:, :, ::3, ::3] = True  # 16 entries, three apart: the box blur couples none of them
+    box = lambda v: F.avg_pool2d(F.pad(v, (1, 1, 1, 1), mode="circular"), 3, stride=1)  # noqa: E731
+    assert mc_divergence(box, y, where=where).tolist() == pytest.approx([16 / 9] * 2)
+    probes = torch.stack([mc_divergence(box, y, generator=torch.Generator().manual_seed(k)) for k in range(200)])
+    assert float(probes.mean()) == pytest.approx(144 / 9, rel=0.1)  # all entries: unbiased over probes
+
+
+def test_sure_of_a_shrinkage_by_hand():
+    """f(y) = a y: SURE = (1 - a)^2 |y|^2 - m sigma^2 + 2 sigma^2 a m."""
+    from invgan.classical import sure
+
+    y = torch.randn(1, 1, 4, 4, generator=torch.Generator().manual_seed(1))
+    a, s = 0.6, torch.tensor([0.2])
+    expected = (1 - a) ** 2 * float(y.pow(2).sum()) - 16 * 0.04 + 2 * 0.04 * a * 16
+    assert float(sure(a * y, y, s, torch.tensor([a * 16]))[0]) == pytest.approx(expected, rel=1e-5)
+
+
+def test_choose_denoiser_picks_one_close_to_the_best_in_hindsight(synthetic):
+    """Per image (64x64, colour), the denoiser SURE picks is within 0.3 dB of the best of DENOISERS by true error, far
+    above the noisy image; the choice is per sample; no noise level is an error."""
+    from invgan.classical import DENOISERS, choose_denoiser, denoise
+
+    x = torch.cat([synthetic(64, channels=3, seed=0), synthetic(64, channels=3, seed=1)])
+    sigma = torch.tensor([0.1, 0.05])
+    y = x + sigma.view(2, 1, 1, 1) * torch.randn(x.shape, generator=torch.Generator().manual_seed(2))
+    est, choice = choose_denoiser(y, sigma)
+    psnr = lambda a: -10 * torch.log10((a - x).pow(2).flatten(1).mean(1))  # noqa: E731
+    best = torch.stack([psnr(denoise(y, sigma, [e, e])) for e in DENOISERS]).max(0).values
+    assert bool((psnr(est) > best - 0.3).all()) and bool((psnr(est) > psnr(y) + 3).all())
+    torch.testing.assert_close(est, denoise(y, sigma, choice))
+    with pytest.raises(ValueError, match="noise level > 0"):
+        choose_denoiser(y, torch.tensor([0.1, 0.0]))

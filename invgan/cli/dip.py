@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
         metrics["network_heldout_mse"] = {name: v[0] for name, v in result.network_scores.items()}
     if result.blend_weight:  # blend="classical": the weight of DIP against the classical estimate
         metrics["blend_weight"] = round(result.blend_weight[0], 4)
+        metrics["classical"] = result.classical[0]
     if reference is not None:
         from invgan.metrics import image_metrics  # the PSNR/SSIM every invgan command reports
 

@@ -77,23 +77,28 @@ def draw_withheld(y: Tensor, physics, config: DIPConfig) -> Tensor:
 
 
 def resolve_blend(mode: str, physics) -> str:
-    """The blend a run makes: ``"auto"`` is ``"classical"`` for an inpainting operator, else ``"none"``;
-    ``"classical"`` for another operator is an error before any fitting."""
-    import deepinv.physics as dphys
-
-    inpainting = isinstance(physics, dphys.Inpainting)
+    """The blend a run makes: ``"auto"`` is ``"classical"`` for an inpainting or a denoising operator,
+    else ``"none"``; ``"classical"`` for another operator is an error before any fitting."""
     if mode == "auto":
-        return "classical" if inpainting else "none"
-    if mode == "classical" and not inpainting:
-        raise ValueError(f"blend='classical' needs an inpainting operator (biharmonic inpainting without the withheld pixels), "
-                         f"got {type(physics).__name__}; use blend='none' or 'auto'")
+        return "classical" if _blendable(physics) else "none"
+    if mode == "classical" and not _blendable(physics):
+        raise ValueError(f"blend='classical' needs an inpainting or a denoising operator (a classical estimate that can be scored "
+                         f"on withheld pixels), got {type(physics).__name__}; use blend='none' or 'auto'")
     return mode
 
 
-def blend_weight(a_dip: Tensor, a_classical: Tensor, y: Tensor, held: Tensor) -> Tensor:
+def _blendable(physics) -> bool:
+    import deepinv.physics as dphys
+
+    return isinstance(physics, (dphys.Inpainting, dphys.Denoising))
+
+
+def blend_weight(a_dip: Tensor, a_classical: Tensor, y: Tensor, held: Tensor, correction: Tensor | float = 0.0) -> Tensor:
     r"""Per measurement, the weight :math:`w \in [0, 1]` of :math:`w\,a + (1-w)\,c` that best predicts
     :math:`y` on the ``held`` entries (least squares, clipped):
-    :math:`w = \Pi_{[0,1]} \langle a - c, y - c\rangle_S / \|a - c\|_S^2` (0 where :math:`a = c` on :math:`S`).
+    :math:`w = \Pi_{[0,1]} (\langle a - c, y - c\rangle_S + \delta) / \|a - c\|_S^2` (0 where :math:`a = c` on :math:`S`);
+    :math:`\delta` (``correction``, per measurement) is 0 when :math:`c` did not see :math:`y_S`, and
+    :math:`\sigma^2\,\mathrm{div}_S\,c` when it did (then :math:`w` minimises SURE on :math:`S`).
 
     :Example:
 
@@ -104,34 +109,36 @@ def blend_weight(a_dip: Tensor, a_classical: Tensor, y: Tensor, held: Tensor) ->
     [0.5, 0.0, 1.0]
     """
     diff = (a_dip - a_classical) * held
-    dot = (diff * (y - a_classical)).flatten(1).sum(1)
+    dot = (diff * (y - a_classical)).flatten(1).sum(1) + torch.as_tensor(correction, dtype=diff.dtype, device=diff.device)
     return (dot / diff.pow(2).flatten(1).sum(1).clamp_min(1e-12)).clamp(0, 1)
 
 
 def blend_with_classical(
     y: Tensor, physics, net, config: DIPConfig, *, reference: Tensor | None = None, withheld: Tensor | None = None,
 ) -> DIPResult:
-    r"""``blend="classical"``: the DIP estimate stacked with the operator's classical estimate
-    (biharmonic inpainting), the weight fitted per image on withheld measured entries.
+    r"""``blend="classical"``: the DIP estimate stacked with the operator's classical estimate, the
+    weight fitted per image on withheld measured entries.
 
-    Both estimates are made without the withheld entries :math:`S` (drawn as for ``net="auto"``):
-    DIP :math:`\bar x` (with ``net`` as configured, ``"auto"`` included, on the same :math:`S`) and
-    the classical :math:`x_c`. The weight is the least-squares one on :math:`S`, clipped to
-    :math:`[0, 1]`,
+    DIP :math:`\bar x` is fitted without the withheld entries :math:`S` (drawn as for ``net="auto"``;
+    ``net`` as configured, ``"auto"`` included, on the same :math:`S`). The classical estimate
+    :math:`x_c` (:func:`classical_for_blend`) is, for inpainting, biharmonic inpainting made without
+    :math:`S` too; for denoising, the TV or non-local-means denoiser of least SURE, made from all of
+    :math:`y`, whose use of :math:`y_S` the weight corrects for. The weight is the least-squares one on
+    :math:`S`, clipped to :math:`[0, 1]` (:func:`blend_weight`),
 
-    .. math:: w = \Pi_{[0,1]}\,\frac{\langle (A\bar x - Ax_c)_S,\ (y - Ax_c)_S\rangle}{\|(A\bar x - Ax_c)_S\|^2},
+    .. math:: w = \Pi_{[0,1]}\,\frac{\langle (A\bar x - Ax_c)_S,\ (y - Ax_c)_S\rangle + \delta}{\|(A\bar x - Ax_c)_S\|^2},
               \qquad \hat x = w\,\bar x + (1 - w)\,x_c ,
 
-    where :math:`x_c` is then remade from every measured entry (it is cheap; DIP is not refitted),
-    and the consistency step uses all of :math:`y`. Two estimators with different errors
-    (DIP's texture against a smooth interpolation) average to less error than either where
-    neither wins everywhere; where one does, :math:`w` goes to 0 or 1. :math:`w` is one number from
-    the :math:`|S|` withheld entries (about 800 pixels at 128x128 with half kept, 160 with a fifth
-    kept, where it can miss: docs/experiments/dip.md). Needs an inpainting operator: the classical
-    estimate of other operators cannot leave entries out. ``seconds`` includes both classical
-    estimates.
+    :math:`\delta = \sigma^2\,\mathrm{div}_S\,x_c` for denoising (so :math:`w` minimises Stein's
+    unbiased estimate of the error on :math:`S`: :math:`\bar x_S` does not depend on :math:`y_S`), 0 for
+    inpainting; there :math:`x_c` is then remade from every measured pixel (it is cheap; DIP is not
+    refitted), and the consistency step uses all of :math:`y`. Two estimators with different errors
+    average to less error than either where neither wins everywhere; where one does, :math:`w` goes to
+    0 or 1. :math:`w` is one number from the :math:`|S|` withheld entries (about 800 pixels at 128x128
+    with half kept, 160 with a fifth kept, where it can miss: docs/experiments/dip.md). DIP predicts
+    :math:`S` worse than the pixels it fits, so :math:`w` leans to the classical estimate. Needs an
+    inpainting or a denoising operator. ``seconds`` includes the classical estimates.
     """
-    from invgan.classical import biharmonic_inpaint
     from invgan.physics import enforce_consistency
 
     from .dip import deep_image_prior, resolve_consistency
@@ -143,18 +150,48 @@ def blend_with_classical(
         raise ValueError("blend='classical' needs withheld entries in every measurement: raise holdout")
     res = deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none", consistency="none"),
                            reference=reference, withheld=withheld)
-    held = withheld.to(y.dtype)
     start = time.perf_counter()
     with torch.no_grad():
-        classical = biharmonic_inpaint(y, physics, keep=~withheld)
-        weight = blend_weight(physics.A(res.x_hat), physics.A(classical), y, held)
+        scored, returned, correction, names = classical_for_blend(y, physics, withheld, torch.tensor(res.noise_sigma),
+                                                                  seed=config.seed or 0)
+        weight = blend_weight(physics.A(res.x_hat), physics.A(scored), y, withheld.to(y.dtype), correction)
         w = weight.view(-1, *[1] * (res.x_hat.dim() - 1))
-        x_hat = w * res.x_hat + (1 - w) * biharmonic_inpaint(y, physics)  # the classical estimate is cheap: remade from every pixel
+        x_hat = w * res.x_hat + (1 - w) * returned
         mode = resolve_consistency(config.consistency, physics)
         x_hat = enforce_consistency(physics, x_hat, y, mode, sigma=torch.tensor(res.noise_sigma, device=y.device))
     return dataclasses.replace(res, x_hat=x_hat.clamp(0, 1), consistency=mode, blend_weight=[float(w) for w in weight.cpu()],
-                               seconds=res.seconds + time.perf_counter() - start,
+                               classical=names, seconds=res.seconds + time.perf_counter() - start,
                                config=with_overrides(res.config, blend="classical", consistency=config.consistency))
+
+
+def classical_for_blend(
+    y: Tensor, physics, withheld: Tensor, sigma: Tensor, *, seed: int = 0,
+) -> tuple[Tensor, Tensor, Tensor, list[str]]:
+    r"""The classical side of :func:`blend_with_classical`: ``(scored, returned, correction, names)``,
+    the estimate scored on the withheld entries :math:`S`, the one blended into the result, the
+    per-sample :math:`\delta` of :func:`blend_weight`, and each sample's estimator by name.
+
+    * inpainting: biharmonic inpainting without :math:`S` (scored), from every kept pixel (returned);
+      :math:`\delta = 0`;
+    * denoising at noise std :math:`\sigma`: the denoiser of least SURE (:func:`~invgan.classical.choose_denoiser`),
+      both scored and returned; :math:`\delta = \sigma^2\,\mathrm{div}_S` of it (:func:`~invgan.classical.mc_divergence`).
+    """
+    import deepinv.physics as dphys
+
+    from invgan.classical import biharmonic_inpaint, choose_denoiser, denoise, denoiser_name, mc_divergence
+
+    if isinstance(physics, dphys.Inpainting):
+        zero = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
+        return biharmonic_inpaint(y, physics, keep=~withheld), biharmonic_inpaint(y, physics), zero, ["biharmonic"] * y.shape[0]
+    if not isinstance(physics, dphys.Denoising):
+        raise ValueError(f"no classical estimate to blend for {type(physics).__name__}: inpainting or denoising only")
+    sigma = torch.as_tensor(sigma, dtype=torch.float64).flatten().expand(y.shape[0])
+    if not bool(torch.isfinite(sigma).all() & (sigma > 0).all()):
+        raise ValueError(f"blend='classical' on denoising needs a known noise level > 0 (noise_sigma), got {sigma.tolist()}")
+    estimate, choice = choose_denoiser(y, sigma, seed=seed)
+    gen = torch.Generator().manual_seed(0x5EED + seed)
+    div = mc_divergence(lambda v: denoise(v, sigma, choice), y, estimate, where=withheld, generator=gen)
+    return estimate, estimate, sigma.to(y.dtype) ** 2 * div, [denoiser_name(*c) for c in choice]
 
 
 def _merge_runs(runs: dict[str, DIPResult], pick: list[str], scores: dict[str, list[float]], config: DIPConfig) -> DIPResult:

@@ -45,6 +45,8 @@ class DIPResult:
         on the withheld entries at the step its run returned (the lower one was chosen).
     :param blend_weight: ``blend="classical"`` only: each sample's weight :math:`w` of the DIP estimate
         against the classical one (1: DIP alone, 0: the classical estimate alone).
+    :param classical: ``blend="classical"`` only: each sample's classical estimator (``"biharmonic"``,
+        or the denoiser SURE chose, e.g. ``"nlm h=0.6 sigma"``).
     """
 
     x_hat: Tensor
@@ -70,4 +72,5 @@ class DIPResult:
     network: list[str] = field(default_factory=list)
     network_scores: dict[str, list[float]] = field(default_factory=dict)
     blend_weight: list[float] = field(default_factory=list)
+    classical: list[str] = field(default_factory=list)
     config: DIPConfig = field(default_factory=DIPConfig)

@@ -90,6 +90,8 @@ def test_cli_measured_image_without_reference(synthetic, tmp_path, capsys):
     assert "psnr" not in metrics and -1 <= metrics["ssim_to_measurement"] <= 1
     assert metrics["steps"] == 10 and (tmp_path / "den.png").is_file()
     assert metrics["tv_lambda"] == pytest.approx(3 * metrics["noise_sigma"] ** 2) and metrics["noise_sigma"] > 0  # TV-DIP: 3 sigma^2
+    # denoising blends by default with the denoiser SURE chose, at the estimated noise level
+    assert 0 <= metrics["blend_weight"] <= 1 and metrics["classical"].startswith(("tv ", "nlm "))
     with pytest.raises(ValueError, match="same-size operators"):
         _cli([str(img), "--measured", "--physics", "downsampling", "--factor", "2", "--no-progress"])
 
@@ -146,5 +148,6 @@ def test_cli_auto_network_and_blend_report_their_choices(synthetic, tmp_path, ca
     scores = metrics["network_heldout_mse"]
     assert set(scores) == {"skip", "convdecoder"} and metrics["network"] == min(scores, key=scores.get)
     assert 0 <= metrics["blend_weight"] <= 1 and metrics["config"]["dip"]["blend"] == "classical"
+    assert metrics["classical"] == "biharmonic"
     assert metrics["psnr"] > 20  # a 24x24 piecewise-smooth image, half its pixels kept
 

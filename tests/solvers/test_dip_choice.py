@@ -79,6 +79,9 @@ def test_blend_weight_is_the_clipped_least_squares_weight_on_the_withheld_entrie
     assert blend_weight(a_half, c[:1], y[:1], held[:1]).tolist() == [0.5]  # (4 + 12) / 32
     assert blend_weight(-a_half, c[:1], y[:1], held[:1]).tolist() == [0.0]  # -0.5, clipped
     assert blend_weight(a_half / 8, c[:1], y[:1], held[:1]).tolist() == [1.0]  # 4, clipped
+    # with the SURE correction delta (a classical estimate that saw y_S): (16 + delta) / 32
+    assert blend_weight(a_half, c[:1], y[:1], held[:1], torch.tensor([8.0])).tolist() == [0.75]
+    assert blend_weight(a, c, y, held, torch.tensor([-4.0, 0.0])).tolist() == [0.5, 0.0]  # (8 - 4) / 8
 
 
 def test_biharmonic_inpainting_leaves_out_the_pixels_not_kept(synthetic):
@@ -125,26 +128,60 @@ def test_blend_mixes_dip_and_biharmonic_with_the_weight_the_withheld_pixels_choo
     assert res.consistency == "wiener" and res.config.blend == "classical"
 
 
-def test_blend_auto_is_on_for_inpainting_only(synthetic):
+def test_denoising_blend_mixes_dip_and_the_sure_denoiser_with_the_weight_sure_chooses_on_the_withheld_pixels(synthetic):
+    """Denoising: DIP without the withheld pixels S, the denoiser of least SURE from every pixel, and the
+    weight that minimises SURE on S, replayed by hand: a grid search of
+    |w a + (1-w) c - y|_S^2 + 2 sigma^2 (1 - w) div_S c (DIP did not see y_S, so only c has a divergence there)."""
+    from invgan.classical import choose_denoiser, denoise, mc_divergence
+
+    sigma = 0.1
+    x = torch.cat([synthetic(24), synthetic(24, seed=1)])
+    model = make_physics("denoising", (1, 24, 24), noise="gaussian", noise_sigma=sigma, seed=0)
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=small(blend="classical", max_steps=30, stop="none"), reference=x, progress=False)
+    held = res.withheld
+    assert held is not None and bool(held.flatten(1).any(1).all()) and len(res.blend_weight) == 2
+    assert all(name.startswith(("tv ", "nlm ")) for name in res.classical) and res.consistency == "none"
+    dip = deep_image_prior(y, model.physics, config=small(max_steps=30, stop="none", consistency="none"), withheld=held,
+                           progress=False).x_hat
+    sig = torch.full((2,), sigma, dtype=torch.float64)
+    classical, choice = choose_denoiser(y, sig)
+    div = mc_divergence(lambda v: denoise(v, sig, choice), y, classical, where=held, generator=torch.Generator().manual_seed(0x5EED))
+    scored = held.float()
+    for i in range(2):
+        grid = torch.linspace(0, 1, 201)
+        sure_s = [float((((w * dip[i] + (1 - w) * classical[i]) - y[i]).pow(2) * scored[i]).sum()) + 2 * sigma**2 * (1 - w) * float(div[i])
+                  for w in grid]
+        assert res.blend_weight[i] == pytest.approx(float(grid[min(range(201), key=sure_s.__getitem__)]), abs=0.01)
+    w = torch.tensor(res.blend_weight).view(2, 1, 1, 1)
+    torch.testing.assert_close(res.x_hat, (w * dip + (1 - w) * classical).clamp(0, 1))
+
+
+def test_blend_auto_is_on_for_inpainting_and_denoising(synthetic):
     from invgan.solvers.dip_choice import resolve_blend
 
     x = synthetic(24)
     inpainting = make_physics("inpainting", (1, 24, 24), keep=0.5, noise="none", seed=0)
     denoising = make_physics("denoising", (1, 24, 24), noise="gaussian", noise_sigma=0.1, seed=0)
+    sr = make_physics("downsampling", (1, 24, 24), factor=2, noise="none")
     assert DIPConfig().blend == "auto"
-    assert resolve_blend("auto", inpainting.physics) == "classical" and resolve_blend("auto", denoising.physics) == "none"
+    assert resolve_blend("auto", inpainting.physics) == resolve_blend("auto", denoising.physics) == "classical"
     assert resolve_blend("none", inpainting.physics) == "none"
     auto = small(blend="auto", max_steps=3, stop="none")
     assert len(deep_image_prior(inpainting.measure(x), inpainting.physics, config=auto, progress=False).blend_weight) == 1
-    res = deep_image_prior(denoising.measure(x), denoising.physics, config=auto, progress=False)
+    assert len(deep_image_prior(denoising.measure(x), denoising.physics, config=auto, progress=False).blend_weight) == 1
+    res = deep_image_prior(sr.measure(x), sr.physics, config=auto, progress=False)
     assert res.blend_weight == [] and res.withheld is None  # DIP alone, every pixel fitted
 
 
 def test_blend_refuses_what_it_cannot_do(synthetic):
     x = synthetic(24)
     blur = make_physics("blur", (1, 24, 24), noise="none")
-    with pytest.raises(ValueError, match="blend='classical' needs an inpainting operator"):
+    with pytest.raises(ValueError, match="blend='classical' needs an inpainting or a denoising operator"):
         deep_image_prior(blur.measure(x), blur.physics, config=small(blend="classical", max_steps=3), progress=False)
+    clean = make_physics("denoising", (1, 24, 24), noise="none")  # nothing to denoise: SURE has no noise level
+    with pytest.raises(ValueError, match="noise level > 0"):
+        deep_image_prior(clean.measure(x), clean.physics, config=small(blend="classical", max_steps=3), progress=False)
     with pytest.raises(ValueError, match="blend"):
         DIPConfig(blend="tv")
 
