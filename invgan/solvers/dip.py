@@ -75,7 +75,7 @@ from invgan.precision import autocast_dtype, describe_precision, resolve_precisi
 from .dip_choice import AUTO_HOLDOUT, blend_weight, blend_with_classical, choose_network, draw_withheld, network_candidates, resolve_blend
 from .dip_config import DIPConfig
 from .dip_result import DIPResult
-from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, replay_stop, resolve_rules
+from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, heldout_beats_stop, noise_level, replay_stop, resolve_rules
 
 
 
@@ -184,6 +184,30 @@ def _holdout_split(physics, y: Tensor, img_shape: tuple[int, int, int], share: f
     informative = informative_entries(physics, img_shape, y.shape[0], y.device)
     held = withhold_pixels(informative, share, gen).float()
     return 1.0 - held, held
+
+
+def _track_least(least: tuple, heldout: Tensor, step: int, ema: Tensor, done: Tensor) -> tuple:
+    """The averaged estimate of least withheld error so far, per sample still running."""
+    err, steps, x = least
+    better = (heldout < err) & ~done
+    if not bool(better.any()):
+        return least
+    mask = better.view(-1, 1, 1, 1).to(ema.device)
+    return (torch.where(better, heldout, err), [step if b else s for b, s in zip(better.tolist(), steps)],
+            ema.clone() if x is None else torch.where(mask, ema, x))
+
+
+def _check_heldout(physics, y: Tensor, held: Tensor, sigma: Tensor, z: float, x_stop: Tensor, least: tuple, rule: StopRule) -> Tensor:
+    """``heldout_check``: the estimate of least withheld error where it beats the stop's beyond the noise
+    (:func:`~invgan.solvers.stopping.heldout_beats_stop`); the step it returns is updated."""
+    _, steps, x_best = least
+    with torch.no_grad():
+        a_stop, a_best = physics.A(x_stop), physics.A(x_best)
+        sq = lambda e: (e.pow(2) * held).flatten(1).sum(1).cpu()  # noqa: E731
+        better = heldout_beats_stop(sq(a_stop - y), sq(a_best - y), sq(a_stop - a_best).sqrt(), sigma, z)
+    for i in better.nonzero().flatten().tolist():
+        rule.chosen[i] = steps[i]
+    return torch.where(better.view(-1, 1, 1, 1).to(x_stop.device), x_best, x_stop)
 
 
 def _per_sample_mse(a: Tensor) -> Tensor:
@@ -303,6 +327,8 @@ def deep_image_prior(
         past: deque = deque(maxlen=cfg.window + 1)  # the averaged estimates of the last window steps, for the drift
         ema: Tensor | None = None
         chosen_x: Tensor | None = None
+        check = held is not None and cfg.heldout_check > 0 and bool((torch.nan_to_num(sigma) > 0).any())
+        least = (torch.full((n_samples,), math.inf), [0] * n_samples, None)  # withheld error, step, estimate (heldout_check)
         backtracks = 0
         start = time.perf_counter()
         bar = tqdm(range(1, cfg.max_steps + 1), disable=not cfg.progress, desc="dip", leave=False)
@@ -368,6 +394,8 @@ def deep_image_prior(
                                ("heldout", heldout if heldout is not None else torch.full((n_samples,), math.nan))):
                 hist[key].append(value)
 
+            if check and not bool(stop_rule.done.all()):
+                least = _track_least(least, heldout, step, ema, stop_rule.done)
             if not bool(stop_rule.done.all()):
                 keep = stop_rule.update(StepStats(step, losses, residual, change, variance, drift, heldout))
                 if bool(keep.any()):
@@ -392,6 +420,8 @@ def deep_image_prior(
 
     stop_rule.finish(step)
     x_hat = chosen_x if chosen_x is not None else ema
+    if check and least[2] is not None:
+        x_hat = _check_heldout(physics, y, held, sigma, cfg.heldout_check, x_hat, least, stop_rule)
     with torch.no_grad():
         x_hat = enforce_consistency(physics, x_hat, y, consistency, sigma=sigma)  # the noise level the stop used
     return DIPResult(

@@ -147,6 +147,8 @@ def blend_with_classical(
     if withheld is None:
         withheld = draw_withheld(y, physics, config)
     if not bool(withheld.flatten(1).any(1).all()):
+        if config.blend == "auto":  # an image too small to withhold a pixel of (one pixel): DIP alone
+            return deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none"), reference=reference)
         raise ValueError("blend='classical' needs withheld entries in every measurement: raise holdout")
     res = deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none", consistency="none"),
                            reference=reference, withheld=withheld)

@@ -45,6 +45,9 @@ class DIPConfig:
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
     holdout: float = _opt(0.0, "share of the informative measured entries withheld from the fit and scored every step "
                                "(stop='heldout' returns the estimate with the least error on them); 0: none")
+    heldout_check: float = _opt(2.0, "noisy runs with withheld entries (blend, holdout): return the averaged estimate of least "
+                                     "error on them instead of the stop's where that error is lower by more than this many "
+                                     "standard deviations of the noise's share (heldout_beats_stop); 0: off")
     settle_fallback: bool = _opt(False, "discrepancy rule: also stop where the convergence test fires (a residual that settles "
                                         "above the noise level never reaches it)")
     tv: float = _opt(3.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
@@ -91,6 +94,7 @@ class DIPConfig:
             ("tolerance", self.tolerance >= 0, "a value >= 0"),
             ("drift_tolerance", self.drift_tolerance >= 0, "a value >= 0"),
             ("tv", self.tv >= 0, "a value >= 0"),
+            ("heldout_check", self.heldout_check >= 0, "a value >= 0"),
             ("consistency", self.consistency in DIP_CONSISTENCIES, f"one of {DIP_CONSISTENCIES}"),
             ("blend", self.blend in DIP_BLENDS, f"one of {DIP_BLENDS}"),
             ("holdout", 0 <= self.holdout < 1, "a value in [0, 1)"),

@@ -203,3 +203,27 @@ def replay_stop(result: Any, config: Any = None, sigma: Tensor | None = None) ->
             break
     rule.finish(t + 1)
     return list(rule.chosen), list(rule.decided_at), rules
+
+
+def heldout_beats_stop(err_stop: Tensor, err_best: Tensor, gap: Tensor, sigma: Tensor, z: float) -> Tensor:
+    r"""Per sample, whether the withheld entries :math:`S` show, beyond their noise, that the averaged
+    estimate of least error on them, :math:`\bar x_h`, is better than the one the stopping rule chose,
+    :math:`\bar x_d`: with :math:`e_\cdot = \|(A\bar x_\cdot - y)_S\|^2` (``err_stop``, ``err_best``) and
+    :math:`D = (A\bar x_d - A\bar x_h)_S` (``gap`` :math:`= \|D\|`),
+
+    .. math:: e_d - e_h = \|(A\bar x_d - Ax)_S\|^2 - \|(A\bar x_h - Ax)_S\|^2 - 2\langle D, n_S\rangle ,
+
+    and the noise's share :math:`2\langle D, n_S\rangle` has std :math:`2\sigma\|D\|` when neither estimate
+    saw :math:`y_S`. True where :math:`e_d - e_h > z \cdot 2\sigma\|D\|` (a one-sided test at level
+    :math:`\approx 2.3\,\%` for :math:`z = 2`); never where :math:`\sigma` is 0 or unknown, or ``z`` is 0.
+
+    :Example:
+
+    >>> import torch
+    >>> from invgan.solvers.stopping import heldout_beats_stop
+    >>> s = torch.tensor([0.1, 0.1, 0.0])
+    >>> heldout_beats_stop(torch.tensor([5.0, 5.0, 5.0]), torch.tensor([4.0, 4.9, 4.0]), torch.tensor([1.0, 1.0, 1.0]), s, 2.0).tolist()
+    [True, False, False]
+    """
+    s = torch.nan_to_num(sigma.float(), nan=0.0)
+    return (z > 0) & (s > 0) & (err_stop - err_best > z * 2 * s * gap)

@@ -464,3 +464,20 @@ def test_consistency_step_projects_a_noiseless_estimate_onto_the_measurements(sy
         deep_image_prior(y, blur.physics, config=cfg, consistency="project", progress=False)
     with pytest.raises(ValueError, match="consistency"):
         DIPConfig.from_dict({"consistency": "hard"})
+
+
+def test_heldout_check_returns_the_estimate_the_withheld_pixels_prefer_when_the_stop_overfits(synthetic):
+    """A discrepancy factor far below 1 lets the network fit the noise: the withheld pixels (40 %) show it
+    beyond their noise, and heldout_check returns the averaged estimate of least error on them instead
+    (its step; the rule's decision step unchanged); heldout_check=0 keeps the rule's."""
+    x = synthetic(32)
+    model = make_physics("denoising", (1, 32, 32), noise="gaussian", noise_sigma=0.15, seed=0)
+    y = model.measure(x)
+    cfg = tiny(net="skip", depth=3, max_steps=600, holdout=0.4, discrepancy=0.4, tv=0, ema=0.9)
+    plain = deep_image_prior(y, model.physics, config=dataclasses.replace(cfg, heldout_check=0.0), reference=x, progress=False)
+    checked = deep_image_prior(y, model.physics, config=cfg, reference=x, progress=False)
+    assert plain.stopped_at == plain.decided_at == checked.decided_at  # the same run, the same decision
+    least = int(checked.heldout_history[:, 0].argmin()) + 1
+    assert checked.stopped_at == [least] and least < plain.stopped_at[0]
+    psnr = lambda a: float(-10 * torch.log10((a - x).pow(2).mean()))  # noqa: E731
+    assert psnr(checked.x_hat) > psnr(plain.x_hat) + 1.0
