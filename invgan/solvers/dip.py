@@ -46,7 +46,10 @@ noisy, because only a noisy problem can be over-fitted (``stop="auto"``):
 
 ``stop="heldout"`` (with ``holdout`` :math:`=h > 0`) withholds a share :math:`h` of the measured
 entries from the fit and returns :math:`\bar x_{t^\star}` with the least error on them, once it has not
-fallen for ``patience`` steps.
+fallen for ``patience`` steps. Where a noisy run withholds entries anyway (the denoising blend, or
+``holdout``), ``heldout_check`` :math:`=z` returns instead the averaged estimate of least error on them
+where :func:`~invgan.solvers.stopping.heldout_beats_stop` finds it better than the rule's beyond the
+noise, :math:`e_d - e_h > 2z\sigma\|(A\bar x_d - A\bar x_h)_S\|`.
 
 A batch of :math:`N` measurements is solved as :math:`N` independent problems
 (one network, one Adam state and one stop each) in one loop.  The stopping

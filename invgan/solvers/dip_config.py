@@ -45,7 +45,7 @@ class DIPConfig:
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
     holdout: float = _opt(0.0, "share of the informative measured entries withheld from the fit and scored every step "
                                "(stop='heldout' returns the estimate with the least error on them); 0: none")
-    heldout_check: float = _opt(2.0, "noisy runs with withheld entries (blend, holdout): return the averaged estimate of least "
+    heldout_check: float = _opt(3.0, "noisy runs with withheld entries (blend, holdout): return the averaged estimate of least "
                                      "error on them instead of the stop's where that error is lower by more than this many "
                                      "standard deviations of the noise's share (heldout_beats_stop); 0: off")
     settle_fallback: bool = _opt(False, "discrepancy rule: also stop where the convergence test fires (a residual that settles "

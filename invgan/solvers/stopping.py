@@ -215,7 +215,8 @@ def heldout_beats_stop(err_stop: Tensor, err_best: Tensor, gap: Tensor, sigma: T
 
     and the noise's share :math:`2\langle D, n_S\rangle` has std :math:`2\sigma\|D\|` when neither estimate
     saw :math:`y_S`. True where :math:`e_d - e_h > z \cdot 2\sigma\|D\|` (a one-sided test at level
-    :math:`\approx 2.3\,\%` for :math:`z = 2`); never where :math:`\sigma` is 0 or unknown, or ``z`` is 0.
+    :math:`\approx 0.13\,\%` for :math:`z = 3` and two fixed estimates; :math:`\bar x_h` is the least of
+    many, which biases :math:`e_h` low); never where :math:`\sigma` is 0 or unknown, or ``z`` is 0.
 
     :Example:
 
