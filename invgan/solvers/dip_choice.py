@@ -146,10 +146,11 @@ def blend_with_classical(
     resolve_blend("classical", physics)
     if withheld is None:
         withheld = draw_withheld(y, physics, config)
-    if not bool(withheld.flatten(1).any(1).all()):
-        if config.blend == "auto":  # an image too small to withhold a pixel of (one pixel): DIP alone
+    problem = _cannot_blend(y, physics, config, withheld)
+    if problem:  # before any fitting; "auto" runs DIP alone instead
+        if config.blend == "auto":
             return deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none"), reference=reference)
-        raise ValueError("blend='classical' needs withheld entries in every measurement: raise holdout")
+        raise ValueError(problem)
     res = deep_image_prior(y, physics, net=net, config=with_overrides(config, blend="none", consistency="none"),
                            reference=reference, withheld=withheld)
     start = time.perf_counter()
@@ -164,6 +165,22 @@ def blend_with_classical(
     return dataclasses.replace(res, x_hat=x_hat.clamp(0, 1), consistency=mode, blend_weight=[float(w) for w in weight.cpu()],
                                classical=names, seconds=res.seconds + time.perf_counter() - start,
                                config=with_overrides(res.config, blend="classical", consistency=config.consistency))
+
+
+def _cannot_blend(y: Tensor, physics, config: DIPConfig, withheld: Tensor) -> str:
+    """Why the blend cannot be made (empty when it can): a measurement without a withheld entry (an
+    image of one pixel), or denoising without a noise level > 0 (SURE needs one)."""
+    import deepinv.physics as dphys
+
+    from .stopping import noise_level
+
+    if not bool(withheld.flatten(1).any(1).all()):
+        return "blend='classical' needs withheld entries in every measurement: raise holdout"
+    if isinstance(physics, dphys.Denoising):
+        sigma = noise_level(physics, y, config.noise_sigma)
+        if not bool(torch.isfinite(sigma).all() & (sigma > 0).all()):
+            return f"blend='classical' on denoising needs a noise level > 0 (noise_sigma), got {sigma.tolist()}"
+    return ""
 
 
 def classical_for_blend(
@@ -188,8 +205,6 @@ def classical_for_blend(
     if not isinstance(physics, dphys.Denoising):
         raise ValueError(f"no classical estimate to blend for {type(physics).__name__}: inpainting or denoising only")
     sigma = torch.as_tensor(sigma, dtype=torch.float64).flatten().expand(y.shape[0])
-    if not bool(torch.isfinite(sigma).all() & (sigma > 0).all()):
-        raise ValueError(f"blend='classical' on denoising needs a known noise level > 0 (noise_sigma), got {sigma.tolist()}")
     estimate, choice = choose_denoiser(y, sigma, seed=seed)
     gen = torch.Generator().manual_seed(0x5EED + seed)
     div = mc_divergence(lambda v: denoise(v, sigma, choice), y, estimate, where=withheld, generator=gen)

@@ -180,8 +180,19 @@ def test_blend_refuses_what_it_cannot_do(synthetic):
     with pytest.raises(ValueError, match="blend='classical' needs an inpainting or a denoising operator"):
         deep_image_prior(blur.measure(x), blur.physics, config=small(blend="classical", max_steps=3), progress=False)
     clean = make_physics("denoising", (1, 24, 24), noise="none")  # nothing to denoise: SURE has no noise level
+
+    class NeverFitted(torch.nn.Module):  # the refusal comes before any fitting
+        def input_shape(self):
+            return (1, 24, 24)
+
+        def forward(self, z):
+            raise AssertionError("the network was run")
+
     with pytest.raises(ValueError, match="noise level > 0"):
-        deep_image_prior(clean.measure(x), clean.physics, config=small(blend="classical", max_steps=3), progress=False)
+        deep_image_prior(clean.measure(x), clean.physics, net=NeverFitted(), config=small(blend="classical", max_steps=3), progress=False)
+    # "auto" runs DIP alone there instead
+    res = deep_image_prior(clean.measure(x), clean.physics, config=small(blend="auto", max_steps=3, stop="none"), progress=False)
+    assert res.blend_weight == [] and res.withheld is None
     with pytest.raises(ValueError, match="blend"):
         DIPConfig(blend="tv")
 
