@@ -87,17 +87,24 @@ def biharmonic_inpaint(y: Tensor, physics: dphys.Physics, keep: Tensor | None = 
     >>> bool((biharmonic_inpaint(y, model.physics) - ramp).abs().max() < 0.05 < (y - ramp).abs().max())
     True
     """
-    from skimage.restoration import inpaint_biharmonic
-
     mask = getattr(physics, "mask", None)
     if not isinstance(physics, dphys.Inpainting) or mask is None:
         raise ValueError(f"biharmonic inpainting needs an inpainting operator, got {type(physics).__name__}")
-    missing_t = mask.expand_as(y) == 0
+    missing = mask.expand_as(y) == 0
     if keep is not None:
-        missing_t = missing_t | ~keep.to(device=y.device, dtype=torch.bool).expand_as(y)
-    missing = missing_t.cpu().numpy()
+        missing = missing | ~keep.to(device=y.device, dtype=torch.bool).expand_as(y)
+    return fill_biharmonic(y, missing)
+
+
+def fill_biharmonic(y: Tensor, missing: Tensor) -> Tensor:
+    r"""Images ``y`` ``(N, C, H, W)`` with the ``missing`` pixels (boolean, broadcastable; a pixel is
+    missing where any channel is) filled by scikit-image's :func:`~skimage.restoration.inpaint_biharmonic`,
+    :math:`\Delta^2 x = 0` there; the other pixels unchanged."""
+    from skimage.restoration import inpaint_biharmonic
+
+    holes = missing.to(device=y.device, dtype=torch.bool).expand_as(y).cpu().numpy()
     arr = y.detach().double().cpu().numpy()
-    out = [inpaint_biharmonic(arr[i], missing[i].any(0), channel_axis=0) if missing[i].any() else arr[i] for i in range(arr.shape[0])]
+    out = [inpaint_biharmonic(arr[i], holes[i].any(0), channel_axis=0) if holes[i].any() else arr[i] for i in range(arr.shape[0])]
     return torch.as_tensor(np.stack(out), dtype=y.dtype, device=y.device)
 
 

@@ -77,12 +77,14 @@ def draw_withheld(y: Tensor, physics, config: DIPConfig) -> Tensor:
 
 
 def resolve_blend(mode: str, physics) -> str:
-    """The blend a run makes: ``"auto"`` is ``"classical"`` for an inpainting or a denoising operator,
-    else ``"none"``; ``"classical"`` for another operator is an error before any fitting."""
+    """The blend a run makes: ``"auto"`` is ``"classical"`` for an inpainting, a downsampling
+    (super-resolution) or a denoising operator, else ``"none"``; ``"classical"`` for another operator
+    is an error before any fitting."""
     if mode == "auto":
         return "classical" if _blendable(physics) else "none"
     if mode == "classical" and not _blendable(physics):
-        raise ValueError(f"blend='classical' needs an inpainting or a denoising operator (a classical estimate that can be scored "
+        raise ValueError(f"blend='classical' needs an inpainting, a downsampling or a denoising operator (a classical estimate "
+                         f"that can be scored "
                          f"on withheld pixels), got {type(physics).__name__}; use blend='none' or 'auto'")
     return mode
 
@@ -90,7 +92,7 @@ def resolve_blend(mode: str, physics) -> str:
 def _blendable(physics) -> bool:
     import deepinv.physics as dphys
 
-    return isinstance(physics, (dphys.Inpainting, dphys.Denoising))
+    return isinstance(physics, (dphys.Inpainting, dphys.Denoising, dphys.Downsampling))
 
 
 def blend_weight(a_dip: Tensor, a_classical: Tensor, y: Tensor, held: Tensor, correction: Tensor | float = 0.0) -> Tensor:
@@ -122,7 +124,8 @@ def blend_with_classical(
     DIP :math:`\bar x` is fitted without the withheld entries :math:`S` (drawn as for ``net="auto"``;
     ``net`` as configured, ``"auto"`` included, on the same :math:`S`). The classical estimate
     :math:`x_c` (:func:`classical_for_blend`) is, for inpainting, biharmonic inpainting made without
-    :math:`S` too; for denoising, the TV or non-local-means denoiser of least SURE, made from all of
+    :math:`S` too; for super-resolution, bicubic interpolation of the low-resolution image with :math:`S`
+    filled by biharmonic inpainting; for denoising, the TV or non-local-means denoiser of least SURE, made from all of
     :math:`y`, whose use of :math:`y_S` the weight corrects for. The weight is the least-squares one on
     :math:`S`, clipped to :math:`[0, 1]` (:func:`blend_weight`),
 
@@ -131,13 +134,13 @@ def blend_with_classical(
 
     :math:`\delta = \sigma^2\,\mathrm{div}_S\,x_c` for denoising (so :math:`w` minimises Stein's
     unbiased estimate of the error on :math:`S`: :math:`\bar x_S` does not depend on :math:`y_S`), 0 for
-    inpainting; there :math:`x_c` is then remade from every measured pixel (it is cheap; DIP is not
+    inpainting and super-resolution; there :math:`x_c` is then remade from every measured pixel (it is cheap; DIP is not
     refitted), and the consistency step uses all of :math:`y`. Two estimators with different errors
     average to less error than either where neither wins everywhere; where one does, :math:`w` goes to
     0 or 1. :math:`w` is one number from the :math:`|S|` withheld entries (about 800 pixels at 128x128
     with half kept, 160 with a fifth kept, where it can miss: docs/experiments/dip.md). DIP predicts
     :math:`S` worse than the pixels it fits, so :math:`w` leans to the classical estimate. Needs an
-    inpainting or a denoising operator. ``seconds`` includes the classical estimates.
+    inpainting, a downsampling or a denoising operator. ``seconds`` includes the classical estimates.
     """
     from invgan.physics import enforce_consistency
 
@@ -192,18 +195,25 @@ def classical_for_blend(
 
     * inpainting: biharmonic inpainting without :math:`S` (scored), from every kept pixel (returned);
       :math:`\delta = 0`;
+    * super-resolution (:class:`~deepinv.physics.Downsampling`): bicubic interpolation of the
+      low-resolution image whose pixels in :math:`S` are filled by biharmonic inpainting first (scored),
+      of all of it (returned); :math:`\delta = 0`;
     * denoising at noise std :math:`\sigma`: the denoiser of least SURE (:func:`~invgan.classical.choose_denoiser`),
       both scored and returned; :math:`\delta = \sigma^2\,\mathrm{div}_S` of it (:func:`~invgan.classical.mc_divergence`).
     """
     import deepinv.physics as dphys
 
-    from invgan.classical import biharmonic_inpaint, choose_denoiser, denoise, denoiser_name, mc_divergence
+    from invgan.classical import (bicubic_upsample, biharmonic_inpaint, choose_denoiser, denoise, denoiser_name, fill_biharmonic,
+                                  mc_divergence)
 
+    zero = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
     if isinstance(physics, dphys.Inpainting):
-        zero = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
         return biharmonic_inpaint(y, physics, keep=~withheld), biharmonic_inpaint(y, physics), zero, ["biharmonic"] * y.shape[0]
+    if isinstance(physics, dphys.Downsampling):
+        scored = bicubic_upsample(fill_biharmonic(y, withheld), physics)
+        return scored, bicubic_upsample(y, physics), zero, ["bicubic"] * y.shape[0]
     if not isinstance(physics, dphys.Denoising):
-        raise ValueError(f"no classical estimate to blend for {type(physics).__name__}: inpainting or denoising only")
+        raise ValueError(f"no classical estimate to blend for {type(physics).__name__}: inpainting, super-resolution or denoising only")
     sigma = torch.as_tensor(sigma, dtype=torch.float64).flatten().expand(y.shape[0])
     estimate, choice = choose_denoiser(y, sigma, seed=seed)
     gen = torch.Generator().manual_seed(0x5EED + seed)

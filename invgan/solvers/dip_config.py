@@ -24,7 +24,7 @@ class DIPConfig:
     r"""Settings of :func:`~invgan.solvers.deep_image_prior`: the network, Adam on
     :math:`\|A f_\theta(z + \sigma_z\epsilon) - y\|^2` (plus :math:`\kappa\sigma^2\,\mathrm{TV}` where noisy), the averaged estimate, the stopping rules
     (``stop="auto"``: discrepancy if noisy, convergence if noiseless, WMV if the noise is unknown) and
-    the blend with the classical estimate (inpainting, denoising) and the consistency step on the returned estimate."""
+    the blend with the classical estimate (inpainting, super-resolution, denoising) and the consistency step on the returned estimate."""
 
     net: str = _opt("skip", "network: convdecoder, skip, or auto (fit both on all but a held-out share of the measured entries "
                             "and keep the one with the least error on them; see choose_network) (used when no network is passed)")
@@ -52,10 +52,11 @@ class DIPConfig:
                                         "above the noise level never reaches it)")
     tv: float = _opt(3.0, "TV-regularised DIP: the loss adds lambda TV(x) with lambda = tv * sigma^2, sigma the noise level "
                           "(so no TV where noiseless or unknown); 0: off")
-    blend: str = _opt("auto", "classical: return w DIP + (1 - w) the operator's classical estimate (biharmonic inpainting; for "
-                              "denoising the TV or non-local-means denoiser of least SURE), w in [0, 1] per image fitted on withheld "
-                              "measured entries (holdout, or a share of 0.05 when 0; see blend_with_classical); none: DIP alone; "
-                              "auto: classical for inpainting and denoising, else none")
+    blend: str = _opt("auto", "classical: return w DIP + (1 - w) the operator's classical estimate (biharmonic inpainting; bicubic "
+                              "interpolation for super-resolution; for denoising the TV or non-local-means denoiser of least SURE), "
+                              "w in [0, 1] per image fitted on withheld measured entries (holdout, or a share of 0.05 when 0; see "
+                              "blend_with_classical); none: DIP alone; auto: classical for inpainting, super-resolution and "
+                              "denoising, else none")
     consistency: str = _opt("auto", "what is done to the returned estimate with y (invgan.physics.enforce_consistency): "
                                     "project (x + A^dagger (y - A x)), wiener (part of the way, by the noise level), none; "
                                     "auto: wiener where the operator allows it (inpainting, downsampling, compressed sensing), else none")

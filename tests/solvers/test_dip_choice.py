@@ -157,27 +157,56 @@ def test_denoising_blend_mixes_dip_and_the_sure_denoiser_with_the_weight_sure_ch
     torch.testing.assert_close(res.x_hat, (w * dip + (1 - w) * classical).clamp(0, 1))
 
 
-def test_blend_auto_is_on_for_inpainting_and_denoising(synthetic):
+def test_super_resolution_blend_mixes_dip_and_bicubic_scored_without_the_withheld_low_resolution_pixels(synthetic):
+    """Super-resolution: DIP without the withheld low-resolution pixels S; bicubic interpolation of the
+    low-resolution image with S filled by biharmonic inpainting (it did not see y_S either); the weight that
+    predicts y_S best through A; then bicubic from every pixel and the consistency step."""
+    from invgan.classical import bicubic_upsample, fill_biharmonic
+    from invgan.solvers.dip import resolve_consistency
+
+    x = torch.cat([synthetic(24), synthetic(24, seed=1)])
+    model = make_physics("downsampling", (1, 24, 24), factor=2, noise="none")
+    y = model.measure(x)
+    res = deep_image_prior(y, model.physics, config=small(blend="classical", max_steps=30, stop="none"), reference=x, progress=False)
+    held = res.withheld
+    assert held is not None and held.shape == y.shape and bool(held.flatten(1).any(1).all()) and res.classical == ["bicubic"] * 2
+    dip = deep_image_prior(y, model.physics, config=small(max_steps=30, stop="none", consistency="none"), withheld=held,
+                           progress=False).x_hat
+    filled = fill_biharmonic(y, held)
+    assert torch.equal(filled[~held], y[~held]) and float((filled - y)[held].abs().max()) > 0  # y_S itself is never used
+    scored, a = model.physics.A(bicubic_upsample(filled, model.physics)), model.physics.A(dip)
+    for i in range(2):
+        grid = torch.linspace(0, 1, 201)
+        errors = [float((((w * a[i] + (1 - w) * scored[i]) - y[i]).pow(2) * held[i]).sum()) for w in grid]
+        assert res.blend_weight[i] == pytest.approx(float(grid[min(range(201), key=errors.__getitem__)]), abs=0.01)
+    w = torch.tensor(res.blend_weight).view(2, 1, 1, 1)
+    mode = resolve_consistency("auto", model.physics)
+    expected = enforce_consistency(model.physics, w * dip + (1 - w) * bicubic_upsample(y, model.physics), y, mode, sigma=torch.zeros(2))
+    torch.testing.assert_close(res.x_hat, expected.clamp(0, 1))
+
+
+def test_blend_auto_is_on_for_inpainting_super_resolution_and_denoising(synthetic):
     from invgan.solvers.dip_choice import resolve_blend
 
     x = synthetic(24)
     inpainting = make_physics("inpainting", (1, 24, 24), keep=0.5, noise="none", seed=0)
     denoising = make_physics("denoising", (1, 24, 24), noise="gaussian", noise_sigma=0.1, seed=0)
     sr = make_physics("downsampling", (1, 24, 24), factor=2, noise="none")
+    blur = make_physics("blur", (1, 24, 24), noise="none")
     assert DIPConfig().blend == "auto"
-    assert resolve_blend("auto", inpainting.physics) == resolve_blend("auto", denoising.physics) == "classical"
-    assert resolve_blend("none", inpainting.physics) == "none"
+    assert {resolve_blend("auto", m.physics) for m in (inpainting, denoising, sr)} == {"classical"}
+    assert resolve_blend("none", inpainting.physics) == "none" and resolve_blend("auto", blur.physics) == "none"
     auto = small(blend="auto", max_steps=3, stop="none")
-    assert len(deep_image_prior(inpainting.measure(x), inpainting.physics, config=auto, progress=False).blend_weight) == 1
-    assert len(deep_image_prior(denoising.measure(x), denoising.physics, config=auto, progress=False).blend_weight) == 1
-    res = deep_image_prior(sr.measure(x), sr.physics, config=auto, progress=False)
+    for model in (inpainting, denoising, sr):
+        assert len(deep_image_prior(model.measure(x), model.physics, config=auto, progress=False).blend_weight) == 1
+    res = deep_image_prior(blur.measure(x), blur.physics, config=auto, progress=False)
     assert res.blend_weight == [] and res.withheld is None  # DIP alone, every pixel fitted
 
 
 def test_blend_refuses_what_it_cannot_do(synthetic):
     x = synthetic(24)
     blur = make_physics("blur", (1, 24, 24), noise="none")
-    with pytest.raises(ValueError, match="blend='classical' needs an inpainting or a denoising operator"):
+    with pytest.raises(ValueError, match="blend='classical' needs an inpainting, a downsampling or a denoising operator"):
         deep_image_prior(blur.measure(x), blur.physics, config=small(blend="classical", max_steps=3), progress=False)
     clean = make_physics("denoising", (1, 24, 24), noise="none")  # nothing to denoise: SURE has no noise level
 
