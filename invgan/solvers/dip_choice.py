@@ -84,8 +84,7 @@ def resolve_blend(mode: str, physics) -> str:
         return "classical" if _blendable(physics) else "none"
     if mode == "classical" and not _blendable(physics):
         raise ValueError(f"blend='classical' needs an inpainting, a downsampling or a denoising operator (a classical estimate "
-                         f"that can be scored "
-                         f"on withheld pixels), got {type(physics).__name__}; use blend='none' or 'auto'")
+                         f"that can be scored on withheld pixels), got {type(physics).__name__}; use blend='none' or 'auto'")
     return mode
 
 
