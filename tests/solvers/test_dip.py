@@ -91,14 +91,15 @@ def test_channels_last_is_a_layout_not_a_different_fit(synthetic, net):
     model = make_physics("inpainting", (3, 24, 24), keep=0.5, noise="none", seed=0)
     y = model.measure(x)
     runs = [deep_image_prior(y, model.physics, config=tiny(net=net, depth=2, max_steps=5, stop="none", consistency="none",
-                                                           channels_last=layout), progress=False)
+                                                           channels_last=layout, lr=1e-3), progress=False)
             for layout in (False, True)]
     assert runs[0].config.channels_last is False and runs[1].config.channels_last is True
     torch.testing.assert_close(runs[1].loss_history[0], runs[0].loss_history[0], rtol=1e-5, atol=0)  # before any update
     # Adam's first steps are about lr * sign(gradient), so rounding can flip the update of a near-zero
-    # gradient: the runs then agree to a few per cent, not to rounding
-    torch.testing.assert_close(runs[1].loss_history, runs[0].loss_history, rtol=3e-2, atol=0)
-    torch.testing.assert_close(runs[1].x_hat, runs[0].x_hat, rtol=0, atol=3e-2)
+    # gradient by 2 lr: at lr 0.02 the convdecoder runs differed by 5 % at step 3 on one CPU (AMX, one
+    # thread); at lr 1e-3 they agree to about 3e-7 (the loss falls by half over the 5 steps)
+    torch.testing.assert_close(runs[1].loss_history, runs[0].loss_history, rtol=1e-3, atol=0)
+    torch.testing.assert_close(runs[1].x_hat, runs[0].x_hat, rtol=0, atol=1e-3)
     assert runs[1].x_hat.is_contiguous() or runs[1].x_hat.is_contiguous(memory_format=torch.channels_last)
 
 
