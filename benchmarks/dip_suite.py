@@ -59,7 +59,8 @@ PROBLEMS: dict[str, tuple[str, dict[str, Any], float]] = {
     "SR x4": ("downsampling", {"factor": 4}, 0.0),
 }
 TV_LAMBDAS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
-RULE_FIELDS = ("stop", "noise_sigma", "discrepancy", "tolerance", "drift_tolerance", "settle_fallback", "window", "patience", "wmv_tolerance", "min_steps")
+RULE_FIELDS = ("stop", "noise_sigma", "discrepancy", "tolerance", "drift_tolerance", "settle_fallback", "window", "patience", "wmv_tolerance", "min_steps",
+               "heldout_gate")
 QUICK = dict(size=32, images=["camera", "coffee"], max_steps=60, tv_iters=20, tv_lambdas=(0.01, 0.05))
 
 
@@ -152,6 +153,7 @@ def load_trace(path: Path) -> DIPResult:
         network=[str(d["network"])] if "network" in d else [cfg.net],
         network_scores={k: [v] for k, v in json.loads(str(d["network_scores"])).items()} if "network_scores" in d else {},
         blend_weight=[float(w) for w in d["blend_weight"]] if "blend_weight" in d else [],
+        heldout_history=col("heldout") if "heldout" in d and bool(np.isfinite(d["heldout"]).any()) else None,
         classical=[str(c) for c in d["classical"]] if "classical" in d else [],
     )
 

@@ -32,7 +32,11 @@ noisy, because only a noisy problem can be over-fitted (``stop="auto"``):
 
   is below ``drift_tolerance``.  Where the input is perturbed every step, :math:`\bar x_t` jitters
   and the mean change stays above its threshold long after the estimate has settled; the jitter
-  cancels in the drift, which measures only the net motion;
+  cancels in the drift, which measures only the net motion.  Where entries are withheld (the blend,
+  ``holdout``) and ``heldout_gate`` :math:`g > 0`, the test waits as well until the least error on them,
+  :math:`e^\star_t`, fell by less than :math:`g` over the last ``patience`` :math:`P` steps,
+  :math:`e^\star_t > (1-g)\,e^\star_{t-P}` (for smooth images, where the estimate settles early
+  while the fit still improves);
 * noise model unknown and :math:`\sigma` not estimable: the windowed moving
   variance of the outputs (ES-WMV, Wang et al. 2021),
 

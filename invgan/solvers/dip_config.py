@@ -66,6 +66,9 @@ class DIPConfig:
     patience: int = _opt(200, "wmv and heldout: stop after this many steps without progress")
     wmv_tolerance: float = _opt(0.05, "wmv: relative drop of the variance that counts as progress")
     min_steps: int = _opt(200, "never stop before this step")
+    heldout_gate: float = _opt(0.0, "runs with withheld entries (blend, holdout): the convergence test (and settle_fallback) "
+                                    "fires only once the least error on them fell by less than this share over the last "
+                                    "patience steps; 0: off")
     backtrack_factor: float = _opt(5.0, "restore the last good weights (and halve that sample's step size) when the loss exceeds "
                                         "this factor times the loss at the last checkpoint, or is not finite; 0: off")
     checkpoint_every: int = _opt(50, "steps between checkpoints of good weights")
@@ -103,6 +106,7 @@ class DIPConfig:
             ("window", self.window >= 2, "an integer >= 2"),
             ("patience", self.patience >= 1, "an integer >= 1"),
             ("wmv_tolerance", 0 <= self.wmv_tolerance < 1, "a value in [0, 1)"),
+            ("heldout_gate", 0 <= self.heldout_gate < 1, "a value in [0, 1)"),
             ("min_steps", self.min_steps >= 0, "an integer >= 0"),
             ("backtrack_factor", self.backtrack_factor == 0 or self.backtrack_factor > 1, "0 (off) or a value > 1"),
             ("checkpoint_every", self.checkpoint_every >= 1, "an integer >= 1"),

@@ -28,6 +28,7 @@ class StopSettings(Protocol):
     settle_fallback: bool
     wmv_tolerance: float
     patience: int
+    heldout_gate: float
 
 #: ``dip.stop``: the stopping rules of the deep image prior (:mod:`invgan.solvers.dip`)
 STOP_RULES = ("auto", "discrepancy", "convergence", "wmv", "heldout", "none")
@@ -116,18 +117,38 @@ class StopRule:
         self.best = torch.full((n,), math.inf)  # the least windowed variance (wmv) or withheld error (heldout) so far
         self.progress_var = torch.full((n,), math.inf)
         self.progress_step = [0] * n
+        self.least_heldout = torch.full((n,), math.inf)  # the least withheld error so far, any rule
+        self.least_past: deque = deque(maxlen=cfg.patience + 1)  # ... over the last `patience` steps
+
+    def _heldout_stalled(self, s: StepStats) -> Tensor:
+        r"""Per sample, whether the least withheld error :math:`e^\star_t = \min_{s \le t} e_s` fell by less
+        than a share :math:`g` (``heldout_gate``) over the last :math:`P` (``patience``) steps,
+        :math:`e^\star_t > (1 - g)\,e^\star_{t-P}`; never before :math:`P` steps or without withheld entries."""
+        n = len(self.rules)
+        if s.heldout is None:
+            return torch.zeros(n, dtype=torch.bool)
+        self.least_heldout = torch.minimum(self.least_heldout, torch.nan_to_num(s.heldout.float(), nan=math.inf))
+        self.least_past.append(self.least_heldout.clone())
+        if len(self.least_past) <= self.cfg.patience:
+            return torch.zeros(n, dtype=torch.bool)
+        then, now = self.least_past[0], self.least_heldout
+        return (now > (1 - self.cfg.heldout_gate) * then) & torch.isfinite(then) & torch.isfinite(now)
 
     def update(self, s: StepStats) -> Tensor:
         cfg = self.cfg
         keep = torch.zeros(len(self.rules), dtype=torch.bool)
         self.changes.append(s.change.float())
         mean_change = torch.stack(tuple(self.changes)).mean(0) if len(self.changes) == cfg.window else None
+        gate_on = s.heldout is not None and cfg.heldout_gate > 0
+        gated = self._heldout_stalled(s) if gate_on else None
         for i, rule in enumerate(self.rules):
             if self.done[i]:
                 continue
             fire = False
             drift = math.nan if s.drift is None else float(s.drift[i])
             settled = (mean_change is not None and float(mean_change[i]) < cfg.tolerance) or drift < cfg.drift_tolerance
+            if gated is not None:  # the estimate settles and the withheld error stopped falling
+                settled = settled and bool(gated[i])
             if rule == "discrepancy":  # the residual reaches the noise level, or (never reaching it) the estimate settles
                 keep[i] = True
                 reached = float(s.residual[i]) <= cfg.discrepancy * float(self.sigma[i]) ** 2

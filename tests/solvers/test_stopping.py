@@ -30,3 +30,29 @@ def test_heldout_beats_stop_only_beyond_the_noise_share_by_hand():
     assert heldout_beats_stop(e_stop, e_best, gap, sigma, 2.0).tolist() == [True, False, False, False]
     assert heldout_beats_stop(e_stop, e_best, 3 * gap, sigma, 2.0).tolist() == [False] * 4  # threshold 1.2
     assert heldout_beats_stop(e_stop, e_best, gap, sigma, 0.0).tolist() == [False] * 4
+
+
+def test_heldout_gate_holds_the_convergence_test_while_the_withheld_error_falls():
+    """Settled from step 2 (window 2, every change 0); the withheld error falls 10 % a step to step 5, then stays:
+    with g = 0.05 and P = 2 the test fires at the first t with e*_t > 0.95 e*_(t-2): t = 7 (0.6561 > 0.95 * 0.6561),
+    not t = 6 (0.6561 < 0.95 * 0.729 = 0.6926); without withheld entries, or with g = 0, at step 2."""
+    from invgan.solvers.dip import DIPConfig
+    from invgan.solvers.stopping import StepStats, StopRule
+
+    errors = [0.9 ** min(t, 4) for t in range(10)]  # steps 1..10
+
+    def fired(gate: float, heldout: bool) -> int:
+        cfg = DIPConfig(heldout_gate=gate, patience=2, window=2, min_steps=0, tolerance=1.0, drift_tolerance=0.0)
+        rule = StopRule(cfg, ["convergence"], torch.zeros(1))
+        for t, e in enumerate(errors, start=1):
+            zero = torch.zeros(1)
+            rule.update(StepStats(t, zero, zero, zero, zero, None, torch.tensor([e]) if heldout else None))
+            if bool(rule.done[0]):
+                return t
+        return -1
+
+    assert fired(0.05, True) == 7
+    assert fired(0.0, True) == 2
+    assert fired(0.05, False) == 2
+    with pytest.raises(ValueError, match="heldout_gate"):
+        DIPConfig(heldout_gate=1.0)
