@@ -41,7 +41,7 @@ class DIPConfig:
                              "discrepancy, convergence, wmv or none (run max_steps)")
     noise_sigma: float | None = _opt(None, "noise std of the measurement; none: read from the physics' noise model, else "
                                            "estimated from y when image-shaped, else unknown")
-    discrepancy: float = _opt(0.9, "factor tau of the discrepancy principle")
+    discrepancy: float = _opt(0.95, "factor tau of the discrepancy principle")
     tolerance: float = _opt(1.5e-4, "convergence test: threshold on the mean relative change")
     holdout: float = _opt(0.0, "share of the informative measured entries withheld from the fit and scored every step "
                                "(stop='heldout' returns the estimate with the least error on them); 0: none")
