@@ -123,14 +123,11 @@ class StopRule:
     def _heldout_stalled(self, s: StepStats) -> Tensor:
         r"""Per sample, whether the least withheld error :math:`e^\star_t = \min_{s \le t} e_s` fell by less
         than a share :math:`g` (``heldout_gate``) over the last :math:`P` (``patience``) steps,
-        :math:`e^\star_t > (1 - g)\,e^\star_{t-P}`; never before :math:`P` steps or without withheld entries."""
-        n = len(self.rules)
-        if s.heldout is None:
-            return torch.zeros(n, dtype=torch.bool)
+        :math:`e^\star_t > (1 - g)\,e^\star_{t-P}`; never before :math:`P` steps (``s.heldout`` must be given)."""
         self.least_heldout = torch.minimum(self.least_heldout, torch.nan_to_num(s.heldout.float(), nan=math.inf))
         self.least_past.append(self.least_heldout.clone())
         if len(self.least_past) <= self.cfg.patience:
-            return torch.zeros(n, dtype=torch.bool)
+            return torch.zeros(len(self.rules), dtype=torch.bool)
         then, now = self.least_past[0], self.least_heldout
         return (now > (1 - self.cfg.heldout_gate) * then) & torch.isfinite(then) & torch.isfinite(now)
 
