@@ -56,6 +56,10 @@ RUNS: dict[str, tuple[str, list[str], str]] = {
         "loss.adversarial='measurement'", "loss.adv_weight=0.3", "loss.self_supervised='ei'"], "deblurring"),
     "deblurring, adversarial (fresh kernels, weight 1) + MC + EI": ("deblur-selfsupervised", [
         "loss.adversarial='measurement'", "loss.adv_weight=1.0", "loss.self_supervised='ei'"], "deblurring"),
+    "deblurring, cross-scale adversarial (y down-scaled by 2, weight 0.1) + MC + EI": ("deblur-selfsupervised", [
+        "loss.adversarial='scale'", "loss.fresh_operator=false", "loss.scale_factor=2"], "deblurring"),
+    "deblurring, cross-scale adversarial (y down-scaled by 4, weight 0.1) + MC + EI": ("deblur-selfsupervised", [
+        "loss.adversarial='scale'", "loss.fresh_operator=false", "loss.scale_factor=4"], "deblurring"),
     "deblurring (supervised)": ("deblur-selfsupervised", [
         "loss.adversarial='supervised'", "loss.fresh_operator=false", "loss.reconstruction='mse'", "loss.adv_weight=0.01",
         "loss.mc_weight=0", "loss.self_supervised='none'"], "deblurring"),

@@ -26,6 +26,9 @@ CONDITIONAL_DISCRIMINATORS = tuple(DISCRIMINATORS)
 #: ``model.d_norm``: the normalisation layers of D (``auto``: none with spectral norm, else batch)
 D_NORMS = ("auto", "none", "batch", "instance", "group", "layer")
 
+#: the operators whose measurements are images, for ``loss.adversarial = "scale"`` (D sees them down-scaled)
+SCALE_VIEW_PHYSICS = ("blur", "denoising", "downsampling")
+
 #: the critics that give one logit per image and so need a square power-of-two input
 WHOLE_IMAGE_CRITICS = ("dcgan", "esrgan")
 
@@ -123,7 +126,8 @@ class LossConfig:
     r""":math:`\mathcal{L}_G = w_\text{rec}\mathcal{L}_\text{rec} + w_\text{mc}\|A\hat x-y\|^2 + \lambda\mathcal{L}_\text{adv}`."""
 
     objective: str = _opt(CONDITIONAL_OBJECTIVE, "GAN objective (invgan.losses.OBJECTIVES): ns, lsgan, wgan, hinge, ragan, ...")
-    adversarial: str = _opt("supervised", "what D judges: supervised (x vs x_hat), measurement (y vs A x_hat), uair, pair (pix2pix) "
+    adversarial: str = _opt("supervised", "what D judges: supervised (x vs x_hat), measurement (y vs A x_hat), uair, pair (pix2pix), "
+                                          "scale (y down-scaled by scale_factor vs crops of x_hat of that size; blur, denoising, downsampling) "
                                           "or unpaired (CycleGAN)")
     adv_weight: float = _opt(0.01, "lambda, the weight of the adversarial term (0: no discriminator)")
     regularizer: str = _opt("none", "regulariser of D: none, r1 (on what D sees as real), r2, gp or dragan")
@@ -141,6 +145,7 @@ class LossConfig:
                                         "draws), ei (shifts, rotations), moei, sure (Gaussian noise; these with mc_weight > 0) or "
                                         "splitting (inpainting: predict measured pixels withheld from R's input); several joined by '+', e.g. splitting+ei")
     ss_weight: float = _opt(1.0, "weight of the self_supervised loss")
+    scale_factor: int = _opt(2, "adversarial = scale: the factor s by which y is down-scaled for D (its blur and noise shrink by about s)")
     split_ratio: float = _opt(0.9, "self_supervised = splitting: the share of the measured pixels R is given; it is scored on the rest")
     perceptual_weight: float = _opt(0.0, "weight of the perceptual loss (from adv_start on)")
     perceptual_net: str = _opt("inception", "its feature network: inception (offline, the fid extra) or vgg19 (vgg_weights)")
@@ -175,6 +180,7 @@ class LossConfig:
                 and len(set(self.self_supervised_parts)) == len(self.self_supervised_parts)),
              f"one of {('none', *SELF_SUPERVISED_LOSSES)}, or several joined by '+' (e.g. 'splitting+ei')"),
             ("ss_weight", self.ss_weight >= 0, "a value >= 0"),
+            ("scale_factor", self.scale_factor >= 2, "an integer >= 2"),
             ("split_ratio", 0 < self.split_ratio < 1, "a share in (0, 1) of the measured pixels"),
             ("cycle_weight", self.cycle_weight >= 0, "a value >= 0"),
             ("identity_weight", self.identity_weight >= 0, "a value >= 0 (a fraction of cycle_weight; 0: no identity loss)"),
@@ -217,6 +223,9 @@ class ConditionalConfig:
         if loss.fresh_operator and (loss.adversarial not in ("measurement", "uair") or not self.physics.fresh_per_sample):
             raise ValueError(f"loss.fresh_operator=true needs loss.adversarial='measurement' or 'uair' (got {loss.adversarial!r}) and "
                              f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")
+        if loss.adversarial == "scale" and self.physics.name not in SCALE_VIEW_PHYSICS:
+            raise ValueError(f"loss.adversarial='scale' compares down-scaled measurements with patches of x_hat, for measurements that "
+                             f"are images ({SCALE_VIEW_PHYSICS}), not physics.name={self.physics.name!r}")
         if self.model.consistency != "none" and self.physics.name != "inpainting":
             raise ValueError(f"model.consistency={self.model.consistency!r} copies the measured pixels into the output, for physics.name='inpainting' "
                              f"only (got {self.physics.name!r}): use model.consistency='none'")

@@ -55,7 +55,7 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         posterior_samples=loss.posterior_samples, std_weight=loss.std_weight, std_ramp=loss.std_ramp,
         fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
         self_supervised=self_supervised_terms(cfg, device), ss_weight=loss.ss_weight,
-        select=data.select,
+        select=data.select, scale_factor=loss.scale_factor,
         regularizers=Regularizer.named(loss.regularizer, loss.reg_weight, loss.reg_every) if discriminator is not None else (),
     )
     return RunParts(recipe, stream, eval_set)
@@ -86,13 +86,15 @@ def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementMo
     """``D`` for what it judges, on training crops: images, or image-shaped measurements (self-supervised)."""
     loss, model = cfg.loss, cfg.model
     channels, size = cfg.data.channels, cfg.data.crop
-    if loss.adversarial in ("measurement", "uair"):
+    if loss.adversarial in ("measurement", "uair", "scale"):
         with torch.no_grad():
             device = next(iter(measurement.physics.buffers()), torch.empty(0)).device
             y_shape = measurement.physics.A(torch.zeros(1, channels, size, size, device=device)).shape
         if len(y_shape) != 4 or y_shape[-1] != y_shape[-2]:
             raise ValueError(f"adversarial={loss.adversarial!r} needs image-shaped measurements, got shape {tuple(y_shape[1:])}")
         channels, size = y_shape[1], y_shape[-1]
+        if loss.adversarial == "scale":  # y down-scaled by s, and crops of x_hat of that size
+            size //= loss.scale_factor
     elif loss.adversarial == "pair":
         channels = 2 * channels
     extra: dict[str, Any] = {"n_layers": model.d_layers} if model.discriminator == "patchgan" else {}

@@ -16,11 +16,14 @@ from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
 from ..losses.objectives import CONDITIONAL_OBJECTIVE, UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel
 from .evaluators import ReconstructionEvaluator, SampleEvaluator
+from .cross_scale import CrossScaleView
 from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
 from .unpaired import UnpairedInput, UnpairedView
 
-#: what D of a conditional GAN judges: x vs x_hat, y vs A x_hat (also UAIR's), or (y, x) pairs
-CONDITIONAL_VIEWS = {"supervised": ImageView, "measurement": MeasurementView, "uair": MeasurementView, "pair": PairView}
+#: what D of a conditional GAN judges: x vs x_hat, y vs A x_hat (also UAIR's), (y, x) pairs, or y down-scaled vs
+#: crops of x_hat (cross-scale)
+CONDITIONAL_VIEWS = {"supervised": ImageView, "measurement": MeasurementView, "uair": MeasurementView, "pair": PairView,
+                     "scale": CrossScaleView}
 
 
 def conditional_gan(
@@ -49,6 +52,7 @@ def conditional_gan(
     self_supervised: nn.Module | tuple[nn.Module, ...] | None = None,
     ss_weight: float = 1.0,
     select: str = "psnr",
+    scale_factor: int = 2,
 ) -> GANRecipe:
     r"""Conditional GAN reconstructor :math:`\hat x = R(y, A)`, :math:`y = \mathcal{N}(A x)`:
 
@@ -60,7 +64,9 @@ def conditional_gan(
     with ``D`` judging :math:`x` vs :math:`\hat x` (``adversarial="supervised"``), :math:`y` vs
     :math:`A\hat x` (``"measurement"``, self-supervised; ``"uair"`` adds the cycle term
     :math:`\lambda\omega\|A R(A\hat x, A) - A\hat x\|^2`) or the pairs :math:`(A^\top y, x)` vs
-    :math:`(A^\top y, \hat x)` (``"pair"``, pix2pix). ``reconstruction`` is ``"mse"``, ``"l1"``, a
+    :math:`(A^\top y, \hat x)` (``"pair"``, pix2pix), or :math:`y\!\downarrow_s` vs crops of :math:`\hat x`
+    of that size (``"scale"``, :math:`s` = ``scale_factor``, self-supervised across scales:
+    :class:`~invgan.training.cross_scale.CrossScaleView`). ``reconstruction`` is ``"mse"``, ``"l1"``, a
     loss module of the step, or ``None``. ``perceptual`` (a
     :class:`~invgan.losses.PerceptualLoss`) adds :math:`w_\text{p}\|\phi(\hat x)-\phi(x)\|_1` from
     ``adv_start`` on; before ``adv_start`` the generator is trained on the reconstruction terms alone
@@ -110,7 +116,8 @@ def conditional_gan(
     view_cls = CONDITIONAL_VIEWS[adversarial]
     view: View | None = None
     if discriminator is not None:
-        view = view_cls(back_projection) if view_cls is PairView else view_cls(fresh_measurement) if view_cls is MeasurementView else view_cls()
+        args = {PairView: (back_projection,), MeasurementView: (fresh_measurement,), CrossScaleView: (scale_factor,)}.get(view_cls, ())
+        view = view_cls(*args)
     return GANRecipe(
         reconstructor, discriminator, inputs=MeasurementInput(measurement, posterior_samples), view=view, objective=objective,
         adv_weight=adv_weight, adv_start=adv_start, n_critic=n_critic, g_losses=terms, regularizers=regularizers,
