@@ -15,8 +15,8 @@ from ..losses import (ClassHeadLoss, GANObjective, InfoLoss, LatentCodes, Measur
 from ..losses.cycle import CycleConsistencyLoss, IdentityLoss
 from ..losses.objectives import CONDITIONAL_OBJECTIVE, UNCONDITIONAL_OBJECTIVE
 from ..physics import MeasurementModel
-from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .cross_scale import CrossScaleView
+from .evaluators import ReconstructionEvaluator, SampleEvaluator
 from .gan import AmbientView, AugmentedView, GANRecipe, ImageView, LatentInput, LossTerm, MeasurementInput, MeasurementView, PairView, Regularizer, View
 from .unpaired import UnpairedInput, UnpairedView
 
