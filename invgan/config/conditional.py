@@ -225,7 +225,7 @@ class ConditionalConfig:
                              f"physics.fresh_per_sample=true (got {self.physics.fresh_per_sample}): D measures x_hat through a new draw of the operator")
         if loss.adversarial == "scale" and self.physics.name not in SCALE_VIEW_PHYSICS:
             raise ValueError(f"loss.adversarial='scale' compares down-scaled measurements with patches of x_hat, for measurements that "
-                             f"are images ({SCALE_VIEW_PHYSICS}), not physics.name={self.physics.name!r}")
+                             f"are images ({', '.join(SCALE_VIEW_PHYSICS)}), not physics.name={self.physics.name!r}")
         if self.model.consistency != "none" and self.physics.name != "inpainting":
             raise ValueError(f"model.consistency={self.model.consistency!r} copies the measured pixels into the output, for physics.name='inpainting' "
                              f"only (got {self.physics.name!r}): use model.consistency='none'")

@@ -100,7 +100,12 @@ def conditional_discriminator(cfg: ConditionalConfig, measurement: MeasurementMo
     extra: dict[str, Any] = {"n_layers": model.d_layers} if model.discriminator == "patchgan" else {}
     if model.d_norm != "auto":
         extra["norm"] = model.d_norm
-    return make_discriminator(model.discriminator, channels, size, width=model.d_width, spectral_norm=model.spectral_norm, **extra)
+    D = make_discriminator(model.discriminator, channels, size, width=model.d_width, spectral_norm=model.spectral_norm, **extra)
+    if loss.adversarial == "scale" and size < getattr(D, "min_size", 1):
+        raise ValueError(f"loss.scale_factor={loss.scale_factor} leaves D patches of {size}x{size} pixels, but "
+                         f"model.discriminator={model.discriminator!r} with model.d_layers={model.d_layers} needs at least "
+                         f"{D.min_size}x{D.min_size}: lower loss.scale_factor or model.d_layers, or raise data.crop")
+    return D
 
 
 def held_out_set(cfg: ConditionalConfig, device: torch.device | str = "cpu", measurement: MeasurementModel | None = None,

@@ -71,3 +71,5 @@ def test_cross_scale_needs_measurements_that_are_images(tmp_path):
         _tiny(tmp_path, "physics.name='inpainting'", "physics.fresh_per_sample=false", "loss.self_supervised='none'")
     with pytest.raises(ValueError, match="scale_factor"):
         _tiny(tmp_path, "loss.scale_factor=1")
+    with pytest.raises(ValueError, match=r"loss.scale_factor=16 leaves D patches of 2x2 pixels.*at least 6x6"):
+        build_run(_tiny(tmp_path, "loss.scale_factor=16"))
