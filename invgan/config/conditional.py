@@ -157,6 +157,8 @@ class LossConfig:
     std_weight: float = _opt(0.0, "rcGAN: beta_SD, weight of the std reward -sqrt(2/(pi P (P+1))) mean std of the P draws "
                                   "(1: the paper's rule; 0: off)")
     std_ramp: int = _opt(0, "rcGAN: steps over which the std reward's weight rises linearly from 0 to std_weight (0: full from the start)")
+    std_adapt: float = _opt(0.0, "rcGAN: rate mu of the paper's rule adapting std_weight after the ramp, from each step's draws: "
+                                 "scale += mu (10 log10(2P/(P+1)) - gap of one draw over their mean, dB); 0: fixed")
 
     @property
     def self_supervised_parts(self) -> tuple[str, ...]:
@@ -188,6 +190,7 @@ class LossConfig:
             ("posterior_samples", self.posterior_samples >= 1, "an integer >= 1 (1: one draw of z per measurement)"),
             ("std_weight", self.std_weight >= 0, "a value >= 0 (0: no std reward)"),
             ("std_ramp", self.std_ramp >= 0, "a number of steps >= 0"),
+            ("std_adapt", self.std_adapt >= 0, "a rate >= 0 (0: a fixed weight)"),
         ], section="loss")
 
 
@@ -255,6 +258,9 @@ class ConditionalConfig:
             if (loss.adv_weight > 0 and loss.adversarial not in ("supervised", "pair")) or loss.mc_weight > 0:
                 raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with loss.adversarial={loss.adversarial!r}, "
                                  f"loss.mc_weight={loss.mc_weight}: posterior samples need loss.adversarial='supervised' or 'pair' and loss.mc_weight=0")
+        if loss.std_adapt > 0 and loss.std_weight == 0:
+            raise ValueError(f"invalid loss.std_adapt={loss.std_adapt} with loss.std_weight=0: there is no std reward to adapt "
+                             "(set loss.std_weight, e.g. 1)")
         if loss.std_weight > 0 and loss.posterior_samples < 2:
             raise ValueError(f"invalid loss.std_weight={loss.std_weight} with loss.posterior_samples={loss.posterior_samples}: "
                              "the std reward needs loss.posterior_samples >= 2")

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import math
 
+import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -80,12 +82,38 @@ class SampleMeanLoss(nn.Module):
         return F.mse_loss(mean, x) if self.metric == "mse" else F.l1_loss(mean, x)
 
 
+def sample_gap_db(samples: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The squared errors behind rcGAN's PSNR gap of the step: :math:`(e_1, e_P)` with
+    :math:`e_1 = \frac1P\sum_p\|\hat x_p - x\|^2` (one draw) and :math:`e_P = \|\bar x - x\|^2` (their mean),
+    summed over the batch and its pixels. The gap is :math:`10\log_{10}(e_1/e_P)` dB; for exact posterior
+    draws its expectation is :math:`10\log_{10}\frac{2P}{P+1}` (1.25 dB for :math:`P = 2`)."""
+    samples, x = samples.detach().float(), x.detach().float()
+    one = (samples - x.unsqueeze(1)).pow(2).mean(1).sum()
+    mean = (samples.mean(1) - x).pow(2).sum()
+    return one, mean
+
+
 class StdReward(nn.Module):
     r"""rcGAN's standard-deviation reward, :math:`-\sqrt{2/(\pi P(P+1))}\;\frac1N\sum_i s_i` with
     :math:`s_i` the unbiased std of the :math:`P` samples at pixel :math:`i` (a loss: minimising it
     spreads the samples); weighted by :math:`\beta_\text{SD}` (``loss.std_weight``). With ``ramp`` :math:`= N`
     the reward is scaled by :math:`\min(1, t/N)` at step :math:`t` (``loss.std_ramp``): the draws learn
     their mean before they are pushed apart.
+
+    With ``adapt`` :math:`= \mu > 0` (``loss.std_adapt``) the weight follows the paper's rule during
+    training: after the ramp, each step multiplies it by a scale :math:`a` (starting at 1, kept in
+    :math:`[0, 2]`, checkpointed) updated from the step's own draws,
+
+    .. math::
+
+        a \leftarrow a + \mu\Big(10\log_{10}\tfrac{2P}{P+1} - 10\log_{10}\tfrac{e_1}{e_P}\Big),
+
+    :math:`e_1/e_P` the squared error of one draw over that of their mean (:func:`sample_gap_db`):
+    for exact posterior draws it is :math:`2P/(P+1)`. Draws that spread too little have a smaller
+    gap and the weight grows; too much, and it shrinks. (Bendel et al. update it once an epoch from
+    the gap of 8 draws on validation data; here the :math:`P` training draws give the gap for free,
+    and a small :math:`\mu` averages its noise.) In a data-parallel run the errors are summed over
+    the processes, so every process keeps the same scale.
 
     :Example:
 
@@ -97,13 +125,46 @@ class StdReward(nn.Module):
     -0.4607
     """
 
-    def __init__(self, ramp: int = 0):
+    max_scale = 2.0  # beyond about 2.2 the reward outgrows the l1 loss of the mean (Gaussian case)
+
+    def __init__(self, ramp: int = 0, adapt: float = 0.0):
         super().__init__()
         if ramp < 0:
             raise ValueError(f"invalid ramp={ramp!r}: expected a number of steps >= 0")
-        self.ramp = ramp
+        if adapt < 0:
+            raise ValueError(f"invalid adapt={adapt!r}: expected a rate >= 0 (0: a fixed weight)")
+        self.ramp, self.adapt = ramp, float(adapt)
+        self.scale = torch.ones((), dtype=torch.float64)  # a tensor: adapting it needs no host sync
 
     def forward(self, s: GANStep) -> Tensor:
         samples = step_samples(s)
         gain = min(1.0, s.step / self.ramp) if self.ramp else 1.0
-        return -gain * std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()
+        self.scale = self.scale.to(samples.device)
+        reward = std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()
+        loss = -gain * self.scale.to(reward.dtype) * reward if self.adapt > 0 else -gain * reward
+        if self.adapt > 0 and s.step >= self.ramp:
+            self._update(samples, s.batch.get("x"))
+        return loss
+
+    def _update(self, samples: Tensor, x: Tensor | None) -> None:
+        if x is None:
+            raise ValueError("adapting the std reward's weight needs ground truth x (the gap of the draws' errors)")
+        errors = torch.stack(sample_gap_db(samples, x)).double()
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            dist.all_reduce(errors)
+        p = samples.shape[1]
+        one, mean = errors.clamp_min(1e-30).unbind()
+        step = self.adapt * (10 * math.log10(2 * p / (p + 1)) - 10 * torch.log10(one / mean))
+        self.scale = (self.scale + step).clamp(0.0, self.max_scale)
+
+    def step_logs(self) -> dict[str, Tensor]:
+        """``scale``: the adapted factor :math:`a` of the weight (logged as ``G/std_scale``)."""
+        return {"scale": self.scale.detach().float()} if self.adapt > 0 else {}
+
+    def rng_state(self) -> dict[str, Tensor]:
+        """The adapted scale, saved with the recipe's state in checkpoints (a resumed run goes on with it)."""
+        return {"std_reward_scale": self.scale.detach().cpu().clone()} if self.adapt > 0 else {}
+
+    def set_rng_state(self, state: dict[str, Tensor]) -> None:
+        if "std_reward_scale" in state:
+            self.scale = state["std_reward_scale"].clone().double()

@@ -462,7 +462,10 @@ class GANRecipe(Recipe):
             terms["adv"] = adv
         if not terms:
             raise ValueError(f"the generator has no active loss at step {s.step}: every term starts later")
-        return sum(terms.values()), terms  # type: ignore[return-value]
+        # what a term reports besides its value (the adapted weight of rcGAN's std reward)
+        logs = {f"{t.name}_{k}": v for t in self.g_losses if t.name in terms and hasattr(t.fn, "step_logs")
+                for k, v in t.fn.step_logs().items()}
+        return sum(terms.values()), {**terms, **logs}  # type: ignore[return-value]
 
     def _constrain_discriminator(self) -> None:
         for constraint in self.d_constraints:

@@ -48,6 +48,7 @@ def conditional_gan(
     posterior_samples: int = 1,
     std_weight: float = 0.0,
     std_ramp: int = 0,
+    std_adapt: float = 0.0,
     fresh_measurement: MeasurementModel | None = None,
     self_supervised: nn.Module | tuple[nn.Module, ...] | None = None,
     ss_weight: float = 1.0,
@@ -77,7 +78,7 @@ def conditional_gan(
     posterior: :math:`P` draws :math:`\hat x_p = R(y, A, z_p)` per measurement, the reconstruction
     loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
     :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`, reached linearly over the
-    first ``std_ramp`` steps) and ``D``
+    first ``std_ramp`` steps, then adapted at the rate ``std_adapt`` if it is > 0) and ``D``
     judging every sample against the truth (``adversarial="supervised"``), or every pair of a
     sample and its measurement's lift against the truth's (``"pair"``: rcGAN's conditional ``D``);
     the self-supervised views are refused (they compare each sample with its measurement).
@@ -104,7 +105,7 @@ def conditional_gan(
         rec = (ReconstructionLoss if posterior_samples == 1 else SampleMeanLoss)(reconstruction) if isinstance(reconstruction, str) else reconstruction
         terms.append(LossTerm("rec", rec, rec_weight))
     if std_weight > 0:
-        terms.append(LossTerm("std", StdReward(ramp=std_ramp), std_weight))
+        terms.append(LossTerm("std", StdReward(ramp=std_ramp, adapt=std_adapt), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
     for loss in (self_supervised,) if isinstance(self_supervised, nn.Module) else self_supervised or ():

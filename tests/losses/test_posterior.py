@@ -70,3 +70,51 @@ def test_posterior_losses_need_samples_and_truth():
         SampleMeanLoss("l2")
     with pytest.raises(ValueError, match="P >= 2"):
         std_reward_coefficient(1)
+
+
+def test_sample_gap_errors_by_hand():
+    from invgan.losses.posterior import sample_gap_db
+
+    # one pixel, draws 0 and 2 of a truth 0.5: one draw's squared error (0.25 + 2.25) / 2, their mean's (1 - 0.5)^2
+    one, mean = sample_gap_db(torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1), torch.tensor(0.5).view(1, 1, 1, 1))
+    assert float(one) == pytest.approx(1.25) and float(mean) == pytest.approx(0.25)
+
+
+def test_adapted_std_reward_follows_the_gap_of_its_draws():
+    # P = 2, target ratio e_1 / e_P = 4/3 (1.25 dB). Draws 0.5 +- d of a truth 0.5 + b: e_P = b^2, e_1 = b^2 + d^2.
+    x = torch.full((1, 1, 1, 1), 0.5)
+
+    def step(d: float, b: float, step: int = 10):
+        samples = torch.tensor([0.5 + b - d, 0.5 + b + d]).view(1, 2, 1, 1, 1)
+        return GANStep(x_hat=samples.flatten(0, 1), batch={"x": x + 0 * b}, extras={"samples": samples}, step=step)
+
+    def after(d: float, b: float, rate: float = 0.1, n: int = 1, ramp: int = 0) -> float:
+        reward = StdReward(ramp=ramp, adapt=rate)
+        for _ in range(n):
+            reward(step(d, b))
+        return float(reward.scale)
+
+    target = 10 * math.log10(4 / 3)
+    # too narrow: d^2 = b^2 / 9, ratio 10/9, gap 0.46 dB under the target's 1.25: the weight grows by mu (1.25 - 0.46)
+    assert after(0.1, 0.3) == pytest.approx(1 + 0.1 * (target - 10 * math.log10(10 / 9)), rel=1e-6)
+    # too wide: d = b, ratio 2 (3.01 dB): it shrinks
+    assert after(0.3, 0.3) == pytest.approx(1 + 0.1 * (target - 10 * math.log10(2)), rel=1e-6)
+    # calibrated: d^2 = b^2 / 3: it stays
+    assert after(0.3 / math.sqrt(3), 0.3) == pytest.approx(1.0, abs=1e-9)
+    # kept in [0, 2]; not adapted during the ramp; not at all with rate 0
+    assert after(0.01, 0.3, rate=1.0, n=10) == 2.0 and after(0.3, 0.01, rate=1.0, n=10) == 0.0
+    assert after(0.1, 0.3, ramp=100) == 1.0 and after(0.1, 0.3, rate=0.0) == 1.0
+    # the loss carries the scale, and the scale is checkpointed
+    reward = StdReward(adapt=0.1)
+    reward(step(0.1, 0.3))
+    a = float(reward.scale)
+    assert a > 1 and float(reward(step(0.1, 0.3))) == pytest.approx(-a * std_reward_coefficient(2) * 0.2 / math.sqrt(2), rel=1e-6)
+    assert float(reward.step_logs()["scale"]) > a  # updated after the step's loss was taken
+    state = reward.rng_state()
+    fresh = StdReward(adapt=0.1)
+    fresh.set_rng_state(state)
+    assert float(fresh.scale) == float(reward.scale) and StdReward().rng_state() == {}
+    with pytest.raises(ValueError, match="adapt=-1"):
+        StdReward(adapt=-1)
+    with pytest.raises(ValueError, match="needs ground truth"):
+        StdReward(adapt=0.1)(GANStep(x_hat=torch.zeros(2, 1, 1, 1), extras={"samples": torch.zeros(1, 2, 1, 1, 1)}, step=1))

@@ -6,7 +6,8 @@ writes, per rank, ``OUT/<run>_rank<r>.pt``: the networks' state after each run:
 * ``full``: 6 steps of a conditional GAN with noisy measurements and an R1 phase every 2 steps;
 * ``first``, then ``resumed``: the same run stopped after 3 steps (``first/last.pt``) and
   resumed from that checkpoint to step 6 in fresh trainers;
-* ``clean``: 6 steps without measurement noise, to compare with one process on the global batch.
+* ``clean``: 6 steps without measurement noise, to compare with one process on the global batch;
+* ``std_scale``: rcGAN's adapted std reward fed other draws on each rank (:func:`rank_draws`).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ def stream() -> CropStream:
     return CropStream(images(), SIZE, GLOBAL_BATCH, seed=3)
 
 
+def rank_draws(rank: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(B, P, C, H, W)`` draws and their truth, other values on each rank."""
+    g = torch.Generator().manual_seed(11 + rank)
+    x = torch.rand(2, 1, 4, 4, generator=g)
+    return x.unsqueeze(1) + (0.05 + 0.1 * rank) * torch.randn(2, 2, 1, 4, 4, generator=g), x
+
+
 def main(out: Path) -> None:
     info = init_from_env("cpu")
     assert info.world_size == 2, info
@@ -71,6 +79,13 @@ def main(out: Path) -> None:
     t = make_trainer(STEPS, noise=False)
     t.fit(stream())
     dump("clean", t)
+
+    from invgan.losses import GANStep, StdReward
+
+    reward = StdReward(adapt=0.5)
+    samples, x = rank_draws(info.rank)
+    reward(GANStep(x_hat=samples.flatten(0, 1), batch={"x": x}, extras={"samples": samples}, step=1))
+    torch.save(reward.scale, out / f"std_scale_rank{info.rank}.pt")
     shutdown()
 
 

@@ -82,6 +82,23 @@ def test_matches_one_process_on_the_global_batch(ddp_runs):
     torch.testing.assert_close(two, one, rtol=1e-4, atol=1e-5)
 
 
+def test_adapted_std_reward_keeps_one_scale_from_the_errors_of_both_ranks(ddp_runs):
+    """rcGAN's adapted weight sums the draws' errors over the processes, so the ranks never drift apart."""
+    from invgan.losses import GANStep, StdReward
+
+    w = _worker()
+    scales = [torch.load(ddp_runs / f"std_scale_rank{r}.pt", weights_only=True) for r in (0, 1)]
+    assert torch.equal(scales[0], scales[1])
+    draws = [w.rank_draws(r) for r in (0, 1)]
+    samples, x = torch.cat([d[0] for d in draws]), torch.cat([d[1] for d in draws])  # one process, both batches
+    one = StdReward(adapt=0.5)
+    one(GANStep(x_hat=samples.flatten(0, 1), batch={"x": x}, extras={"samples": samples}, step=1))
+    torch.testing.assert_close(scales[0], one.scale)
+    alone = StdReward(adapt=0.5)
+    alone(GANStep(x_hat=draws[0][0].flatten(0, 1), batch={"x": draws[0][1]}, extras={"samples": draws[0][0]}, step=1))
+    assert not torch.allclose(alone.scale, one.scale)  # rank 0's own batch alone would give another scale
+
+
 def load_initial(w) -> dict[str, dict[str, torch.Tensor]]:
     t = w.make_trainer(w.STEPS, noise=False)
     return {k: v.state_dict() for k, v in t.networks.items()}

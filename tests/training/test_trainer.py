@@ -79,6 +79,8 @@ def test_d_sees_the_fake_detached(tiny_overrides):
      "loss.reconstruction='none'", "loss.mc_weight=1", "loss.self_supervised='splitting'"],  # the splitting masks' stream
     ["model.latent_channels=1"],
     ["optim.n_critic=2"],
+    # rcGAN with the adapted std reward: its scale is part of the state
+    ["model.latent_channels=1", "loss.reconstruction='l1'", "loss.posterior_samples=2", "loss.std_weight=1", "loss.std_adapt=0.5"],
 ])
 def test_resume_gives_the_same_next_steps_as_an_uninterrupted_run(tiny_overrides, tmp_path, extra):
     full = build(tiny_overrides, *extra, f"train.out_dir='{tmp_path / 'a'}'", "train.eval_every=2")
