@@ -82,8 +82,8 @@ class SampleMeanLoss(nn.Module):
         return F.mse_loss(mean, x) if self.metric == "mse" else F.l1_loss(mean, x)
 
 
-def sample_gap_db(samples: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
-    r"""The squared errors behind rcGAN's PSNR gap of the step: :math:`(e_1, e_P)` with
+def draw_errors(samples: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    r"""The squared errors behind the PSNR gap of the step's rcGAN draws: :math:`(e_1, e_P)` with
     :math:`e_1 = \frac1P\sum_p\|\hat x_p - x\|^2` (one draw) and :math:`e_P = \|\bar x - x\|^2` (their mean),
     summed over the batch and its pixels. The gap is :math:`10\log_{10}(e_1/e_P)` dB; for exact posterior
     draws its expectation is :math:`10\log_{10}\frac{2P}{P+1}` (1.25 dB for :math:`P = 2`)."""
@@ -108,7 +108,7 @@ class StdReward(nn.Module):
 
         a \leftarrow a + \mu\Big(10\log_{10}\tfrac{2P}{P+1} - 10\log_{10}\tfrac{e_1}{e_P}\Big),
 
-    :math:`e_1/e_P` the squared error of one draw over that of their mean (:func:`sample_gap_db`):
+    :math:`e_1/e_P` the squared error of one draw over that of their mean (:func:`draw_errors`):
     for exact posterior draws it is :math:`2P/(P+1)`. Draws that spread too little have a smaller
     gap and the weight grows; too much, and it shrinks. (Bendel et al. update it once an epoch from
     the gap of 8 draws on validation data; here the :math:`P` training draws give the gap for free,
@@ -149,7 +149,7 @@ class StdReward(nn.Module):
     def _update(self, samples: Tensor, x: Tensor | None) -> None:
         if x is None:
             raise ValueError("adapting the std reward's weight needs ground truth x (the gap of the draws' errors)")
-        errors = torch.stack(sample_gap_db(samples, x)).double()
+        errors = torch.stack(draw_errors(samples, x)).double()
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
             dist.all_reduce(errors)
         p = samples.shape[1]

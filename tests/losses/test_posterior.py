@@ -73,10 +73,10 @@ def test_posterior_losses_need_samples_and_truth():
 
 
 def test_sample_gap_errors_by_hand():
-    from invgan.losses.posterior import sample_gap_db
+    from invgan.losses.posterior import draw_errors
 
     # one pixel, draws 0 and 2 of a truth 0.5: one draw's squared error (0.25 + 2.25) / 2, their mean's (1 - 0.5)^2
-    one, mean = sample_gap_db(torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1), torch.tensor(0.5).view(1, 1, 1, 1))
+    one, mean = draw_errors(torch.tensor([0.0, 2.0]).view(1, 2, 1, 1, 1), torch.tensor(0.5).view(1, 1, 1, 1))
     assert float(one) == pytest.approx(1.25) and float(mean) == pytest.approx(0.25)
 
 
