@@ -141,7 +141,7 @@ class StdReward(nn.Module):
         gain = min(1.0, s.step / self.ramp) if self.ramp else 1.0
         self.scale = self.scale.to(samples.device)
         reward = std_reward_coefficient(samples.shape[1]) * samples.std(1, correction=1).mean()
-        loss = -gain * self.scale.to(reward.dtype) * reward if self.adapt > 0 else -gain * reward
+        loss = -gain * self.scale.to(reward.dtype) * reward  # scale 1 unless adapted
         if self.adapt > 0 and s.step >= self.ramp:
             self._update(samples, s.batch.get("x"))
         return loss

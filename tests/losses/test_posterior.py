@@ -72,7 +72,7 @@ def test_posterior_losses_need_samples_and_truth():
         std_reward_coefficient(1)
 
 
-def test_sample_gap_errors_by_hand():
+def test_draw_errors_by_hand():
     from invgan.losses.posterior import draw_errors
 
     # one pixel, draws 0 and 2 of a truth 0.5: one draw's squared error (0.25 + 2.25) / 2, their mean's (1 - 0.5)^2
@@ -81,12 +81,12 @@ def test_sample_gap_errors_by_hand():
 
 
 def test_adapted_std_reward_follows_the_gap_of_its_draws():
-    # P = 2, target ratio e_1 / e_P = 4/3 (1.25 dB). Draws 0.5 +- d of a truth 0.5 + b: e_P = b^2, e_1 = b^2 + d^2.
+    # P = 2, target ratio e_1 / e_P = 4/3 (1.25 dB). Draws 0.5 + b +- d of a truth 0.5: e_P = b^2, e_1 = b^2 + d^2.
     x = torch.full((1, 1, 1, 1), 0.5)
 
     def step(d: float, b: float, step: int = 10):
         samples = torch.tensor([0.5 + b - d, 0.5 + b + d]).view(1, 2, 1, 1, 1)
-        return GANStep(x_hat=samples.flatten(0, 1), batch={"x": x + 0 * b}, extras={"samples": samples}, step=step)
+        return GANStep(x_hat=samples.flatten(0, 1), batch={"x": x}, extras={"samples": samples}, step=step)
 
     def after(d: float, b: float, rate: float = 0.1, n: int = 1, ramp: int = 0) -> float:
         reward = StdReward(ramp=ramp, adapt=rate)
