@@ -159,6 +159,8 @@ class LossConfig:
     std_ramp: int = _opt(0, "rcGAN: steps over which the std reward's weight rises linearly from 0 to std_weight (0: full from the start)")
     std_adapt: float = _opt(0.0, "rcGAN: rate mu of the paper's rule adapting std_weight after the ramp, from each step's draws: "
                                  "scale += mu (10 log10(2P/(P+1)) - gap of one draw over their mean, dB); 0: fixed")
+    std_pool: int = _opt(1, "rcGAN: the std reward is that of the draws averaged over k x k boxes (1: each pixel's std; "
+                            "k > 1: variation finer than the box, grain, earns no reward)")
 
     @property
     def self_supervised_parts(self) -> tuple[str, ...]:
@@ -191,6 +193,7 @@ class LossConfig:
             ("std_weight", self.std_weight >= 0, "a value >= 0 (0: no std reward)"),
             ("std_ramp", self.std_ramp >= 0, "a number of steps >= 0"),
             ("std_adapt", self.std_adapt >= 0, "a rate >= 0 (0: a fixed weight)"),
+            ("std_pool", self.std_pool >= 1, "a box size >= 1 (1: each pixel's std)"),
         ], section="loss")
 
 

@@ -50,6 +50,26 @@ def test_std_reward_ramp_scales_it_linearly_then_leaves_it_whole():
         StdReward(ramp=-1)
 
 
+def test_pooled_std_reward_is_the_std_of_box_averaged_draws_by_hand():
+    # P = 2 on a 1x3 image, box 2: the averaged draws are ((a0 + a1)/2, (a1 + a2)/2), the same for b;
+    # the reward is -c * mean over the 2 boxes of |mean_a - mean_b| / sqrt(2)
+    a = torch.tensor([0.0, 1.0, 0.0])
+    b = torch.tensor([1.0, 0.0, 1.0])  # b = 1 - a: pixel std 1/sqrt(2) everywhere, box std 0 (grain)
+    c = std_reward_coefficient(2)
+    samples = torch.stack([a, b]).view(1, 2, 1, 1, 3)
+    assert float(StdReward(pool=1)(step_of(samples))) == pytest.approx(-c / math.sqrt(2))
+    assert float(StdReward(pool=2)(step_of(samples))) == pytest.approx(0.0, abs=1e-7)
+    shift = torch.stack([a, a + 0.5]).view(1, 2, 1, 1, 3).requires_grad_(True)  # structure: the same at every scale
+    loss = StdReward(pool=2)(step_of(shift))
+    assert float(loss) == pytest.approx(-c * 0.5 / math.sqrt(2))
+    loss.backward()  # d/d a_i: -c / sqrt(2) * sign(mean_a - mean_b) * (boxes holding i) / (2 * 2 boxes)
+    expected = -c / math.sqrt(2) * -1 * torch.tensor([1.0, 2.0, 1.0]) / 4
+    torch.testing.assert_close(shift.grad[0, 0].flatten(), expected)
+    torch.testing.assert_close(shift.grad[0, 1].flatten(), -expected)
+    with pytest.raises(ValueError, match="pool=0"):
+        StdReward(pool=0)
+
+
 def test_sample_mean_loss_is_on_the_mean_and_shares_its_gradient():
     samples = torch.tensor([[0.0, 2.0], [1.0, 5.0]]).view(1, 2, 1, 1, 2).requires_grad_(True)  # means 0.5 and 3.5
     x = torch.tensor([1.0, 3.0]).view(1, 1, 1, 2)
