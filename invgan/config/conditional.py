@@ -161,6 +161,8 @@ class LossConfig:
                                  "scale += mu (10 log10(2P/(P+1)) - gap of one draw over their mean, dB); 0: fixed")
     std_pool: int = _opt(1, "rcGAN: the std reward is that of the draws averaged over k x k boxes (1: each pixel's std; "
                             "k > 1: variation finer than the box, grain, earns no reward)")
+    std_unseen: bool = _opt(False, "rcGAN: the std reward less the std of the measured draws A x_hat_p: only spread that A "
+                                   "does not see (which y cannot pin down) earns the reward")
 
     @property
     def self_supervised_parts(self) -> tuple[str, ...]:
@@ -261,6 +263,9 @@ class ConditionalConfig:
             if (loss.adv_weight > 0 and loss.adversarial not in ("supervised", "pair")) or loss.mc_weight > 0:
                 raise ValueError(f"invalid loss.posterior_samples={loss.posterior_samples} with loss.adversarial={loss.adversarial!r}, "
                                  f"loss.mc_weight={loss.mc_weight}: posterior samples need loss.adversarial='supervised' or 'pair' and loss.mc_weight=0")
+        if (loss.std_pool > 1 or loss.std_unseen) and loss.std_weight == 0:
+            raise ValueError(f"invalid loss.std_pool={loss.std_pool}, loss.std_unseen={loss.std_unseen} with loss.std_weight=0: "
+                             "they shape the std reward, which is off (set loss.std_weight, e.g. 1)")
         if loss.std_adapt > 0 and loss.std_weight == 0:
             raise ValueError(f"invalid loss.std_adapt={loss.std_adapt} with loss.std_weight=0: there is no std reward to adapt "
                              "(set loss.std_weight, e.g. 1)")

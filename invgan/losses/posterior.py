@@ -102,6 +102,16 @@ def box_filtered(samples: Tensor, size: int) -> Tensor:
     return F.avg_pool2d(samples.flatten(0, 1), (min(size, h), min(size, w)), stride=1).unflatten(0, (b, p))
 
 
+def measured_spread(samples: Tensor, physics: nn.Module) -> Tensor:
+    r"""The mean over measurement entries of the unbiased std of the :math:`P` measured draws
+    :math:`A\hat x_p` (noise-free), ``samples`` ``(B, P, C, H, W)`` and ``physics`` the operator of the
+    :math:`B` measurements."""
+    if physics is None:
+        raise ValueError("the spread of the measured draws needs the step's operator (physics)")
+    measured = torch.stack([physics.A(samples[:, p]) for p in range(samples.shape[1])], 1)
+    return measured.std(1, correction=1).mean()
+
+
 class StdReward(nn.Module):
     r"""rcGAN's standard-deviation reward, :math:`-\sqrt{2/(\pi P(P+1))}\;\frac1N\sum_i s_i` with
     :math:`s_i` the unbiased std of the :math:`P` samples at pixel :math:`i` (a loss: minimising it
@@ -113,6 +123,11 @@ class StdReward(nn.Module):
     :math:`k\times k` box at :math:`i` (:func:`box_filtered`): variation that the box averages out
     (pixel grain) earns nothing and only costs the :math:`\ell_1` loss of the mean, so the draws
     spread by structure (edges placed differently) instead of grain.
+
+    With ``unseen`` (``loss.std_unseen``) the reward is :math:`\overline{s} - \overline{s_A}`,
+    :math:`s_A` the std of the measured draws :math:`A\hat x_p` (:func:`measured_spread`): spread that
+    the operator passes (which the measurement :math:`y` pins down, up to its noise) earns nothing, so
+    the draws differ where :math:`A` is blind (for a blur, the fine detail it removes).
 
     With ``adapt`` :math:`= \mu > 0` (``loss.std_adapt``) the weight follows the paper's rule during
     training: after the ramp, each step multiplies it by a scale :math:`a` (starting at 1, kept in
@@ -141,7 +156,7 @@ class StdReward(nn.Module):
 
     max_scale = 2.0  # beyond about 2.2 the reward outgrows the l1 loss of the mean (Gaussian case)
 
-    def __init__(self, ramp: int = 0, adapt: float = 0.0, pool: int = 1):
+    def __init__(self, ramp: int = 0, adapt: float = 0.0, pool: int = 1, unseen: bool = False):
         super().__init__()
         if pool < 1:
             raise ValueError(f"invalid pool={pool!r}: expected a box size >= 1 (1: the std of each pixel)")
@@ -149,14 +164,17 @@ class StdReward(nn.Module):
             raise ValueError(f"invalid ramp={ramp!r}: expected a number of steps >= 0")
         if adapt < 0:
             raise ValueError(f"invalid adapt={adapt!r}: expected a rate >= 0 (0: a fixed weight)")
-        self.ramp, self.adapt, self.pool = ramp, float(adapt), int(pool)
+        self.ramp, self.adapt, self.pool, self.unseen = ramp, float(adapt), int(pool), bool(unseen)
         self.scale = torch.ones((), dtype=torch.float64)  # a tensor: adapting it needs no host sync
 
     def forward(self, s: GANStep) -> Tensor:
         samples = step_samples(s)
         gain = min(1.0, s.step / self.ramp) if self.ramp else 1.0
         self.scale = self.scale.to(samples.device)
-        reward = std_reward_coefficient(samples.shape[1]) * box_filtered(samples, self.pool).std(1, correction=1).mean()
+        spread = box_filtered(samples, self.pool).std(1, correction=1).mean()
+        if self.unseen:
+            spread = spread - measured_spread(samples, s.physics)
+        reward = std_reward_coefficient(samples.shape[1]) * spread
         loss = -gain * self.scale.to(reward.dtype) * reward  # scale 1 unless adapted
         if self.adapt > 0 and s.step >= self.ramp:
             self._update(samples, s.batch.get("x"))

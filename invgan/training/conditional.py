@@ -52,7 +52,7 @@ def conditional_parts(cfg: ConditionalConfig, device: torch.device) -> RunParts:
         reconstruction=None if loss.reconstruction == "none" else loss.reconstruction, rec_weight=loss.rec_weight,
         mc_weight=loss.mc_weight, cycle_weight=loss.cycle_weight, n_critic=cfg.optim.n_critic,
         perceptual=perceptual, perceptual_weight=loss.perceptual_weight, eval_measurement=eval_measurement,
-        posterior_samples=loss.posterior_samples, std_weight=loss.std_weight, std_ramp=loss.std_ramp, std_adapt=loss.std_adapt, std_pool=loss.std_pool,
+        posterior_samples=loss.posterior_samples, std_weight=loss.std_weight, std_ramp=loss.std_ramp, std_adapt=loss.std_adapt, std_pool=loss.std_pool, std_unseen=loss.std_unseen,
         fresh_measurement=fresh_measurement(cfg, device) if loss.fresh_operator else None,
         self_supervised=self_supervised_terms(cfg, device), ss_weight=loss.ss_weight,
         select=data.select, scale_factor=loss.scale_factor,

@@ -50,6 +50,7 @@ def conditional_gan(
     std_ramp: int = 0,
     std_adapt: float = 0.0,
     std_pool: int = 1,
+    std_unseen: bool = False,
     fresh_measurement: MeasurementModel | None = None,
     self_supervised: nn.Module | tuple[nn.Module, ...] | None = None,
     ss_weight: float = 1.0,
@@ -106,7 +107,7 @@ def conditional_gan(
         rec = (ReconstructionLoss if posterior_samples == 1 else SampleMeanLoss)(reconstruction) if isinstance(reconstruction, str) else reconstruction
         terms.append(LossTerm("rec", rec, rec_weight))
     if std_weight > 0:
-        terms.append(LossTerm("std", StdReward(ramp=std_ramp, adapt=std_adapt, pool=std_pool), std_weight))
+        terms.append(LossTerm("std", StdReward(ramp=std_ramp, adapt=std_adapt, pool=std_pool, unseen=std_unseen), std_weight))
     if mc_weight > 0:
         terms.append(LossTerm("mc", MeasurementConsistencyLoss(), mc_weight))
     for loss in (self_supervised,) if isinstance(self_supervised, nn.Module) else self_supervised or ():

@@ -90,6 +90,8 @@ def test_no_adversarial_phase_is_warned():
     (["loss.std_adapt=-1"], "invalid loss.std_adapt=-1"),
     (["loss.std_adapt=0.01"], "no std reward to adapt"),
     (["loss.std_pool=0"], "invalid loss.std_pool=0"),
+    (["loss.std_pool=3"], "they shape the std reward, which is off"),
+    (["loss.std_unseen=true"], "they shape the std reward, which is off"),
 ])
 def test_posterior_sampling_combinations_that_cannot_run_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):

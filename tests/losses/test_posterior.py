@@ -70,6 +70,25 @@ def test_pooled_std_reward_is_the_std_of_box_averaged_draws_by_hand():
         StdReward(pool=0)
 
 
+def test_unseen_std_reward_subtracts_the_spread_the_operator_passes():
+    # A = mean of the two pixels of a 1x2 image (a toy blur): the draws (a, b) and (a', b') differ by
+    # d = (1, -1) (invisible to A: full reward) or by (1, 1) (A passes it: no reward)
+    class Mean2(torch.nn.Module):
+        def A(self, x):
+            return x.mean(-1, keepdim=True)
+
+    c = std_reward_coefficient(2)
+    base = torch.tensor([0.2, 0.6])
+    for diff, seen in (((1.0, -1.0), 0.0), ((1.0, 1.0), 1.0)):
+        samples = torch.stack([base, base + torch.tensor(diff)]).view(1, 2, 1, 1, 2)
+        s = GANStep(x_hat=samples.flatten(0, 1), physics=Mean2(), extras={"samples": samples})
+        pixel_std, measured_std = 1 / math.sqrt(2), seen / math.sqrt(2)
+        assert float(StdReward(unseen=True)(s)) == pytest.approx(-c * (pixel_std - measured_std))
+        assert float(StdReward()(s)) == pytest.approx(-c * pixel_std)
+    with pytest.raises(ValueError, match="needs the step's operator"):
+        StdReward(unseen=True)(step_of(samples))
+
+
 def test_sample_mean_loss_is_on_the_mean_and_shares_its_gradient():
     samples = torch.tensor([[0.0, 2.0], [1.0, 5.0]]).view(1, 2, 1, 1, 2).requires_grad_(True)  # means 0.5 and 3.5
     x = torch.tensor([1.0, 3.0]).view(1, 1, 1, 2)

@@ -198,6 +198,27 @@ def test_posterior_input_draws_p_samples_and_the_terms_read_their_mean_and_sprea
         conditional_gan(R, measurement, None, std_weight=1.0)
 
 
+def test_the_unseen_std_reward_measures_each_draw_through_its_own_measurement_s_operator():
+    from invgan.losses.posterior import std_reward_coefficient
+    from invgan.nets import ConditionalReconstructor
+    from invgan.training import conditional_gan
+
+    torch.manual_seed(0)
+    measurement = make_physics("inpainting", (1, 16, 16), keep=0.5, noise="none", fresh_per_sample=True)
+    R = ConditionalReconstructor(1, width=4, depth=2, latent_channels=1)
+    torch.nn.init.normal_(R.unet.out.weight, std=0.1)
+    recipe = conditional_gan(R, measurement, None, reconstruction="l1", posterior_samples=2, std_weight=1.0, std_unseen=True, std_pool=2)
+    s = recipe(torch.rand(3, 1, 16, 16), 0)
+    samples = s.extras["samples"]
+    masks = s.physics.mask.expand_as(samples[:, 0])  # (3, 1, 16, 16): one fresh mask per measurement
+    assert not torch.equal(masks[0], masks[1])
+    boxed = torch.nn.functional.avg_pool2d(samples.flatten(0, 1), 2, stride=1).unflatten(0, (3, 2))
+    measured = samples * masks.unsqueeze(1)  # A of inpainting: each draw masked as its own y
+    expected = -std_reward_coefficient(2) * (boxed.std(1).mean() - measured.std(1).mean())
+    _, logs = recipe.generator_loss(s)
+    torch.testing.assert_close(logs["std"].detach(), expected.detach())
+
+
 def test_a_conditional_d_pairs_every_posterior_draw_with_its_own_measurement():
     from invgan.nets import ConditionalReconstructor, PatchGANDiscriminator
     from invgan.training import conditional_gan
