@@ -80,7 +80,8 @@ def conditional_gan(
     posterior: :math:`P` draws :math:`\hat x_p = R(y, A, z_p)` per measurement, the reconstruction
     loss on their mean (:class:`~invgan.losses.SampleMeanLoss`), the std reward
     :class:`~invgan.losses.StdReward` weighted by ``std_weight`` (:math:`\beta_\text{SD}`, reached linearly over the
-    first ``std_ramp`` steps, then adapted at the rate ``std_adapt`` if it is > 0) and ``D``
+    first ``std_ramp`` steps, then adapted at the rate ``std_adapt`` if it is > 0; on :math:`k\times k` box averages
+    of the draws with ``std_pool`` :math:`=k`, less the spread of :math:`A\hat x_p` with ``std_unseen``) and ``D``
     judging every sample against the truth (``adversarial="supervised"``), or every pair of a
     sample and its measurement's lift against the truth's (``"pair"``: rcGAN's conditional ``D``);
     the self-supervised views are refused (they compare each sample with its measurement).
