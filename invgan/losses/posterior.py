@@ -158,8 +158,8 @@ class StdReward(nn.Module):
 
     def __init__(self, ramp: int = 0, adapt: float = 0.0, pool: int = 1, unseen: bool = False):
         super().__init__()
-        if pool < 1:
-            raise ValueError(f"invalid pool={pool!r}: expected a box size >= 1 (1: the std of each pixel)")
+        if pool != int(pool) or pool < 1:
+            raise ValueError(f"invalid pool={pool!r}: expected an integer box size >= 1 (1: the std of each pixel)")
         if ramp < 0:
             raise ValueError(f"invalid ramp={ramp!r}: expected a number of steps >= 0")
         if adapt < 0:

@@ -68,6 +68,8 @@ def test_pooled_std_reward_is_the_std_of_box_averaged_draws_by_hand():
     torch.testing.assert_close(shift.grad[0, 1].flatten(), -expected)
     with pytest.raises(ValueError, match="pool=0"):
         StdReward(pool=0)
+    with pytest.raises(ValueError, match="pool=2.5"):
+        StdReward(pool=2.5)
 
 
 def test_unseen_std_reward_subtracts_the_spread_the_operator_passes():
