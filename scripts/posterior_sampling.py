@@ -112,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="an override of the deterministic cGAN runs only (their folder is named after it)")
     p.add_argument("--rc-set", dest="rc_extra", action="append", default=[],
                    help="an override of the rcGAN runs only (their folders get it as a suffix), e.g. loss.std_weight=0.5")
+    p.add_argument("--std-pool", type=int, default=1, metavar="k",
+                   help="score (and draw) the std map pooled over k x k neighbourhoods (PosteriorSamples.pooled; k odd)")
     p.add_argument("--table", default="table", help="name of the table files (NAME.json, NAME.md) and prefix of the figures")
     args = p.parse_args(argv)
     if args.k < 8:
@@ -157,13 +159,15 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(1)
         cal = sample_set(rc.sample, cal_data, cal_measurement.physics, args.k)
         xc = cal_data.x.float().cpu()
-        scale8, scale_all = calibrate_intervals(PosteriorSamples.from_samples(cal.samples[:, :8]), xc), calibrate_intervals(cal, xc)
-        post8 = PosteriorSamples.from_samples(post.samples[:, :8])
+        pool = args.std_pool
+        scale8 = calibrate_intervals(PosteriorSamples.from_samples(cal.samples[:, :8]).pooled(pool), xc)
+        scale_all = calibrate_intervals(cal.pooled(pool), xc)
+        post8 = PosteriorSamples.from_samples(post.samples[:, :8]).pooled(pool)
         rc8 = evaluate_posterior(post8, x, features=features, patch=args.patch, interval_scale=scale8)
-        rc_all = evaluate_posterior(post, x, interval_scale=scale_all)
+        rc_all = evaluate_posterior(post.pooled(pool), x, interval_scale=scale_all)
         row = {
             "deterministic": {"preset": det_name, "overrides": args.det_extra, **det_scores, "train_seconds": seconds[det_name]},
-            "rcgan": {"preset": rc_name, "overrides": args.rc_extra, "std_weight": rc_cfg.loss.std_weight, "train_seconds": seconds[rc_name], "sample_seconds": sample_seconds,
+            "rcgan": {"preset": rc_name, "overrides": args.rc_extra, "std_pool": args.std_pool, "std_weight": rc_cfg.loss.std_weight, "train_seconds": seconds[rc_name], "sample_seconds": sample_seconds,
                       "mean8": rc8, f"all{args.k}": rc_all},
             "gap_db": rc8["psnr_mean"] - det_scores["psnr"],
         }
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         # contrast among the first 48, the std and the error on one scale (the 99th percentile of the error)
         idx = x[:48].flatten(1).std(1).topk(min(args.show, len(x[:48]))).indices.sort().values
         xs, ys = x[idx], data.y[idx].float().cpu()
-        shown = PosteriorSamples.from_samples(post.samples[idx, :8])
+        shown = PosteriorSamples.from_samples(post.samples[idx, :8]).pooled(args.std_pool)
         err = (shown.mean - xs).abs()
         scale = float(torch.quantile(err.flatten(), 0.99)) or 1.0
         columns = [ys.clamp(0, 1), *[shown.samples[:, j] for j in range(4)], shown.mean, shown.std / scale, err / scale, xs]

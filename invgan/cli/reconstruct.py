@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="K >= 2 posterior samples (draws of z; a model with latent channels, e.g. the rcgan presets): "
                         "NAME_reconstruction.png is their mean, NAME_samples.png a row of the K samples, NAME_std.png the "
                         "per-pixel standard deviation scaled to its maximum (the maximum is printed)")
+    p.add_argument("--std-pool", type=int, default=1, metavar="k",
+                   help="with --samples: the std map pooled over every k x k neighbourhood, k odd (the root of the mean "
+                        "variance; less noisy from few samples; default 1: per pixel)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print per-image results as JSON on the last line")
     p.set_defaults(func=run)
@@ -40,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     check_named(args.checkpoint, "--checkpoint")
     if args.samples is not None and args.samples < 2:
         raise ValueError(f"invalid --samples {args.samples}: expected K >= 2 (a standard deviation needs two samples)")
+    if args.std_pool != 1 and (args.samples is None or args.std_pool < 1 or args.std_pool % 2 == 0):
+        raise ValueError(f"invalid --std-pool {args.std_pool}: expected an odd integer >= 1, with --samples"
+                         + ("" if args.samples is not None else " (it pools the std map of the samples)"))
     out = check_writable_folder(args.out, "--out folder")
     device = select_device(args.device)
     model, cfg = load_reconstructor(args.checkpoint, device)
@@ -67,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(args.seed)
         with torch.no_grad():
             y = img if args.measured else mm.measure(img)
-            post = model.sample(y, mm.physics, args.samples) if args.samples is not None else None
+            post = model.sample(y, mm.physics, args.samples).pooled(args.std_pool) if args.samples is not None else None
             x_hat = (post.mean if post is not None else model(y, mm.physics)).clamp(0, 1)
             back = lift(mm.physics, y, "adjoint").clamp(0, 1)
         write_image(back.cpu(), out / f"{stem}_measurement.png", bits=bits)  # as many channels as the model's images

@@ -10,8 +10,9 @@ per-pixel standard deviation
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -44,6 +45,32 @@ class PosteriorSamples:
     def k(self) -> int:
         """The number of samples :math:`K`."""
         return self.samples.shape[1]
+
+    def pooled(self, size: int) -> "PosteriorSamples":
+        r"""The same samples and mean with the std map pooled over every :math:`k\times k` neighbourhood
+        (``size`` :math:`k`, odd; clipped at the borders): :math:`\tilde s_i = \big(\frac{1}{|N_i|}\sum_{j\in N_i}
+        s_j^2\big)^{1/2}`. From few samples each :math:`s_j^2` has only :math:`K-1` degrees of freedom; the
+        average over :math:`k^2` pixels is far less noisy where the spread varies slowly, and blurs it
+        where it changes from pixel to pixel. ``size`` 1 returns the samples unchanged.
+
+        :Example:
+
+        >>> import torch
+        >>> from invgan.nets import PosteriorSamples
+        >>> s = torch.zeros(1, 2, 1, 1, 3)
+        >>> s[0, 1, 0, 0, 1] = 2.0  # one pixel of variance 2, two of 0
+        >>> [round(v, 4) for v in PosteriorSamples.from_samples(s).pooled(3).std.flatten().tolist()]
+        [1.0, 0.8165, 1.0]
+        """
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1 or size % 2 == 0:
+            raise ValueError(f"invalid std pool size {size!r}: expected an odd integer >= 1 (a neighbourhood centred on the pixel)")
+        if size == 1:
+            return self
+        var = self.std.pow(2)
+        lead = var.shape[:-3]
+        flat = var.reshape(-1, *var.shape[-3:])
+        pooled = F.avg_pool2d(flat, size, stride=1, padding=size // 2, count_include_pad=False)
+        return replace(self, std=pooled.reshape(*lead, *pooled.shape[-3:]).sqrt())
 
 
 def check_sample_count(k: int) -> None:

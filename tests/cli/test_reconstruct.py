@@ -103,6 +103,25 @@ def test_samples_writes_the_mean_a_row_of_samples_and_a_std_map(sampling_run, tm
     assert row["samples"] == str(out / "photo_samples.png") and row["std_max"] >= row["std_mean"] >= 0 and np.isfinite(row["psnr"])
 
 
+def test_std_pool_writes_the_pooled_std_map_and_refuses_an_even_size(sampling_run, tmp_path, capsys):
+    """--std-pool 3: the std map is the root of the 3x3 mean variance of the same draws (same seed), so its
+    mean lies below the per-pixel map's maximum and above 0; an even size, or no --samples, is one line."""
+    img = tmp_path / "photo.png"
+    Image.fromarray((np.random.default_rng(4).random((20, 24)) * 255).astype(np.uint8)).save(img)
+    rows = {}
+    for pool in ("1", "3"):
+        assert main(["reconstruct", "--checkpoint", str(sampling_run / "last.pt"), str(img), "--samples", "3", "--std-pool", pool,
+                     "--out", str(tmp_path / f"pool{pool}"), "--json"]) == 0
+        (rows[pool],) = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rows["3"]["std_max"] <= rows["1"]["std_max"] + 1e-6 and rows["3"]["std_mean"] > 0
+    assert rows["3"]["psnr"] == rows["1"]["psnr"]  # the same draws: only the std map changes
+    for extra, message in ((["--samples", "3", "--std-pool", "2"], "invalid --std-pool 2"), (["--std-pool", "3"], "with --samples")):
+        assert main(["reconstruct", "--checkpoint", str(sampling_run / "last.pt"), str(img), *extra, "--out", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], err
+        assert not (tmp_path / "bad").exists()
+
+
 def test_samples_refuses_fewer_than_two_and_a_deterministic_model(sampling_run, tiny_run, tmp_path, capsys):
     img = tmp_path / "photo.png"
     Image.fromarray((np.random.default_rng(3).random((20, 20)) * 255).astype(np.uint8)).save(img)

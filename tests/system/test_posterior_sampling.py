@@ -36,6 +36,12 @@ def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch, capsys):
     assert "kid" in row["deterministic"] and (tmp_path / "out" / "table_deblurring_samples.png").is_file()
     assert "rcGAN (`rcgan-deblur`, beta_SD 1), mean of 8" in capsys.readouterr().out  # the markdown table
     assert not list((tmp_path / "out").glob("*.md"))  # no .md under docs/figures: Sphinx would take it for a page
+    # the same runs reused, the std map pooled over 3x3: same draws and mean, another std map and spread scores
+    assert script.main([*common, "--reuse", "--no-kid", "--std-pool", "3", "--table", "pooled"]) == 0
+    pooled = json.loads((tmp_path / "out" / "pooled.json").read_text())["problems"]["deblurring"]["rcgan"]
+    assert pooled["std_pool"] == 3 and row["rcgan"]["std_pool"] == 1
+    assert pooled["mean8"]["psnr_mean"] == row["rcgan"]["mean8"]["psnr_mean"] and pooled["mean8"]["std"] != row["rcgan"]["mean8"]["std"]
+    capsys.readouterr()
     assert script.main([*common, "--select-beta", "0.5", "1"]) == 0
     selection = json.loads((tmp_path / "out" / "selection.json").read_text())
     assert selection["split"] == "train" and selection["problems"]["deblurring"]["chosen"] in (0.5, 1.0)
