@@ -116,6 +116,8 @@ CASES: list[Case] = [
          "invalid --samples 1: expected K >= 2"),
     Case("reconstruct-samples-deterministic", "CLI", "`reconstruct --samples 4` with a deterministic reconstructor",
          "reconstruct --checkpoint {run}/last.pt {small} --samples 4 --out {out}/rec", "--samples needs a reconstructor with latent channels"),
+    Case("reconstruct-std-pool-even", "CLI", "`reconstruct --std-pool 2` (the neighbourhood must be centred)",
+         "reconstruct --checkpoint {run}/last.pt {small} --samples 3 --std-pool 2 --out {out}/rec", "invalid --std-pool 2: expected an odd integer"),
     Case("bool-flag", "CLI", "`--fresh-per-sample maybe`", "dip {small} --fresh-per-sample maybe --out {out}/x.png", "expected true or false"),
     Case("nan-flag", "CLI", "`--noise-sigma nan`", "dip {small} --noise-sigma nan --max-steps 2 --out {out}/x.png", "invalid physics.noise_sigma='NaN'"),
     # --- config files and values
