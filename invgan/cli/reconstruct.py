@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "per-pixel standard deviation scaled to its maximum (the maximum is printed)")
     p.add_argument("--std-pool", type=int, default=1, metavar="k",
                    help="with --samples: the std map pooled over every k x k neighbourhood, k odd (the root of the mean "
-                        "variance; less noisy from few samples; default 1: per pixel)")
+                        "variance; less noisy from few samples: it ranks deblurring's error better, inpainting's worse; default 1: per pixel)")
     p.add_argument("--device", default="auto")
     p.add_argument("--json", action="store_true", help="print per-image results as JSON on the last line")
     p.set_defaults(func=run)
