@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.k < 8:
         p.error(f"--k must be >= 8 (the mean of 8 draws is reported), got {args.k}")
+    if args.std_pool < 1 or args.std_pool % 2 == 0:  # refused before any training, not after it
+        p.error(f"--std-pool must be an odd integer >= 1 (a neighbourhood centred on the pixel), got {args.std_pool}")
     from invgan.cli.common import load_reconstructor
     from invgan.metrics import calibrate_intervals, evaluate_estimator, evaluate_posterior, patch_kid, sample_set
     from invgan.nets import PosteriorSamples

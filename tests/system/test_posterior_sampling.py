@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch.nn.functional as F
 from torch import nn
 
@@ -42,6 +43,10 @@ def test_posterior_sampling_script(repo_module, tmp_path, monkeypatch, capsys):
     assert pooled["std_pool"] == 3 and row["rcgan"]["std_pool"] == 1
     assert pooled["mean8"]["psnr_mean"] == row["rcgan"]["mean8"]["psnr_mean"] and pooled["mean8"]["std"] != row["rcgan"]["mean8"]["std"]
     capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:  # an even size: one line, before anything is trained
+        script.main([*common, "--runs", str(tmp_path / "none"), "--std-pool", "2"])
+    assert refused.value.code == 2 and "--std-pool must be an odd integer" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()
     assert script.main([*common, "--select-beta", "0.5", "1"]) == 0
     selection = json.loads((tmp_path / "out" / "selection.json").read_text())
     assert selection["split"] == "train" and selection["problems"]["deblurring"]["chosen"] in (0.5, 1.0)
