@@ -182,6 +182,7 @@ def evaluate(res: DIPResult, rule: dict[str, Any] | None = None, online: bool = 
         **({"network_heldout_mse": {k: v[0] for k, v in res.network_scores.items()}} if res.network_scores else {}),
         **({"blend_weight": res.blend_weight[0]} if res.blend_weight else {}),
         **({"classical": res.classical[0]} if res.classical else {}),
+        **({"tile_decided": [t["decided_at"] for t in res.tiles[0]]} if res.tiles else {}),  # tile > 0: each tile's stop
     )
 
 

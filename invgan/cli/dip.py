@@ -125,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
                      "cap_reached": result.rules[0] != "none" and result.decided_at[0] >= result.config.max_steps}
     if result.network_scores:  # net="auto": each candidate's error on the withheld entries
         metrics["network_heldout_mse"] = {name: v[0] for name, v in result.network_scores.items()}
+    if result.tiles:  # tile > 0: each tile's box, stop and blend (cap_reached: some tile's rule did not fire)
+        metrics["tiles"] = result.tiles[0]
     if result.blend_weight:  # blend="classical": the weight of DIP against the classical estimate
         metrics["blend_weight"] = round(result.blend_weight[0], 4)
         metrics["classical"] = result.classical[0]

@@ -56,7 +56,9 @@ where :func:`~invgan.solvers.stopping.heldout_beats_stop` finds it better than t
 noise, :math:`e_d - e_h > 2z\sigma\|(A\bar x_d - A\bar x_h)_S\|`.
 
 A batch of :math:`N` measurements is solved as :math:`N` independent problems
-(one network, one Adam state and one stop each) in one loop.  The stopping
+(one network, one Adam state and one stop each) in one loop; a sample whose rule has fired is not
+fitted further.  With ``tile`` :math:`T > 0` (by default for denoising images with a side over 128) each
+image is cut into overlapping tiles solved the same way (:mod:`invgan.solvers.dip_tiles`).  The stopping
 rules are :class:`StopRule` objects fed with per-step statistics, so that a
 run recorded with ``stop="none"`` can be replayed offline (:func:`replay_stop`)
 and gives exactly the step the online rule would have chosen.
@@ -82,8 +84,10 @@ from invgan.precision import autocast_dtype, describe_precision, resolve_precisi
 
 from .dip_choice import AUTO_HOLDOUT, blend_weight, blend_with_classical, choose_network, draw_withheld, network_candidates, resolve_blend
 from .dip_config import DIPConfig
+from .dip_heldout import check_heldout, holdout_split, track_least
 from .dip_result import DIPResult
-from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, heldout_beats_stop, noise_level, replay_stop, resolve_rules
+from .dip_tiles import default_tile, fitted_shape, needs_tiles, tiled_deep_image_prior
+from .stopping import STOP_RULES, StepStats, StopRule, estimate_noise_sigma, noise_level, replay_stop, resolve_rules
 
 #: steps between returns of freed memory to the system: without them a long CPU run grows in resident memory
 _TRIM_EVERY = 50
@@ -184,42 +188,6 @@ def total_variation(x: Tensor) -> Tensor:
     return TVDenoiser.nabla(x).abs().flatten(1).sum(1) / x[0].numel()
 
 
-def _holdout_split(physics, y: Tensor, img_shape: tuple[int, int, int], share: float, gen) -> tuple[Tensor | float, Tensor | None]:
-    """The weight of each entry of ``y`` in the fit (1, or 0 where withheld) and the withheld entries
-    (``None`` when ``share`` is 0): a ``share`` of the informative entries of each measurement, at random."""
-    if share <= 0:
-        return 1.0, None
-    from .heldout import informative_entries, withhold_pixels
-
-    informative = informative_entries(physics, img_shape, y.shape[0], y.device)
-    held = withhold_pixels(informative, share, gen).float()
-    return 1.0 - held, held
-
-
-def _track_least(least: tuple, heldout: Tensor, step: int, ema: Tensor, done: Tensor) -> tuple:
-    """The averaged estimate of least withheld error so far, per sample still running."""
-    err, steps, x = least
-    better = (heldout < err) & ~done
-    if not bool(better.any()):
-        return least
-    mask = better.view(-1, 1, 1, 1).to(ema.device)
-    return (torch.where(better, heldout, err), [step if b else s for b, s in zip(better.tolist(), steps)],
-            ema.clone() if x is None else torch.where(mask, ema, x))
-
-
-def _check_heldout(physics, y: Tensor, held: Tensor, sigma: Tensor, z: float, x_stop: Tensor, least: tuple, rule: StopRule) -> Tensor:
-    """``heldout_check``: the estimate of least withheld error where it beats the stop's beyond the noise
-    (:func:`~invgan.solvers.stopping.heldout_beats_stop`); the step it returns is updated."""
-    _, steps, x_best = least
-    with torch.no_grad():
-        a_stop, a_best = physics.A(x_stop), physics.A(x_best)
-        sq = lambda e: (e.pow(2) * held).flatten(1).sum(1).cpu()  # noqa: E731
-        better = heldout_beats_stop(sq(a_stop - y), sq(a_best - y), sq(a_stop - a_best).sqrt(), sigma, z)
-    for i in better.nonzero().flatten().tolist():
-        rule.chosen[i] = steps[i]
-    return torch.where(better.view(-1, 1, 1, 1).to(x_stop.device), x_best, x_stop)
-
-
 def _per_sample_mse(a: Tensor) -> Tensor:
     return a.pow(2).flatten(1).mean(1)
 
@@ -276,6 +244,10 @@ def deep_image_prior(
             reference = reference[None]
         if tuple(reference.shape) != (n_samples, *img_shape):
             raise ValueError(f"reference of shape {tuple(reference.shape)} does not match the images {(n_samples, *img_shape)}")
+    if cfg.tile is None:
+        cfg = with_overrides(cfg, tile=default_tile(physics, img_shape))
+    if needs_tiles(cfg, img_shape, physics):
+        return tiled_deep_image_prior(y, physics, net, cfg, img_shape, reference=reference, withheld=withheld)
     if resolve_blend(cfg.blend, physics) == "classical":
         return blend_with_classical(y, physics, net, cfg, reference=reference, withheld=withheld)
     if net is None and cfg.net == "auto":
@@ -322,7 +294,7 @@ def deep_image_prior(
             held = withheld.to(device=y.device, dtype=y.dtype)
             weight: Tensor | float = 1.0 - held
         else:
-            weight, held = _holdout_split(physics, y, img_shape, cfg.holdout, gen)
+            weight, held = holdout_split(physics, y, img_shape, cfg.holdout, gen)
         psnr = PSNR(max_pixel=1.0) if reference is not None else None
         stop_rule = StopRule(cfg, rules, sigma)
 
@@ -345,11 +317,13 @@ def deep_image_prior(
         step = 0
         device_type = "cpu" if y.device.type == "cpu" else y.device.type
         for step in bar:
+            stopped = stop_rule.done.clone()
             z_in = z + cfg.input_noise * torch.randn(z.shape, generator=gen).to(z.device) if cfg.input_noise > 0 else z
             if z_in.dim() == 4:
                 z_in = z_in.contiguous(memory_format=layout)
             with torch.autocast(device_type, dtype=cast or torch.bfloat16, enabled=cast is not None):
-                outs = [nets[i](z_in[i : i + 1]) for i in range(n_samples)]
+                # a sample whose rule has fired is not fitted further: its estimate is chosen, its averaged output held
+                outs = [ema[i : i + 1] if stopped[i] else nets[i](z_in[i : i + 1]) for i in range(n_samples)]
             x = torch.cat(outs).float()
             fit = _per_sample_mse(physics.A(x) - y if held is None else (physics.A(x) - y) * weight)
             objective = fit + tv_weight * total_variation(x) if tv_on else fit
@@ -362,7 +336,10 @@ def deep_image_prior(
             jumped = ~torch.isfinite(objectives)
             if cfg.backtrack_factor > 0:
                 jumped |= objectives > cfg.backtrack_factor * checkpoint_loss
+            jumped &= ~stopped
             for i in range(n_samples):
+                if stopped[i]:
+                    continue
                 if jumped[i]:  # restore the last good weights with half the step size, skip this update
                     nets[i].load_state_dict(checkpoints[i]["net"])
                     optimizers[i].load_state_dict(checkpoints[i]["opt"])
@@ -405,7 +382,7 @@ def deep_image_prior(
                 hist[key].append(value)
 
             if check and not bool(stop_rule.done.all()):
-                least = _track_least(least, heldout, step, ema, stop_rule.done)
+                least = track_least(least, heldout, step, ema, stop_rule.done)
             if not bool(stop_rule.done.all()):
                 keep = stop_rule.update(StepStats(step, losses, residual, change, variance, drift, heldout))
                 if bool(keep.any()):
@@ -433,7 +410,7 @@ def deep_image_prior(
     stop_rule.finish(step)
     x_hat = chosen_x if chosen_x is not None else ema
     if check and least[2] is not None:
-        x_hat = _check_heldout(physics, y, held, sigma, cfg.heldout_check, x_hat, least, stop_rule)
+        x_hat = check_heldout(physics, y, held, sigma, cfg.heldout_check, x_hat, least, stop_rule)
     with torch.no_grad():
         x_hat = enforce_consistency(physics, x_hat, y, consistency, sigma=sigma)  # the noise level the stop used
     return DIPResult(
@@ -484,9 +461,11 @@ class DeepImagePrior(Reconstructor):
 
     def forward(self, y: Tensor, physics, **kwargs: Any) -> Tensor:
         """The DIP estimate of ``y`` under ``physics``; ``kwargs`` are :class:`DIPConfig` overrides."""
-        net = self.net_factory(_image_shape(y, physics)) if self.net_factory is not None else None
+        cfg, shape = with_overrides(self.config, **kwargs), _image_shape(y, physics)
+        tile = cfg.tile if cfg.tile is not None else default_tile(physics, shape)  # a factory builds for a tile's shape
+        net = self.net_factory(fitted_shape(with_overrides(cfg, tile=tile), shape)) if self.net_factory is not None else None
         with torch.enable_grad():  # fitting needs gradients, also inside an evaluation loop under no_grad
-            self.last_result = deep_image_prior(y, physics, net=net, config=self.config, **kwargs)
+            self.last_result = deep_image_prior(y, physics, net=net, config=cfg)
         return self.last_result.x_hat
 
 

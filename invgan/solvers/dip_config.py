@@ -32,6 +32,10 @@ class DIPConfig:
     depth: int = _opt(5, "upsampling blocks (ConvDecoder) or levels (skip net)")
     upsampling: str = _opt("bilinear", "upsampling: nearest, bilinear or bicubic")
     in_size: int = _opt(8, "spatial size of the ConvDecoder input z")
+    tile: int | None = _opt(None, "side T of square tiles, each fitted by its own network with its own stop and put back with a ramp "
+                                  "over the overlap (denoising and inpainting; see invgan.solvers.dip_tiles); 0: the whole image at "
+                                  "once; none: 96 for denoising an image with a side over 128, else 0 (see default_tile)")
+    tile_overlap: int = _opt(16, "pixels by which neighbouring tiles overlap (tile > 0)")
     lr: float = _opt(0.01, "Adam step size")
     max_steps: int = _opt(3000, "hard limit on the number of steps")
     input_noise: float | None = _opt(None, "std sigma_z of the noise added to z every step; none: 0.03 for super-resolution, "
@@ -89,6 +93,8 @@ class DIPConfig:
             ("channels", self.channels >= 1, "an integer >= 1"),
             ("depth", self.depth >= 1, "an integer >= 1"),
             ("in_size", self.in_size >= 1, "an integer >= 1"),
+            ("tile", self.tile is None or self.tile == 0 or self.tile >= 16, "None, 0 (off) or an integer >= 16"),
+            ("tile_overlap", self.tile_overlap >= 0 and (not self.tile or 2 * self.tile_overlap < self.tile), "an integer >= 0, under half the tile"),
             ("lr", self.lr > 0, "a value > 0"),
             ("max_steps", self.max_steps >= 1, "an integer >= 1"),
             ("input_noise", self.input_noise is None or self.input_noise >= 0, "None or a value >= 0"),

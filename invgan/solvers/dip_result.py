@@ -47,6 +47,9 @@ class DIPResult:
         against the classical one (1: DIP alone, 0: the classical estimate alone).
     :param classical: ``blend="classical"`` only: each sample's classical estimator (``"biharmonic"``,
         or the denoiser SURE chose, e.g. ``"nlm h=0.6 sigma"``).
+    :param tiles: ``tile > 0`` only: per sample, each tile's ``box`` (top, left, height, width), ``stopped_at``,
+        ``decided_at``, ``network`` and, with the blend, ``blend_weight`` and ``classical``
+        (:func:`~invgan.solvers.dip_tiles.tiled_deep_image_prior`).
     """
 
     x_hat: Tensor
@@ -73,4 +76,5 @@ class DIPResult:
     network_scores: dict[str, list[float]] = field(default_factory=dict)
     blend_weight: list[float] = field(default_factory=list)
     classical: list[str] = field(default_factory=list)
+    tiles: list[list[dict]] = field(default_factory=list)
     config: DIPConfig = field(default_factory=DIPConfig)

@@ -151,3 +151,17 @@ def test_cli_auto_network_and_blend_report_their_choices(synthetic, tmp_path, ca
     assert metrics["classical"] == "biharmonic"
     assert metrics["psnr"] > 20  # a 24x24 piecewise-smooth image, half its pixels kept
 
+
+
+def test_cli_tiles_report_each_tile(synthetic, tmp_path, capsys):
+    img = tmp_path / "img.png"
+    _write_png(img, synthetic(40)[0])
+    code = _cli([str(img), "--physics", "denoising", "--noise-sigma", "0.1", "--out", str(tmp_path / "r.png"), "--json", "--no-progress",
+                 "--tile", "24", "--tile-overlap", "8", *_sets(precision="fp32", channels=8, depth=2, max_steps=30, min_steps=5)])
+    assert code == 0
+    metrics = json.loads(capsys.readouterr().out)
+    tiles = metrics["tiles"]
+    assert [t["box"] for t in tiles] == [[0, 0, 24, 24], [0, 16, 24, 24], [16, 0, 24, 24], [16, 16, 24, 24]]
+    assert metrics["decided_at"] == max(t["decided_at"] for t in tiles)
+    assert metrics["cap_reached"] == any(t["decided_at"] >= 30 for t in tiles)
+    assert metrics["config"]["dip"]["tile"] == 24 and metrics["psnr"] > 18

@@ -73,6 +73,21 @@ def test_batch_gives_one_estimate_per_measurement_without_graph(synthetic):
     assert torch.equal(errors.argmin(dim=1), torch.arange(3))
 
 
+def test_a_sample_whose_rule_fired_is_not_fitted_further(synthetic):
+    """In a batch, a sample whose stop fired keeps its averaged output (its loss stays put) while the
+    others run on; their runs are those of a batch whose first sample runs to the end."""
+    xs = torch.cat([torch.full((1, 1, 32, 32), 0.5), synthetic(32, seed=2)])
+    model = make_physics("denoising", (1, 32, 32), noise_sigma=0.1, seed=1)
+    torch.manual_seed(0)
+    y = model.measure(xs)
+    res = deep_image_prior(y, model.physics, config=tiny(net="skip", depth=2, max_steps=300, discrepancy=1.0), progress=False)
+    first, last = res.decided_at
+    assert first < last == res.steps, "the test case needs the flat image to stop first"
+    assert torch.allclose(res.loss_history[first:, 0], res.loss_history[first, 0].expand(res.steps - first), rtol=1e-5, atol=0)
+    full = deep_image_prior(y, model.physics, config=tiny(net="skip", depth=2, max_steps=last, stop="none"), progress=False)
+    assert torch.allclose(res.loss_history[:, 1], full.loss_history[:, 1])
+
+
 def test_rgb_and_odd_size_with_skip_net(synthetic):
     x = synthetic(30, channels=3)[..., :27]
     model = make_physics("inpainting", (3, 30, 27), keep=0.5, noise="none", seed=0)
