@@ -80,3 +80,16 @@ def test_latent_methods_checks_a_figure_on_other_digits(tmp_path, capsys):
 
     G = MLPGenerator(4, (1, 28, 28), (8,), output="sigmoid")
     assert latent_methods.method_table(G, 0)["default-map"] == {"mean_chains": 0} and "default-map" in latent_methods.OPT_IN
+
+
+def test_dip_tiles_benchmark_compares_the_two_ways_at_tiny_size(capsys):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    import dip_tiles
+
+    rows = dip_tiles.main(["--size", "160", "--steps", "2", "--threads", "1"])
+    assert [r["way"] for r in rows] == ["whole (tile=0)", "tiles (tile=None: 96)"]  # 160 > 128: the default tiles
+    assert all(r["s_per_step"] > 0 for r in rows)
+    assert "tiles / whole, per step:" in capsys.readouterr().out
+    full = dip_tiles.run(size=40, steps=1, full=True, tile=24, tile_overlap=4, channels=4, depth=2, max_steps=8, min_steps=2)
+    assert full[1]["way"] == "tiles (tile=24)" and {"steps", "seconds", "psnr", "cap_reached"} <= set(full[1])
+    assert full[0]["steps"] <= 8 and full[1]["psnr"] > 15
