@@ -244,8 +244,8 @@ def deep_image_prior(
             reference = reference[None]
         if tuple(reference.shape) != (n_samples, *img_shape):
             raise ValueError(f"reference of shape {tuple(reference.shape)} does not match the images {(n_samples, *img_shape)}")
-    if cfg.tile is None:
-        cfg = with_overrides(cfg, tile=default_tile(physics, img_shape))
+    if cfg.tile is None:  # a network passed in was built for the whole image
+        cfg = with_overrides(cfg, tile=0 if net is not None else default_tile(physics, img_shape))
     if needs_tiles(cfg, img_shape, physics):
         return tiled_deep_image_prior(y, physics, net, cfg, img_shape, reference=reference, withheld=withheld)
     if resolve_blend(cfg.blend, physics) == "classical":
@@ -462,8 +462,9 @@ class DeepImagePrior(Reconstructor):
     def forward(self, y: Tensor, physics, **kwargs: Any) -> Tensor:
         """The DIP estimate of ``y`` under ``physics``; ``kwargs`` are :class:`DIPConfig` overrides."""
         cfg, shape = with_overrides(self.config, **kwargs), _image_shape(y, physics)
-        tile = cfg.tile if cfg.tile is not None else default_tile(physics, shape)  # a factory builds for a tile's shape
-        net = self.net_factory(fitted_shape(with_overrides(cfg, tile=tile), shape)) if self.net_factory is not None else None
+        if cfg.tile is None:  # resolved here, so that a factory builds for a tile's shape
+            cfg = with_overrides(cfg, tile=default_tile(physics, shape))
+        net = self.net_factory(fitted_shape(cfg, shape)) if self.net_factory is not None else None
         with torch.enable_grad():  # fitting needs gradients, also inside an evaluation loop under no_grad
             self.last_result = deep_image_prior(y, physics, net=net, config=cfg)
         return self.last_result.x_hat

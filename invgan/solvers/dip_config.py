@@ -34,7 +34,8 @@ class DIPConfig:
     in_size: int = _opt(8, "spatial size of the ConvDecoder input z")
     tile: int | None = _opt(None, "side T of square tiles, each fitted by its own network with its own stop and put back with a ramp "
                                   "over the overlap (denoising and inpainting; see invgan.solvers.dip_tiles); 0: the whole image at "
-                                  "once; none: 96 for denoising an image with a side over 128, else 0 (see default_tile)")
+                                  "once; none: 96 for denoising an image with a side over 128, else 0 (see default_tile; 0 when a network is "
+                                  "passed in, built for the whole image)")
     tile_overlap: int = _opt(16, "pixels by which neighbouring tiles overlap (tile > 0)")
     lr: float = _opt(0.01, "Adam step size")
     max_steps: int = _opt(3000, "hard limit on the number of steps")

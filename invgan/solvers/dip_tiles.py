@@ -168,8 +168,8 @@ def tiled_deep_image_prior(
                            reference=None if reference is None else cut(reference), withheld=None if withheld is None else cut(withheld))
     x_hat = stitch_tiles(res.x_hat, boxes, (height, width), cfg.tile_overlap).clamp(0, 1)
 
-    def per_image(h: Tensor | None, reduce=torch.nanmean) -> Tensor | None:
-        return None if h is None else reduce(h.view(h.shape[0], n, k), dim=2)
+    def per_image(h: Tensor | None) -> Tensor | None:
+        return None if h is None else torch.nanmean(h.view(h.shape[0], n, k), dim=2)
 
     psnr = None
     if res.psnr_history is not None:

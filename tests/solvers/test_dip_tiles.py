@@ -95,3 +95,14 @@ def test_the_reconstructor_builds_its_network_for_a_tile():
     model = make_physics("denoising", (1, 40, 40), noise_sigma=0.1, seed=0)
     x_hat = DeepImagePrior(net_factory=factory, tile=24, tile_overlap=8, max_steps=10, min_steps=2)(model.measure(torch.rand(1, 1, 40, 40)), model.physics)
     assert shapes == [(1, 24, 24)] and x_hat.shape == (1, 1, 40, 40)
+
+
+def test_a_network_passed_in_is_fitted_to_the_whole_image_by_default():
+    """``tile=None`` would tile this 144x144 denoising image; a network built for the whole image keeps it whole."""
+    from invgan.nets.dip import make_dip_net
+
+    model = make_physics("denoising", (1, 144, 144), noise_sigma=0.1, seed=0)
+    y = model.measure(torch.rand(1, 1, 144, 144))
+    res = deep_image_prior(y, model.physics, net=make_dip_net("skip", (1, 144, 144), depth=2, channels=4), max_steps=2, min_steps=1,
+                           progress=False)
+    assert res.x_hat.shape == (1, 1, 144, 144) and res.tiles == [] and res.config.tile == 0
